@@ -1,0 +1,303 @@
+//! Assembling and running Hearth: `App::build(config)` opens everything and validates it;
+//! `App::run(listeners, shutdown)` serves until the shutdown future resolves, then stops in
+//! order: stop accepting, let in-flight requests finish (up to the grace period), stop
+//! background tasks, close the store. Tests bind port 0 and pass their own shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::listener::{AcceptorExt, TcpAcceptor};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::jobs::{JobError, JobQueue, Registry, ScheduleSpec, Scheduler, Supervisor};
+use crate::service::accounts::Accounts;
+use crate::service::passwords::Passwords;
+use crate::service::system::System;
+use crate::store::{Store, WriterOptions};
+use crate::tls::{self, TlsAcceptor, TlsStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("invalid schedules: {0}")]
+    Schedules(String),
+    #[error("cannot listen: {0}")]
+    Listen(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Jobs this build runs.
+pub const PURGE_SESSIONS: &str = "sessions.purge_expired";
+
+/// Recurring work, validated at start.
+pub const SCHEDULES: &[ScheduleSpec] = &[ScheduleSpec {
+    name: "purge-expired-sessions",
+    job_kind: PURGE_SESSIONS,
+    recurrence: "every 1h",
+}];
+
+/// The sockets to serve on, bound before the app starts (port 0 in tests).
+pub struct Listeners {
+    pub main: TcpListener,
+    pub redirect: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds every configured address, reporting every failure at once.
+    pub async fn bind(config: &Config) -> Result<Listeners, StartError> {
+        let main = TcpListener::bind(config.server.listen).await;
+        let redirect = match config.tls.redirect_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| (addr, e))),
+            None => None,
+        };
+        let mut problems = Vec::new();
+        if let Err(e) = &main {
+            problems.push(format!("server.listen = {}: {e} (is another program using the port? choose another with --listen)", config.server.listen));
+        }
+        if let Some(Err((addr, e))) = &redirect {
+            problems.push(format!("tls.redirect_listen = {addr}: {e} (ports below 1024 need CAP_NET_BIND_SERVICE; set it to \"\" to disable)"));
+        }
+        match (main, redirect) {
+            (Ok(main), None) => Ok(Listeners {
+                main,
+                redirect: None,
+            }),
+            (Ok(main), Some(Ok(r))) => Ok(Listeners {
+                main,
+                redirect: Some(r),
+            }),
+            _ => Err(StartError::Listen(problems.join("; "))),
+        }
+    }
+}
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub queue: JobQueue,
+    pub accounts: Accounts,
+    scheduler: Scheduler,
+    state: AppState,
+    tls: Option<tls::TlsAcceptorConfig>,
+}
+
+impl App {
+    /// Opens the store (migrating it if needed), recovers interrupted jobs and validates the
+    /// schedules. `registry` adds job kinds (tests use it); the built-in ones are always there.
+    pub async fn build(
+        config: Config,
+        clock: SharedClock,
+        extra_jobs: Registry,
+    ) -> Result<App, StartError> {
+        let data_dir = config.storage.data_dir.clone();
+        let now = clock.now();
+        let store = tokio::task::spawn_blocking(move || {
+            Store::open(&data_dir, now, WriterOptions::default())
+        })
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))??;
+        let tls = tls::prepare(&config.tls.settings)?;
+        let tls_status = tls
+            .as_ref()
+            .map_or_else(TlsStatus::off, |t| t.status.clone());
+
+        let passwords = Passwords::new()
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let accounts = Accounts::new(store.clone(), clock.clone(), passwords);
+
+        let mut registry = extra_jobs;
+        let purge = accounts.clone();
+        registry.register(PURGE_SESSIONS, move |_job| {
+            let accounts = purge.clone();
+            async move {
+                accounts
+                    .purge_expired_sessions()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| JobError::retry(e.to_string()))
+            }
+        });
+        let queue = JobQueue::new(
+            store.clone(),
+            clock.clone(),
+            registry,
+            config.jobs.max_attempts,
+        );
+        queue.recover().await?;
+        let scheduler = Scheduler::new(SCHEDULES, queue.clone(), store.clone(), clock.clone())
+            .map_err(|problems| {
+                StartError::Schedules(
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+
+        let system = System::new(
+            store.clone(),
+            queue.clone(),
+            clock.clone(),
+            tls_status,
+            config.storage.data_dir.clone(),
+            config.storage.min_free_disk_bytes,
+        );
+        let tls_on = config.is_tls();
+        let hsts = (tls_on && !config.tls.hsts_max_age.is_zero()).then(|| {
+            format!(
+                "max-age={}; includeSubDomains",
+                config.tls.hsts_max_age.as_secs()
+            )
+        });
+        let state = AppState {
+            accounts: accounts.clone(),
+            system,
+            tls: tls_on,
+            public_origin: config
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| u.origin().ascii_serialization()),
+            site_name: "Hearth".into(),
+            assets: Arc::new(http::static_files::AssetUrls::build()),
+            metrics: Arc::new(http::metrics::HttpMetrics::new()),
+            routes: Arc::new(http::route_table()),
+            api_limiter: Arc::new(http::rate_limit::RateLimiter::new(
+                http::rate_limit::Limit {
+                    capacity: 20,
+                    per_second: 20.0,
+                },
+                clock.clone(),
+            )),
+            front: Arc::new(http::middleware::FrontOptions {
+                hsts,
+                max_body_bytes: config.server.max_body_bytes,
+                trusted_proxies: config.server.trusted_proxies.clone(),
+            }),
+            metrics_token: config.metrics.token.clone(),
+        };
+        Ok(App {
+            config,
+            store,
+            queue,
+            accounts,
+            scheduler,
+            state,
+            tls,
+        })
+    }
+
+    /// A one-time link for creating the owner, while none exists.
+    pub async fn setup_link(&self, bound: SocketAddr) -> Result<Option<String>, StartError> {
+        let token = self.accounts.begin_setup().await?;
+        Ok(token.map(|t| {
+            format!(
+                "{}/setup/{}",
+                self.config.public_base_url(bound),
+                t.expose()
+            )
+        }))
+    }
+
+    /// Serves until `shutdown` resolves, then stops everything in order.
+    pub async fn run(
+        mut self,
+        listeners: Listeners,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let grace = self.config.server.shutdown_grace;
+        let mut supervisor = Supervisor::new();
+        for _ in 0..self.config.jobs.workers {
+            let queue = self.queue.clone();
+            supervisor.spawn("job-worker", move |signal| queue.work(signal));
+        }
+        let scheduler = self.scheduler.clone();
+        supervisor.spawn("scheduler", move |signal| scheduler.run(signal));
+        if let Some(driver) = self.tls.as_mut().and_then(|t| t.acme_driver.take()) {
+            supervisor.spawn("acme", move |mut signal| async move {
+                driver.run(async move { signal.wait().await }).await
+            });
+        }
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = move |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        let main_port = listeners.main.local_addr().map(|a| a.port()).unwrap_or(443);
+        let tcp = TcpAcceptor::from_tokio(listeners.main)
+            .map_err(|e| StartError::Listen(e.to_string()))?;
+        let endpoint = http::endpoint(self.state.clone());
+        let main_server = async {
+            let result = match &self.tls {
+                Some(t) => {
+                    let acceptor = TlsAcceptor::new(tcp, t.server_config.clone()).boxed();
+                    poem::Server::new_with_acceptor(acceptor)
+                        .run_with_graceful_shutdown(endpoint, stopped(stop_rx.clone()), Some(grace))
+                        .await
+                }
+                None => {
+                    poem::Server::new_with_acceptor(tcp.boxed())
+                        .run_with_graceful_shutdown(endpoint, stopped(stop_rx.clone()), Some(grace))
+                        .await
+                }
+            };
+            result.map_err(|e| StartError::Listen(e.to_string()))
+        };
+        let redirect_server = async {
+            let Some(listener) = listeners.redirect else {
+                return Ok(());
+            };
+            let tcp =
+                TcpAcceptor::from_tokio(listener).map_err(|e| StartError::Listen(e.to_string()))?;
+            poem::Server::new_with_acceptor(tcp)
+                .run_with_graceful_shutdown(
+                    http::redirect_to_https(main_port),
+                    stopped(stop_rx.clone()),
+                    Some(grace),
+                )
+                .await
+                .map_err(|e| StartError::Listen(e.to_string()))
+        };
+        let (main_result, redirect_result) = tokio::join!(main_server, redirect_server);
+        tracing::info!("HTTP stopped; stopping background tasks");
+        supervisor.shutdown(grace).await;
+        self.store.close().await;
+        tracing::info!("shutdown complete");
+        main_result.and(redirect_result)
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("interrupt received; shutting down"),
+        () = term => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

@@ -1,0 +1,56 @@
+//! The command line. Global flags override every other configuration layer.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "A self-hosted community hub in one executable"
+)]
+pub struct Cli {
+    /// Config file (TOML). Also HEARTH_CONFIG. Without one, the built-in defaults apply.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides storage.data_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on, IP:PORT (overrides server.listen).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Validate the configuration and list every problem.
+    CheckConfig,
+    /// Print the reference configuration with every key and its default.
+    PrintDefaultConfig,
+    /// Print the version.
+    Version,
+    /// Measure durable write throughput of this disk: group commit against one commit per write.
+    BenchStore {
+        /// Writes per run.
+        #[arg(long, default_value_t = 4000)]
+        writes: usize,
+    },
+}
+
+impl Cli {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            listen: self.listen.clone(),
+            ignore_environment: false,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Accounts: what a user record holds and the rules its fields obey.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::ids::UserId;
+use super::role::Role;
+
+/// A stored account. The password is kept only as an argon2id PHC string.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+pub const PASSWORD_MIN: usize = 12;
+/// Long enough for any passphrase, short enough that hashing cannot be used to burn CPU.
+pub const PASSWORD_MAX: usize = 256;
+pub const EMAIL_MAX: usize = 254;
+
+/// One problem with one field, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Usernames are stored lower-case: letters, digits, `_`, `-` and `.`, starting with a letter
+/// or digit, so they are safe in URLs and cannot impersonate each other by case.
+pub fn normalize_username(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim().to_lowercase();
+    let len = name.chars().count();
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
+        return Err(FieldError::new(
+            "username",
+            format!("Use {USERNAME_MIN} to {USERNAME_MAX} characters."),
+        ));
+    }
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !first_ok || !rest_ok {
+        return Err(FieldError::new(
+            "username",
+            "Use letters a-z, digits, '_', '-' or '.', starting with a letter or digit.",
+        ));
+    }
+    Ok(name)
+}
+
+/// A deliberately plain check (one `@`, a dot in the domain, no spaces): the real proof of an
+/// address is the verification mail.
+pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
+    let email = raw.trim().to_lowercase();
+    let bad = || FieldError::new("email", "Enter an email address like name@example.org.");
+    if email.len() > EMAIL_MAX || email.chars().any(char::is_whitespace) {
+        return Err(bad());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
+        return Err(bad());
+    }
+    Ok(email)
+}
+
+/// Length rules for a new password (counted in characters, not bytes).
+pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), FieldError> {
+    let len = password.chars().count();
+    if len < PASSWORD_MIN {
+        return Err(FieldError::new(
+            "password",
+            format!("Use at least {PASSWORD_MIN} characters."),
+        ));
+    }
+    if len > PASSWORD_MAX {
+        return Err(FieldError::new(
+            "password",
+            format!("Use at most {PASSWORD_MAX} characters."),
+        ));
+    }
+    if password != confirmation {
+        return Err(FieldError::new(
+            "password_confirm",
+            "The two passwords differ.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lowercased_and_restricted() {
+        assert_eq!(normalize_username("  Alice_B ").as_deref(), Ok("alice_b"));
+        assert!(normalize_username("ab").is_err());
+        assert!(normalize_username("_alice").is_err());
+        assert!(normalize_username("al ice").is_err());
+        assert!(normalize_username("älice").is_err());
+        assert!(normalize_username(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert_eq!(
+            normalize_email(" Bob@Example.ORG ").as_deref(),
+            Ok("bob@example.org")
+        );
+        for bad in [
+            "bob",
+            "@example.org",
+            "bob@localhost",
+            "bob@@example.org",
+            "b ob@example.org",
+            "bob@example.",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_have_length_bounds_and_must_match() {
+        assert!(check_new_password("short", "short").is_err());
+        assert!(check_new_password(&"x".repeat(257), &"x".repeat(257)).is_err());
+        assert_eq!(
+            check_new_password("correct horse battery", "correct horse battery!")
+                .map_err(|e| e.field),
+            Err("password_confirm")
+        );
+        assert!(check_new_password("correct horse battery", "correct horse battery").is_ok());
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure types and rules. Nothing here does IO or knows about storage, HTTP or the clock's
+//! source: values come in, decisions come out.
+
+pub mod account;
+pub mod ids;
+pub mod job;
+pub mod role;
+pub mod schedule;
+pub mod secret;
+pub mod session;

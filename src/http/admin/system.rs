@@ -1,0 +1,100 @@
+//! The System page: version, uptime, storage, job queue and TLS at a glance.
+
+use askama::Template;
+use poem::{IntoResponse, Request, Response, handler};
+
+use super::require_staff;
+use crate::http::auth::Viewer;
+use crate::http::error::AppError;
+use crate::http::ui::{PageContext, render, state_of};
+use crate::service::system::SystemStatus;
+
+#[derive(Template)]
+#[template(path = "admin/system.html")]
+struct SystemPage {
+    page: PageContext,
+    section: &'static str,
+    status: SystemStatus,
+    uptime: String,
+    database_size: String,
+    data_size: String,
+    free_disk: String,
+    cert_expiry: String,
+}
+
+#[handler]
+pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    let signed_in = require_staff(req, &viewer)?;
+    if !signed_in.user.role.may_view_system() {
+        return Err(AppError::forbidden());
+    }
+    let state = state_of(req)?;
+    let status = state.system.status().await?;
+    let now = state.system.now();
+    let cert_expiry = match status.tls.not_after {
+        Some(at) => {
+            let days = at.duration_since(now).as_hours() / 24;
+            format!("{} ({days} days left)", at.strftime("%Y-%m-%d %H:%M UTC"))
+        }
+        None if status.tls.mode == "off" => "no certificate (TLS is off)".into(),
+        None => "not obtained yet".into(),
+    };
+    let page = SystemPage {
+        page: PageContext::new(req, &state, &viewer),
+        section: "system",
+        uptime: human_duration(status.uptime_seconds),
+        database_size: human_bytes(status.database_bytes),
+        data_size: human_bytes(status.data_dir_bytes),
+        free_disk: status
+            .disk_free_bytes
+            .map(human_bytes)
+            .unwrap_or_else(|| "unknown".into()),
+        cert_expiry,
+        status,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+pub fn human_duration(seconds: u64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, _) => format!("{m} min {s} s"),
+        (0, _, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn humanises() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_duration(42), "42 s");
+        assert_eq!(human_duration(3 * 3600 + 120), "3 h 2 min");
+        assert_eq!(human_duration(2 * 86_400 + 3600), "2 d 1 h");
+    }
+}

@@ -1,0 +1,138 @@
+//! `/api/v1/session` and `/api/v1/me`: sign in and out with the session cookie.
+
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::{ApiTags, Data};
+use crate::domain::secret::Secret;
+use crate::http::auth::{
+    Viewer, clear_session_cookie, session_cookie_name, set_session_cookie, verify_csrf,
+};
+use crate::http::error::AppError;
+use crate::http::middleware::ClientIp;
+use crate::http::ui::state_of;
+use crate::service::accounts::{ClientInfo, SignedIn};
+
+pub struct SessionApi;
+
+#[derive(Object)]
+pub struct SignInRequest {
+    /// Username or email address.
+    #[oai(validator(max_length = 254))]
+    pub login: String,
+    #[oai(validator(max_length = 256))]
+    pub password: String,
+}
+
+/// The signed-in member.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    /// member, moderator, admin or owner.
+    pub role: String,
+    /// Send this in `X-CSRF-Token` with every state-changing request made with the cookie.
+    pub csrf_token: String,
+}
+
+impl From<&SignedIn> for Me {
+    fn from(s: &SignedIn) -> Self {
+        Me {
+            id: s.user.id.to_string(),
+            username: s.user.username.clone(),
+            email: s.user.email.clone(),
+            role: s.user.role.as_str().to_string(),
+            csrf_token: s.csrf_token.clone(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum SignedOut {
+    /// The session is closed and the cookie cleared.
+    #[oai(status = 204)]
+    Done,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Session")]
+impl SessionApi {
+    /// Sign in
+    ///
+    /// Checks the credentials and sets the session cookie. Limited to 5 attempts per 15 minutes
+    /// per account and address.
+    #[oai(path = "/session", method = "post", operation_id = "signIn")]
+    async fn sign_in(
+        &self,
+        req: &Request,
+        body: Json<SignInRequest>,
+    ) -> poem::Result<Json<Data<Me>>> {
+        let state = state_of(req)?;
+        // A sign-in from a foreign page would plant the attacker's session: check the origin.
+        verify_origin_only(req, &state)?;
+        let client = ClientInfo {
+            user_agent: req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            ip: req
+                .data::<ClientIp>()
+                .map(|c| c.0.to_string())
+                .unwrap_or_default(),
+        };
+        let (token, signed_in) = state
+            .accounts
+            .sign_in(&body.0.login, Secret::new(body.0.password), client)
+            .await
+            .map_err(AppError::from)?;
+        set_session_cookie(req.cookie(), token.expose(), state.tls);
+        Ok(Json(Data {
+            data: Me::from(&signed_in),
+        }))
+    }
+
+    /// Sign out
+    ///
+    /// Closes the current session. Needs `X-CSRF-Token`.
+    #[oai(path = "/session", method = "delete", operation_id = "signOut")]
+    async fn sign_out(&self, req: &Request, viewer: Viewer) -> poem::Result<SignedOut> {
+        let state = state_of(req)?;
+        if viewer.0.is_none() {
+            return Err(AppError::unauthorized().into());
+        }
+        verify_csrf(req, &state, &viewer, None)?;
+        if let Some(cookie) = req.cookie().get(session_cookie_name(state.tls)) {
+            state
+                .accounts
+                .sign_out(cookie.value_str())
+                .await
+                .map_err(AppError::from)?;
+        }
+        clear_session_cookie(req.cookie(), state.tls);
+        Ok(SignedOut::Done)
+    }
+
+    /// Who am I
+    ///
+    /// The signed-in member and the CSRF token for state changes.
+    #[oai(path = "/me", method = "get", operation_id = "getMe")]
+    async fn me(&self, viewer: Viewer) -> poem::Result<Json<Data<Me>>> {
+        let signed_in = viewer.require()?;
+        Ok(Json(Data {
+            data: Me::from(&signed_in),
+        }))
+    }
+}
+
+fn verify_origin_only(req: &Request, state: &crate::http::state::AppState) -> Result<(), AppError> {
+    // An anonymous JSON sign-in carries no CSRF token; the origin check is what protects it.
+    if crate::http::auth::is_cross_origin(req, state) {
+        Err(AppError::csrf())
+    } else {
+        Ok(())
+    }
+}

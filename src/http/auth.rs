@@ -1,0 +1,177 @@
+//! Who is asking, and may they change state: session cookies and CSRF checks.
+//!
+//! The session cookie is `HttpOnly`, `SameSite=Lax`, and under TLS `Secure` with the
+//! `__Host-` prefix. A cookie-authenticated state change must echo a CSRF token (the session's,
+//! or before sign-in a random one kept in its own cookie) and, when the browser says where the
+//! request came from (`Origin`, else `Referer`), come from this site.
+
+use poem::http::{Method, header};
+use poem::web::cookie::{Cookie, CookieJar, SameSite};
+use poem::{FromRequest, Request, RequestBody};
+use subtle::ConstantTimeEq;
+
+use super::error::AppError;
+use super::state::AppState;
+use crate::service::accounts::SignedIn;
+use crate::service::tokens::new_token;
+
+pub fn session_cookie_name(tls: bool) -> &'static str {
+    if tls {
+        "__Host-hearth_session"
+    } else {
+        "hearth_session"
+    }
+}
+
+fn anonymous_csrf_cookie_name(tls: bool) -> &'static str {
+    if tls {
+        "__Host-hearth_csrf"
+    } else {
+        "hearth_csrf"
+    }
+}
+
+fn base_cookie(name: &'static str, value: String, tls: bool) -> Cookie {
+    let mut cookie = Cookie::new_with_str(name, value);
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_path("/");
+    cookie.set_secure(tls);
+    cookie
+}
+
+pub fn set_session_cookie(jar: &CookieJar, token: &str, tls: bool) {
+    jar.add(base_cookie(
+        session_cookie_name(tls),
+        token.to_string(),
+        tls,
+    ));
+}
+
+pub fn clear_session_cookie(jar: &CookieJar, tls: bool) {
+    let mut cookie = base_cookie(session_cookie_name(tls), String::new(), tls);
+    cookie.set_max_age(std::time::Duration::ZERO);
+    jar.add(cookie);
+}
+
+/// The signed-in user, if any. Resolved once per request and cached in the request.
+#[derive(Clone)]
+pub struct Viewer(pub Option<SignedIn>);
+
+impl<'a> FromRequest<'a> for Viewer {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        if let Some(cached) = req.data::<Viewer>() {
+            return Ok(cached.clone());
+        }
+        let state = req.data::<AppState>().ok_or_else(AppError::internal)?;
+        let jar = req.cookie();
+        let Some(cookie) = jar.get(session_cookie_name(state.tls)) else {
+            return Ok(Viewer(None));
+        };
+        let token = cookie.value_str().to_string();
+        if token.is_empty() || token.len() > 128 {
+            return Ok(Viewer(None));
+        }
+        Ok(Viewer(
+            state
+                .accounts
+                .session_user(&token)
+                .await
+                .map_err(AppError::from)?,
+        ))
+    }
+}
+
+impl Viewer {
+    pub fn require(self) -> Result<SignedIn, AppError> {
+        self.0.ok_or_else(AppError::unauthorized)
+    }
+}
+
+/// The token forms must echo: the session's when signed in, otherwise the anonymous one from
+/// its cookie (set here if missing).
+pub fn csrf_token_for(req: &Request, viewer: &Viewer, tls: bool) -> String {
+    if let Some(signed_in) = &viewer.0 {
+        return signed_in.csrf_token.clone();
+    }
+    let jar = req.cookie();
+    let name = anonymous_csrf_cookie_name(tls);
+    if let Some(existing) = jar
+        .get(name)
+        .map(|c| c.value_str().to_string())
+        .filter(|v| v.len() == 43)
+    {
+        return existing;
+    }
+    let token = new_token().expose().clone();
+    jar.add(base_cookie(name, token.clone(), tls));
+    token
+}
+
+/// Checks a state-changing request: same origin, and the submitted token matches.
+pub fn verify_csrf(
+    req: &Request,
+    state: &AppState,
+    viewer: &Viewer,
+    submitted: Option<&str>,
+) -> Result<(), AppError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    if !same_origin(req, state) {
+        tracing::warn!("refused a cross-origin state change");
+        return Err(AppError::csrf());
+    }
+    let expected = match &viewer.0 {
+        Some(signed_in) => Some(signed_in.csrf_token.clone()),
+        None => req
+            .cookie()
+            .get(anonymous_csrf_cookie_name(state.tls))
+            .map(|c| c.value_str().to_string()),
+    };
+    let submitted = submitted.map(str::to_string).or_else(|| {
+        req.headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    match (expected, submitted) {
+        (Some(e), Some(s)) if !e.is_empty() && bool::from(e.as_bytes().ct_eq(s.as_bytes())) => {
+            Ok(())
+        }
+        _ => Err(AppError::csrf()),
+    }
+}
+
+pub fn is_cross_origin(req: &Request, state: &AppState) -> bool {
+    !same_origin(req, state)
+}
+
+/// True when `Origin` (or failing that `Referer`) names this site, or when neither is sent
+/// (non-browser clients; they cannot carry a victim's cookies anyway).
+fn same_origin(req: &Request, state: &AppState) -> bool {
+    let claimed = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let Some(claimed) = claimed else { return true };
+    let Ok(url) = url::Url::parse(claimed) else {
+        return false;
+    };
+    let origin = url.origin().ascii_serialization();
+    if let Some(public) = &state.public_origin {
+        return &origin == public;
+    }
+    // No configured public URL: compare with the Host the request was sent to.
+    let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let scheme = if state.tls { "https" } else { "http" };
+    url::Url::parse(&format!("{scheme}://{host}"))
+        .is_ok_and(|expected| expected.origin().ascii_serialization() == origin)
+}

@@ -1,0 +1,257 @@
+//! One error type for the web layer, and the one place where errors become responses:
+//! the JSON envelope `{"error","code","statusCode"}` under `/api/`, a friendly HTML page
+//! elsewhere. Every error response carries the request id.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::account::FieldError;
+use crate::service::accounts::AccountError;
+use crate::store::StoreError;
+
+/// An error as the client should see it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+    /// Extra response headers (`Allow`, `Retry-After`, …).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "There is nothing at this address.",
+        )
+    }
+
+    /// Sends a browser to the sign-in page, then back to `next`.
+    pub fn sign_in_first(next: &str) -> Self {
+        Self::new(
+            StatusCode::SEE_OTHER,
+            "SIGN_IN_REQUIRED",
+            "Sign in to see this page.",
+        )
+        .with_header(
+            "location",
+            format!(
+                "/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            ),
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Sign in first.")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "Your role does not allow this.",
+        )
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "CSRF_FAILED",
+            "This form expired or came from another site. Reload the page and try again.",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "Something went wrong on our side. It has been logged.",
+        )
+    }
+
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            fields,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+                message,
+            )
+        }
+    }
+
+    /// The error for a failure poem or poem-openapi produced before our handlers ran.
+    pub fn from_poem(err: &poem::Error) -> Self {
+        let status = err.status();
+        let detail = err.to_string();
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => Self::new(
+                status,
+                "METHOD_NOT_ALLOWED",
+                "This address does not accept this method; see the Allow header.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                status,
+                "PAYLOAD_TOO_LARGE",
+                "The request body is larger than this server accepts.",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
+                status,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!("Unsupported content type: {detail}"),
+            ),
+            StatusCode::BAD_REQUEST => Self::new(
+                status,
+                "BAD_REQUEST",
+                format!("The request could not be read: {detail}"),
+            ),
+            StatusCode::UNAUTHORIZED => Self::unauthorized(),
+            s if s.is_server_error() => Self::internal(),
+            s => Self::new(
+                s,
+                "ERROR",
+                s.canonical_reason().unwrap_or("Error").to_string(),
+            ),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!("store error: {e}");
+        match e {
+            StoreError::WriterGone => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SHUTTING_DOWN",
+                "The server is shutting down; try again shortly.",
+            ),
+            _ => Self::internal(),
+        }
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(fields) => Self::validation(fields),
+            AccountError::SetupLinkInvalid => Self::new(
+                StatusCode::NOT_FOUND,
+                "SETUP_LINK_INVALID",
+                "This setup link is invalid or was already used. Restart Hearth to print a new one if no owner exists yet.",
+            ),
+            AccountError::WrongCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "WRONG_CREDENTIALS",
+                "Wrong username, email or password.",
+            ),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(e) => {
+                tracing::error!("{e}");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl poem::error::ResponseError for AppError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// The JSON error envelope.
+#[derive(Debug, Serialize, poem_openapi::Object)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// What went wrong and how to fix it, for people.
+    pub error: String,
+    /// Stable machine-readable code, e.g. `VALIDATION_FAILED`.
+    pub code: String,
+    /// The HTTP status, repeated for clients that only see the body.
+    pub status_code: u16,
+    /// Per-field problems, when the input failed validation.
+    #[oai(skip_serializing_if_is_empty)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
+    /// The request id, also in the `X-Request-Id` header and in the server log.
+    pub request_id: String,
+}
+
+#[derive(Debug, Serialize, poem_openapi::Object)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn body(&self, request_id: &str) -> ErrorBody {
+        ErrorBody {
+            error: self.message.clone(),
+            code: self.code.to_string(),
+            status_code: self.status.as_u16(),
+            fields: self
+                .fields
+                .iter()
+                .map(|f| FieldProblem {
+                    field: f.field.to_string(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            request_id: request_id.to_string(),
+        }
+    }
+
+    pub fn to_json_response(&self, request_id: &str) -> Response {
+        let body = serde_json::to_string(&self.body(request_id)).unwrap_or_else(|_| "{}".into());
+        let mut resp = Response::builder()
+            .status(self.status)
+            .content_type("application/json; charset=utf-8")
+            .body(body);
+        self.apply_headers(&mut resp);
+        resp
+    }
+
+    pub fn to_html_response(&self, page: String) -> Response {
+        let mut resp = poem::web::Html(page)
+            .with_status(self.status)
+            .into_response();
+        self.apply_headers(&mut resp);
+        resp
+    }
+
+    fn apply_headers(&self, resp: &mut Response) {
+        for (name, value) in &self.headers {
+            if let Ok(v) = poem::http::HeaderValue::from_str(value) {
+                resp.headers_mut().insert(*name, v);
+            }
+        }
+    }
+}

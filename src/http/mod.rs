@@ -1,0 +1,140 @@
+//! The web layer: the only module that names poem. It calls services and never the store.
+//!
+//! - [`middleware`]: request id, client address, limits, error rendering, security headers;
+//! - [`ui`] and [`admin`]: HTML pages; [`api`]: the JSON API and its OpenAPI document;
+//! - [`health`]: `/healthz`, `/readyz`, `/metrics`; [`static_files`]: embedded assets;
+//! - [`auth`]: sessions and CSRF; [`error`]: how every error looks.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod rate_limit;
+pub mod routes_table;
+pub mod state;
+pub mod static_files;
+pub mod ui;
+
+use std::sync::Arc;
+
+use poem::http::{Method, StatusCode, header};
+use poem::middleware::{CatchPanic, CookieJarManager};
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler, post};
+
+pub use state::AppState;
+
+use error::AppError;
+use routes_table::RouteTable;
+
+/// Paths served outside the OpenAPI service, with their methods (for `Allow` and metrics).
+const PAGE_ROUTES: &[(&str, &[Method])] = &[
+    ("/", &[Method::GET]),
+    ("/setup/:token", &[Method::GET, Method::POST]),
+    ("/login", &[Method::GET, Method::POST]),
+    ("/logout", &[Method::POST]),
+    ("/admin", &[Method::GET]),
+    ("/admin/system", &[Method::GET]),
+    ("/healthz", &[Method::GET]),
+    ("/readyz", &[Method::GET]),
+    ("/metrics", &[Method::GET]),
+    ("/static/*path", &[Method::GET]),
+    ("/api/openapi.json", &[Method::GET]),
+    ("/api/docs", &[Method::GET]),
+];
+
+/// The route table for this build: page routes plus every API operation.
+pub fn route_table() -> RouteTable {
+    let mut table = RouteTable::default();
+    for (path, methods) in PAGE_ROUTES {
+        table.add(path, methods);
+    }
+    table.add_openapi(&api::document());
+    table
+}
+
+#[handler]
+async fn metrics_endpoint(req: &Request) -> Result<Response, AppError> {
+    let state = ui::state_of(req)?;
+    health::metrics(req, state.metrics_token.as_ref()).await
+}
+
+/// The whole application as one poem endpoint.
+pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
+    let document = api::document();
+    let spec_json: Arc<str> = serde_json::to_string_pretty(&document)
+        .unwrap_or_default()
+        .into();
+    let docs_html: Arc<str> = askama::Template::render(&api::docs::page(&document))
+        .unwrap_or_default()
+        .into();
+
+    let routes = Route::new()
+        .at("/", get(ui::home))
+        .at(
+            "/setup/:token",
+            get(ui::account::setup_form).post(ui::account::setup_submit),
+        )
+        .at(
+            "/login",
+            get(ui::account::login_form).post(ui::account::login_submit),
+        )
+        .at("/logout", post(ui::account::logout))
+        .at("/admin", get(admin::overview))
+        .at("/admin/system", get(admin::system::page))
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .at("/metrics", get(metrics_endpoint))
+        .at("/static/*path", get(static_files::serve))
+        .at(
+            "/api/openapi.json",
+            get(poem::endpoint::make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec_json.to_string())
+            })),
+        )
+        .at(
+            "/api/docs",
+            get(poem::endpoint::make_sync(move |_| {
+                Html(docs_html.to_string()).into_response()
+            })),
+        )
+        .nest("/api", api::service());
+
+    let app = routes
+        .with(CookieJarManager::new())
+        .with(CatchPanic::new().with_handler(|_| {
+            tracing::error!("a request handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }));
+    middleware::Front::new(app.map_to_response(), state)
+}
+
+/// The plain-HTTP listener's whole job when TLS is on: send everyone to HTTPS.
+pub fn redirect_to_https(https_port: u16) -> impl Endpoint<Output = Response> {
+    poem::endpoint::make_sync(move |req: Request| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost");
+        let host = host
+            .rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(h, _)| h);
+        let port = if https_port == 443 {
+            String::new()
+        } else {
+            format!(":{https_port}")
+        };
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        Response::builder()
+            .status(StatusCode::PERMANENT_REDIRECT)
+            .header(header::LOCATION, format!("https://{host}{port}{path}"))
+            .finish()
+    })
+}

@@ -1,0 +1,28 @@
+//! What every handler can reach: the services, and a few facts about how we are served.
+
+use std::sync::Arc;
+
+use super::metrics::HttpMetrics;
+use super::rate_limit::RateLimiter;
+use super::routes_table::RouteTable;
+use super::static_files::AssetUrls;
+use crate::service::accounts::Accounts;
+use crate::service::system::System;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Accounts,
+    pub system: System,
+    /// Served over TLS: cookies get `Secure` and the `__Host-` prefix; HSTS is sent.
+    pub tls: bool,
+    /// `scheme://host[:port]` from `server.public_url`, for same-origin checks.
+    pub public_origin: Option<String>,
+    pub site_name: Arc<str>,
+    pub assets: Arc<AssetUrls>,
+    pub metrics: Arc<HttpMetrics>,
+    pub routes: Arc<RouteTable>,
+    pub api_limiter: Arc<RateLimiter>,
+    pub front: Arc<super::middleware::FrontOptions>,
+    /// Bearer token that opens `/metrics` beyond loopback.
+    pub metrics_token: Option<crate::domain::secret::Secret<String>>,
+}

@@ -1,0 +1,106 @@
+//! Files embedded in the binary: our own CSS and JS (`web/static/`) and vendored assets
+//! (`assets/`), served under `/static/`.
+//!
+//! Every file has a strong ETag (its SHA-256). Pages link to fingerprinted names,
+//! `/static/<hash>/<path>`, which are cached for a year as immutable; the plain name
+//! `/static/<path>` also works and is revalidated on each use.
+
+use poem::http::{StatusCode, header};
+use poem::{Request, Response, handler, web::Path};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "web/static/"]
+struct Web;
+
+#[derive(RustEmbed)]
+#[folder = "assets/"]
+#[exclude = "*.md"]
+struct Vendored;
+
+fn lookup(path: &str) -> Option<rust_embed::EmbeddedFile> {
+    Web::get(path).or_else(|| Vendored::get(path))
+}
+
+fn hex(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// URLs of the assets every page uses, fingerprinted.
+#[derive(Debug, Clone)]
+pub struct AssetUrls {
+    pub css: String,
+    pub js: String,
+    pub htmx: String,
+}
+
+/// The vendored htmx file (its name carries its version).
+const HTMX: &str = "vendor/htmx-2.0.11.min.js";
+
+impl AssetUrls {
+    pub fn build() -> Self {
+        Self {
+            css: fingerprinted("hearth.css"),
+            js: fingerprinted("hearth.js"),
+            htmx: fingerprinted(HTMX),
+        }
+    }
+}
+
+/// `/static/<first 16 hex digits of the hash>/<path>`, or the plain path if it is not embedded.
+pub fn fingerprinted(path: &str) -> String {
+    match lookup(path) {
+        Some(file) => format!(
+            "/static/{}/{path}",
+            &hex(&file.metadata.sha256_hash())[..16]
+        ),
+        None => format!("/static/{path}"),
+    }
+}
+
+#[handler]
+pub fn serve(req: &Request, Path(path): Path<String>) -> Response {
+    // A fingerprinted name: the first segment is 16 hex digits.
+    let (fingerprint, rest) = match path.split_once('/') {
+        Some((first, rest))
+            if first.len() == 16 && first.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, path.as_str()),
+    };
+    let Some(file) = lookup(rest) else {
+        return StatusCode::NOT_FOUND.into();
+    };
+    let hash = hex(&file.metadata.sha256_hash());
+    if let Some(fp) = fingerprint
+        && !hash.starts_with(fp)
+    {
+        // An old fingerprint: send the current file, but do not let it be cached as immutable.
+        return serve_file(req, &file, &hash, "no-cache");
+    }
+    let cache = if fingerprint.is_some() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    serve_file(req, &file, &hash, cache)
+}
+
+fn serve_file(req: &Request, file: &rust_embed::EmbeddedFile, hash: &str, cache: &str) -> Response {
+    let etag = format!("\"{hash}\"");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let builder = Response::builder()
+        .header(header::ETAG, etag.as_str())
+        .header(header::CACHE_CONTROL, cache);
+    if matches {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    builder
+        .content_type(file.metadata.mimetype())
+        .body(file.data.to_vec())
+}

@@ -1,0 +1,117 @@
+//! Server-rendered HTML pages. Every page works as plain HTML forms; htmx and our small script
+//! only make it smoother.
+
+pub mod account;
+pub mod flash;
+
+use askama::Template;
+use poem::web::Html;
+use poem::{Request, handler};
+
+use super::auth::{Viewer, csrf_token_for};
+use super::error::AppError;
+use super::middleware::RequestId;
+use super::state::AppState;
+use super::static_files::AssetUrls;
+use crate::service::system::VERSION;
+
+/// The signed-in user as the layout shows them.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub username: String,
+    pub is_staff: bool,
+}
+
+/// What the layout needs on every page.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub site_name: String,
+    pub user: Option<UserView>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub request_id: String,
+    pub version: &'static str,
+    pub assets: AssetUrls,
+}
+
+impl PageContext {
+    pub fn new(req: &Request, state: &AppState, viewer: &Viewer) -> Self {
+        Self {
+            site_name: state.site_name.to_string(),
+            user: viewer.0.as_ref().map(|s| UserView {
+                username: s.user.username.clone(),
+                is_staff: s.user.role.is_staff(),
+            }),
+            csrf: csrf_token_for(req, viewer, state.tls),
+            flash: flash::take(req),
+            request_id: req
+                .data::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            version: VERSION,
+            assets: (*state.assets).clone(),
+        }
+    }
+}
+
+pub fn render(template: &impl Template) -> Result<Html<String>, AppError> {
+    template.render().map(Html).map_err(|e| {
+        tracing::error!("template error: {e}");
+        AppError::internal()
+    })
+}
+
+pub fn state_of(req: &Request) -> Result<AppState, AppError> {
+    req.data::<AppState>()
+        .cloned()
+        .ok_or_else(AppError::internal)
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageContext,
+}
+
+#[handler]
+pub async fn home(req: &Request, viewer: Viewer) -> Result<Html<String>, AppError> {
+    let state = state_of(req)?;
+    render(&HomePage {
+        page: PageContext::new(req, &state, &viewer),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    page: PageContext,
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// The HTML error page (rendered without the viewer: errors must not depend on the store).
+pub fn error_page(state: &AppState, request_id: &str, err: &AppError) -> String {
+    let page = PageContext {
+        site_name: state.site_name.to_string(),
+        user: None,
+        csrf: String::new(),
+        flash: None,
+        request_id: request_id.to_string(),
+        version: VERSION,
+        assets: (*state.assets).clone(),
+    };
+    let heading = err.status.canonical_reason().unwrap_or("Error");
+    let template = ErrorPage {
+        page,
+        status: err.status.as_u16(),
+        heading,
+        message: &err.message,
+    };
+    template.render().unwrap_or_else(|_| {
+        format!(
+            "{} {heading}. Request id: {request_id}",
+            err.status.as_u16()
+        )
+    })
+}

@@ -1,0 +1,247 @@
+//! Accounts: first-run owner setup, sign-in and sign-out with server-side sessions.
+
+use crate::clock::SharedClock;
+use crate::domain::account::{self, FieldError, User};
+use crate::domain::ids::{UserId, uuid_v7};
+use crate::domain::role::Role;
+use crate::domain::secret::Secret;
+use crate::domain::session::Session;
+use crate::store::accounts::InsertUser;
+use crate::store::{Store, StoreError};
+
+use super::passwords::{HashError, Passwords};
+use super::tokens::{hash_token, new_token};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("some fields need attention")]
+    Invalid(Vec<FieldError>),
+    #[error("the setup link is invalid or was already used")]
+    SetupLinkInvalid,
+    #[error("wrong username, email or password")]
+    WrongCredentials,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// Form input for creating the owner.
+#[derive(Debug, Clone)]
+pub struct NewOwner {
+    pub username: String,
+    pub email: String,
+    pub password: Secret<String>,
+    pub password_confirm: Secret<String>,
+}
+
+/// Facts about the client recorded with a session, shown in the session list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// A signed-in session as the web layer needs it.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    pub csrf_token: String,
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    store: Store,
+    clock: SharedClock,
+    passwords: Passwords,
+}
+
+impl Accounts {
+    pub fn new(store: Store, clock: SharedClock, passwords: Passwords) -> Self {
+        Self {
+            store,
+            clock,
+            passwords,
+        }
+    }
+
+    /// When no owner exists yet, makes a new one-time setup token (replacing any earlier one)
+    /// and returns it; `None` once setup is done.
+    pub async fn begin_setup(&self) -> Result<Option<Secret<String>>, StoreError> {
+        if self.store.read(|rx| rx.setup_completed()).await? {
+            return Ok(None);
+        }
+        let token = new_token();
+        let hash = hash_token(token.expose());
+        self.store
+            .write(move |tx| tx.set_setup_token(&hash))
+            .await?;
+        Ok(Some(token))
+    }
+
+    /// Whether `token` is the current setup token (for showing the form).
+    pub async fn setup_token_is_valid(&self, token: &str) -> Result<bool, StoreError> {
+        let hash = hash_token(token);
+        self.store
+            .read(move |rx| {
+                use subtle::ConstantTimeEq;
+                let done = rx.setup_completed()?;
+                let stored = rx.setup_token_hash()?;
+                Ok::<_, StoreError>(!done && stored.is_some_and(|s| bool::from(s.ct_eq(&hash))))
+            })
+            .await
+    }
+
+    /// Creates the owner account and spends the setup token, in one transaction.
+    pub async fn complete_setup(&self, token: &str, input: NewOwner) -> Result<User, AccountError> {
+        let mut problems = Vec::new();
+        let username = account::normalize_username(&input.username)
+            .map_err(|e| problems.push(e))
+            .ok();
+        let email = account::normalize_email(&input.email)
+            .map_err(|e| problems.push(e))
+            .ok();
+        if let Err(e) =
+            account::check_new_password(input.password.expose(), input.password_confirm.expose())
+        {
+            problems.push(e);
+        }
+        if !self.setup_token_is_valid(token).await? {
+            return Err(AccountError::SetupLinkInvalid);
+        }
+        let (Some(username), Some(email), true) = (username, email, problems.is_empty()) else {
+            return Err(AccountError::Invalid(problems));
+        };
+        let password_hash = self.passwords.hash(input.password).await?;
+        let now = self.clock.now();
+        let user = User {
+            id: UserId(uuid_v7(now.as_millisecond(), rand::random())),
+            username,
+            email,
+            password_hash,
+            role: Role::Owner,
+            created_at: now,
+        };
+        let token_hash = hash_token(token);
+        let stored = user.clone();
+        self.store
+            .write(move |tx| {
+                if !tx.consume_setup_token(&token_hash, now)? {
+                    return Err(AccountError::SetupLinkInvalid);
+                }
+                match tx.insert_user(&stored)? {
+                    InsertUser::Inserted => Ok(()),
+                    InsertUser::UsernameTaken => Err(AccountError::Invalid(vec![FieldError::new(
+                        "username",
+                        "This username is taken.",
+                    )])),
+                    InsertUser::EmailTaken => Err(AccountError::Invalid(vec![FieldError::new(
+                        "email",
+                        "This email is already in use.",
+                    )])),
+                }
+            })
+            .await?;
+        tracing::info!(user = %user.id, "owner account created");
+        Ok(user)
+    }
+
+    /// Checks the credentials and opens a new session; returns the session token for the cookie.
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: Secret<String>,
+        client: ClientInfo,
+    ) -> Result<(Secret<String>, SignedIn), AccountError> {
+        let login = login.trim().to_string();
+        let user = if login.is_empty() || login.len() > account::EMAIL_MAX {
+            None
+        } else {
+            self.store.read(move |rx| rx.user_by_login(&login)).await?
+        };
+        // Over-long passwords are refused after the same work, to keep timing uniform.
+        let too_long = password.expose().chars().count() > account::PASSWORD_MAX;
+        let password = if too_long {
+            Secret::new(String::new())
+        } else {
+            password
+        };
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        if !self.passwords.verify(password, stored_hash).await || too_long {
+            return Err(AccountError::WrongCredentials);
+        }
+        let Some(user) = user else {
+            return Err(AccountError::WrongCredentials);
+        };
+
+        let token = new_token();
+        let now = self.clock.now();
+        let session = Session {
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            csrf_token: new_token().expose().clone(),
+            user_agent: client.user_agent.chars().take(256).collect(),
+            ip: client.ip,
+        };
+        let hash = hash_token(token.expose());
+        let csrf_token = session.csrf_token.clone();
+        self.store
+            .write(move |tx| tx.insert_session(&hash, &session))
+            .await?;
+        tracing::info!(user = %user.id, "signed in");
+        Ok((token, SignedIn { user, csrf_token }))
+    }
+
+    /// The user behind a session token, if the session is valid; refreshes its last-seen time
+    /// now and then.
+    pub async fn session_user(&self, token: &str) -> Result<Option<SignedIn>, StoreError> {
+        let hash = hash_token(token);
+        let now = self.clock.now();
+        let found = self
+            .store
+            .read(move |rx| {
+                let Some(session) = rx.session(&hash)? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let user = rx.user(session.user_id)?;
+                Ok(user.map(|u| (session, u)))
+            })
+            .await?;
+        let Some((session, user)) = found else {
+            return Ok(None);
+        };
+        if !session.is_valid_at(now) {
+            self.store.write(move |tx| tx.delete_session(&hash)).await?;
+            return Ok(None);
+        }
+        if session.needs_touch_at(now) {
+            self.store
+                .write(move |tx| tx.touch_session(&hash, now))
+                .await?;
+        }
+        Ok(Some(SignedIn {
+            user,
+            csrf_token: session.csrf_token,
+        }))
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
+        let hash = hash_token(token);
+        self.store.write(move |tx| tx.delete_session(&hash)).await?;
+        Ok(())
+    }
+
+    /// Job: removes sessions past their idle or absolute lifetime.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let n = self
+            .store
+            .write(move |tx| tx.delete_expired_sessions(now))
+            .await?;
+        if n > 0 {
+            tracing::info!(sessions = n, "purged expired sessions");
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,7 @@
+//! Use cases. Services combine domain rules, the store and the job queue; they return their own
+//! errors and never HTTP types, so the web layer decides how each error looks.
+
+pub mod accounts;
+pub mod passwords;
+pub mod system;
+pub mod tokens;

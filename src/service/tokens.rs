@@ -1,0 +1,33 @@
+//! Random secret tokens (256 bits, URL-safe) and the hash under which they are stored.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::domain::secret::Secret;
+use crate::store::accounts::TokenHash;
+
+/// A fresh 256-bit token, base64url without padding (43 characters).
+pub fn new_token() -> Secret<String> {
+    let bytes: [u8; 32] = rand::random();
+    Secret::new(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What the database keeps instead of the token: a leak of the database gives no sessions.
+pub fn hash_token(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hash_stably() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a.expose(), b.expose());
+        assert_eq!(hash_token(a.expose()), hash_token(a.expose()));
+        assert_ne!(hash_token(a.expose()), hash_token(b.expose()));
+    }
+}

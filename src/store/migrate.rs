@@ -1,0 +1,207 @@
+//! Schema versions and migrations.
+//!
+//! The schema version is the number of migrations plus one. Opening a database written by an
+//! older Hearth copies the file to `snapshots/` first, then runs the missing migrations in one
+//! transaction; a database from a newer Hearth is refused rather than misread.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use redb::{Database, ReadableDatabase, WriteTransaction};
+
+use super::StoreError;
+use super::tables::META;
+
+/// One step from version `to - 1` to `to`.
+pub struct Migration {
+    pub to: u32,
+    pub description: &'static str,
+    pub run: fn(&WriteTransaction) -> Result<(), StoreError>,
+}
+
+/// Every migration, in order. The first schema is version 1 and needs none.
+pub const MIGRATIONS: &[Migration] = &[];
+
+const VERSION_KEY: &str = "schema_version";
+const CREATED_KEY: &str = "created_at";
+
+pub fn target_version(migrations: &[Migration]) -> u32 {
+    u32::try_from(migrations.len()).unwrap_or(u32::MAX - 1) + 1
+}
+
+fn open_db(path: &Path) -> Result<Database, StoreError> {
+    Database::create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+            path: path.to_path_buf(),
+        },
+        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => StoreError::io(path, &io),
+        other => StoreError::from(other),
+    })
+}
+
+fn read_version(db: &Database) -> Result<Option<u32>, StoreError> {
+    let txn = db.begin_read()?;
+    let table = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(raw) = table.get(VERSION_KEY)? else {
+        return Ok(None);
+    };
+    let bytes: [u8; 4] = raw
+        .value()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("schema version is not 4 bytes".into()))?;
+    Ok(Some(u32::from_le_bytes(bytes)))
+}
+
+fn write_version(txn: &WriteTransaction, version: u32) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META)?;
+    meta.insert(VERSION_KEY, version.to_le_bytes().as_slice())?;
+    Ok(())
+}
+
+pub fn open_and_migrate(
+    path: &Path,
+    data_dir: &Path,
+    now: Timestamp,
+    migrations: &[Migration],
+) -> Result<Database, StoreError> {
+    let target = target_version(migrations);
+    let db = open_db(path)?;
+    match read_version(&db)? {
+        None => {
+            let txn = db.begin_write()?;
+            write_version(&txn, target)?;
+            super::tables::create_all(&txn)?;
+            txn.open_table(META)?
+                .insert(CREATED_KEY, now.as_millisecond().to_le_bytes().as_slice())?;
+            txn.commit()?;
+            Ok(db)
+        }
+        Some(found) if found > target => Err(StoreError::NewerSchema {
+            found,
+            supported: target,
+        }),
+        Some(found) if found == target => {
+            let txn = db.begin_write()?;
+            super::tables::create_all(&txn)?;
+            txn.commit()?;
+            Ok(db)
+        }
+        Some(found) => {
+            // Copy the file while nothing holds it open, so the snapshot is a clean database.
+            drop(db);
+            let snapshot = snapshot_before_migration(path, data_dir, found, now)?;
+            tracing::info!(from = found, to = target, snapshot = %snapshot.display(), "migrating the database");
+            let db = open_db(path)?;
+            let txn = db.begin_write()?;
+            for m in migrations.iter().filter(|m| m.to > found) {
+                tracing::info!(to = m.to, "migration: {}", m.description);
+                (m.run)(&txn)?;
+            }
+            write_version(&txn, target)?;
+            super::tables::create_all(&txn)?;
+            txn.commit()?;
+            Ok(db)
+        }
+    }
+}
+
+fn snapshot_before_migration(
+    path: &Path,
+    data_dir: &Path,
+    version: u32,
+    now: Timestamp,
+) -> Result<PathBuf, StoreError> {
+    let dir = data_dir.join("snapshots");
+    std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, &e))?;
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ");
+    let target = dir.join(format!("hearth-schema{version}-{stamp}.redb"));
+    std::fs::copy(path, &target).map_err(|e| StoreError::io(&target, &e))?;
+    std::fs::File::open(&target)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::io(&target, &e))?;
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTES: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("notes");
+
+    fn add_note(txn: &WriteTransaction) -> Result<(), StoreError> {
+        txn.open_table(NOTES)?.insert("migrated", "yes")?;
+        Ok(())
+    }
+
+    const V2: &[Migration] = &[Migration {
+        to: 2,
+        description: "add a note",
+        run: add_note,
+    }];
+
+    #[test]
+    fn migrates_after_a_snapshot_and_refuses_newer_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.redb");
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+
+        let db = open_and_migrate(&path, dir.path(), now, &[]).unwrap();
+        assert_eq!(read_version(&db).unwrap(), Some(1));
+        drop(db);
+
+        let db = open_and_migrate(&path, dir.path(), now, V2).unwrap();
+        assert_eq!(read_version(&db).unwrap(), Some(2));
+        let txn = db.begin_read().unwrap();
+        assert_eq!(
+            txn.open_table(NOTES)
+                .unwrap()
+                .get("migrated")
+                .unwrap()
+                .unwrap()
+                .value(),
+            "yes"
+        );
+        drop(txn);
+        drop(db);
+
+        let snapshots: Vec<_> = std::fs::read_dir(dir.path().join("snapshots"))
+            .unwrap()
+            .collect();
+        assert_eq!(snapshots.len(), 1);
+        let snap = snapshots[0].as_ref().unwrap().path();
+        assert!(
+            snap.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("hearth-schema1-")
+        );
+        // The snapshot is the version-1 database, untouched by the migration.
+        let old = Database::open(&snap).unwrap();
+        assert_eq!(read_version(&old).unwrap(), Some(1));
+        drop(old);
+
+        match open_and_migrate(&path, dir.path(), now, &[]) {
+            Err(StoreError::NewerSchema {
+                found: 2,
+                supported: 1,
+            }) => {}
+            other => panic!("expected NewerSchema, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn a_second_open_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.redb");
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let _db = open_and_migrate(&path, dir.path(), now, &[]).unwrap();
+        let err = open_and_migrate(&path, dir.path(), now, &[])
+            .map(|_| ())
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    }
+}

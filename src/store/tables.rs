@@ -1,0 +1,54 @@
+//! The catalog: every table, in one place. Keys are chosen so that the scans we need are
+//! range scans; every index table is written in the same transaction as the rows it indexes.
+
+use redb::{MultimapTableDefinition, TableDefinition, WriteTransaction};
+
+use super::StoreError;
+
+/// Instance facts: schema version, setup token hash, creation time.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// user id → encoded `User`.
+pub const USERS: TableDefinition<u128, &[u8]> = TableDefinition::new("users");
+/// lower-case username → user id.
+pub const USERS_BY_USERNAME: TableDefinition<&str, u128> =
+    TableDefinition::new("users_by_username");
+/// lower-case email → user id.
+pub const USERS_BY_EMAIL: TableDefinition<&str, u128> = TableDefinition::new("users_by_email");
+
+/// SHA-256 of the session token → encoded `Session`.
+pub const SESSIONS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("sessions");
+/// user id → SHA-256 of each of their session tokens.
+pub const SESSIONS_BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
+    MultimapTableDefinition::new("sessions_by_user");
+
+/// (due time in Unix ms, job id) → encoded `Job`: the queue, in the order jobs fall due.
+pub const JOBS_PENDING: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("jobs_pending");
+/// job id → due time, to find a pending job by id.
+pub const JOBS_DUE: TableDefinition<u128, i64> = TableDefinition::new("jobs_due");
+/// job id → encoded `Job` leased by a worker.
+pub const JOBS_RUNNING: TableDefinition<u128, &[u8]> = TableDefinition::new("jobs_running");
+/// job id → encoded `Job` that used up its attempts.
+pub const JOBS_FAILED: TableDefinition<u128, &[u8]> = TableDefinition::new("jobs_failed");
+/// dedupe key → job id, while the job is pending or running.
+pub const JOBS_DEDUPE: TableDefinition<&str, u128> = TableDefinition::new("jobs_dedupe");
+/// schedule name → next run (Unix ms).
+pub const SCHEDULES: TableDefinition<&str, i64> = TableDefinition::new("schedules");
+
+/// Creates every table that does not exist yet, so readers never meet a missing table.
+/// Idempotent; runs at every open, so a table added by a new version needs no migration.
+pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(META)?;
+    txn.open_table(USERS)?;
+    txn.open_table(USERS_BY_USERNAME)?;
+    txn.open_table(USERS_BY_EMAIL)?;
+    txn.open_table(SESSIONS)?;
+    txn.open_multimap_table(SESSIONS_BY_USER)?;
+    txn.open_table(JOBS_PENDING)?;
+    txn.open_table(JOBS_DUE)?;
+    txn.open_table(JOBS_RUNNING)?;
+    txn.open_table(JOBS_FAILED)?;
+    txn.open_table(JOBS_DEDUPE)?;
+    txn.open_table(SCHEDULES)?;
+    Ok(())
+}
