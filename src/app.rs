@@ -85,6 +85,7 @@ pub struct App {
     pub store: Store,
     pub queue: JobQueue,
     pub accounts: Accounts,
+    pub tls_status: TlsStatus,
     scheduler: Scheduler,
     state: AppState,
     tls: Option<tls::TlsAcceptorConfig>,
@@ -149,7 +150,7 @@ impl App {
             store.clone(),
             queue.clone(),
             clock.clone(),
-            tls_status,
+            tls_status.clone(),
             config.storage.data_dir.clone(),
             config.storage.min_free_disk_bytes,
         );
@@ -192,6 +193,7 @@ impl App {
             store,
             queue,
             accounts,
+            tls_status,
             scheduler,
             state,
             tls,
@@ -243,10 +245,11 @@ impl App {
         let tcp = TcpAcceptor::from_tokio(listeners.main)
             .map_err(|e| StartError::Listen(e.to_string()))?;
         let endpoint = http::endpoint(self.state.clone());
+        let tls_config = self.tls.take().map(|t| t.server_config);
         let main_server = async {
-            let result = match &self.tls {
-                Some(t) => {
-                    let acceptor = TlsAcceptor::new(tcp, t.server_config.clone()).boxed();
+            let result = match tls_config {
+                Some(server_config) => {
+                    let acceptor = TlsAcceptor::new(tcp, server_config).boxed();
                     poem::Server::new_with_acceptor(acceptor)
                         .run_with_graceful_shutdown(endpoint, stopped(stop_rx.clone()), Some(grace))
                         .await

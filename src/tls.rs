@@ -84,9 +84,9 @@ pub struct CertificateStatus {
     pub last_error: Option<String>,
 }
 
-/// Cheap, cloneable handle to the current [`CertificateStatus`].
+/// Cheap, cloneable handle to the current [`CertificateStatus`]; watchers are told of changes.
 #[derive(Clone)]
-pub struct TlsStatus(Arc<Mutex<CertificateStatus>>);
+pub struct TlsStatus(Arc<tokio::sync::watch::Sender<CertificateStatus>>);
 
 impl TlsStatus {
     /// Status for a server without TLS.
@@ -96,31 +96,43 @@ impl TlsStatus {
 
     /// A snapshot of the current status.
     pub fn current(&self) -> CertificateStatus {
-        lock(&self.0).clone()
+        self.0.borrow().clone()
+    }
+
+    /// Resolves once a certificate is in service (at once if one already is).
+    pub async fn certificate_ready(&self) -> CertificateStatus {
+        let mut rx = self.0.subscribe();
+        let ready = rx
+            .wait_for(|s| s.not_after.is_some())
+            .await
+            .map(|s| s.clone());
+        ready.unwrap_or_else(|_| self.current())
     }
 
     fn new(mode: &'static str) -> Self {
-        Self(Arc::new(Mutex::new(CertificateStatus {
+        let (tx, _) = tokio::sync::watch::channel(CertificateStatus {
             mode,
             not_after: None,
             subject: None,
             last_error: None,
-        })))
+        });
+        Self(Arc::new(tx))
     }
 
     fn set_certificate(&self, info: CertificateInfo) {
-        let mut status = lock(&self.0);
-        status.not_after = info.not_after;
-        status.subject = info.subject;
-        status.last_error = None;
+        self.0.send_modify(|status| {
+            status.not_after = info.not_after;
+            status.subject = info.subject;
+            status.last_error = None;
+        });
     }
 
     fn set_error(&self, error: String) {
-        lock(&self.0).last_error = Some(error);
+        self.0.send_modify(|status| status.last_error = Some(error));
     }
 
     fn clear_error(&self) {
-        lock(&self.0).last_error = None;
+        self.0.send_modify(|status| status.last_error = None);
     }
 }
 

@@ -87,8 +87,15 @@ pub struct JobsConfig {
 impl Config {
     /// Loads and validates the configuration from every layer.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
-        let layered = sources::layer(overrides)?;
-        validate::validate(&layered)
+        let (layered, mut problems) = sources::layer(overrides);
+        match validate::validate(&layered) {
+            Ok(config) if problems.is_empty() => Ok(config),
+            Ok(_) => Err(ConfigError { problems }),
+            Err(e) => {
+                problems.extend(e.problems);
+                Err(ConfigError { problems })
+            }
+        }
     }
 
     /// The configuration with embedded defaults only, pointed at `data_dir`: for tests and

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::schema::{self, KEYS};
-use super::validate::{ConfigError, Problem};
+use super::validate::Problem;
 
 /// Values given on the command line; they win over every other layer.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +53,9 @@ impl Layered {
 /// The environment variable that names a config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "HEARTH_CONFIG";
 
-pub fn layer(overrides: &Overrides) -> Result<Layered, ConfigError> {
+/// Every layer merged, and the problems met on the way (unreadable file, unknown keys); the
+/// caller reports them together with the validation problems.
+pub fn layer(overrides: &Overrides) -> (Layered, Vec<Problem>) {
     let mut values: BTreeMap<String, (toml::Value, Source)> = KEYS
         .iter()
         .map(|k| {
@@ -99,11 +101,7 @@ pub fn layer(overrides: &Overrides) -> Result<Layered, ConfigError> {
         );
     }
 
-    if problems.is_empty() {
-        Ok(Layered { values })
-    } else {
-        Err(ConfigError { problems })
-    }
+    (Layered { values }, problems)
 }
 
 fn read_file(

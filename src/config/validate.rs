@@ -512,7 +512,7 @@ fn check_writable_dir(dir: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::sources::{Overrides, layer};
+    use crate::config::sources::Overrides;
 
     fn with_file(text: &str) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
@@ -524,7 +524,7 @@ mod tests {
             ignore_environment: true,
             ..Overrides::default()
         };
-        layer(&overrides).and_then(|l| validate(&l))
+        Config::load(&overrides)
     }
 
     #[test]

@@ -7,8 +7,8 @@ use poem::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::account::FieldError;
+use crate::service::StoreError;
 use crate::service::accounts::AccountError;
-use crate::store::StoreError;
 
 /// An error as the client should see it.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -5,3 +5,6 @@ pub mod accounts;
 pub mod passwords;
 pub mod system;
 pub mod tokens;
+
+/// Storage failures, as services report them to their callers.
+pub use crate::store::StoreError;

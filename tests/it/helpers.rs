@@ -1,0 +1,132 @@
+//! `TestApp::spawn()`: a real Hearth on 127.0.0.1:0 with a temp data dir and a manual clock.
+
+use std::sync::Arc;
+
+use hearth::app::{App, Listeners};
+use hearth::clock::ManualClock;
+use hearth::config::Config;
+use hearth::jobs::Registry;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub setup_link: Option<String>,
+    pub clock: Arc<ManualClock>,
+    pub queue: hearth::jobs::JobQueue,
+    pub tls_status: hearth::tls::TlsStatus,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), hearth::app::StartError>>>,
+}
+
+pub fn start_time() -> jiff::Timestamp {
+    "2026-06-01T12:00:00Z".parse().unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Registry::new(), |_| {}).await
+    }
+
+    pub async fn spawn_with(jobs: Registry, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults_with_data_dir(dir.path().join("data")).unwrap();
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        tweak(&mut config);
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let listeners = Listeners::bind(&config).await.unwrap();
+        let addr = listeners.main.local_addr().unwrap();
+        let app = App::build(config, clock.clone(), jobs).await.unwrap();
+        let setup_link = app.setup_link(addr).await.unwrap();
+        let queue = app.queue.clone();
+        let tls_status = app.tls_status.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(listeners, async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base: format!("http://{addr}"),
+            addr,
+            setup_link,
+            clock,
+            queue,
+            tls_status,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client with its own cookie jar that does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Reads the CSRF token from a page's form.
+    pub async fn csrf_from(client: &reqwest::Client, url: &str) -> String {
+        let html = client.get(url).send().await.unwrap().text().await.unwrap();
+        let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).unwrap();
+        re.captures(&html).expect("page has a csrf field")[1].to_string()
+    }
+
+    /// Creates the owner through the setup page and signs in; returns the signed-in client.
+    pub async fn owner_client(&self) -> reqwest::Client {
+        let link = self.setup_link.clone().expect("fresh app has a setup link");
+        let client = self.client();
+        let csrf = Self::csrf_from(&client, &link).await;
+        let resp = client
+            .post(&link)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "owner"),
+                ("email", "owner@example.test"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303, "setup: {}", resp.text().await.unwrap());
+        self.sign_in(&client, "owner", PASSWORD).await;
+        client
+    }
+
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        login: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let csrf = Self::csrf_from(client, &self.url("/login")).await;
+        client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("login", login),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub const PASSWORD: &str = "a long and unusual passphrase";

@@ -1,0 +1,116 @@
+//! The layering rules of ARCHITECTURE.md, checked by reading the source.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Source lines that are code (comments stripped, test modules included: they obey the rules too).
+fn code_of(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    rel.components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy()
+        .trim_end_matches(".rs")
+        .to_string()
+}
+
+/// (what, the modules allowed to use it, patterns that reveal a use)
+const RULES: &[(&str, &[&str], &[&str])] = &[
+    ("redb", &["store"], &["redb::"]),
+    ("tantivy", &["search"], &["tantivy::"]),
+    (
+        "poem",
+        &["http", "app", "tls"],
+        &["poem::", "poem_openapi::"],
+    ),
+    (
+        "the environment",
+        &["config"],
+        &["std::env::var", "env::vars"],
+    ),
+    (
+        "the store",
+        &["store", "service", "jobs", "app", "bench"],
+        &["crate::store"],
+    ),
+];
+
+#[test]
+fn layers_keep_to_themselves() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = Vec::new();
+    for file in rust_files(&src) {
+        let module = module_of(&src, &file);
+        let code = code_of(&file);
+        for (what, allowed, patterns) in RULES {
+            if allowed.contains(&module.as_str()) {
+                continue;
+            }
+            for pattern in *patterns {
+                if code.contains(pattern) {
+                    violations.push(format!(
+                        "{} uses {what} ({pattern}); only {allowed:?} may",
+                        file.display()
+                    ));
+                }
+            }
+        }
+        if module == "domain" {
+            for pattern in [
+                "crate::",
+                "std::fs",
+                "std::net",
+                "tokio",
+                "std::time::SystemTime",
+                "rand::",
+            ] {
+                if code.contains(pattern)
+                    && !(pattern == "crate::" && code.contains("crate::domain"))
+                {
+                    violations.push(format!(
+                        "{} is domain code and uses {pattern}",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "layer violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_rules_catch_a_violation() {
+    // The checker itself must see a use when there is one.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("http").join("bad.rs");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "use redb::Database; // here\n").unwrap();
+    assert!(code_of(&file).contains("redb::"));
+    assert_eq!(module_of(dir.path(), &file), "http");
+}

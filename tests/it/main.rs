@@ -1,0 +1,12 @@
+//! The integration tests: one binary, real parts (redb in a temp dir, a real server on port 0,
+//! real child processes killed with SIGKILL, a real ACME CA).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod acme;
+mod config_file;
+mod crash;
+mod helpers;
+mod http_shape;
+mod jobs;
+mod layers;
+mod setup_and_sign_in;
