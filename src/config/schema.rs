@@ -271,7 +271,7 @@ mod tests {
             let got = parsed
                 .get(k.section)
                 .and_then(|s| s.get(k.name))
-                .expect(&k.path());
+                .unwrap_or_else(|| panic!("{}", k.path()));
             assert_eq!(got, &default_value(k.default), "{}", k.path());
         }
     }

@@ -243,7 +243,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
             }
         }
     });
-    let trusted_proxies = r.list("server.trusted_proxies").and_then(|items| {
+    let trusted_proxies = r.list("server.trusted_proxies").map(|items| {
         let mut nets = Vec::new();
         for item in items {
             let parsed = item
@@ -257,7 +257,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
                 ),
             }
         }
-        Some(nets)
+        nets
     });
     let shutdown_grace = r.int("server.shutdown_grace_seconds", 1..=300);
     let max_body_kib = r.int("server.max_body_kib", 1..=1_048_576);

@@ -15,7 +15,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub queue: hearth::jobs::JobQueue,
     pub tls_status: hearth::tls::TlsStatus,
-    pub dir: tempfile::TempDir,
+    /// Held so the data directory lives as long as the app.
+    _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), hearth::app::StartError>>>,
 }
@@ -52,7 +53,7 @@ impl TestApp {
             clock,
             queue,
             tls_status,
-            dir,
+            _dir: dir,
             stop: Some(stop),
             task: Some(task),
         }
