@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub base: String,
     pub addr: std::net::SocketAddr,
+    /// The plain-HTTP redirect listener, when TLS is on.
+    pub redirect_addr: Option<std::net::SocketAddr>,
     pub setup_link: Option<String>,
     pub clock: Arc<ManualClock>,
     pub queue: hearth::jobs::JobQueue,
@@ -38,6 +40,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
         let listeners = Listeners::bind(&config).await.unwrap();
         let addr = listeners.main.local_addr().unwrap();
+        let redirect_addr = listeners.redirect.as_ref().map(|l| l.local_addr().unwrap());
         let app = App::build(config, clock.clone(), jobs).await.unwrap();
         let setup_link = app.setup_link(addr).await.unwrap();
         let queue = app.queue.clone();
@@ -49,6 +52,7 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             addr,
+            redirect_addr,
             setup_link,
             clock,
             queue,

@@ -10,3 +10,4 @@ mod http_shape;
 mod jobs;
 mod layers;
 mod setup_and_sign_in;
+mod tls_files;
