@@ -255,3 +255,29 @@ impl AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_error_hides_its_cause_and_keeps_the_shape() {
+        let resp = AppError::internal().to_json_response("0123456789abcdef");
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value =
+            serde_json::from_slice(&resp.into_body().into_bytes().await.unwrap()).unwrap();
+        assert_eq!(body["statusCode"], 500);
+        assert_eq!(body["code"], "INTERNAL");
+        assert_eq!(body["requestId"], "0123456789abcdef");
+        assert!(body.get("fields").is_none());
+    }
+
+    #[test]
+    fn validation_errors_are_422_with_fields() {
+        let err = AppError::validation(vec![FieldError::new("email", "Enter an email address.")]);
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let body = serde_json::to_value(err.body("id")).unwrap();
+        assert_eq!(body["fields"][0]["field"], "email");
+        assert_eq!(body["code"], "VALIDATION_FAILED");
+    }
+}
