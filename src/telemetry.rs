@@ -1,6 +1,8 @@
 //! Logging setup: structured logs to standard error, text for people or JSON for collectors.
 //! Every line written while serving a request is inside its `request{id=…}` span.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -12,6 +14,7 @@ pub fn init(config: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_span_events(FmtSpan::NONE);
     let _ = match config.format {
         LogFormat::Json => builder

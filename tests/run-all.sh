@@ -4,12 +4,13 @@
 #   ./tests/run-all.sh
 #
 # 1. installs what is missing (idempotent, quiet): chromium + pebble (apt), cargo-nextest,
-#    the browser-test npm packages, python aiosmtpd;
+#    the browser-test npm packages, python aiosmtpd and schemathesis;
 # 2. cargo fmt --check;  3. cargo clippy -D warnings;
 # 4. cargo nextest (with Debian's pebble ACME CA running for the ACME integration test);
-# 5. browser test: cargo build, then node --test tests/e2e/*.test.mjs (Playwright + Chromium).
+# 5. API contract: schemathesis checks every response against /api/openapi.json;
+# 6. browser test: cargo build, then node --test tests/e2e/*.test.mjs (Playwright + Chromium).
 #
-# Steps 2-5 all run even if one fails; the summary lists each, and the exit code is non-zero
+# Steps 2-6 all run even if one fails; the summary lists each, and the exit code is non-zero
 # if any failed. Needs: cargo (Rust), node >= 20 + npm, python3; apt-get (root or sudo) for
 # what is missing.
 set -euo pipefail
@@ -40,7 +41,7 @@ fi
 total_start=$SECONDS
 
 # ------------------------------------------------------------------------------------------
-header "[1/5] Install missing tools"
+header "[1/6] Install missing tools"
 
 have cargo || die "cargo not found: install Rust first (rustup, stable toolchain)"
 
@@ -103,6 +104,12 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   fi
   python3 -c 'import aiosmtpd' || die "python3 cannot import aiosmtpd after installing it"
 fi
+if ! command -v schemathesis >/dev/null 2>&1; then
+  note "pip install schemathesis"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
+    --root-user-action=ignore schemathesis
+  command -v schemathesis >/dev/null 2>&1 || die "schemathesis not on PATH after installing it"
+fi
 note "tools ready ($((SECONDS - total_start)) s)"
 
 # ------------------------------------------------------------------------------------------
@@ -146,6 +153,11 @@ step_nextest() {
   return "$rc"
 }
 
+step_api() {
+  cargo build || return 1
+  tests/api/schemathesis.sh "${CARGO_TARGET_DIR:-target}/debug/hearth"
+}
+
 step_e2e() {
   cargo build || return 1
   # CARGO_TARGET_DIR moves the binary; HEARTH_BIN overrides it altogether.
@@ -154,10 +166,11 @@ step_e2e() {
     node --test tests/e2e/*.test.mjs || return 1
 }
 
-run_step "[2/5] cargo fmt --check" cargo fmt --check
-run_step "[3/5] cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
-run_step "[4/5] cargo nextest run (unit + integration, pebble ACME)" step_nextest
-run_step "[5/5] browser test (cargo build; node --test tests/e2e/*.test.mjs)" step_e2e
+run_step "[2/6] cargo fmt --check" cargo fmt --check
+run_step "[3/6] cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
+run_step "[4/6] cargo nextest run (unit + integration, pebble ACME)" step_nextest
+run_step "[5/6] API contract (schemathesis against /api/openapi.json)" step_api
+run_step "[6/6] browser test (cargo build; node --test tests/e2e/*.test.mjs)" step_e2e
 
 # ------------------------------------------------------------------------------------------
 header "Summary"

@@ -20,12 +20,15 @@ pub struct SystemStatusView {
     pub data_dir: String,
     pub database_bytes: u64,
     pub data_dir_bytes: u64,
+    #[oai(skip_serializing_if_is_none)]
     pub disk_free_bytes: Option<u64>,
     pub jobs_pending: u64,
     pub jobs_running: u64,
     pub jobs_failed: u64,
     /// off, files or acme.
     pub tls_mode: String,
+    /// Absent when no certificate is in use.
+    #[oai(skip_serializing_if_is_none)]
     pub certificate_not_after: Option<String>,
 }
 
