@@ -16,7 +16,6 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -494,88 +493,58 @@ struct ObservedCache {
     loaded: Arc<Mutex<Option<CertificateInfo>>>,
 }
 
-/// The boxed future `#[async_trait]` expands the cache traits' methods to. Written out by hand
-/// because the crate does not depend on async-trait; the lifetimes and bounds below must match
-/// the expansion exactly.
-type CacheFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, io::Error>> + Send + 'a>>;
-
+// rustls-acme's cache traits are declared with `#[async_trait]`, so implementing them takes it too.
+#[async_trait::async_trait]
 impl CertCache for ObservedCache {
     type EC = io::Error;
 
-    fn load_cert<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        domains: &'life1 [String],
-        directory_url: &'life2 str,
-    ) -> CacheFuture<'async_trait, Option<Vec<u8>>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            let pem = self.dir.load_cert(domains, directory_url).await?;
-            *lock(&self.loaded) = pem.as_deref().and_then(acme_pem_info);
-            Ok(pem)
-        })
+    async fn load_cert(
+        &self,
+        domains: &[String],
+        directory_url: &str,
+    ) -> Result<Option<Vec<u8>>, io::Error> {
+        let pem = self.dir.load_cert(domains, directory_url).await?;
+        *lock(&self.loaded) = pem.as_deref().and_then(acme_pem_info);
+        Ok(pem)
     }
 
-    fn store_cert<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        domains: &'life1 [String],
-        directory_url: &'life2 str,
-        cert: &'life3 [u8],
-    ) -> CacheFuture<'async_trait, ()>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        Box::pin(async move {
-            // Only certificates rustls-acme has just deployed are stored: record before writing,
-            // so the status is right even if the write fails (that error is reported separately).
-            if let Some(info) = acme_pem_info(cert) {
-                tracing::info!(not_after = ?info.not_after, "new ACME certificate in use");
-                self.status.set_certificate(info);
-            }
-            self.dir.store_cert(domains, directory_url, cert).await
-        })
+    async fn store_cert(
+        &self,
+        domains: &[String],
+        directory_url: &str,
+        cert: &[u8],
+    ) -> Result<(), io::Error> {
+        // Only certificates rustls-acme has just deployed are stored: record before writing,
+        // so the status is right even if the write fails (that error is reported separately).
+        if let Some(info) = acme_pem_info(cert) {
+            tracing::info!(not_after = ?info.not_after, "new ACME certificate in use");
+            self.status.set_certificate(info);
+        }
+        self.dir.store_cert(domains, directory_url, cert).await
     }
 }
 
+#[async_trait::async_trait]
 impl AccountCache for ObservedCache {
     type EA = io::Error;
 
-    fn load_account<'life0, 'life1, 'life2, 'async_trait>(
-        &'life0 self,
-        contact: &'life1 [String],
-        directory_url: &'life2 str,
-    ) -> CacheFuture<'async_trait, Option<Vec<u8>>>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        Self: 'async_trait,
-    {
-        self.dir.load_account(contact, directory_url)
+    async fn load_account(
+        &self,
+        contact: &[String],
+        directory_url: &str,
+    ) -> Result<Option<Vec<u8>>, io::Error> {
+        self.dir.load_account(contact, directory_url).await
     }
 
-    fn store_account<'life0, 'life1, 'life2, 'life3, 'async_trait>(
-        &'life0 self,
-        contact: &'life1 [String],
-        directory_url: &'life2 str,
-        account: &'life3 [u8],
-    ) -> CacheFuture<'async_trait, ()>
-    where
-        'life0: 'async_trait,
-        'life1: 'async_trait,
-        'life2: 'async_trait,
-        'life3: 'async_trait,
-        Self: 'async_trait,
-    {
-        self.dir.store_account(contact, directory_url, account)
+    async fn store_account(
+        &self,
+        contact: &[String],
+        directory_url: &str,
+        account: &[u8],
+    ) -> Result<(), io::Error> {
+        self.dir
+            .store_account(contact, directory_url, account)
+            .await
     }
 }
 

@@ -61,8 +61,7 @@ pub enum SignedOut {
 impl SessionApi {
     /// Sign in
     ///
-    /// Checks the credentials and sets the session cookie. Limited to 5 attempts per 15 minutes
-    /// per account and address.
+    /// Checks the credentials (username or email, and password) and sets the session cookie.
     #[oai(path = "/session", method = "post", operation_id = "signIn")]
     async fn sign_in(
         &self,
