@@ -4,6 +4,7 @@
 pub mod account;
 pub mod ids;
 pub mod job;
+pub mod permission;
 pub mod role;
 pub mod schedule;
 pub mod secret;

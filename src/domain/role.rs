@@ -1,5 +1,4 @@
-//! Roles, from least to most powerful. The full permission matrix grows with the accounts
-//! module; what exists today is the ordering and the staff line.
+//! Roles, from least to most powerful. What each may do is in [`super::permission`].
 
 use serde::{Deserialize, Serialize};
 
@@ -22,14 +21,14 @@ impl Role {
         }
     }
 
-    /// Staff may open the admin panel.
+    /// Staff (moderators and up) may open the admin panel.
     pub fn is_staff(self) -> bool {
-        self >= Role::Moderator
+        self.may(super::permission::Permission::Moderate)
     }
 
-    /// May see system internals (paths, sizes, certificates, jobs).
+    /// System internals (paths, sizes, certificates, jobs) are for those who manage settings.
     pub fn may_view_system(self) -> bool {
-        self >= Role::Admin
+        self.may(super::permission::Permission::ManageSettings)
     }
 }
 
