@@ -16,7 +16,10 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{JobError, JobQueue, Registry, ScheduleSpec, Scheduler, Supervisor};
 use crate::service::accounts::Accounts;
+use crate::service::audit::AuditLog;
+use crate::service::limits::RateLimiter;
 use crate::service::passwords::Passwords;
+use crate::service::settings::Settings;
 use crate::service::system::System;
 use crate::store::{Store, WriterOptions};
 use crate::tls::{self, TlsAcceptor, TlsStatus};
@@ -114,7 +117,15 @@ impl App {
         let passwords = Passwords::new()
             .await
             .map_err(|e| StartError::Other(e.to_string()))?;
-        let accounts = Accounts::new(store.clone(), clock.clone(), passwords);
+        let settings = Settings::load(store.clone(), clock.clone()).await?;
+        let limiter = Arc::new(RateLimiter::new(clock.clone()));
+        let accounts = Accounts::new(
+            store.clone(),
+            clock.clone(),
+            passwords,
+            settings.clone(),
+            limiter.clone(),
+        );
 
         let mut registry = extra_jobs;
         let purge = accounts.clone();
@@ -170,17 +181,12 @@ impl App {
                 .public_url
                 .as_ref()
                 .map(|u| u.origin().ascii_serialization()),
-            site_name: "Hearth".into(),
+            settings,
+            audit: AuditLog::new(store.clone()),
             assets: Arc::new(http::static_files::AssetUrls::build()),
             metrics: Arc::new(http::metrics::HttpMetrics::new()),
             routes: Arc::new(http::route_table()),
-            api_limiter: Arc::new(http::rate_limit::RateLimiter::new(
-                http::rate_limit::Limit {
-                    capacity: 20,
-                    per_second: 20.0,
-                },
-                clock.clone(),
-            )),
+            limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,
                 max_body_bytes: config.server.max_body_bytes,

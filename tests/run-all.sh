@@ -129,10 +129,10 @@ run_step() {
 }
 
 stop_pebble() {
-  if [ -n "${HEARTH_TEST_PEBBLE_WORKDIR:-}" ]; then
-    tests/pebble/stop.sh "$HEARTH_TEST_PEBBLE_WORKDIR" || true
-    unset HEARTH_TEST_PEBBLE HEARTH_TEST_PEBBLE_DIR_URL HEARTH_TEST_PEBBLE_API_CA \
-      HEARTH_TEST_PEBBLE_ROOTS_URL HEARTH_TEST_PEBBLE_WORKDIR
+  if [ -n "${PEBBLE_TEST_WORKDIR:-}" ]; then
+    tests/pebble/stop.sh "$PEBBLE_TEST_WORKDIR" || true
+    unset PEBBLE_TEST PEBBLE_TEST_DIR_URL PEBBLE_TEST_API_CA \
+      PEBBLE_TEST_ROOTS_URL PEBBLE_TEST_WORKDIR PEBBLE_TEST_TLS_PORT
   fi
 }
 trap stop_pebble EXIT
@@ -147,7 +147,7 @@ step_nextest() {
     return 1
   }
   eval "$pebble_env"
-  note "pebble ACME CA at $HEARTH_TEST_PEBBLE_DIR_URL (TLS port $HEARTH_TEST_TLS_PORT)"
+  note "pebble ACME CA at $PEBBLE_TEST_DIR_URL (TLS port $PEBBLE_TEST_TLS_PORT)"
   cargo nextest run --no-fail-fast || rc=$?
   stop_pebble
   return "$rc"

@@ -2,6 +2,7 @@
 //! source: values come in, decisions come out.
 
 pub mod account;
+pub mod audit;
 pub mod ids;
 pub mod job;
 pub mod permission;
@@ -9,3 +10,4 @@ pub mod role;
 pub mod schedule;
 pub mod secret;
 pub mod session;
+pub mod settings;

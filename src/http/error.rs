@@ -82,6 +82,22 @@ impl AppError {
         )
     }
 
+    /// 429 with `Retry-After` and the `X-RateLimit-*` headers of the refusing limit.
+    pub fn rate_limited(d: &crate::service::limits::Decision) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!(
+                "Too many requests. Try again in {} s.",
+                d.retry_after_seconds
+            ),
+        )
+        .with_header("retry-after", d.retry_after_seconds.to_string())
+        .with_header("x-ratelimit-limit", d.limit.to_string())
+        .with_header("x-ratelimit-remaining", d.remaining.to_string())
+        .with_header("x-ratelimit-reset", d.reset_seconds.to_string())
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -171,6 +187,7 @@ impl From<AccountError> for AppError {
                 "WRONG_CREDENTIALS",
                 "Wrong username, email or password.",
             ),
+            AccountError::RateLimited(decision) => Self::rate_limited(&decision),
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => {
                 tracing::error!("{e}");

@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::error::AppError;
 use super::state::AppState;
+use crate::service::limits::{Decision, Limit, LimitKind};
 
 /// The request id, available to handlers as request data.
 #[derive(Debug, Clone)]
@@ -108,21 +109,13 @@ impl<E: Endpoint> Endpoint for Front<E> {
         req.set_data(state.clone());
 
         async move {
-            let mut rate = None;
+            let rate = is_api(&path).then(|| api_rate(state, ip));
             let outcome = if body_too_large(&req, state.front.max_body_bytes) {
                 Err(AppError::from_poem(&poem::Error::from_status(
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )))
-            } else if is_api(&path) && !rate_allowed(state, ip, &mut rate) {
-                let retry = rate
-                    .map(|d: super::rate_limit::Decision| d.retry_after_seconds)
-                    .unwrap_or(1);
-                Err(AppError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "RATE_LIMITED",
-                    format!("Too many requests. Try again in {retry} s."),
-                )
-                .with_header("retry-after", retry.to_string()))
+            } else if let Some(refused) = rate.filter(|d| !d.allowed) {
+                Err(AppError::rate_limited(&refused))
             } else {
                 match self.inner.call(req).await {
                     Ok(resp) => Ok(resp.into_response()),
@@ -165,7 +158,10 @@ impl<E: Endpoint> Endpoint for Front<E> {
             {
                 resp.headers_mut().insert(header::ALLOW, v);
             }
-            if let Some(d) = rate {
+            // A more specific limit (sign-in, sign-up) has already set its own headers.
+            if let Some(d) = rate
+                && !resp.headers().contains_key("x-ratelimit-limit")
+            {
                 let h = resp.headers_mut();
                 h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
                 h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
@@ -199,14 +195,14 @@ fn body_too_large(req: &Request, max: u64) -> bool {
         .is_some_and(|len| len > max)
 }
 
-fn rate_allowed(
-    state: &AppState,
-    ip: IpAddr,
-    out: &mut Option<super::rate_limit::Decision>,
-) -> bool {
-    let decision = state.api_limiter.check(ip);
-    *out = Some(decision);
-    decision.allowed
+/// The API's per-client token bucket (a second's worth of burst).
+fn api_rate(state: &AppState, ip: IpAddr) -> Decision {
+    let per_second = state.settings.current().api_requests_per_second;
+    let limit = Limit {
+        capacity: per_second,
+        per_second: f64::from(per_second),
+    };
+    state.limiter.check(LimitKind::Api, &ip.to_string(), limit)
 }
 
 fn render_error(state: &AppState, path: &str, request_id: &str, err: &AppError) -> Response {

@@ -12,7 +12,6 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
-pub mod rate_limit;
 pub mod routes_table;
 pub mod state;
 pub mod static_files;
@@ -38,6 +37,8 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/logout", &[Method::POST]),
     ("/admin", &[Method::GET]),
     ("/admin/system", &[Method::GET]),
+    ("/admin/settings", &[Method::GET, Method::POST]),
+    ("/admin/audit", &[Method::GET]),
     ("/healthz", &[Method::GET]),
     ("/readyz", &[Method::GET]),
     ("/metrics", &[Method::GET]),
@@ -85,6 +86,11 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
         .at("/logout", post(ui::account::logout))
         .at("/admin", get(admin::overview))
         .at("/admin/system", get(admin::system::page))
+        .at(
+            "/admin/settings",
+            get(admin::settings::form).post(admin::settings::save),
+        )
+        .at("/admin/audit", get(admin::audit::page))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(metrics_endpoint))

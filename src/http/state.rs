@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use super::metrics::HttpMetrics;
-use super::rate_limit::RateLimiter;
 use super::routes_table::RouteTable;
 use super::static_files::AssetUrls;
 use crate::service::accounts::Accounts;
+use crate::service::audit::AuditLog;
+use crate::service::limits::RateLimiter;
+use crate::service::settings::Settings;
 use crate::service::system::System;
 
 #[derive(Clone)]
@@ -17,11 +19,12 @@ pub struct AppState {
     pub tls: bool,
     /// `scheme://host[:port]` from `server.public_url`, for same-origin checks.
     pub public_origin: Option<String>,
-    pub site_name: Arc<str>,
+    pub settings: Settings,
+    pub audit: AuditLog,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
     pub routes: Arc<RouteTable>,
-    pub api_limiter: Arc<RateLimiter>,
+    pub limiter: Arc<RateLimiter>,
     pub front: Arc<super::middleware::FrontOptions>,
     /// Bearer token that opens `/metrics` beyond loopback.
     pub metrics_token: Option<crate::domain::secret::Secret<String>>,

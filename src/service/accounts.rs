@@ -1,5 +1,7 @@
 //! Accounts: first-run owner setup, sign-in and sign-out with server-side sessions.
 
+use std::sync::Arc;
+
 use crate::clock::SharedClock;
 use crate::domain::account::{self, FieldError, User};
 use crate::domain::ids::{UserId, uuid_v7};
@@ -9,7 +11,9 @@ use crate::domain::session::Session;
 use crate::store::accounts::InsertUser;
 use crate::store::{Store, StoreError};
 
+use super::limits::{Decision, Limit, LimitKind, RateLimiter};
 use super::passwords::{HashError, Passwords};
+use super::settings::Settings;
 use super::tokens::{hash_token, new_token};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +24,8 @@ pub enum AccountError {
     SetupLinkInvalid,
     #[error("wrong username, email or password")]
     WrongCredentials,
+    #[error("too many attempts; try again in {} s", .0.retry_after_seconds)]
+    RateLimited(Decision),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -54,15 +60,45 @@ pub struct Accounts {
     store: Store,
     clock: SharedClock,
     passwords: Passwords,
+    settings: Settings,
+    limiter: Arc<RateLimiter>,
 }
 
 impl Accounts {
-    pub fn new(store: Store, clock: SharedClock, passwords: Passwords) -> Self {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        passwords: Passwords,
+        settings: Settings,
+        limiter: Arc<RateLimiter>,
+    ) -> Self {
         Self {
             store,
             clock,
             passwords,
+            settings,
+            limiter,
         }
+    }
+
+    /// Sign-in attempts are limited per client address and per account name (known or not,
+    /// so the limit does not reveal which accounts exist).
+    fn check_sign_in_limits(&self, login: &str, client: &ClientInfo) -> Result<(), AccountError> {
+        let per_window = self.settings.current().sign_in_attempts_per_15_minutes;
+        let limit = Limit::per_window(per_window, 15 * 60);
+        let by_address = self
+            .limiter
+            .check(LimitKind::SignInAddress, &client.ip, limit);
+        let by_account = self
+            .limiter
+            .check(LimitKind::SignInAccount, &login.to_lowercase(), limit);
+        for decision in [by_address, by_account] {
+            if !decision.allowed {
+                tracing::warn!(login, ip = %client.ip, "sign-in rate limit reached");
+                return Err(AccountError::RateLimited(decision));
+            }
+        }
+        Ok(())
     }
 
     /// When no owner exists yet, makes a new one-time setup token (replacing any earlier one)
@@ -154,6 +190,7 @@ impl Accounts {
         client: ClientInfo,
     ) -> Result<(Secret<String>, SignedIn), AccountError> {
         let login = login.trim().to_string();
+        self.check_sign_in_limits(&login, &client)?;
         let user = if login.is_empty() || login.len() > account::EMAIL_MAX {
             None
         } else {

@@ -2,7 +2,10 @@
 //! errors and never HTTP types, so the web layer decides how each error looks.
 
 pub mod accounts;
+pub mod audit;
+pub mod limits;
 pub mod passwords;
+pub mod settings;
 pub mod system;
 pub mod tokens;
 

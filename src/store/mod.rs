@@ -10,9 +10,11 @@
 //! durability), so an acknowledged write survives a crash.
 
 pub mod accounts;
+pub mod audit;
 pub mod codec;
 pub mod jobs;
 pub mod migrate;
+pub mod settings;
 pub mod tables;
 pub mod writer;
 

@@ -32,6 +32,9 @@ pub const JOBS_RUNNING: TableDefinition<u128, &[u8]> = TableDefinition::new("job
 pub const JOBS_FAILED: TableDefinition<u128, &[u8]> = TableDefinition::new("jobs_failed");
 /// dedupe key → job id, while the job is pending or running.
 pub const JOBS_DEDUPE: TableDefinition<&str, u128> = TableDefinition::new("jobs_dedupe");
+/// (time in Unix ms, entry id) → encoded `AuditEntry`: staff actions, oldest first.
+pub const AUDIT_LOG: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("audit_log");
+
 /// schedule name → next run (Unix ms).
 pub const SCHEDULES: TableDefinition<&str, i64> = TableDefinition::new("schedules");
 
@@ -50,5 +53,6 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(JOBS_FAILED)?;
     txn.open_table(JOBS_DEDUPE)?;
     txn.open_table(SCHEDULES)?;
+    txn.open_table(AUDIT_LOG)?;
     Ok(())
 }

@@ -32,7 +32,7 @@ const ANSI_RE = /\x1b\[[0-9;]*[A-Za-z]/g;
 
 /** Starts `hearth serve` and resolves once it has printed its address and the setup link. */
 function startServer(dataDir, cwd, logFile) {
-  // The child must not inherit our HEARTH_* variables (HEARTH_TEST_PEBBLE..., HEARTH_BIN):
+  // The child must not inherit our HEARTH_* variables (HEARTH_BIN, a developer's settings):
   // they would be read as configuration.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARTH_')));
   env.NO_COLOR = '1';

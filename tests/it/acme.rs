@@ -3,7 +3,7 @@
 //! root), and sends HSTS and `Secure` cookies.
 //!
 //! The test starts pebble through `tests/pebble/start.sh` unless the caller already did
-//! (`tests/run-all.sh` exports `HEARTH_TEST_PEBBLE*`).
+//! (`tests/run-all.sh` exports `PEBBLE_TEST*`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,9 +23,9 @@ struct Pebble {
 impl Pebble {
     fn start_or_reuse() -> Pebble {
         let root = env!("CARGO_MANIFEST_DIR");
-        if std::env::var("HEARTH_TEST_PEBBLE").is_ok() {
+        if std::env::var("PEBBLE_TEST").is_ok() {
             let vars = std::env::vars()
-                .filter(|(k, _)| k.starts_with("HEARTH_TEST_"))
+                .filter(|(k, _)| k.starts_with("PEBBLE_TEST_"))
                 .collect();
             return Pebble {
                 vars,
@@ -79,9 +79,9 @@ impl Drop for Pebble {
 #[tokio::test]
 async fn obtains_a_certificate_from_an_acme_ca_and_serves_https() {
     let pebble = Pebble::start_or_reuse();
-    let tls_port: u16 = pebble.var("HEARTH_TEST_TLS_PORT").parse().unwrap();
-    let directory_url = pebble.var("HEARTH_TEST_PEBBLE_DIR_URL");
-    let api_ca = pebble.var("HEARTH_TEST_PEBBLE_API_CA");
+    let tls_port: u16 = pebble.var("PEBBLE_TEST_TLS_PORT").parse().unwrap();
+    let directory_url = pebble.var("PEBBLE_TEST_DIR_URL");
+    let api_ca = pebble.var("PEBBLE_TEST_API_CA");
 
     let app = TestApp::spawn_with(hearth::jobs::Registry::new(), |c| {
         c.server.listen = format!("127.0.0.1:{tls_port}").parse().unwrap();
@@ -108,7 +108,7 @@ async fn obtains_a_certificate_from_an_acme_ca_and_serves_https() {
         .build()
         .unwrap();
     let root = api_client
-        .get(pebble.var("HEARTH_TEST_PEBBLE_ROOTS_URL"))
+        .get(pebble.var("PEBBLE_TEST_ROOTS_URL"))
         .send()
         .await
         .unwrap()

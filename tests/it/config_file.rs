@@ -32,7 +32,12 @@ fn check_config_lists_every_problem_and_exits_non_zero() {
         "[server]\nlisten = \"localhost\"\nbogus = 1\n[jobs]\nworkers = 0\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+    // Only the variable under test: the runner's own HEARTH_* variables would be reported too.
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEARTH_")) {
+        command.env_remove(name);
+    }
+    let out = command
         .args(["check-config", "--config"])
         .arg(&file)
         .arg("--data-dir")

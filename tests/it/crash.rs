@@ -11,7 +11,7 @@ use hearth::domain::ids::{JobId, uuid_v7};
 use hearth::domain::job::Job;
 use hearth::store::{Store, StoreError, WriterOptions};
 
-const CHILD_ENV: &str = "HEARTH_TEST_CRASH_WRITER_DIR";
+const CHILD_ENV: &str = "IT_CRASH_WRITER_DIR";
 const ROUNDS: usize = 5;
 
 fn job(now: jiff::Timestamp, key: String) -> Job {

@@ -197,7 +197,7 @@ async fn schedules_are_validated_and_fire_once_per_period() {
     ));
 }
 
-const CHILD_ENV: &str = "HEARTH_TEST_JOB_CHILD_DIR";
+const CHILD_ENV: &str = "IT_JOB_CHILD_DIR";
 
 #[test]
 fn a_job_interrupted_by_sigkill_runs_after_restart() {

@@ -9,5 +9,6 @@ mod helpers;
 mod http_shape;
 mod jobs;
 mod layers;
+mod settings_and_limits;
 mod setup_and_sign_in;
 mod tls_files;

@@ -2,16 +2,16 @@
 # Start Debian's pebble ACME test CA (and its fake DNS server) on loopback, for the ACME
 # integration test. Deterministic: no nonce rejection, no validation sleeps.
 #
-# Usage:  eval "$(tests/pebble/start.sh)"      # exports HEARTH_TEST_PEBBLE* variables
-#         tests/pebble/stop.sh                  # uses HEARTH_TEST_PEBBLE_WORKDIR (or pass the dir)
+# Usage:  eval "$(tests/pebble/start.sh)"      # exports PEBBLE_TEST* variables
+#         tests/pebble/stop.sh                  # uses PEBBLE_TEST_WORKDIR (or pass the dir)
 #
 # stdout carries only `export` lines; progress and errors go to stderr.
-# Env: HEARTH_TEST_TLS_PORT (default 5001) is the port the test's Hearth listens on for TLS;
+# Env: PEBBLE_TEST_TLS_PORT (default 5001) is the port the test's Hearth listens on for TLS;
 #      pebble's validator dials it for TLS-ALPN-01.
 set -euo pipefail
 
-tls_port="${HEARTH_TEST_TLS_PORT:-5001}"
-http_port="${HEARTH_TEST_HTTP_PORT:-5002}"
+tls_port="${PEBBLE_TEST_TLS_PORT:-5001}"
+http_port="${PEBBLE_TEST_HTTP_PORT:-5002}"
 api_addr=127.0.0.1:14000
 mgmt_addr=127.0.0.1:15000
 dns_addr=127.0.0.1:8053
@@ -118,10 +118,10 @@ fi
 log "ready: https://$api_addr/dir (TLS-ALPN-01 validation dials 127.0.0.1:$tls_port)"
 
 cat <<OUT
-export HEARTH_TEST_PEBBLE=1
-export HEARTH_TEST_PEBBLE_DIR_URL=https://$api_addr/dir
-export HEARTH_TEST_PEBBLE_API_CA=$workdir/ca.pem
-export HEARTH_TEST_PEBBLE_ROOTS_URL=https://$mgmt_addr/roots/0
-export HEARTH_TEST_TLS_PORT=$tls_port
-export HEARTH_TEST_PEBBLE_WORKDIR=$workdir
+export PEBBLE_TEST=1
+export PEBBLE_TEST_DIR_URL=https://$api_addr/dir
+export PEBBLE_TEST_API_CA=$workdir/ca.pem
+export PEBBLE_TEST_ROOTS_URL=https://$mgmt_addr/roots/0
+export PEBBLE_TEST_TLS_PORT=$tls_port
+export PEBBLE_TEST_WORKDIR=$workdir
 OUT

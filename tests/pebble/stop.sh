@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Stop the pebble servers started by tests/pebble/start.sh and remove its work dir.
-# Usage: tests/pebble/stop.sh [WORKDIR]   (default: $HEARTH_TEST_PEBBLE_WORKDIR)
+# Usage: tests/pebble/stop.sh [WORKDIR]   (default: $PEBBLE_TEST_WORKDIR)
 set -euo pipefail
 
-workdir="${1:-${HEARTH_TEST_PEBBLE_WORKDIR:-}}"
+workdir="${1:-${PEBBLE_TEST_WORKDIR:-}}"
 if [ -z "$workdir" ] || [ ! -d "$workdir" ]; then
   echo "pebble: nothing to stop (no work dir)" >&2
   exit 0

@@ -37,7 +37,7 @@ pub struct PageContext {
 impl PageContext {
     pub fn new(req: &Request, state: &AppState, viewer: &Viewer) -> Self {
         Self {
-            site_name: state.site_name.to_string(),
+            site_name: state.settings.current().site_name.clone(),
             user: viewer.0.as_ref().map(|s| UserView {
                 username: s.user.username.clone(),
                 is_staff: s.user.role.is_staff(),
@@ -93,7 +93,7 @@ struct ErrorPage<'a> {
 /// The HTML error page (rendered without the viewer: errors must not depend on the store).
 pub fn error_page(state: &AppState, request_id: &str, err: &AppError) -> String {
     let page = PageContext {
-        site_name: state.site_name.to_string(),
+        site_name: state.settings.current().site_name.clone(),
         user: None,
         csrf: String::new(),
         flash: None,

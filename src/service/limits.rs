@@ -1,7 +1,8 @@
-//! Token-bucket rate limiting per client, with the standard headers on every limited response.
+//! Rate limits shared by the whole server: token buckets per (limit, key), where the key is a
+//! client address or an account. The limits themselves come from the runtime settings; the web
+//! layer turns a [`Decision`] into `X-RateLimit-*` and `Retry-After` headers.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 
 use crate::clock::SharedClock;
@@ -11,6 +12,27 @@ use crate::clock::SharedClock;
 pub struct Limit {
     pub capacity: u32,
     pub per_second: f64,
+}
+
+impl Limit {
+    /// `count` requests per `window_seconds`, all of which may come at once.
+    pub fn per_window(count: u32, window_seconds: u32) -> Self {
+        let count = count.max(1);
+        Self {
+            capacity: count,
+            per_second: f64::from(count) / f64::from(window_seconds.max(1)),
+        }
+    }
+}
+
+/// Which limit a bucket belongs to; each has its own buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    Api,
+    SignInAccount,
+    SignInAddress,
+    SignUpAddress,
+    PasswordReset,
 }
 
 /// The verdict for one request, with what the headers report.
@@ -31,30 +53,29 @@ struct Bucket {
     updated_ms: i64,
 }
 
-/// Most clients tracked; when full, buckets that have refilled completely are dropped.
-const MAX_TRACKED: usize = 100_000;
+/// Most buckets kept; past that, buckets untouched for an hour (long since full) are dropped.
+const MAX_TRACKED: usize = 200_000;
 
 pub struct RateLimiter {
-    limit: Limit,
     clock: SharedClock,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<(LimitKind, String), Bucket>>,
 }
 
 impl RateLimiter {
-    pub fn new(limit: Limit, clock: SharedClock) -> Self {
+    pub fn new(clock: SharedClock) -> Self {
         Self {
-            limit,
             clock,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn check(&self, client: IpAddr) -> Decision {
+    /// Takes one token from the bucket of (`kind`, `key`), if it has one.
+    pub fn check(&self, kind: LimitKind, key: &str, limit: Limit) -> Decision {
         let now = self.clock.now().as_millisecond();
         let Limit {
             capacity,
             per_second,
-        } = self.limit;
+        } = limit;
         let cap = f64::from(capacity);
         let Ok(mut buckets) = self.buckets.lock() else {
             // A poisoned lock means a panic elsewhere; fail open rather than lock everyone out.
@@ -66,11 +87,11 @@ impl RateLimiter {
                 retry_after_seconds: 0,
             };
         };
-        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&client) {
-            buckets
-                .retain(|_, b| b.tokens + (now - b.updated_ms) as f64 / 1000.0 * per_second < cap);
+        let id = (kind, key.to_string());
+        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&id) {
+            buckets.retain(|_, b| now - b.updated_ms < 3_600_000);
         }
-        let bucket = buckets.entry(client).or_insert(Bucket {
+        let bucket = buckets.entry(id).or_insert(Bucket {
             tokens: cap,
             updated_ms: now,
         });
@@ -107,28 +128,35 @@ mod tests {
         let clock = Arc::new(ManualClock::new(
             jiff::Timestamp::from_second(1_800_000_000).unwrap(),
         ));
-        let limiter = RateLimiter::new(
-            Limit {
-                capacity: 3,
-                per_second: 1.0,
-            },
-            clock.clone(),
-        );
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        let limiter = RateLimiter::new(clock.clone());
+        let limit = Limit {
+            capacity: 3,
+            per_second: 1.0,
+        };
+        let check = |key: &str| limiter.check(LimitKind::Api, key, limit);
         for remaining in [2, 1, 0] {
-            let d = limiter.check(ip);
+            let d = check("192.0.2.1");
             assert!(d.allowed);
             assert_eq!(d.remaining, remaining);
         }
-        let refused = limiter.check(ip);
+        let refused = check("192.0.2.1");
         assert!(!refused.allowed);
         assert_eq!(refused.retry_after_seconds, 1);
+        assert!(check("192.0.2.2").allowed, "clients have separate buckets");
         assert!(
-            limiter.check(other).allowed,
-            "clients have separate buckets"
+            limiter
+                .check(LimitKind::SignInAddress, "192.0.2.1", limit)
+                .allowed,
+            "limits have separate buckets"
         );
         clock.advance(std::time::Duration::from_secs(1));
-        assert!(limiter.check(ip).allowed);
+        assert!(check("192.0.2.1").allowed);
+    }
+
+    #[test]
+    fn windows_spread_their_refill() {
+        let five_per_quarter_hour = Limit::per_window(5, 900);
+        assert_eq!(five_per_quarter_hour.capacity, 5);
+        assert!((five_per_quarter_hour.per_second - 5.0 / 900.0).abs() < 1e-12);
     }
 }

@@ -1,0 +1,180 @@
+//! Site settings: registration mode, limits, the site name. Admins and the owner.
+
+use askama::Template;
+use poem::http::StatusCode;
+use poem::web::{Form, Redirect};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::require_staff;
+use crate::domain::account::FieldError;
+use crate::domain::permission::Permission;
+use crate::domain::settings::{RegistrationMode, SiteSettings};
+use crate::http::auth::{Viewer, verify_csrf};
+use crate::http::error::AppError;
+use crate::http::ui::{PageContext, flash, render, state_of};
+use crate::service::audit::Actor;
+use crate::service::settings::SettingsError;
+
+/// The form's values, as strings so a bad entry can be shown back as typed.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    site_name: String,
+    #[serde(default)]
+    registration: String,
+    #[serde(default)]
+    approval_queue_limit: String,
+    #[serde(default)]
+    api_requests_per_second: String,
+    #[serde(default)]
+    sign_in_attempts_per_15_minutes: String,
+    #[serde(default)]
+    sign_ups_per_hour: String,
+    #[serde(default)]
+    password_resets_per_hour: String,
+}
+
+impl SettingsForm {
+    fn from_settings(s: &SiteSettings) -> Self {
+        Self {
+            csrf: String::new(),
+            site_name: s.site_name.clone(),
+            registration: s.registration.as_str().to_string(),
+            approval_queue_limit: s.approval_queue_limit.to_string(),
+            api_requests_per_second: s.api_requests_per_second.to_string(),
+            sign_in_attempts_per_15_minutes: s.sign_in_attempts_per_15_minutes.to_string(),
+            sign_ups_per_hour: s.sign_ups_per_hour.to_string(),
+            password_resets_per_hour: s.password_resets_per_hour.to_string(),
+        }
+    }
+
+    fn parse(&self) -> Result<SiteSettings, Vec<FieldError>> {
+        let mut problems = Vec::new();
+        let mut number = |field: &'static str, raw: &str| {
+            raw.trim().parse::<u32>().unwrap_or_else(|_| {
+                problems.push(FieldError::new(field, "Enter a whole number."));
+                0
+            })
+        };
+        let settings = SiteSettings {
+            site_name: self.site_name.trim().to_string(),
+            registration: RegistrationMode::default(),
+            approval_queue_limit: number("approval_queue_limit", &self.approval_queue_limit),
+            api_requests_per_second: number(
+                "api_requests_per_second",
+                &self.api_requests_per_second,
+            ),
+            sign_in_attempts_per_15_minutes: number(
+                "sign_in_attempts_per_15_minutes",
+                &self.sign_in_attempts_per_15_minutes,
+            ),
+            sign_ups_per_hour: number("sign_ups_per_hour", &self.sign_ups_per_hour),
+            password_resets_per_hour: number(
+                "password_resets_per_hour",
+                &self.password_resets_per_hour,
+            ),
+        };
+        let registration = RegistrationMode::parse(&self.registration);
+        if registration.is_none() {
+            problems.push(FieldError::new(
+                "registration",
+                "Choose a registration mode.",
+            ));
+        }
+        if problems.is_empty() {
+            Ok(SiteSettings {
+                registration: registration.unwrap_or_default(),
+                ..settings
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    page: PageContext,
+    section: &'static str,
+    form: SettingsForm,
+    /// (value, label, help) per registration mode.
+    modes: Vec<(&'static str, &'static str, &'static str)>,
+    errors: Vec<FieldError>,
+}
+
+fn modes() -> Vec<(&'static str, &'static str, &'static str)> {
+    RegistrationMode::ALL
+        .into_iter()
+        .map(|m| {
+            let label = match m {
+                RegistrationMode::Open => "Open",
+                RegistrationMode::Approval => "Approval queue",
+                RegistrationMode::InviteOnly => "Invite only",
+                RegistrationMode::Closed => "Closed",
+            };
+            (m.as_str(), label, m.help())
+        })
+        .collect()
+}
+
+fn require_settings_manager(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
+    let signed_in = require_staff(req, viewer)?;
+    if !signed_in.user.role.may(Permission::ManageSettings) {
+        return Err(AppError::forbidden());
+    }
+    Ok(Actor::from(&signed_in.user))
+}
+
+#[handler]
+pub async fn form(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    require_settings_manager(req, &viewer)?;
+    let state = state_of(req)?;
+    let form = SettingsForm::from_settings(&state.settings.current());
+    let page = SettingsPage {
+        page: PageContext::new(req, &state, &viewer),
+        section: "settings",
+        form,
+        modes: modes(),
+        errors: Vec::new(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[handler]
+pub async fn save(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    let actor = require_settings_manager(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let outcome = match input.parse() {
+        Ok(settings) => state.settings.update(&actor, settings).await,
+        Err(problems) => Err(SettingsError::Invalid(problems)),
+    };
+    match outcome {
+        Ok(()) => {
+            flash::set(req, "Settings saved.");
+            Ok(Redirect::see_other("/admin/settings").into_response())
+        }
+        Err(SettingsError::Invalid(errors)) => {
+            let page = SettingsPage {
+                page: PageContext::new(req, &state, &viewer),
+                section: "settings",
+                form: input,
+                modes: modes(),
+                errors,
+            };
+            Ok(render(&page)?
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
+        }
+        Err(SettingsError::Forbidden) => Err(AppError::forbidden()),
+        Err(SettingsError::Store(e)) => Err(e.into()),
+    }
+}

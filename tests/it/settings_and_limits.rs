@@ -1,0 +1,206 @@
+//! Runtime settings in the admin panel (with the audit log), and the sign-in rate limit.
+
+use crate::helpers::{PASSWORD, TestApp};
+
+async fn save_settings(
+    app: &TestApp,
+    client: &reqwest::Client,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = TestApp::csrf_from(client, &app.url("/admin/settings")).await;
+    let mut form: Vec<(&str, &str)> = vec![
+        ("csrf", csrf.as_str()),
+        ("site_name", "Hearth"),
+        ("registration", "invite_only"),
+        ("approval_queue_limit", "50"),
+        ("api_requests_per_second", "20"),
+        ("sign_in_attempts_per_15_minutes", "5"),
+        ("sign_ups_per_hour", "10"),
+        ("password_resets_per_hour", "5"),
+    ];
+    for (k, v) in fields {
+        if let Some(slot) = form.iter_mut().find(|(name, _)| name == k) {
+            slot.1 = v;
+        }
+    }
+    let form: Vec<(String, String)> = form
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    client
+        .post(app.url("/admin/settings"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admins_change_settings_and_the_change_is_audited() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner_client().await;
+    let page = owner
+        .get(app.url("/admin/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Only people with an invitation link can sign up."),
+        "modes are explained"
+    );
+
+    let saved = save_settings(
+        &app,
+        &owner,
+        &[("site_name", "Riverside Club"), ("registration", "open")],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let home = owner
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("Riverside Club"),
+        "the new site name is in use at once"
+    );
+
+    let audit = owner
+        .get(app.url("/admin/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(audit.contains("settings.update"), "{audit}");
+    assert!(
+        audit.contains("registration: &#34;invite_only&#34; → &#34;open&#34;"),
+        "{audit}"
+    );
+    assert!(audit.contains("site_name"));
+
+    let bad = save_settings(
+        &app,
+        &owner,
+        &[
+            ("api_requests_per_second", "0"),
+            ("sign_ups_per_hour", "many"),
+            ("registration", "anarchy"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("Use a number from 1 to 10000") || html.contains("Enter a whole number"),
+        "{html}"
+    );
+    assert!(html.contains("Choose a registration mode"), "{html}");
+
+    let anonymous = app
+        .client()
+        .get(app.url("/admin/settings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sixth_sign_in_attempt_in_fifteen_minutes_is_refused() {
+    let app = TestApp::spawn().await;
+    app.owner_client().await; // one attempt from this address already
+    let client = app.client();
+    let body = serde_json::json!({"login": "owner", "password": "not the password at all"});
+    for attempt in 2..=5 {
+        let resp = client
+            .post(app.url("/api/v1/session"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "attempt {attempt}");
+    }
+    let refused = client
+        .post(app.url("/api/v1/session"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (170..=181).contains(&retry),
+        "one attempt back after 15 min / 5 = 180 s, got {retry}"
+    );
+    assert_eq!(refused.headers()["x-ratelimit-limit"], "5");
+    assert_eq!(refused.headers()["x-ratelimit-remaining"], "0");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED");
+
+    // Even the right password waits; after the refill it works.
+    let right = serde_json::json!({"login": "owner", "password": PASSWORD});
+    assert_eq!(
+        client
+            .post(app.url("/api/v1/session"))
+            .json(&right)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    app.clock.advance(std::time::Duration::from_secs(181));
+    assert_eq!(
+        client
+            .post(app.url("/api/v1/session"))
+            .json(&right)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // The HTML form gets the same limit as a page.
+    let csrf = TestApp::csrf_from(&client, &app.url("/login")).await;
+    for _ in 0..5 {
+        client
+            .post(app.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("login", "owner"),
+                ("password", "wrong wrong wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+    }
+    let page = client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("login", "owner"),
+            ("password", "wrong wrong wrong"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 429);
+    assert!(page.headers().contains_key("retry-after"));
+    assert!(page.text().await.unwrap().contains("Too many requests"));
+    app.stop().await;
+}
