@@ -54,6 +54,22 @@ pub fn clear_session_cookie(jar: &CookieJar, tls: bool) {
     jar.add(cookie);
 }
 
+/// The session token from the request's cookie, if any.
+pub fn current_session_token(req: &Request, tls: bool) -> Option<String> {
+    req.cookie()
+        .get(session_cookie_name(tls))
+        .map(|c| c.value_str().to_string())
+}
+
+/// Ends the session behind the request's cookie (if any) and clears the cookie.
+pub async fn end_current_session(req: &Request, state: &AppState) -> Result<(), AppError> {
+    if let Some(token) = current_session_token(req, state.tls) {
+        state.accounts.sign_out(&token).await?;
+    }
+    clear_session_cookie(req.cookie(), state.tls);
+    Ok(())
+}
+
 /// The signed-in user, if any. Resolved once per request and cached in the request.
 #[derive(Clone)]
 pub struct Viewer(pub Option<SignedIn>);

@@ -35,6 +35,10 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/setup/:token", &[Method::GET, Method::POST]),
     ("/login", &[Method::GET, Method::POST]),
     ("/logout", &[Method::POST]),
+    ("/account", &[Method::GET]),
+    ("/account/password", &[Method::POST]),
+    ("/account/sessions/:id/revoke", &[Method::POST]),
+    ("/account/sessions/revoke-others", &[Method::POST]),
     ("/admin", &[Method::GET]),
     ("/admin/system", &[Method::GET]),
     ("/admin/settings", &[Method::GET, Method::POST]),
@@ -84,6 +88,13 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             get(ui::account::login_form).post(ui::account::login_submit),
         )
         .at("/logout", post(ui::account::logout))
+        .at("/account", get(ui::me::page))
+        .at("/account/password", post(ui::me::change_password))
+        .at("/account/sessions/:id/revoke", post(ui::me::revoke_session))
+        .at(
+            "/account/sessions/revoke-others",
+            post(ui::me::revoke_others),
+        )
         .at("/admin", get(admin::overview))
         .at("/admin/system", get(admin::system::page))
         .at(

@@ -48,6 +48,22 @@ pub struct ClientInfo {
     pub ip: String,
 }
 
+/// A session as its owner sees it in the session list. `id` is a public handle derived from
+/// the stored hash; it cannot be turned back into the cookie token.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub id: String,
+    pub current: bool,
+    pub created_at: jiff::Timestamp,
+    pub last_seen_at: jiff::Timestamp,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+fn session_handle(hash: &crate::store::accounts::TokenHash) -> String {
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A signed-in session as the web layer needs it.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -266,6 +282,110 @@ impl Accounts {
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
         let hash = hash_token(token);
         self.store.write(move |tx| tx.delete_session(&hash)).await?;
+        Ok(())
+    }
+
+    /// The member's sessions, newest activity first, marking the one behind `current_token`.
+    pub async fn sessions(
+        &self,
+        user: UserId,
+        current_token: &str,
+    ) -> Result<Vec<SessionView>, StoreError> {
+        let current = hash_token(current_token);
+        let now = self.clock.now();
+        let mut sessions: Vec<SessionView> = self
+            .store
+            .read(move |rx| rx.sessions_of(user))
+            .await?
+            .into_iter()
+            .filter(|(_, s)| s.is_valid_at(now))
+            .map(|(hash, s)| SessionView {
+                id: session_handle(&hash),
+                current: hash == current,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                user_agent: s.user_agent,
+                ip: s.ip,
+            })
+            .collect();
+        sessions.sort_by(|a, b| {
+            b.current
+                .cmp(&a.current)
+                .then(b.last_seen_at.cmp(&a.last_seen_at))
+        });
+        Ok(sessions)
+    }
+
+    /// Ends one of the member's own sessions by its public id; false if there is none.
+    pub async fn revoke_session(&self, user: UserId, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.store
+            .write(move |tx| {
+                let target = tx
+                    .read_sessions_of(user)?
+                    .into_iter()
+                    .map(|(hash, _)| hash)
+                    .find(|hash| session_handle(hash) == id);
+                match target {
+                    Some(hash) => tx.delete_session(&hash),
+                    None => Ok(false),
+                }
+            })
+            .await
+    }
+
+    /// Ends every session of the member except the one behind `keep_token` (if given).
+    pub async fn sign_out_everywhere(
+        &self,
+        user: UserId,
+        keep_token: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let keep = keep_token.map(hash_token);
+        let n = self
+            .store
+            .write(move |tx| tx.delete_sessions_of(user, keep.as_ref()))
+            .await?;
+        tracing::info!(user = %user, sessions = n, "signed out other sessions");
+        Ok(n)
+    }
+
+    /// Changes the password after checking the current one; every other session ends.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: Secret<String>,
+        new: Secret<String>,
+        confirm: Secret<String>,
+        keep_token: &str,
+    ) -> Result<(), AccountError> {
+        if let Err(e) = account::check_new_password(new.expose(), confirm.expose()) {
+            return Err(AccountError::Invalid(vec![e]));
+        }
+        if !self
+            .passwords
+            .verify(current, Some(user.password_hash.clone()))
+            .await
+        {
+            return Err(AccountError::Invalid(vec![FieldError::new(
+                "current_password",
+                "The current password is wrong.",
+            )]));
+        }
+        let password_hash = self.passwords.hash(new).await?;
+        let id = user.id;
+        let keep = hash_token(keep_token);
+        self.store
+            .write(move |tx| {
+                let Some(mut stored) = tx.read_user(id)? else {
+                    return Err(AccountError::WrongCredentials);
+                };
+                stored.password_hash = password_hash.clone();
+                tx.put_user(&stored)?;
+                tx.delete_sessions_of(id, Some(&keep))?;
+                Ok(())
+            })
+            .await?;
+        tracing::info!(user = %id, "password changed; other sessions ended");
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Users, sessions and the one-time owner setup token.
 
 use jiff::Timestamp;
-use redb::ReadableTable;
+use redb::{ReadableMultimapTable, ReadableTable};
 
 use super::codec::{decode, encode};
 use super::tables::{META, SESSIONS, SESSIONS_BY_USER, USERS, USERS_BY_EMAIL, USERS_BY_USERNAME};
@@ -108,6 +108,57 @@ impl Tx<'_> {
         Ok(removed.is_some())
     }
 
+    /// A user, read inside this write transaction.
+    pub fn read_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let table = self.txn.open_table(USERS)?;
+        let user = table
+            .get(id.as_u128())?
+            .map(|v| decode(v.value()))
+            .transpose()?;
+        Ok(user)
+    }
+
+    /// A user's sessions, read inside this write transaction.
+    pub fn read_sessions_of(&self, user: UserId) -> Result<Vec<(TokenHash, Session)>, StoreError> {
+        sessions_in(
+            &self.txn.open_multimap_table(SESSIONS_BY_USER)?,
+            &self.txn.open_table(SESSIONS)?,
+            user,
+        )
+    }
+
+    /// Replaces a user's record. The username and email must be unchanged (their indexes are
+    /// not touched here).
+    pub fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        self.txn
+            .open_table(USERS)?
+            .insert(user.id.as_u128(), encode(user)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Deletes all of a user's sessions except `keep`; returns how many.
+    pub fn delete_sessions_of(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError> {
+        let hashes: Vec<TokenHash> = {
+            let index = self.txn.open_multimap_table(SESSIONS_BY_USER)?;
+            let mut hashes = Vec::new();
+            for entry in index.get(user.as_u128())? {
+                let hash = *entry?.value();
+                if Some(&hash) != keep {
+                    hashes.push(hash);
+                }
+            }
+            hashes
+        };
+        for hash in &hashes {
+            self.delete_session(hash)?;
+        }
+        Ok(hashes.len() as u64)
+    }
+
     /// Deletes every session that is no longer valid at `now`; returns how many.
     pub fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         let expired: Vec<TokenHash> = {
@@ -180,6 +231,15 @@ impl Rx {
         Ok(session)
     }
 
+    /// A user's sessions with their stored hashes.
+    pub fn sessions_of(&self, user: UserId) -> Result<Vec<(TokenHash, Session)>, StoreError> {
+        sessions_in(
+            &self.txn.open_multimap_table(SESSIONS_BY_USER)?,
+            &self.txn.open_table(SESSIONS)?,
+            user,
+        )
+    }
+
     pub fn session_count_for(&self, user: UserId) -> Result<u64, StoreError> {
         let table = self.txn.open_multimap_table(SESSIONS_BY_USER)?;
         let mut n = 0;
@@ -189,4 +249,20 @@ impl Rx {
         }
         Ok(n)
     }
+}
+
+/// A user's sessions, from the per-user index; works in read and write transactions alike.
+fn sessions_in(
+    index: &impl ReadableMultimapTable<u128, &'static [u8; 32]>,
+    sessions: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
+    user: UserId,
+) -> Result<Vec<(TokenHash, Session)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in index.get(user.as_u128())? {
+        let hash = *entry?.value();
+        if let Some(raw) = sessions.get(&hash)? {
+            out.push((hash, decode(raw.value())?));
+        }
+    }
+    Ok(out)
 }

@@ -42,7 +42,9 @@ me="$(curl -fsS -c "$jar" -b "$jar" -H 'content-type: application/json' \
 token="$(printf '%s' "$me" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["csrfToken"])')"
 cookie="$(awk '$6 == "hearth_session" {print $7}' "$jar")"
 
-common=(--checks all --max-examples 25 --rate-limit 15/s --seed 1 --no-color)
+# positive_data_acceptance is left out: a schema-valid request can still break a business
+# rule (a wrong current password is a well-formed string), and those answer 401/422 by design.
+common=(--checks all --exclude-checks positive_data_acceptance --max-examples 25 --rate-limit 15/s --seed 1 --no-color)
 echo "schemathesis: anonymous" >&2
 schemathesis run "$base/api/openapi.json" "${common[@]}"
 echo "schemathesis: signed in as the owner (sign-out excluded so the session survives)" >&2

@@ -9,6 +9,7 @@ mod helpers;
 mod http_shape;
 mod jobs;
 mod layers;
+mod sessions;
 mod settings_and_limits;
 mod setup_and_sign_in;
 mod tls_files;

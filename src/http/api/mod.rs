@@ -7,6 +7,7 @@
 //! return), the `405` every path can answer, and the shared `Error` schema.
 
 pub mod docs;
+pub mod me;
 pub mod session;
 pub mod system;
 
@@ -32,11 +33,11 @@ pub struct Data<T: Type + ToJSON + ParseFromJSON> {
     pub data: T,
 }
 
-pub type Apis = (session::SessionApi, system::SystemApi);
+pub type Apis = (session::SessionApi, me::MeApi, system::SystemApi);
 
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (session::SessionApi, system::SystemApi),
+        (session::SessionApi, me::MeApi, system::SystemApi),
         "Hearth API",
         VERSION,
     )
@@ -56,6 +57,10 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("signOut", &[401, 403]),
     ("getMe", &[401]),
     ("getSystemStatus", &[401, 403]),
+    ("listMySessions", &[401]),
+    ("revokeMySession", &[401, 403, 404]),
+    ("revokeMyOtherSessions", &[401, 403]),
+    ("changeMyPassword", &[401, 403, 422]),
 ];
 
 fn describe(status: u16) -> &'static str {

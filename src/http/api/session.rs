@@ -6,9 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, Data};
 use crate::domain::secret::Secret;
-use crate::http::auth::{
-    Viewer, clear_session_cookie, session_cookie_name, set_session_cookie, verify_csrf,
-};
+use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::middleware::ClientIp;
 use crate::http::ui::state_of;
@@ -104,14 +102,7 @@ impl SessionApi {
             return Err(AppError::unauthorized().into());
         }
         verify_csrf(req, &state, &viewer, None)?;
-        if let Some(cookie) = req.cookie().get(session_cookie_name(state.tls)) {
-            state
-                .accounts
-                .sign_out(cookie.value_str())
-                .await
-                .map_err(AppError::from)?;
-        }
-        clear_session_cookie(req.cookie(), state.tls);
+        end_current_session(req, &state).await?;
         Ok(SignedOut::Done)
     }
 

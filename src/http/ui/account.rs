@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{PageContext, flash, render, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
-use crate::http::auth::{Viewer, clear_session_cookie, set_session_cookie, verify_csrf};
+use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::middleware::ClientIp;
 use crate::service::accounts::{AccountError, ClientInfo, NewOwner};
@@ -170,12 +170,7 @@ pub async fn login_submit(
     {
         Ok((token, signed_in)) => {
             // A fresh token on every sign-in: no session fixation.
-            if let Some(cookie) = req
-                .cookie()
-                .get(crate::http::auth::session_cookie_name(state.tls))
-            {
-                let _ = state.accounts.sign_out(cookie.value_str()).await;
-            }
+            end_current_session(req, &state).await?;
             set_session_cookie(req.cookie(), token.expose(), state.tls);
             let fallback = if signed_in.user.role.is_staff() {
                 "/admin"
@@ -214,13 +209,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    if let Some(cookie) = req
-        .cookie()
-        .get(crate::http::auth::session_cookie_name(state.tls))
-    {
-        state.accounts.sign_out(cookie.value_str()).await?;
-    }
-    clear_session_cookie(req.cookie(), state.tls);
+    end_current_session(req, &state).await?;
     flash::set(req, "You are signed out.");
     Ok(Redirect::see_other("/login").into_response())
 }

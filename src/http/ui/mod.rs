@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod flash;
+pub mod me;
 
 use askama::Template;
 use poem::web::Html;

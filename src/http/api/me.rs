@@ -1,0 +1,170 @@
+//! `/api/v1/me/…`: the member's own sessions and password.
+
+use poem::Request;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::{ApiTags, Data};
+use crate::domain::secret::Secret;
+use crate::http::auth::{Viewer, current_session_token, verify_csrf};
+use crate::http::error::AppError;
+use crate::http::ui::state_of;
+use crate::service::accounts::{SessionView, SignedIn};
+
+pub struct MeApi;
+
+/// A place where the member is signed in.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// Public handle of the session (not the token).
+    pub id: String,
+    /// The session this request was made with.
+    pub current: bool,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+impl From<SessionView> for SessionInfo {
+    fn from(s: SessionView) -> Self {
+        Self {
+            id: s.id,
+            current: s.current,
+            created_at: s.created_at.to_string(),
+            last_seen_at: s.last_seen_at.to_string(),
+            user_agent: s.user_agent,
+            ip: s.ip,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Ended {
+    /// How many sessions were ended.
+    pub ended: u64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PasswordChange {
+    #[oai(validator(max_length = 256))]
+    pub current_password: String,
+    #[oai(validator(max_length = 256))]
+    pub new_password: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// The signed-in member for a state change: the CSRF header is required with the cookie.
+fn acting(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
+    let me = viewer.clone().require()?;
+    verify_csrf(req, &state_of(req)?, viewer, None)?;
+    Ok(me)
+}
+
+#[OpenApi(prefix_path = "/v1/me", tag = "ApiTags::Session")]
+impl MeApi {
+    /// List my sessions
+    ///
+    /// Every place the member is signed in, the current one first.
+    #[oai(path = "/sessions", method = "get", operation_id = "listMySessions")]
+    async fn sessions(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> poem::Result<Json<Data<Vec<SessionInfo>>>> {
+        let me = viewer.require()?;
+        let state = state_of(req)?;
+        let token = current_session_token(req, state.tls).unwrap_or_default();
+        let sessions = state
+            .accounts
+            .sessions(me.user.id, &token)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data {
+            data: sessions.into_iter().map(SessionInfo::from).collect(),
+        }))
+    }
+
+    /// End one of my sessions
+    #[oai(
+        path = "/sessions/:id",
+        method = "delete",
+        operation_id = "revokeMySession"
+    )]
+    async fn revoke(&self, req: &Request, viewer: Viewer, id: Path<String>) -> poem::Result<Done> {
+        let me = acting(req, &viewer)?;
+        if !state_of(req)?
+            .accounts
+            .revoke_session(me.user.id, &id.0)
+            .await
+            .map_err(AppError::from)?
+        {
+            return Err(AppError::not_found().into());
+        }
+        Ok(Done::Done)
+    }
+
+    /// Sign out everywhere else
+    ///
+    /// Ends every session of the member except the one making this request.
+    #[oai(
+        path = "/sessions/revoke-others",
+        method = "post",
+        operation_id = "revokeMyOtherSessions"
+    )]
+    async fn revoke_others(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> poem::Result<Json<Data<Ended>>> {
+        let me = acting(req, &viewer)?;
+        let state = state_of(req)?;
+        let token = current_session_token(req, state.tls);
+        let ended = state
+            .accounts
+            .sign_out_everywhere(me.user.id, token.as_deref())
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data {
+            data: Ended { ended },
+        }))
+    }
+
+    /// Change my password
+    ///
+    /// Checks the current password; every other session ends.
+    #[oai(path = "/password", method = "post", operation_id = "changeMyPassword")]
+    async fn change_password(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<PasswordChange>,
+    ) -> poem::Result<Done> {
+        let me = acting(req, &viewer)?;
+        let state = state_of(req)?;
+        let token = current_session_token(req, state.tls).unwrap_or_default();
+        let new = body.0.new_password;
+        state
+            .accounts
+            .change_password(
+                &me.user,
+                Secret::new(body.0.current_password),
+                Secret::new(new.clone()),
+                Secret::new(new),
+                &token,
+            )
+            .await
+            .map_err(AppError::from)?;
+        Ok(Done::Done)
+    }
+}

@@ -1,0 +1,152 @@
+//! The member's own account page: details, password change, sessions.
+
+use askama::Template;
+use poem::http::StatusCode;
+use poem::web::{Form, Path, Redirect};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::{PageContext, flash, render, state_of};
+use crate::domain::account::FieldError;
+use crate::domain::secret::Secret;
+use crate::http::auth::{Viewer, current_session_token, verify_csrf};
+use crate::http::error::AppError;
+use crate::service::accounts::{AccountError, SessionView, SignedIn};
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: PageContext,
+    username: String,
+    email: String,
+    role: &'static str,
+    sessions: Vec<SessionView>,
+    errors: Vec<FieldError>,
+}
+
+fn signed_in(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
+    viewer
+        .0
+        .clone()
+        .ok_or_else(|| AppError::sign_in_first(req.uri().path()))
+}
+
+async fn account_page(
+    req: &Request,
+    viewer: &Viewer,
+    errors: Vec<FieldError>,
+) -> Result<AccountPage, AppError> {
+    let me = signed_in(req, viewer)?;
+    let state = state_of(req)?;
+    let token = current_session_token(req, state.tls).unwrap_or_default();
+    let sessions = state.accounts.sessions(me.user.id, &token).await?;
+    Ok(AccountPage {
+        page: PageContext::new(req, &state, viewer),
+        username: me.user.username.clone(),
+        email: me.user.email.clone(),
+        role: me.user.role.as_str(),
+        sessions,
+        errors,
+    })
+}
+
+#[handler]
+pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    Ok(render(&account_page(req, &viewer, Vec::new()).await?)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+#[handler]
+pub async fn change_password(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<PasswordInput>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let token = current_session_token(req, state.tls).unwrap_or_default();
+    let outcome = state
+        .accounts
+        .change_password(
+            &me.user,
+            Secret::new(input.current_password),
+            Secret::new(input.password),
+            Secret::new(input.password_confirm),
+            &token,
+        )
+        .await;
+    match outcome {
+        Ok(()) => {
+            flash::set(
+                req,
+                "Password changed. You were signed out everywhere else.",
+            );
+            Ok(Redirect::see_other("/account").into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            Ok(render(&account_page(req, &viewer, errors).await?)?
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[handler]
+pub async fn revoke_session(
+    req: &Request,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(input): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    if !state.accounts.revoke_session(me.user.id, &id).await? {
+        return Err(AppError::not_found());
+    }
+    flash::set(req, "That session is signed out.");
+    Ok(Redirect::see_other("/account").into_response())
+}
+
+#[handler]
+pub async fn revoke_others(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let token = current_session_token(req, state.tls);
+    let n = state
+        .accounts
+        .sign_out_everywhere(me.user.id, token.as_deref())
+        .await?;
+    flash::set(
+        req,
+        &format!(
+            "Signed out of {n} other session{}.",
+            if n == 1 { "" } else { "s" }
+        ),
+    );
+    Ok(Redirect::see_other("/account").into_response())
+}
