@@ -15,6 +15,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::jobs::{JobError, JobQueue, Registry, ScheduleSpec, Scheduler, Supervisor};
+use crate::service;
 use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
@@ -139,6 +140,10 @@ impl App {
                     .map_err(|e| JobError::retry(e.to_string()))
             }
         });
+        registry.register(
+            service::mail::SEND_MAIL,
+            service::mail::deliver(settings.clone()),
+        );
         let queue = JobQueue::new(
             store.clone(),
             clock.clone(),
@@ -181,8 +186,9 @@ impl App {
                 .public_url
                 .as_ref()
                 .map(|u| u.origin().ascii_serialization()),
-            settings,
+            settings: settings.clone(),
             audit: AuditLog::new(store.clone()),
+            outbox: service::mail::Outbox::new(queue.clone(), settings.clone()),
             assets: Arc::new(http::static_files::AssetUrls::build()),
             metrics: Arc::new(http::metrics::HttpMetrics::new()),
             routes: Arc::new(http::route_table()),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::account::FieldError;
+use super::secret::Secret;
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -66,6 +67,93 @@ pub struct SiteSettings {
     pub sign_ups_per_hour: u32,
     /// Password-reset requests per hour, per account and per client address.
     pub password_resets_per_hour: u32,
+    pub mail: MailSettings,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (usually port 587). Refuses servers without it.
+    #[default]
+    StartTls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine or a trusted network.
+    None,
+}
+
+impl SmtpSecurity {
+    pub const ALL: [SmtpSecurity; 3] = [Self::StartTls, Self::Tls, Self::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartTls => "starttls",
+            Self::Tls => "tls",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// Outgoing mail through an SMTP server. With no host, mail is off: nothing is sent, and staff
+/// verify members by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: String,
+    pub smtp_password: Secret<String>,
+    /// The sender, e.g. `Riverside Club <hearth@example.org>`.
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: SmtpSecurity::StartTls,
+            smtp_username: String::new(),
+            smtp_password: Secret::new(String::new()),
+            from: String::new(),
+        }
+    }
+}
+
+impl MailSettings {
+    pub fn is_configured(&self) -> bool {
+        !self.smtp_host.trim().is_empty()
+    }
+
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        if !self.is_configured() {
+            return problems;
+        }
+        let host = self.smtp_host.trim();
+        if host.len() > 253 || host.contains(|c: char| c.is_whitespace() || c == '/' || c == ':') {
+            problems.push(FieldError::new(
+                "smtp_host",
+                "Enter a host name like smtp.example.org (no scheme or port).",
+            ));
+        }
+        if self.smtp_port == 0 {
+            problems.push(FieldError::new("smtp_port", "Use a port from 1 to 65535."));
+        }
+        if !self.from.contains('@') || self.from.len() > 320 {
+            problems.push(FieldError::new(
+                "from",
+                "Enter a sender like Club <hearth@example.org>.",
+            ));
+        }
+        problems
+    }
 }
 
 impl Default for SiteSettings {
@@ -78,6 +166,7 @@ impl Default for SiteSettings {
             sign_in_attempts_per_15_minutes: 5,
             sign_ups_per_hour: 10,
             password_resets_per_hour: 5,
+            mail: MailSettings::default(),
         }
     }
 }

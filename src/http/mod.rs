@@ -43,6 +43,8 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/admin/system", &[Method::GET]),
     ("/admin/settings", &[Method::GET, Method::POST]),
     ("/admin/audit", &[Method::GET]),
+    ("/admin/mail", &[Method::GET, Method::POST]),
+    ("/admin/mail/test", &[Method::POST]),
     ("/healthz", &[Method::GET]),
     ("/readyz", &[Method::GET]),
     ("/metrics", &[Method::GET]),
@@ -102,6 +104,11 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             get(admin::settings::form).post(admin::settings::save),
         )
         .at("/admin/audit", get(admin::audit::page))
+        .at(
+            "/admin/mail",
+            get(admin::mail::page).post(admin::mail::save),
+        )
+        .at("/admin/mail/test", post(admin::mail::send_test))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(metrics_endpoint))

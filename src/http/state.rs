@@ -8,6 +8,7 @@ use super::static_files::AssetUrls;
 use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
+use crate::service::mail::Outbox;
 use crate::service::settings::Settings;
 use crate::service::system::System;
 
@@ -21,6 +22,7 @@ pub struct AppState {
     pub public_origin: Option<String>,
     pub settings: Settings,
     pub audit: AuditLog,
+    pub outbox: Outbox,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
     pub routes: Arc<RouteTable>,

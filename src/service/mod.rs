@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod limits;
+pub mod mail;
 pub mod passwords;
 pub mod settings;
 pub mod system;

@@ -73,21 +73,78 @@ impl Settings {
     }
 }
 
-/// `field: old → new` for each field that changed.
+/// `field: old → new` for each field that changed; secrets only say that they changed.
 fn describe_changes(old: &SiteSettings, new: &SiteSettings) -> String {
-    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
-        (serde_json::to_value(old), serde_json::to_value(new))
-    else {
-        return String::new();
-    };
+    let (old, new) = (flatten(old), flatten(new));
     new.iter()
         .filter(|(k, v)| old.get(*k) != Some(*v))
         .map(|(k, v)| {
-            format!(
-                "{k}: {} → {v}",
-                old.get(k).map(ToString::to_string).unwrap_or_default()
-            )
+            if k.ends_with("password") {
+                format!("{k} changed")
+            } else {
+                format!(
+                    "{k}: {} → {v}",
+                    old.get(k).map(ToString::to_string).unwrap_or_default()
+                )
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Settings as `path → value`, nested objects joined with dots (`mail.smtp_host`).
+fn flatten(settings: &SiteSettings) -> std::collections::BTreeMap<String, serde_json::Value> {
+    fn walk(
+        prefix: &str,
+        value: serde_json::Value,
+        out: &mut std::collections::BTreeMap<String, serde_json::Value>,
+    ) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(
+        "",
+        serde_json::to_value(settings).unwrap_or_default(),
+        &mut out,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::secret::Secret;
+
+    #[test]
+    fn changes_are_described_without_revealing_secrets() {
+        let old = SiteSettings::default();
+        let mut new = old.clone();
+        new.site_name = "Club".into();
+        new.mail.smtp_host = "smtp.example.org".into();
+        new.mail.smtp_password = Secret::new("hunter2hunter2".into());
+        let text = describe_changes(&old, &new);
+        assert!(text.contains(r#"site_name: "Hearth" → "Club""#), "{text}");
+        assert!(
+            text.contains(r#"mail.smtp_host: "" → "smtp.example.org""#),
+            "{text}"
+        );
+        assert!(
+            text.contains("mail.smtp_password changed") && !text.contains("hunter2"),
+            "{text}"
+        );
+    }
 }

@@ -40,6 +40,7 @@ fn module_of(src: &Path, file: &Path) -> String {
 const RULES: &[(&str, &[&str], &[&str])] = &[
     ("redb", &["store"], &["redb::"]),
     ("tantivy", &["search"], &["tantivy::"]),
+    ("lettre", &["mail"], &["lettre::"]),
     (
         "poem",
         &["http", "app", "tls"],

@@ -1,6 +1,7 @@
 //! The admin panel. Staff only; each page checks the permission it needs.
 
 pub mod audit;
+pub mod mail;
 pub mod settings;
 pub mod system;
 

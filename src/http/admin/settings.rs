@@ -51,7 +51,8 @@ impl SettingsForm {
         }
     }
 
-    fn parse(&self) -> Result<SiteSettings, Vec<FieldError>> {
+    /// The new settings: `base` with this form's fields replaced.
+    fn parse(&self, base: &SiteSettings) -> Result<SiteSettings, Vec<FieldError>> {
         let mut problems = Vec::new();
         let mut number = |field: &'static str, raw: &str| {
             raw.trim().parse::<u32>().unwrap_or_else(|_| {
@@ -76,6 +77,7 @@ impl SettingsForm {
                 "password_resets_per_hour",
                 &self.password_resets_per_hour,
             ),
+            mail: base.mail.clone(),
         };
         let registration = RegistrationMode::parse(&self.registration);
         if registration.is_none() {
@@ -121,7 +123,7 @@ fn modes() -> Vec<(&'static str, &'static str, &'static str)> {
         .collect()
 }
 
-fn require_settings_manager(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
+pub fn require_settings_manager(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
     let signed_in = require_staff(req, viewer)?;
     if !signed_in.user.role.may(Permission::ManageSettings) {
         return Err(AppError::forbidden());
@@ -153,7 +155,7 @@ pub async fn save(
     let actor = require_settings_manager(req, &viewer)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    let outcome = match input.parse() {
+    let outcome = match input.parse(&state.settings.current()) {
         Ok(settings) => state.settings.update(&actor, settings).await,
         Err(problems) => Err(SettingsError::Invalid(problems)),
     };
