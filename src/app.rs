@@ -20,6 +20,7 @@ use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
 use crate::service::passwords::Passwords;
+use crate::service::registration::Registration;
 use crate::service::settings::Settings;
 use crate::service::system::System;
 use crate::store::{Store, WriterOptions};
@@ -90,6 +91,8 @@ pub struct App {
     pub queue: JobQueue,
     pub accounts: Accounts,
     pub tls_status: TlsStatus,
+    /// `scheme://host[:port]` that links point at.
+    pub public_base: Arc<str>,
     scheduler: Scheduler,
     state: AppState,
     tls: Option<tls::TlsAcceptorConfig>,
@@ -98,11 +101,15 @@ pub struct App {
 impl App {
     /// Opens the store (migrating it if needed), recovers interrupted jobs and validates the
     /// schedules. `registry` adds job kinds (tests use it); the built-in ones are always there.
+    /// `bound` is the main listener's address, from which links in mails and the setup link
+    /// are made when `server.public_url` is not set.
     pub async fn build(
         config: Config,
         clock: SharedClock,
         extra_jobs: Registry,
+        bound: SocketAddr,
     ) -> Result<App, StartError> {
+        let public_base: Arc<str> = config.public_base_url(bound).into();
         let data_dir = config.storage.data_dir.clone();
         let now = clock.now();
         let store = tokio::task::spawn_blocking(move || {
@@ -123,7 +130,7 @@ impl App {
         let accounts = Accounts::new(
             store.clone(),
             clock.clone(),
-            passwords,
+            passwords.clone(),
             settings.clone(),
             limiter.clone(),
         );
@@ -162,6 +169,7 @@ impl App {
                 )
             })?;
 
+        let outbox = service::mail::Outbox::new(queue.clone(), settings.clone());
         let system = System::new(
             store.clone(),
             queue.clone(),
@@ -188,7 +196,16 @@ impl App {
                 .map(|u| u.origin().ascii_serialization()),
             settings: settings.clone(),
             audit: AuditLog::new(store.clone()),
-            outbox: service::mail::Outbox::new(queue.clone(), settings.clone()),
+            outbox: outbox.clone(),
+            registration: Registration::new(
+                store.clone(),
+                clock.clone(),
+                passwords,
+                settings.clone(),
+                limiter.clone(),
+                outbox,
+                public_base.clone(),
+            ),
             assets: Arc::new(http::static_files::AssetUrls::build()),
             metrics: Arc::new(http::metrics::HttpMetrics::new()),
             routes: Arc::new(http::route_table()),
@@ -206,6 +223,7 @@ impl App {
             queue,
             accounts,
             tls_status,
+            public_base,
             scheduler,
             state,
             tls,
@@ -213,15 +231,9 @@ impl App {
     }
 
     /// A one-time link for creating the owner, while none exists.
-    pub async fn setup_link(&self, bound: SocketAddr) -> Result<Option<String>, StartError> {
+    pub async fn setup_link(&self) -> Result<Option<String>, StartError> {
         let token = self.accounts.begin_setup().await?;
-        Ok(token.map(|t| {
-            format!(
-                "{}/setup/{}",
-                self.config.public_base_url(bound),
-                t.expose()
-            )
-        }))
+        Ok(token.map(|t| format!("{}/setup/{}", self.public_base, t.expose())))
     }
 
     /// Serves until `shutdown` resolves, then stops everything in order.

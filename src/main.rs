@@ -71,13 +71,13 @@ fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> Exit
 async fn serve(config: Config) -> Result<(), String> {
     let listeners = Listeners::bind(&config).await.map_err(|e| e.to_string())?;
     let bound = listeners.main.local_addr().map_err(|e| e.to_string())?;
-    let app = App::build(config, Arc::new(SystemClock), Registry::new())
+    let app = App::build(config, Arc::new(SystemClock), Registry::new(), bound)
         .await
         .map_err(|e| e.to_string())?;
-    let base = app.config.public_base_url(bound);
+    let base = app.public_base.clone();
     tracing::info!(address = %bound, data_dir = %app.config.storage.data_dir.display(), "Hearth is listening");
     println!("Hearth is listening on {base}");
-    if let Some(link) = app.setup_link(bound).await.map_err(|e| e.to_string())? {
+    if let Some(link) = app.setup_link().await.map_err(|e| e.to_string())? {
         println!("Open this link to create the owner account: {link}");
     }
     app.run(listeners, termination_signal())

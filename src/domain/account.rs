@@ -15,6 +15,51 @@ pub struct User {
     pub password_hash: String,
     pub role: Role,
     pub created_at: Timestamp,
+    pub status: AccountStatus,
+    /// The member proved they read mail at `email` (or staff verified them by hand).
+    pub email_verified: bool,
+    /// Granted by admins; raises quotas in later modules.
+    pub supporter: bool,
+}
+
+/// Whether an account may be used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AccountStatus {
+    Active,
+    /// Signed up in approval mode; waits for staff.
+    PendingApproval,
+    /// Staff turned the sign-up down.
+    Rejected {
+        reason: String,
+    },
+    Suspended {
+        until: Timestamp,
+        reason: String,
+    },
+    Banned {
+        reason: String,
+    },
+}
+
+impl User {
+    /// Why this account may not sign in at `now`, phrased for its owner; `None` if it may.
+    pub fn sign_in_refusal(&self, now: Timestamp) -> Option<String> {
+        match &self.status {
+            AccountStatus::Active => None,
+            AccountStatus::PendingApproval => {
+                Some("Your account is waiting for a staff member to approve it.".into())
+            }
+            AccountStatus::Rejected { reason } => {
+                Some(format!("Your sign-up was not approved: {reason}"))
+            }
+            AccountStatus::Suspended { until, .. } if *until <= now => None,
+            AccountStatus::Suspended { until, reason } => Some(format!(
+                "Your account is suspended until {}: {reason}",
+                until.strftime("%Y-%m-%d %H:%M UTC")
+            )),
+            AccountStatus::Banned { reason } => Some(format!("Your account is banned: {reason}")),
+        }
+    }
 }
 
 pub const USERNAME_MIN: usize = 3;

@@ -51,6 +51,10 @@ id_type!(
     /// A durable background job.
     JobId
 );
+id_type!(
+    /// An invitation.
+    InviteId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod ids;
+pub mod invite;
 pub mod job;
 pub mod permission;
 pub mod role;

@@ -188,11 +188,32 @@ impl From<AccountError> for AppError {
                 "Wrong username, email or password.",
             ),
             AccountError::RateLimited(decision) => Self::rate_limited(&decision),
+            AccountError::Refused(why) => {
+                Self::new(StatusCode::FORBIDDEN, "ACCOUNT_UNAVAILABLE", why)
+            }
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => {
                 tracing::error!("{e}");
                 Self::internal()
             }
+        }
+    }
+}
+
+impl From<crate::service::registration::RegistrationError> for AppError {
+    fn from(e: crate::service::registration::RegistrationError) -> Self {
+        use crate::service::registration::RegistrationError as R;
+        match e {
+            R::Closed(why) => Self::new(StatusCode::FORBIDDEN, "REGISTRATION_CLOSED", why),
+            R::BadInvite(why) => Self::new(StatusCode::NOT_FOUND, "INVITATION_UNUSABLE", why),
+            R::BadLink => Self::new(
+                StatusCode::NOT_FOUND,
+                "LINK_INVALID",
+                "This link is invalid, has expired or was already used. Ask for a new one.",
+            ),
+            R::Forbidden => Self::forbidden(),
+            R::NoSuchUser => Self::not_found(),
+            R::Account(e) => e.into(),
         }
     }
 }

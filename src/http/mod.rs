@@ -35,6 +35,11 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/setup/:token", &[Method::GET, Method::POST]),
     ("/login", &[Method::GET, Method::POST]),
     ("/logout", &[Method::POST]),
+    ("/join", &[Method::GET, Method::POST]),
+    ("/join/:code", &[Method::GET, Method::POST]),
+    ("/verify/:token", &[Method::GET]),
+    ("/forgot", &[Method::GET, Method::POST]),
+    ("/reset/:token", &[Method::GET, Method::POST]),
     ("/account", &[Method::GET]),
     ("/account/password", &[Method::POST]),
     ("/account/sessions/:id/revoke", &[Method::POST]),
@@ -43,6 +48,10 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/admin/system", &[Method::GET]),
     ("/admin/settings", &[Method::GET, Method::POST]),
     ("/admin/audit", &[Method::GET]),
+    ("/admin/approvals", &[Method::GET]),
+    ("/admin/approvals/:id", &[Method::POST]),
+    ("/admin/invitations", &[Method::GET, Method::POST]),
+    ("/admin/invitations/:id/revoke", &[Method::POST]),
     ("/admin/mail", &[Method::GET, Method::POST]),
     ("/admin/mail/test", &[Method::POST]),
     ("/healthz", &[Method::GET]),
@@ -90,6 +99,20 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             get(ui::account::login_form).post(ui::account::login_submit),
         )
         .at("/logout", post(ui::account::logout))
+        .at("/join", get(ui::join::form).post(ui::join::submit))
+        .at(
+            "/join/:code",
+            get(ui::join::invited_form).post(ui::join::invited_submit),
+        )
+        .at("/verify/:token", get(ui::join::verify))
+        .at(
+            "/forgot",
+            get(ui::join::forgot_form).post(ui::join::forgot_submit),
+        )
+        .at(
+            "/reset/:token",
+            get(ui::join::reset_form).post(ui::join::reset_submit),
+        )
         .at("/account", get(ui::me::page))
         .at("/account/password", post(ui::me::change_password))
         .at("/account/sessions/:id/revoke", post(ui::me::revoke_session))
@@ -104,6 +127,16 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             get(admin::settings::form).post(admin::settings::save),
         )
         .at("/admin/audit", get(admin::audit::page))
+        .at("/admin/approvals", get(admin::registration::approvals))
+        .at("/admin/approvals/:id", post(admin::registration::decide))
+        .at(
+            "/admin/invitations",
+            get(admin::registration::invitations).post(admin::registration::create_invitation),
+        )
+        .at(
+            "/admin/invitations/:id/revoke",
+            post(admin::registration::revoke_invitation),
+        )
         .at(
             "/admin/mail",
             get(admin::mail::page).post(admin::mail::save),

@@ -9,6 +9,7 @@ use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
 use crate::service::mail::Outbox;
+use crate::service::registration::Registration;
 use crate::service::settings::Settings;
 use crate::service::system::System;
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub settings: Settings,
     pub audit: AuditLog,
     pub outbox: Outbox,
+    pub registration: Registration,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
     pub routes: Arc<RouteTable>,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
-use crate::domain::account::{self, FieldError, User};
+use crate::domain::account::{self, AccountStatus, FieldError, User};
 use crate::domain::ids::{UserId, uuid_v7};
 use crate::domain::role::Role;
 use crate::domain::secret::Secret;
@@ -24,6 +24,8 @@ pub enum AccountError {
     SetupLinkInvalid,
     #[error("wrong username, email or password")]
     WrongCredentials,
+    #[error("{0}")]
+    Refused(String),
     #[error("too many attempts; try again in {} s", .0.retry_after_seconds)]
     RateLimited(Decision),
     #[error(transparent)]
@@ -173,6 +175,10 @@ impl Accounts {
             password_hash,
             role: Role::Owner,
             created_at: now,
+            status: AccountStatus::Active,
+            // The setup link proves control of the server; the owner's address is taken on trust.
+            email_verified: true,
+            supporter: false,
         };
         let token_hash = hash_token(token);
         let stored = user.clone();
@@ -226,6 +232,9 @@ impl Accounts {
         let Some(user) = user else {
             return Err(AccountError::WrongCredentials);
         };
+        if let Some(why) = user.sign_in_refusal(self.clock.now()) {
+            return Err(AccountError::Refused(why));
+        }
 
         let token = new_token();
         let now = self.clock.now();

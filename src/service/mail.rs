@@ -41,6 +41,11 @@ impl Outbox {
             .new_job(SEND_MAIL, mail, EnqueueOptions::default())
     }
 
+    /// Wakes the job workers after a commit that enqueued mail.
+    pub fn notify(&self) {
+        self.queue.notify();
+    }
+
     /// Whether mail can be sent at all (an SMTP host is set).
     pub fn is_configured(&self) -> bool {
         self.settings.current().mail.is_configured()

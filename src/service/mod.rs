@@ -6,6 +6,7 @@ pub mod audit;
 pub mod limits;
 pub mod mail;
 pub mod passwords;
+pub mod registration;
 pub mod settings;
 pub mod system;
 pub mod tokens;

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod codec;
 pub mod jobs;
 pub mod migrate;
+pub mod registration;
 pub mod settings;
 pub mod tables;
 pub mod writer;

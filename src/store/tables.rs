@@ -32,6 +32,17 @@ pub const JOBS_RUNNING: TableDefinition<u128, &[u8]> = TableDefinition::new("job
 pub const JOBS_FAILED: TableDefinition<u128, &[u8]> = TableDefinition::new("jobs_failed");
 /// dedupe key → job id, while the job is pending or running.
 pub const JOBS_DEDUPE: TableDefinition<&str, u128> = TableDefinition::new("jobs_dedupe");
+/// SHA-256 of a one-time token (email verification, password reset) → encoded `OneTimeToken`.
+pub const ONE_TIME_TOKENS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("one_time_tokens");
+/// user id → sign-up time (Unix ms), for accounts waiting for approval.
+pub const PENDING_APPROVAL: TableDefinition<u128, i64> = TableDefinition::new("pending_approval");
+/// invite id → encoded `Invite`.
+pub const INVITES: TableDefinition<u128, &[u8]> = TableDefinition::new("invites");
+/// SHA-256 of an invitation code → invite id.
+pub const INVITES_BY_CODE: TableDefinition<&[u8; 32], u128> =
+    TableDefinition::new("invites_by_code");
+
 /// (time in Unix ms, entry id) → encoded `AuditEntry`: staff actions, oldest first.
 pub const AUDIT_LOG: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("audit_log");
 
@@ -54,5 +65,9 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(JOBS_DEDUPE)?;
     txn.open_table(SCHEDULES)?;
     txn.open_table(AUDIT_LOG)?;
+    txn.open_table(ONE_TIME_TOKENS)?;
+    txn.open_table(PENDING_APPROVAL)?;
+    txn.open_table(INVITES)?;
+    txn.open_table(INVITES_BY_CODE)?;
     Ok(())
 }

@@ -41,8 +41,8 @@ impl TestApp {
         let listeners = Listeners::bind(&config).await.unwrap();
         let addr = listeners.main.local_addr().unwrap();
         let redirect_addr = listeners.redirect.as_ref().map(|l| l.local_addr().unwrap());
-        let app = App::build(config, clock.clone(), jobs).await.unwrap();
-        let setup_link = app.setup_link(addr).await.unwrap();
+        let app = App::build(config, clock.clone(), jobs, addr).await.unwrap();
+        let setup_link = app.setup_link().await.unwrap();
         let queue = app.queue.clone();
         let tls_status = app.tls_status.clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -135,3 +135,68 @@ impl TestApp {
 }
 
 pub const PASSWORD: &str = "a long and unusual passphrase";
+
+/// Saves the admin settings form with the defaults except `fields`.
+pub async fn save_settings(
+    app: &TestApp,
+    client: &reqwest::Client,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = TestApp::csrf_from(client, &app.url("/admin/settings")).await;
+    let mut form: Vec<(&str, &str)> = vec![
+        ("csrf", csrf.as_str()),
+        ("site_name", "Hearth"),
+        ("registration", "invite_only"),
+        ("approval_queue_limit", "50"),
+        ("api_requests_per_second", "20"),
+        ("sign_in_attempts_per_15_minutes", "5"),
+        ("sign_ups_per_hour", "10"),
+        ("password_resets_per_hour", "5"),
+    ];
+    for (k, v) in fields {
+        if let Some(slot) = form.iter_mut().find(|(name, _)| name == k) {
+            slot.1 = v;
+        }
+    }
+    let form: Vec<(String, String)> = form
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    client
+        .post(app.url("/admin/settings"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Points the instance's mail at a plain SMTP server on loopback.
+pub async fn configure_smtp(app: &TestApp, owner: &reqwest::Client, port: u16) {
+    let csrf = TestApp::csrf_from(owner, &app.url("/admin/mail")).await;
+    let port = port.to_string();
+    let resp = owner
+        .post(app.url("/admin/mail"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", port.as_str()),
+            ("smtp_security", "none"),
+            ("smtp_username", ""),
+            ("smtp_password", ""),
+            ("from", "Riverside Club <hearth@example.test>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+}
+
+/// The first link to `{base}/{path}/…` in a received mail (quoted-printable soft breaks undone).
+pub fn link_in(mail: &str, path: &str) -> String {
+    let joined = mail.replace("=\r\n", "").replace("=\n", "");
+    let re = regex::Regex::new(&format!(r"http://127\.0\.0\.1:\d+/{path}/[A-Za-z0-9_-]+")).unwrap();
+    re.find(&joined)
+        .unwrap_or_else(|| panic!("no /{path}/ link in:\n{mail}"))
+        .as_str()
+        .to_string()
+}

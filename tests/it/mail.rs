@@ -6,28 +6,8 @@ use hearth::jobs::{EnqueueOptions, JobOutcome};
 use hearth::mail::OutgoingMail;
 use hearth::service::mail::SEND_MAIL;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, configure_smtp};
 use crate::smtp::SmtpSink;
-
-async fn configure_smtp(app: &TestApp, owner: &reqwest::Client, port: u16) {
-    let csrf = TestApp::csrf_from(owner, &app.url("/admin/mail")).await;
-    let port = port.to_string();
-    let resp = owner
-        .post(app.url("/admin/mail"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("smtp_host", "127.0.0.1"),
-            ("smtp_port", port.as_str()),
-            ("smtp_security", "none"),
-            ("smtp_username", ""),
-            ("smtp_password", ""),
-            ("from", "Riverside Club <hearth@example.test>"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
-}
 
 fn message(to: &str) -> OutgoingMail {
     OutgoingMail {
@@ -40,7 +20,7 @@ fn message(to: &str) -> OutgoingMail {
 
 #[tokio::test]
 async fn the_admin_sends_a_test_email_through_smtp() {
-    let sink = SmtpSink::start();
+    let mut sink = SmtpSink::start();
     let app = TestApp::spawn().await;
     let owner = app.owner_client().await;
     let page = owner
@@ -66,7 +46,7 @@ async fn the_admin_sends_a_test_email_through_smtp() {
         .unwrap();
     assert_eq!(resp.status(), 303);
 
-    let mail = sink.next_message();
+    let mail = sink.next_message().await;
     assert_eq!(mail.to, ["owner@example.test"]);
     assert!(
         mail.data.contains("Subject: Hearth: test email"),
@@ -165,7 +145,7 @@ async fn the_outbox_delivers_retries_and_gives_up_without_smtp() {
     );
 
     // The server comes up: the retry delivers.
-    let sink = SmtpSink::start();
+    let mut sink = SmtpSink::start();
     configure_smtp(&app, &owner, sink.port).await;
     app.clock.advance(std::time::Duration::from_secs(60));
     let outcome = app.queue.run_one_pending().await.unwrap();
@@ -173,7 +153,7 @@ async fn the_outbox_delivers_retries_and_gives_up_without_smtp() {
         matches!(outcome, Some(JobOutcome::Succeeded { .. })),
         "{outcome:?}"
     );
-    let mail = sink.next_message();
+    let mail = sink.next_message().await;
     assert_eq!(mail.to, ["b@example.test"]);
     assert!(mail.data.contains("Hello from the outbox"));
     app.stop().await;

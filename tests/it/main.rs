@@ -10,6 +10,7 @@ mod http_shape;
 mod jobs;
 mod layers;
 mod mail;
+mod registration;
 mod sessions;
 mod settings_and_limits;
 mod setup_and_sign_in;

@@ -1,39 +1,6 @@
 //! Runtime settings in the admin panel (with the audit log), and the sign-in rate limit.
 
-use crate::helpers::{PASSWORD, TestApp};
-
-async fn save_settings(
-    app: &TestApp,
-    client: &reqwest::Client,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let csrf = TestApp::csrf_from(client, &app.url("/admin/settings")).await;
-    let mut form: Vec<(&str, &str)> = vec![
-        ("csrf", csrf.as_str()),
-        ("site_name", "Hearth"),
-        ("registration", "invite_only"),
-        ("approval_queue_limit", "50"),
-        ("api_requests_per_second", "20"),
-        ("sign_in_attempts_per_15_minutes", "5"),
-        ("sign_ups_per_hour", "10"),
-        ("password_resets_per_hour", "5"),
-    ];
-    for (k, v) in fields {
-        if let Some(slot) = form.iter_mut().find(|(name, _)| name == k) {
-            slot.1 = v;
-        }
-    }
-    let form: Vec<(String, String)> = form
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    client
-        .post(app.url("/admin/settings"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::{PASSWORD, TestApp, save_settings};
 
 #[tokio::test]
 async fn admins_change_settings_and_the_change_is_audited() {

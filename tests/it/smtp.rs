@@ -1,21 +1,23 @@
 //! A real SMTP server for tests: Python's aiosmtpd on loopback (`tests/smtp_sink.py`). Each
 //! received message arrives as a JSON line on the sink's stdout; nothing polls or sleeps.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+
+use tokio::sync::mpsc;
 
 pub struct SmtpSink {
     pub port: u16,
     child: Child,
+    /// Closing it tells the sink to exit.
     stdin: Option<ChildStdin>,
-    messages: mpsc::Receiver<serde_json::Value>,
+    messages: mpsc::UnboundedReceiver<serde_json::Value>,
 }
 
 /// A received message.
 pub struct Received {
     pub to: Vec<String>,
-    /// The whole message, headers and body (quoted-printable decoded where needed by the caller).
+    /// The whole message as sent: headers and MIME parts.
     pub data: String,
 }
 
@@ -39,7 +41,7 @@ impl SmtpSink {
             .unwrap_or_else(|| panic!("unexpected sink output: {ready}"))
             .parse()
             .unwrap();
-        let (tx, messages) = mpsc::channel();
+        let (tx, messages) = mpsc::unbounded_channel();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str(&line)
@@ -57,12 +59,13 @@ impl SmtpSink {
         }
     }
 
-    /// The next message the server received (waits up to 30 s).
-    pub fn next_message(&self) -> Received {
-        let v = self
-            .messages
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("no mail arrived within 30 s");
+    /// The next message the server received (waits up to 30 s, without blocking the runtime:
+    /// the app's own job workers may be the ones sending it).
+    pub async fn next_message(&mut self) -> Received {
+        let v = tokio::time::timeout(std::time::Duration::from_secs(30), self.messages.recv())
+            .await
+            .expect("no mail arrived within 30 s")
+            .expect("the SMTP sink stopped");
         Received {
             to: v["to"]
                 .as_array()
@@ -77,9 +80,7 @@ impl SmtpSink {
 
 impl Drop for SmtpSink {
     fn drop(&mut self) {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = stdin.flush();
-        }
+        drop(self.stdin.take());
         let _ = self.child.wait();
     }
 }

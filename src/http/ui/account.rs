@@ -98,6 +98,8 @@ pub async fn setup_submit(
 #[template(path = "login.html")]
 struct LoginPage {
     page: PageContext,
+    /// Sign-up is open to anyone (open or approval mode).
+    can_join: bool,
     login: String,
     next: String,
     error: Option<String>,
@@ -124,6 +126,7 @@ pub async fn login_form(
     let state = state_of(req)?;
     let page = LoginPage {
         page: PageContext::new(req, &state, &viewer),
+        can_join: can_join(&state),
         login: String::new(),
         next: q.next,
         error: None,
@@ -183,6 +186,7 @@ pub async fn login_submit(
         Err(AccountError::WrongCredentials) => {
             let page = LoginPage {
                 page: PageContext::new(req, &state, &viewer),
+                can_join: can_join(&state),
                 login: input.login,
                 next: input.next,
                 error: Some("Wrong username, email or password.".into()),
@@ -212,4 +216,12 @@ pub async fn logout(
     end_current_session(req, &state).await?;
     flash::set(req, "You are signed out.");
     Ok(Redirect::see_other("/login").into_response())
+}
+
+fn can_join(state: &crate::http::state::AppState) -> bool {
+    use crate::domain::settings::RegistrationMode;
+    matches!(
+        state.settings.current().registration,
+        RegistrationMode::Open | RegistrationMode::Approval
+    )
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod flash;
+pub mod join;
 pub mod me;
 
 use askama::Template;
