@@ -196,6 +196,7 @@ impl App {
                 .map(|u| u.origin().ascii_serialization()),
             settings: settings.clone(),
             audit: AuditLog::new(store.clone()),
+            staff: service::staff::Staff::new(store.clone(), clock.clone()),
             outbox: outbox.clone(),
             registration: Registration::new(
                 store.clone(),

@@ -218,6 +218,19 @@ impl From<crate::service::registration::RegistrationError> for AppError {
     }
 }
 
+impl From<crate::service::staff::StaffError> for AppError {
+    fn from(e: crate::service::staff::StaffError) -> Self {
+        use crate::service::staff::StaffError as S;
+        match e {
+            S::Forbidden => Self::forbidden(),
+            S::NotFound => Self::not_found(),
+            S::Refused(why) => Self::new(StatusCode::CONFLICT, "REFUSED", why),
+            S::Invalid(fields) => Self::validation(fields),
+            S::Store(e) => e.into(),
+        }
+    }
+}
+
 impl poem::error::ResponseError for AppError {
     fn status(&self) -> StatusCode {
         self.status

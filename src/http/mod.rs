@@ -48,6 +48,8 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/admin/system", &[Method::GET]),
     ("/admin/settings", &[Method::GET, Method::POST]),
     ("/admin/audit", &[Method::GET]),
+    ("/admin/users", &[Method::GET]),
+    ("/admin/users/:id", &[Method::GET, Method::POST]),
     ("/admin/approvals", &[Method::GET]),
     ("/admin/approvals/:id", &[Method::POST]),
     ("/admin/invitations", &[Method::GET, Method::POST]),
@@ -127,6 +129,11 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             get(admin::settings::form).post(admin::settings::save),
         )
         .at("/admin/audit", get(admin::audit::page))
+        .at("/admin/users", get(admin::users::list))
+        .at(
+            "/admin/users/:id",
+            get(admin::users::show).post(admin::users::act),
+        )
         .at("/admin/approvals", get(admin::registration::approvals))
         .at("/admin/approvals/:id", post(admin::registration::decide))
         .at(

@@ -11,6 +11,7 @@ use crate::service::limits::RateLimiter;
 use crate::service::mail::Outbox;
 use crate::service::registration::Registration;
 use crate::service::settings::Settings;
+use crate::service::staff::Staff;
 use crate::service::system::System;
 
 #[derive(Clone)]
@@ -25,6 +26,7 @@ pub struct AppState {
     pub audit: AuditLog,
     pub outbox: Outbox,
     pub registration: Registration,
+    pub staff: Staff,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
     pub routes: Arc<RouteTable>,

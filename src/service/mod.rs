@@ -8,6 +8,7 @@ pub mod mail;
 pub mod passwords;
 pub mod registration;
 pub mod settings;
+pub mod staff;
 pub mod system;
 pub mod tokens;
 

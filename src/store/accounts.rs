@@ -136,6 +136,33 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Removes a user with their indexes and sessions.
+    pub fn delete_user(&self, user: &User) -> Result<(), StoreError> {
+        self.delete_sessions_of(user.id, None)?;
+        self.txn.open_table(USERS)?.remove(user.id.as_u128())?;
+        self.txn
+            .open_table(USERS_BY_USERNAME)?
+            .remove(user.username.as_str())?;
+        self.txn
+            .open_table(USERS_BY_EMAIL)?
+            .remove(user.email.as_str())?;
+        self.txn
+            .open_table(super::tables::PENDING_APPROVAL)?
+            .remove(user.id.as_u128())?;
+        Ok(())
+    }
+
+    /// How many owners there are (to keep at least one).
+    pub fn owner_count(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for entry in self.txn.open_table(USERS)?.iter()? {
+            if decode::<User>(entry?.1.value())?.role == crate::domain::role::Role::Owner {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Deletes all of a user's sessions except `keep`; returns how many.
     pub fn delete_sessions_of(
         &self,
@@ -206,6 +233,28 @@ impl Rx {
             Some(id) => self.user(UserId::from_u128(id)),
             None => Ok(None),
         }
+    }
+
+    /// Users whose username or email contains `query` (lower-case), in id (sign-up) order,
+    /// skipping `offset`; at most `limit`. Also returns how many match in all.
+    pub fn find_users(
+        &self,
+        query: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<User>, usize), StoreError> {
+        let mut page = Vec::new();
+        let mut total = 0;
+        for entry in self.txn.open_table(USERS)?.iter()? {
+            let user: User = decode(entry?.1.value())?;
+            if query.is_empty() || user.username.contains(query) || user.email.contains(query) {
+                if total >= offset && page.len() < limit {
+                    page.push(user);
+                }
+                total += 1;
+            }
+        }
+        Ok((page, total))
     }
 
     pub fn user_count(&self) -> Result<u64, StoreError> {

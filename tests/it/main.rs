@@ -15,4 +15,5 @@ mod sessions;
 mod settings_and_limits;
 mod setup_and_sign_in;
 mod smtp;
+mod staff;
 mod tls_files;

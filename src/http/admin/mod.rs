@@ -5,6 +5,7 @@ pub mod mail;
 pub mod registration;
 pub mod settings;
 pub mod system;
+pub mod users;
 
 use askama::Template;
 use poem::{IntoResponse, Request, Response, handler};
