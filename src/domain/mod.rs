@@ -2,6 +2,7 @@
 //! source: values come in, decisions come out.
 
 pub mod account;
+pub mod api_token;
 pub mod audit;
 pub mod ids;
 pub mod invite;

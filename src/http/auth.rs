@@ -12,6 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::AppError;
 use super::state::AppState;
+use crate::domain::api_token::TokenScope;
 use crate::service::accounts::SignedIn;
 use crate::service::tokens::new_token;
 
@@ -80,6 +81,9 @@ impl<'a> FromRequest<'a> for Viewer {
             return Ok(cached.clone());
         }
         let state = req.data::<AppState>().ok_or_else(AppError::internal)?;
+        if let Some(bearer) = bearer_token(req) {
+            return viewer_from_token(req, state, bearer).await;
+        }
         let jar = req.cookie();
         let Some(cookie) = jar.get(session_cookie_name(state.tls)) else {
             return Ok(Viewer(None));
@@ -96,6 +100,47 @@ impl<'a> FromRequest<'a> for Viewer {
                 .map_err(AppError::from)?,
         ))
     }
+}
+
+/// The token in `Authorization: Bearer …`, if any.
+fn bearer_token(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// A request authenticated by a personal API token: a bad token is a 401 (scripts should
+/// hear about it), and a read-only token may not change anything.
+async fn viewer_from_token(req: &Request, state: &AppState, bearer: &str) -> poem::Result<Viewer> {
+    let invalid = || {
+        AppError::new(
+            poem::http::StatusCode::UNAUTHORIZED,
+            "TOKEN_INVALID",
+            "The API token is unknown, revoked or expired.",
+        )
+    };
+    if bearer.is_empty() || bearer.len() > 128 {
+        return Err(invalid().into());
+    }
+    let signed_in = state
+        .accounts
+        .token_user(bearer)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(invalid)?;
+    let read_only = signed_in.token_scope == Some(TokenScope::Read);
+    if read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(AppError::new(
+            poem::http::StatusCode::FORBIDDEN,
+            "TOKEN_READ_ONLY",
+            "This API token is read-only.",
+        )
+        .into());
+    }
+    Ok(Viewer(Some(signed_in)))
 }
 
 impl Viewer {
@@ -132,6 +177,10 @@ pub fn verify_csrf(
     submitted: Option<&str>,
 ) -> Result<(), AppError> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    // A bearer token is not sent by browsers on their own, so it needs no CSRF defence.
+    if viewer.0.as_ref().is_some_and(|s| s.token_scope.is_some()) {
         return Ok(());
     }
     if !same_origin(req, state) {

@@ -42,6 +42,8 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/reset/:token", &[Method::GET, Method::POST]),
     ("/account", &[Method::GET]),
     ("/account/password", &[Method::POST]),
+    ("/account/tokens", &[Method::POST]),
+    ("/account/tokens/:id/revoke", &[Method::POST]),
     ("/account/sessions/:id/revoke", &[Method::POST]),
     ("/account/sessions/revoke-others", &[Method::POST]),
     ("/admin", &[Method::GET]),
@@ -117,6 +119,8 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
         )
         .at("/account", get(ui::me::page))
         .at("/account/password", post(ui::me::change_password))
+        .at("/account/tokens", post(ui::me::create_token))
+        .at("/account/tokens/:id/revoke", post(ui::me::revoke_token))
         .at("/account/sessions/:id/revoke", post(ui::me::revoke_session))
         .at(
             "/account/sessions/revoke-others",

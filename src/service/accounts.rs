@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::domain::account::{self, AccountStatus, FieldError, User};
+use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::ids::{UserId, uuid_v7};
 use crate::domain::role::Role;
 use crate::domain::secret::Secret;
@@ -69,8 +70,11 @@ fn session_handle(hash: &crate::store::accounts::TokenHash) -> String {
 /// A signed-in session as the web layer needs it.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
+    /// The account; under a token without staff powers its role is capped at member.
     pub user: User,
     pub csrf_token: String,
+    /// Set when the request carries a personal API token instead of the session cookie.
+    pub token_scope: Option<TokenScope>,
 }
 
 #[derive(Clone)]
@@ -252,7 +256,14 @@ impl Accounts {
             .write(move |tx| tx.insert_session(&hash, &session))
             .await?;
         tracing::info!(user = %user.id, "signed in");
-        Ok((token, SignedIn { user, csrf_token }))
+        Ok((
+            token,
+            SignedIn {
+                user,
+                csrf_token,
+                token_scope: None,
+            },
+        ))
     }
 
     /// The user behind a session token, if the session is valid; refreshes its last-seen time
@@ -285,7 +296,99 @@ impl Accounts {
         Ok(Some(SignedIn {
             user,
             csrf_token: session.csrf_token,
+            token_scope: None,
         }))
+    }
+
+    /// The member behind a personal API token, if it is valid and the account may be used.
+    pub async fn token_user(&self, bearer: &str) -> Result<Option<SignedIn>, StoreError> {
+        let hash = hash_token(bearer);
+        let now = self.clock.now();
+        let found = self
+            .store
+            .read(move |rx| {
+                let Some(token) = rx.api_token(&hash)? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                Ok(rx.user(token.user)?.map(|u| (token, u)))
+            })
+            .await?;
+        let Some((token, mut user)) = found else {
+            return Ok(None);
+        };
+        if !token.is_valid_at(now) || user.sign_in_refusal(now).is_some() {
+            return Ok(None);
+        }
+        user.role = token.effective_role(user.role);
+        Ok(Some(SignedIn {
+            user,
+            csrf_token: String::new(),
+            token_scope: Some(token.scope),
+        }))
+    }
+
+    /// Creates a personal API token; the secret is returned once and stored only hashed.
+    /// Staff powers can be kept only on tokens the owner makes.
+    pub async fn create_api_token(
+        &self,
+        user: &User,
+        name: &str,
+        scope: TokenScope,
+        valid_for_days: Option<u32>,
+        staff_powers: bool,
+    ) -> Result<(ApiToken, Secret<String>), AccountError> {
+        let name = name.trim();
+        let mut problems = Vec::new();
+        if name.is_empty() || name.chars().count() > 80 {
+            problems.push(FieldError::new(
+                "name",
+                "Name the token (up to 80 characters), e.g. backup script.",
+            ));
+        }
+        if valid_for_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+            problems.push(FieldError::new(
+                "valid_for_days",
+                "Use 1 to 3650 days, or leave empty for no expiry.",
+            ));
+        }
+        if staff_powers && user.role != Role::Owner {
+            problems.push(FieldError::new(
+                "staff_powers",
+                "Only the owner may give a token staff powers.",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(AccountError::Invalid(problems));
+        }
+        let secret = Secret::new(format!("hearth_{}", new_token().expose()));
+        let hash = hash_token(secret.expose());
+        let now = self.clock.now();
+        let token = ApiToken {
+            id: session_handle(&hash),
+            user: user.id,
+            name: name.to_string(),
+            scope,
+            created_at: now,
+            expires_at: valid_for_days
+                .map(|d| now + jiff::SignedDuration::from_hours(24 * i64::from(d))),
+            staff_powers,
+        };
+        let stored = token.clone();
+        self.store
+            .write(move |tx| tx.insert_api_token(&hash, &stored))
+            .await?;
+        Ok((token, secret))
+    }
+
+    pub async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
+        self.store.read(move |rx| rx.api_tokens_of(user)).await
+    }
+
+    pub async fn revoke_api_token(&self, user: UserId, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.store
+            .write(move |tx| tx.delete_api_token(user, &id))
+            .await
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@
 //! durability), so an acknowledged write survives a crash.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 pub mod codec;
 pub mod jobs;

@@ -43,6 +43,12 @@ pub const INVITES: TableDefinition<u128, &[u8]> = TableDefinition::new("invites"
 pub const INVITES_BY_CODE: TableDefinition<&[u8; 32], u128> =
     TableDefinition::new("invites_by_code");
 
+/// SHA-256 of a personal API token → encoded `ApiToken`.
+pub const API_TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("api_tokens");
+/// user id → SHA-256 of each of their API tokens.
+pub const API_TOKENS_BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
+    MultimapTableDefinition::new("api_tokens_by_user");
+
 /// (time in Unix ms, entry id) → encoded `AuditEntry`: staff actions, oldest first.
 pub const AUDIT_LOG: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("audit_log");
 
@@ -66,6 +72,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SCHEDULES)?;
     txn.open_table(AUDIT_LOG)?;
     txn.open_table(ONE_TIME_TOKENS)?;
+    txn.open_table(API_TOKENS)?;
+    txn.open_multimap_table(API_TOKENS_BY_USER)?;
     txn.open_table(PENDING_APPROVAL)?;
     txn.open_table(INVITES)?;
     txn.open_table(INVITES_BY_CODE)?;

@@ -105,6 +105,13 @@ impl TestApp {
         client
     }
 
+    /// A fresh client signed in as the owner created by [`owner_client`](Self::owner_client).
+    pub async fn owner_client_again(&self) -> reqwest::Client {
+        let client = self.client();
+        assert_eq!(self.sign_in(&client, "owner", PASSWORD).await.status(), 303);
+        client
+    }
+
     pub async fn sign_in(
         &self,
         client: &reqwest::Client,

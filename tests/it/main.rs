@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod acme;
+mod api_tokens;
 mod config_file;
 mod crash;
 mod helpers;

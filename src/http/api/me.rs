@@ -6,6 +6,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::{ApiTags, Data};
+use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, current_session_token, verify_csrf};
 use crate::http::error::AppError;
@@ -55,6 +56,63 @@ pub struct PasswordChange {
     pub current_password: String,
     #[oai(validator(max_length = 256))]
     pub new_password: String,
+}
+
+/// A personal API token (without its secret).
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    /// read or read-write.
+    pub scope: String,
+    pub created_at: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<String>,
+    pub staff_powers: bool,
+}
+
+impl From<&ApiToken> for TokenInfo {
+    fn from(t: &ApiToken) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            scope: t.scope.as_str().to_string(),
+            created_at: t.created_at.to_string(),
+            expires_at: t.expires_at.map(|e| e.to_string()),
+            staff_powers: t.staff_powers,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct NewToken {
+    #[oai(validator(max_length = 80))]
+    pub name: String,
+    /// true for read and write; false (default) for read only.
+    #[oai(default)]
+    pub write: bool,
+    /// Days until it expires; absent for never.
+    pub valid_for_days: Option<u32>,
+    /// Keep the owner's staff powers (the owner only).
+    #[oai(default)]
+    pub staff_powers: bool,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub token: TokenInfo,
+    /// The secret: send it as `Authorization: Bearer …`. Shown only in this response.
+    pub secret: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<Data<CreatedToken>>),
 }
 
 #[derive(ApiResponse)]
@@ -138,6 +196,83 @@ impl MeApi {
         Ok(Json(Data {
             data: Ended { ended },
         }))
+    }
+
+    /// List my API tokens
+    #[oai(path = "/tokens", method = "get", operation_id = "listMyTokens")]
+    async fn tokens(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> poem::Result<Json<Data<Vec<TokenInfo>>>> {
+        let me = viewer.require()?;
+        let tokens = state_of(req)?
+            .accounts
+            .api_tokens(me.user.id)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data {
+            data: tokens.iter().map(TokenInfo::from).collect(),
+        }))
+    }
+
+    /// Create an API token
+    ///
+    /// The secret is in the response and nowhere else.
+    #[oai(path = "/tokens", method = "post", operation_id = "createMyToken")]
+    async fn create_token(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<NewToken>,
+    ) -> poem::Result<Created> {
+        let me = acting(req, &viewer)?;
+        let scope = if body.0.write {
+            TokenScope::ReadWrite
+        } else {
+            TokenScope::Read
+        };
+        let (token, secret) = state_of(req)?
+            .accounts
+            .create_api_token(
+                &me.user,
+                &body.0.name,
+                scope,
+                body.0.valid_for_days,
+                body.0.staff_powers,
+            )
+            .await
+            .map_err(AppError::from)?;
+        Ok(Created::Created(Json(Data {
+            data: CreatedToken {
+                token: TokenInfo::from(&token),
+                secret: secret.expose().clone(),
+            },
+        })))
+    }
+
+    /// Revoke an API token
+    #[oai(
+        path = "/tokens/:id",
+        method = "delete",
+        operation_id = "revokeMyToken"
+    )]
+    async fn revoke_token(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> poem::Result<Done> {
+        let me = acting(req, &viewer)?;
+        if !state_of(req)?
+            .accounts
+            .revoke_api_token(me.user.id, &id.0)
+            .await
+            .map_err(AppError::from)?
+        {
+            return Err(AppError::not_found().into());
+        }
+        Ok(Done::Done)
     }
 
     /// Change my password

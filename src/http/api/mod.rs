@@ -61,13 +61,20 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("revokeMySession", &[401, 403, 404]),
     ("revokeMyOtherSessions", &[401, 403]),
     ("changeMyPassword", &[401, 403, 422]),
+    ("listMyTokens", &[401, 403]),
+    ("createMyToken", &[401, 403, 422]),
+    ("revokeMyToken", &[401, 403, 404]),
 ];
 
 fn describe(status: u16) -> &'static str {
     match status {
         400 => "The request could not be read (malformed JSON, wrong field types, bad parameters).",
-        401 => "Not signed in, or the credentials are wrong.",
-        403 => "Signed in, but not allowed; or the CSRF token or origin check failed.",
+        401 => {
+            "Not signed in, the credentials are wrong, or the API token is unknown, revoked or expired."
+        }
+        403 => {
+            "Signed in, but not allowed; the CSRF token or origin check failed; or the API token is read-only."
+        }
         404 => "No such resource.",
         405 => "The path exists but not with this method; see the `Allow` header.",
         413 => "The request body is larger than `server.max_body_kib`.",

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{PageContext, flash, render, state_of};
 use crate::domain::account::FieldError;
+use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, current_session_token, verify_csrf};
 use crate::http::error::AppError;
@@ -21,6 +22,9 @@ struct AccountPage {
     email: String,
     role: &'static str,
     sessions: Vec<SessionView>,
+    tokens: Vec<ApiToken>,
+    new_token: Option<String>,
+    is_owner: bool,
     errors: Vec<FieldError>,
 }
 
@@ -36,16 +40,29 @@ async fn account_page(
     viewer: &Viewer,
     errors: Vec<FieldError>,
 ) -> Result<AccountPage, AppError> {
+    account_page_with(req, viewer, errors, None).await
+}
+
+async fn account_page_with(
+    req: &Request,
+    viewer: &Viewer,
+    errors: Vec<FieldError>,
+    new_token: Option<String>,
+) -> Result<AccountPage, AppError> {
     let me = signed_in(req, viewer)?;
     let state = state_of(req)?;
     let token = current_session_token(req, state.tls).unwrap_or_default();
     let sessions = state.accounts.sessions(me.user.id, &token).await?;
+    let tokens = state.accounts.api_tokens(me.user.id).await?;
     Ok(AccountPage {
         page: PageContext::new(req, &state, viewer),
         username: me.user.username.clone(),
         email: me.user.email.clone(),
         role: me.user.role.as_str(),
         sessions,
+        tokens,
+        new_token,
+        is_owner: me.user.role == crate::domain::role::Role::Owner,
         errors,
     })
 }
@@ -148,5 +165,76 @@ pub async fn revoke_others(
             if n == 1 { "" } else { "s" }
         ),
     );
+    Ok(Redirect::see_other("/account").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TokenInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    valid_for_days: String,
+    #[serde(default)]
+    staff_powers: String,
+}
+
+#[handler]
+pub async fn create_token(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<TokenInput>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let scope = if input.scope == "read-write" {
+        TokenScope::ReadWrite
+    } else {
+        TokenScope::Read
+    };
+    let days = match input.valid_for_days.trim() {
+        "" => None,
+        raw => Some(raw.parse().unwrap_or(0)),
+    };
+    let staff = input.staff_powers == "yes";
+    match state
+        .accounts
+        .create_api_token(&me.user, &input.name, scope, days, staff)
+        .await
+    {
+        Ok((_, secret)) => {
+            let view =
+                account_page_with(req, &viewer, Vec::new(), Some(secret.expose().clone())).await?;
+            Ok(render(&view)?
+                .with_status(StatusCode::CREATED)
+                .into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            Ok(render(&account_page(req, &viewer, errors).await?)?
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[handler]
+pub async fn revoke_token(
+    req: &Request,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(input): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    if !state.accounts.revoke_api_token(me.user.id, &id).await? {
+        return Err(AppError::not_found());
+    }
+    flash::set(req, "Token revoked.");
     Ok(Redirect::see_other("/account").into_response())
 }
