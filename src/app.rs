@@ -197,6 +197,12 @@ impl App {
             settings: settings.clone(),
             audit: AuditLog::new(store.clone()),
             staff: service::staff::Staff::new(store.clone(), clock.clone()),
+            second_factors: service::second_factor::SecondFactors::new(
+                store.clone(),
+                clock.clone(),
+                passwords.clone(),
+                settings.clone(),
+            ),
             outbox: outbox.clone(),
             registration: Registration::new(
                 store.clone(),

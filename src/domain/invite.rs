@@ -40,6 +40,8 @@ impl Invite {
 pub enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
+    /// The password was right; the second factor is still to come.
+    SecondFactor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod job;
 pub mod permission;
 pub mod role;
 pub mod schedule;
+pub mod second_factor;
 pub mod secret;
 pub mod session;
 pub mod settings;

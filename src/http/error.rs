@@ -191,6 +191,16 @@ impl From<AccountError> for AppError {
             AccountError::Refused(why) => {
                 Self::new(StatusCode::FORBIDDEN, "ACCOUNT_UNAVAILABLE", why)
             }
+            AccountError::ChallengeExpired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "SIGN_IN_EXPIRED",
+                "The sign-in took too long. Start again with your password.",
+            ),
+            AccountError::WrongSecondFactor => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "WRONG_CODE",
+                "That code is not right. Use the current code from your app, or a recovery code.",
+            ),
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => {
                 tracing::error!("{e}");

@@ -35,6 +35,10 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/setup/:token", &[Method::GET, Method::POST]),
     ("/login", &[Method::GET, Method::POST]),
     ("/logout", &[Method::POST]),
+    ("/login/code", &[Method::GET, Method::POST]),
+    ("/account/2fa/begin", &[Method::POST]),
+    ("/account/2fa/confirm", &[Method::POST]),
+    ("/account/2fa/disable", &[Method::POST]),
     ("/join", &[Method::GET, Method::POST]),
     ("/join/:code", &[Method::GET, Method::POST]),
     ("/verify/:token", &[Method::GET]),
@@ -103,6 +107,13 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             get(ui::account::login_form).post(ui::account::login_submit),
         )
         .at("/logout", post(ui::account::logout))
+        .at(
+            "/login/code",
+            get(ui::account::code_form).post(ui::account::code_submit),
+        )
+        .at("/account/2fa/begin", post(ui::me::begin_totp))
+        .at("/account/2fa/confirm", post(ui::me::confirm_totp))
+        .at("/account/2fa/disable", post(ui::me::disable_totp))
         .at("/join", get(ui::join::form).post(ui::join::submit))
         .at(
             "/join/:code",

@@ -10,6 +10,7 @@ use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
 use crate::service::mail::Outbox;
 use crate::service::registration::Registration;
+use crate::service::second_factor::SecondFactors;
 use crate::service::settings::Settings;
 use crate::service::staff::Staff;
 use crate::service::system::System;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub outbox: Outbox,
     pub registration: Registration,
     pub staff: Staff,
+    pub second_factors: SecondFactors,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
     pub routes: Arc<RouteTable>,

@@ -14,8 +14,10 @@ use crate::store::{Store, StoreError};
 
 use super::limits::{Decision, Limit, LimitKind, RateLimiter};
 use super::passwords::{HashError, Passwords};
+use super::second_factor::check_code;
 use super::settings::Settings;
 use super::tokens::{hash_token, new_token};
+use crate::domain::invite::{OneTimeToken, TokenPurpose};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -27,6 +29,10 @@ pub enum AccountError {
     WrongCredentials,
     #[error("{0}")]
     Refused(String),
+    #[error("the sign-in took too long; start again")]
+    ChallengeExpired,
+    #[error("that code is not right")]
+    WrongSecondFactor,
     #[error("too many attempts; try again in {} s", .0.retry_after_seconds)]
     RateLimited(Decision),
     #[error(transparent)]
@@ -49,6 +55,37 @@ pub struct NewOwner {
 pub struct ClientInfo {
     pub user_agent: String,
     pub ip: String,
+}
+
+/// How long the second step of a sign-in may take.
+pub const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// The result of checking a password.
+pub enum SignInOutcome {
+    /// Signed in: the session token for the cookie.
+    SignedIn(Secret<String>, SignedIn),
+    /// The password was right; a second factor is needed. The challenge goes in a cookie (or
+    /// back to an API client) and is redeemed with the code.
+    SecondFactorNeeded(Secret<String>),
+}
+
+/// A new session for `user`, with the token for the cookie and the hash it is stored under.
+fn new_session(
+    user: UserId,
+    client: ClientInfo,
+    now: jiff::Timestamp,
+) -> (Secret<String>, crate::store::accounts::TokenHash, Session) {
+    let token = new_token();
+    let session = Session {
+        user_id: user,
+        created_at: now,
+        last_seen_at: now,
+        csrf_token: new_token().expose().clone(),
+        user_agent: client.user_agent.chars().take(256).collect(),
+        ip: client.ip,
+    };
+    let hash = hash_token(token.expose());
+    (token, hash, session)
 }
 
 /// A session as its owner sees it in the session list. `id` is a public handle derived from
@@ -209,12 +246,14 @@ impl Accounts {
     }
 
     /// Checks the credentials and opens a new session; returns the session token for the cookie.
+    /// Checks the credentials. Without a second factor this opens a session; with one it
+    /// returns a short-lived challenge that [`Accounts::complete_second_factor`] redeems.
     pub async fn sign_in(
         &self,
         login: &str,
         password: Secret<String>,
         client: ClientInfo,
-    ) -> Result<(Secret<String>, SignedIn), AccountError> {
+    ) -> Result<SignInOutcome, AccountError> {
         let login = login.trim().to_string();
         self.check_sign_in_limits(&login, &client)?;
         let user = if login.is_empty() || login.len() > account::EMAIL_MAX {
@@ -236,31 +275,104 @@ impl Accounts {
         let Some(user) = user else {
             return Err(AccountError::WrongCredentials);
         };
-        if let Some(why) = user.sign_in_refusal(self.clock.now()) {
+        let now = self.clock.now();
+        if let Some(why) = user.sign_in_refusal(now) {
             return Err(AccountError::Refused(why));
         }
-
-        let token = new_token();
-        let now = self.clock.now();
-        let session = Session {
-            user_id: user.id,
-            created_at: now,
-            last_seen_at: now,
-            csrf_token: new_token().expose().clone(),
-            user_agent: client.user_agent.chars().take(256).collect(),
-            ip: client.ip,
-        };
-        let hash = hash_token(token.expose());
+        let id = user.id;
+        if self
+            .store
+            .read(move |rx| rx.second_factor(id))
+            .await?
+            .is_some_and(|f| f.is_enabled())
+        {
+            let challenge = new_token();
+            let stored = OneTimeToken {
+                purpose: TokenPurpose::SecondFactor,
+                user: user.id,
+                expires_at: now + SECOND_FACTOR_WINDOW,
+            };
+            let hash = hash_token(challenge.expose());
+            self.store
+                .write(move |tx| tx.put_token(&hash, &stored))
+                .await?;
+            return Ok(SignInOutcome::SecondFactorNeeded(challenge));
+        }
+        let (token, hash, session) = new_session(user.id, client, now);
         let csrf_token = session.csrf_token.clone();
         self.store
             .write(move |tx| tx.insert_session(&hash, &session))
             .await?;
         tracing::info!(user = %user.id, "signed in");
-        Ok((
+        Ok(SignInOutcome::SignedIn(
             token,
             SignedIn {
                 user,
                 csrf_token,
+                token_scope: None,
+            },
+        ))
+    }
+
+    /// Redeems a second-factor challenge with a TOTP or recovery code and opens the session.
+    /// A wrong code leaves the challenge usable until it expires; attempts count against the
+    /// sign-in limit.
+    pub async fn complete_second_factor(
+        &self,
+        challenge: &str,
+        code: &str,
+        client: ClientInfo,
+    ) -> Result<(Secret<String>, SignedIn), AccountError> {
+        let limit = Limit::per_window(
+            self.settings.current().sign_in_attempts_per_15_minutes,
+            15 * 60,
+        );
+        let decision = self
+            .limiter
+            .check(LimitKind::SignInAddress, &client.ip, limit);
+        if !decision.allowed {
+            return Err(AccountError::RateLimited(decision));
+        }
+        let hash = hash_token(challenge);
+        let now = self.clock.now();
+        let now_secs = u64::try_from(now.as_second()).unwrap_or(0);
+        let issuer = self.settings.current().site_name.clone();
+        let code = code.to_string();
+        let (token, token_hash, template) = new_session(UserId::from_u128(0), client, now);
+        let (user, session) = self
+            .store
+            .write(move |tx| {
+                let Some(t) = tx.take_token(&hash)? else {
+                    return Err(AccountError::ChallengeExpired);
+                };
+                if t.purpose != TokenPurpose::SecondFactor || now >= t.expires_at {
+                    return Err(AccountError::ChallengeExpired);
+                }
+                let user = tx
+                    .read_user(t.user)?
+                    .ok_or(AccountError::ChallengeExpired)?;
+                if !check_code(tx, &user, &code, now_secs, &issuer)? {
+                    // Keep the challenge for another try: the write commits with it restored.
+                    tx.put_token(&hash, &t)?;
+                    return Ok((user, None));
+                }
+                let session = Session {
+                    user_id: user.id,
+                    ..template.clone()
+                };
+                tx.insert_session(&token_hash, &session)?;
+                Ok((user, Some(session)))
+            })
+            .await?;
+        let Some(session) = session else {
+            return Err(AccountError::WrongSecondFactor);
+        };
+        tracing::info!(user = %user.id, "signed in with a second factor");
+        Ok((
+            token,
+            SignedIn {
+                user,
+                csrf_token: session.csrf_token,
                 token_scope: None,
             },
         ))

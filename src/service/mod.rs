@@ -7,6 +7,7 @@ pub mod limits;
 pub mod mail;
 pub mod passwords;
 pub mod registration;
+pub mod second_factor;
 pub mod settings;
 pub mod staff;
 pub mod system;

@@ -140,6 +140,7 @@ impl Tx<'_> {
     pub fn delete_user(&self, user: &User) -> Result<(), StoreError> {
         self.delete_sessions_of(user.id, None)?;
         self.delete_api_tokens_of(user.id)?;
+        self.delete_second_factor(user.id)?;
         self.txn.open_table(USERS)?.remove(user.id.as_u128())?;
         self.txn
             .open_table(USERS_BY_USERNAME)?

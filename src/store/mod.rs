@@ -16,6 +16,7 @@ pub mod codec;
 pub mod jobs;
 pub mod migrate;
 pub mod registration;
+pub mod second_factors;
 pub mod settings;
 pub mod tables;
 pub mod writer;

@@ -49,6 +49,9 @@ pub const API_TOKENS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("
 pub const API_TOKENS_BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
     MultimapTableDefinition::new("api_tokens_by_user");
 
+/// user id → encoded `SecondFactor` (TOTP secret, recovery code hashes).
+pub const SECOND_FACTORS: TableDefinition<u128, &[u8]> = TableDefinition::new("second_factors");
+
 /// (time in Unix ms, entry id) → encoded `AuditEntry`: staff actions, oldest first.
 pub const AUDIT_LOG: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("audit_log");
 
@@ -73,6 +76,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(AUDIT_LOG)?;
     txn.open_table(ONE_TIME_TOKENS)?;
     txn.open_table(API_TOKENS)?;
+    txn.open_table(SECOND_FACTORS)?;
     txn.open_multimap_table(API_TOKENS_BY_USER)?;
     txn.open_table(PENDING_APPROVAL)?;
     txn.open_table(INVITES)?;

@@ -18,3 +18,4 @@ mod setup_and_sign_in;
 mod smtp;
 mod staff;
 mod tls_files;
+mod two_factor;

@@ -8,9 +8,8 @@ use super::{ApiTags, Data};
 use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
-use crate::http::middleware::ClientIp;
 use crate::http::ui::state_of;
-use crate::service::accounts::{ClientInfo, SignedIn};
+use crate::service::accounts::{SignInOutcome, SignedIn};
 
 pub struct SessionApi;
 
@@ -21,6 +20,9 @@ pub struct SignInRequest {
     pub login: String,
     #[oai(validator(max_length = 256))]
     pub password: String,
+    /// The current TOTP code or a recovery code, for accounts with two-factor authentication.
+    #[oai(validator(max_length = 64))]
+    pub code: Option<String>,
 }
 
 /// The signed-in member.
@@ -69,23 +71,28 @@ impl SessionApi {
         let state = state_of(req)?;
         // A sign-in from a foreign page would plant the attacker's session: check the origin.
         verify_origin_only(req, &state)?;
-        let client = ClientInfo {
-            user_agent: req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string(),
-            ip: req
-                .data::<ClientIp>()
-                .map(|c| c.0.to_string())
-                .unwrap_or_default(),
-        };
-        let (token, signed_in) = state
+        let client = crate::http::ui::join::client_info(req);
+        let outcome = state
             .accounts
-            .sign_in(&body.0.login, Secret::new(body.0.password), client)
+            .sign_in(&body.0.login, Secret::new(body.0.password), client.clone())
             .await
             .map_err(AppError::from)?;
+        let (token, signed_in) = match (outcome, body.0.code) {
+            (SignInOutcome::SignedIn(token, signed_in), _) => (token, signed_in),
+            (SignInOutcome::SecondFactorNeeded(challenge), Some(code)) => state
+                .accounts
+                .complete_second_factor(challenge.expose(), &code, client)
+                .await
+                .map_err(AppError::from)?,
+            (SignInOutcome::SecondFactorNeeded(_), None) => {
+                return Err(AppError::new(
+                    poem::http::StatusCode::UNAUTHORIZED,
+                    "SECOND_FACTOR_REQUIRED",
+                    "This account uses two-factor authentication: send the current code (or a recovery code) in `code`.",
+                )
+                .into());
+            }
+        };
         set_session_cookie(req.cookie(), token.expose(), state.tls);
         Ok(Json(Data {
             data: Me::from(&signed_in),

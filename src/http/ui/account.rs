@@ -11,8 +11,8 @@ use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
-use crate::http::middleware::ClientIp;
-use crate::service::accounts::{AccountError, ClientInfo, NewOwner};
+use crate::http::state::AppState;
+use crate::service::accounts::{AccountError, NewOwner, SignInOutcome, SignedIn};
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -154,34 +154,20 @@ pub async fn login_submit(
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    let client = ClientInfo {
-        user_agent: req
-            .headers()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
-        ip: req
-            .data::<ClientIp>()
-            .map(|c| c.0.to_string())
-            .unwrap_or_default(),
-    };
+    let client = super::join::client_info(req);
     match state
         .accounts
         .sign_in(&input.login, Secret::new(input.password), client)
         .await
     {
-        Ok((token, signed_in)) => {
-            // A fresh token on every sign-in: no session fixation.
-            end_current_session(req, &state).await?;
-            set_session_cookie(req.cookie(), token.expose(), state.tls);
-            let fallback = if signed_in.user.role.is_staff() {
-                "/admin"
-            } else {
-                "/"
-            };
-            let target = safe_next(&input.next).unwrap_or(fallback).to_string();
-            Ok(Redirect::see_other(target).into_response())
+        Ok(SignInOutcome::SignedIn(token, signed_in)) => {
+            finish_sign_in(req, &state, &token, &signed_in, &input.next).await
+        }
+        Ok(SignInOutcome::SecondFactorNeeded(challenge)) => {
+            set_challenge_cookie(req, challenge.expose(), state.tls);
+            let next =
+                url::form_urlencoded::byte_serialize(input.next.as_bytes()).collect::<String>();
+            Ok(Redirect::see_other(format!("/login/code?next={next}")).into_response())
         }
         Err(AccountError::WrongCredentials) => {
             let page = LoginPage {
@@ -224,4 +210,109 @@ fn can_join(state: &crate::http::state::AppState) -> bool {
         state.settings.current().registration,
         RegistrationMode::Open | RegistrationMode::Approval
     )
+}
+
+/// Sets the session cookie for a completed sign-in and sends the member on.
+async fn finish_sign_in(
+    req: &Request,
+    state: &AppState,
+    token: &Secret<String>,
+    signed_in: &SignedIn,
+    next: &str,
+) -> Result<Response, AppError> {
+    // A fresh token on every sign-in: no session fixation.
+    end_current_session(req, state).await?;
+    set_session_cookie(req.cookie(), token.expose(), state.tls);
+    let fallback = if signed_in.user.role.is_staff() {
+        "/admin"
+    } else {
+        "/"
+    };
+    let target = safe_next(next).unwrap_or(fallback).to_string();
+    Ok(Redirect::see_other(target).into_response())
+}
+
+const CHALLENGE_COOKIE: &str = "hearth_2fa";
+
+fn set_challenge_cookie(req: &Request, challenge: &str, tls: bool) {
+    let mut cookie = poem::web::cookie::Cookie::new_with_str(CHALLENGE_COOKIE, challenge);
+    cookie.set_http_only(true);
+    cookie.set_secure(tls);
+    cookie.set_same_site(poem::web::cookie::SameSite::Strict);
+    cookie.set_path("/login");
+    cookie.set_max_age(std::time::Duration::from_secs(300));
+    req.cookie().add(cookie);
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage {
+    page: PageContext,
+    next: String,
+    error: Option<String>,
+}
+
+#[handler]
+pub async fn code_form(
+    req: &Request,
+    viewer: Viewer,
+    poem::web::Query(q): poem::web::Query<NextParam>,
+) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    if req.cookie().get(CHALLENGE_COOKIE).is_none() {
+        return Ok(Redirect::see_other("/login").into_response());
+    }
+    Ok(render(&CodePage {
+        page: PageContext::new(req, &state, &viewer),
+        next: q.next,
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CodeInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[handler]
+pub async fn code_submit(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<CodeInput>,
+) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let Some(challenge) = req
+        .cookie()
+        .get(CHALLENGE_COOKIE)
+        .map(|c| c.value_str().to_string())
+    else {
+        return Err(AccountError::ChallengeExpired.into());
+    };
+    match state
+        .accounts
+        .complete_second_factor(&challenge, &input.code, super::join::client_info(req))
+        .await
+    {
+        Ok((token, signed_in)) => {
+            let mut gone = poem::web::cookie::Cookie::new_with_str(CHALLENGE_COOKIE, "");
+            gone.set_path("/login");
+            gone.set_max_age(std::time::Duration::ZERO);
+            req.cookie().add(gone);
+            finish_sign_in(req, &state, &token, &signed_in, &input.next).await
+        }
+        Err(AccountError::WrongSecondFactor) => {
+            let page = CodePage { page: PageContext::new(req, &state, &viewer), next: input.next, error: Some("That code is not right. Use the current code from your app, or a recovery code.".into()) };
+            Ok(render(&page)?
+                .with_status(StatusCode::UNAUTHORIZED)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

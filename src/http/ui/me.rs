@@ -24,6 +24,10 @@ struct AccountPage {
     sessions: Vec<SessionView>,
     tokens: Vec<ApiToken>,
     new_token: Option<String>,
+    two_factor: bool,
+    /// (QR code data URI, base32 key) while enrolling.
+    enrolment: Option<(String, String)>,
+    recovery_codes: Option<Vec<String>>,
     is_owner: bool,
     errors: Vec<FieldError>,
 }
@@ -54,6 +58,7 @@ async fn account_page_with(
     let token = current_session_token(req, state.tls).unwrap_or_default();
     let sessions = state.accounts.sessions(me.user.id, &token).await?;
     let tokens = state.accounts.api_tokens(me.user.id).await?;
+    let two_factor = state.second_factors.is_enabled(me.user.id).await?;
     Ok(AccountPage {
         page: PageContext::new(req, &state, viewer),
         username: me.user.username.clone(),
@@ -62,6 +67,9 @@ async fn account_page_with(
         sessions,
         tokens,
         new_token,
+        two_factor,
+        enrolment: None,
+        recovery_codes: None,
         is_owner: me.user.role == crate::domain::role::Role::Owner,
         errors,
     })
@@ -237,4 +245,93 @@ pub async fn revoke_token(
     }
     flash::set(req, "Token revoked.");
     Ok(Redirect::see_other("/account").into_response())
+}
+
+#[handler]
+pub async fn begin_totp(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let enrolment = state.second_factors.begin(&me.user).await?;
+    let qr = format!(
+        "data:image/svg+xml;base64,{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            enrolment.qr_svg.as_bytes()
+        )
+    );
+    let mut view = account_page(req, &viewer, Vec::new()).await?;
+    view.enrolment = Some((qr, enrolment.secret_base32));
+    Ok(render(&view)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CodeInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+#[handler]
+pub async fn confirm_totp(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<CodeInput>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    match state.second_factors.confirm(&me.user, &input.code).await {
+        Ok(codes) => {
+            let mut view = account_page(req, &viewer, Vec::new()).await?;
+            view.recovery_codes = Some(codes);
+            Ok(render(&view)?.into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            Ok(render(&account_page(req, &viewer, errors).await?)?
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordOnly {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+}
+
+#[handler]
+pub async fn disable_totp(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<PasswordOnly>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    match state
+        .second_factors
+        .disable(&me.user, Secret::new(input.current_password))
+        .await
+    {
+        Ok(()) => {
+            flash::set(req, "Two-factor authentication is off.");
+            Ok(Redirect::see_other("/account").into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            Ok(render(&account_page(req, &viewer, errors).await?)?
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
