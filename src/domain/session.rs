@@ -16,6 +16,8 @@ pub struct Session {
     pub csrf_token: String,
     pub user_agent: String,
     pub ip: String,
+    /// Signed in with a second factor (what "staff must use two-factor" checks).
+    pub second_factor: bool,
 }
 
 /// A session ends this long after its last use.
@@ -47,6 +49,7 @@ mod tests {
             csrf_token: String::new(),
             user_agent: String::new(),
             ip: String::new(),
+            second_factor: false,
         }
     }
 

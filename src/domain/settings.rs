@@ -67,6 +67,8 @@ pub struct SiteSettings {
     pub sign_ups_per_hour: u32,
     /// Password-reset requests per hour, per account and per client address.
     pub password_resets_per_hour: u32,
+    /// Staff may use the admin panel only with two-factor authentication on.
+    pub require_staff_second_factor: bool,
     pub mail: MailSettings,
 }
 
@@ -166,6 +168,7 @@ impl Default for SiteSettings {
             sign_in_attempts_per_15_minutes: 5,
             sign_ups_per_hour: 10,
             password_resets_per_hour: 5,
+            require_staff_second_factor: false,
             mail: MailSettings::default(),
         }
     }

@@ -83,6 +83,7 @@ fn new_session(
         csrf_token: new_token().expose().clone(),
         user_agent: client.user_agent.chars().take(256).collect(),
         ip: client.ip,
+        second_factor: false,
     };
     let hash = hash_token(token.expose());
     (token, hash, session)
@@ -112,6 +113,8 @@ pub struct SignedIn {
     pub csrf_token: String,
     /// Set when the request carries a personal API token instead of the session cookie.
     pub token_scope: Option<TokenScope>,
+    /// The account has two-factor authentication on.
+    pub second_factor: bool,
 }
 
 #[derive(Clone)]
@@ -310,6 +313,7 @@ impl Accounts {
                 user,
                 csrf_token,
                 token_scope: None,
+                second_factor: false,
             },
         ))
     }
@@ -358,6 +362,7 @@ impl Accounts {
                 }
                 let session = Session {
                     user_id: user.id,
+                    second_factor: true,
                     ..template.clone()
                 };
                 tx.insert_session(&token_hash, &session)?;
@@ -374,6 +379,7 @@ impl Accounts {
                 user,
                 csrf_token: session.csrf_token,
                 token_scope: None,
+                second_factor: true,
             },
         ))
     }
@@ -396,7 +402,7 @@ impl Accounts {
         let Some((session, user)) = found else {
             return Ok(None);
         };
-        if !session.is_valid_at(now) {
+        if !session.is_valid_at(now) || user.sign_in_refusal(now).is_some() {
             self.store.write(move |tx| tx.delete_session(&hash)).await?;
             return Ok(None);
         }
@@ -407,6 +413,7 @@ impl Accounts {
         }
         Ok(Some(SignedIn {
             user,
+            second_factor: session.second_factor,
             csrf_token: session.csrf_token,
             token_scope: None,
         }))
@@ -422,10 +429,13 @@ impl Accounts {
                 let Some(token) = rx.api_token(&hash)? else {
                     return Ok::<_, StoreError>(None);
                 };
-                Ok(rx.user(token.user)?.map(|u| (token, u)))
+                let factor = rx
+                    .second_factor(token.user)?
+                    .is_some_and(|f| f.is_enabled());
+                Ok(rx.user(token.user)?.map(|u| (token, u, factor)))
             })
             .await?;
-        let Some((token, mut user)) = found else {
+        let Some((token, mut user, second_factor)) = found else {
             return Ok(None);
         };
         if !token.is_valid_at(now) || user.sign_in_refusal(now).is_some() {
@@ -436,6 +446,7 @@ impl Accounts {
             user,
             csrf_token: String::new(),
             token_scope: Some(token.scope),
+            second_factor,
         }))
     }
 

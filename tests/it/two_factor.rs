@@ -226,3 +226,89 @@ async fn totp_guards_sign_in_and_recovery_codes_work_once() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn staff_can_be_required_to_use_a_second_factor() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner_client().await;
+    let require = |client: reqwest::Client| {
+        let url = app.url("/admin/settings");
+        async move {
+            let csrf = TestApp::csrf_from(&client, &url).await;
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("site_name", "Hearth"),
+                ("registration", "invite_only"),
+                ("approval_queue_limit", "50"),
+                ("api_requests_per_second", "20"),
+                ("sign_in_attempts_per_15_minutes", "5"),
+                ("sign_ups_per_hour", "10"),
+                ("password_resets_per_hour", "5"),
+                ("require_staff_second_factor", "yes"),
+            ];
+            client.post(&url).form(&form).send().await.unwrap()
+        }
+    };
+    let refused = require(owner.clone()).await;
+    assert_eq!(
+        refused.status(),
+        422,
+        "not without a second factor of one's own"
+    );
+    assert!(refused.text().await.unwrap().contains("for yourself first"));
+
+    // Turn it on for the owner, sign in again with the code, then require it of all staff.
+    let page = post(&app, &owner, "/account/2fa/begin", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let key = base32_decode(
+        &regex::Regex::new(r"Key: <code>([A-Z2-7]+)</code>")
+            .unwrap()
+            .captures(&page)
+            .unwrap()[1],
+    );
+    assert_eq!(
+        post(
+            &app,
+            &owner,
+            "/account/2fa/confirm",
+            &[("code", &code_at(&key, &app))]
+        )
+        .await
+        .status(),
+        200
+    );
+    let strong = app.client();
+    app.sign_in(&strong, "owner", PASSWORD).await;
+    app.clock.advance(std::time::Duration::from_secs(30));
+    let csrf = TestApp::csrf_from(&strong, &app.url("/login/code")).await;
+    let code = code_at(&key, &app);
+    assert_eq!(
+        strong
+            .post(app.url("/login/code"))
+            .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(require(strong.clone()).await.status(), 303);
+
+    // The owner's old session (signed in before 2FA) no longer opens the admin panel.
+    let blocked = owner.get(app.url("/admin/system")).send().await.unwrap();
+    assert_eq!(blocked.status(), 403);
+    assert!(blocked.text().await.unwrap().contains("two-factor"));
+    assert_eq!(
+        strong
+            .get(app.url("/admin/system"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.stop().await;
+}

@@ -19,7 +19,19 @@ use crate::service::accounts::SignedIn;
 pub fn require_staff(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
     match &viewer.0 {
         None => Err(AppError::sign_in_first(req.uri().path())),
-        Some(s) if s.user.role.is_staff() => Ok(s.clone()),
+        Some(s) if s.user.role.is_staff() => {
+            let required = req
+                .data::<crate::http::state::AppState>()
+                .is_some_and(|st| st.settings.current().require_staff_second_factor);
+            if required && !s.second_factor {
+                return Err(AppError::new(
+                    poem::http::StatusCode::FORBIDDEN,
+                    "SECOND_FACTOR_REQUIRED",
+                    "Staff must turn on two-factor authentication (on your account page) before using the admin panel.",
+                ));
+            }
+            Ok(s.clone())
+        }
         Some(_) => Err(AppError::forbidden()),
     }
 }

@@ -35,6 +35,9 @@ pub struct SettingsForm {
     sign_ups_per_hour: String,
     #[serde(default)]
     password_resets_per_hour: String,
+    /// "yes" when the box is ticked (unticked boxes are not sent).
+    #[serde(default)]
+    require_staff_second_factor: String,
 }
 
 impl SettingsForm {
@@ -48,6 +51,11 @@ impl SettingsForm {
             sign_in_attempts_per_15_minutes: s.sign_in_attempts_per_15_minutes.to_string(),
             sign_ups_per_hour: s.sign_ups_per_hour.to_string(),
             password_resets_per_hour: s.password_resets_per_hour.to_string(),
+            require_staff_second_factor: if s.require_staff_second_factor {
+                "yes".into()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -77,6 +85,7 @@ impl SettingsForm {
                 "password_resets_per_hour",
                 &self.password_resets_per_hour,
             ),
+            require_staff_second_factor: self.require_staff_second_factor == "yes",
             mail: base.mail.clone(),
         };
         let registration = RegistrationMode::parse(&self.registration);
@@ -155,7 +164,19 @@ pub async fn save(
     let actor = require_settings_manager(req, &viewer)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    let outcome = match input.parse(&state.settings.current()) {
+    let current = state.settings.current();
+    let outcome = match input.parse(&current) {
+        // Requiring a second factor of staff who lack one themselves would lock them out.
+        Ok(settings)
+            if settings.require_staff_second_factor
+                && !current.require_staff_second_factor
+                && !viewer.0.as_ref().is_some_and(|s| s.second_factor) =>
+        {
+            Err(SettingsError::Invalid(vec![FieldError::new(
+                "require_staff_second_factor",
+                "Turn on two-factor authentication for yourself first (on your account page).",
+            )]))
+        }
         Ok(settings) => state.settings.update(&actor, settings).await,
         Err(problems) => Err(SettingsError::Invalid(problems)),
     };
