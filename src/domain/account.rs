@@ -154,6 +154,28 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Fiel
     Ok(())
 }
 
+/// Checks a new account's fields together, so every problem is reported at once; returns the
+/// normalised username and email.
+pub fn check_new_account(
+    username: &str,
+    email: &str,
+    password: &str,
+    confirmation: &str,
+) -> Result<(String, String), Vec<FieldError>> {
+    let mut problems = Vec::new();
+    let username = normalize_username(username)
+        .map_err(|e| problems.push(e))
+        .ok();
+    let email = normalize_email(email).map_err(|e| problems.push(e)).ok();
+    if let Err(e) = check_new_password(password, confirmation) {
+        problems.push(e);
+    }
+    match (username, email) {
+        (Some(username), Some(email)) if problems.is_empty() => Ok((username, email)),
+        _ => Err(problems),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

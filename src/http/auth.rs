@@ -55,6 +55,13 @@ pub fn clear_session_cookie(jar: &CookieJar, tls: bool) {
     jar.add(cookie);
 }
 
+/// A form whose only field is the CSRF token (buttons that change state).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// The session token from the request's cookie, if any.
 pub fn current_session_token(req: &Request, tls: bool) -> Option<String> {
     req.cookie()

@@ -192,24 +192,16 @@ impl Accounts {
 
     /// Creates the owner account and spends the setup token, in one transaction.
     pub async fn complete_setup(&self, token: &str, input: NewOwner) -> Result<User, AccountError> {
-        let mut problems = Vec::new();
-        let username = account::normalize_username(&input.username)
-            .map_err(|e| problems.push(e))
-            .ok();
-        let email = account::normalize_email(&input.email)
-            .map_err(|e| problems.push(e))
-            .ok();
-        if let Err(e) =
-            account::check_new_password(input.password.expose(), input.password_confirm.expose())
-        {
-            problems.push(e);
-        }
+        let checked = account::check_new_account(
+            &input.username,
+            &input.email,
+            input.password.expose(),
+            input.password_confirm.expose(),
+        );
         if !self.setup_token_is_valid(token).await? {
             return Err(AccountError::SetupLinkInvalid);
         }
-        let (Some(username), Some(email), true) = (username, email, problems.is_empty()) else {
-            return Err(AccountError::Invalid(problems));
-        };
+        let (username, email) = checked.map_err(AccountError::Invalid)?;
         let password_hash = self.passwords.hash(input.password).await?;
         let now = self.clock.now();
         let user = User {

@@ -188,21 +188,13 @@ impl Registration {
             return Err(AccountError::RateLimited(decision).into());
         }
 
-        let mut problems = Vec::new();
-        let username = account::normalize_username(&input.username)
-            .map_err(|e| problems.push(e))
-            .ok();
-        let email = account::normalize_email(&input.email)
-            .map_err(|e| problems.push(e))
-            .ok();
-        if let Err(e) =
-            account::check_new_password(input.password.expose(), input.password_confirm.expose())
-        {
-            problems.push(e);
-        }
-        let (Some(username), Some(email), true) = (username, email, problems.is_empty()) else {
-            return Err(AccountError::Invalid(problems).into());
-        };
+        let (username, email) = account::check_new_account(
+            &input.username,
+            &input.email,
+            input.password.expose(),
+            input.password_confirm.expose(),
+        )
+        .map_err(AccountError::Invalid)?;
 
         let invited = input.invite_code.is_some();
         let needs_approval = mode == RegistrationMode::Approval && !invited;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::require_staff;
 use crate::domain::account::{FieldError, User};
 use crate::domain::ids::{InviteId, UserId};
-use crate::http::auth::{Viewer, verify_csrf};
+use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, state_of};
 use crate::service::accounts::AccountError;
@@ -201,18 +201,12 @@ pub async fn create_invitation(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 #[handler]
 pub async fn revoke_invitation(
     req: &Request,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(input): Form<CsrfOnly>,
+    Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let actor = actor(req, &viewer)?;
     let state = state_of(req)?;

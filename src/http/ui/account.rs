@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{PageContext, flash, render, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
-use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_csrf};
+use crate::http::auth::{CsrfForm, Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::service::accounts::{AccountError, NewOwner, SignInOutcome, SignedIn};
@@ -185,17 +185,11 @@ pub async fn login_submit(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 #[handler]
 pub async fn logout(
     req: &Request,
     viewer: Viewer,
-    Form(input): Form<CsrfOnly>,
+    Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;

@@ -10,7 +10,7 @@ use super::{PageContext, flash, render, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
-use crate::http::auth::{Viewer, current_session_token, verify_csrf};
+use crate::http::auth::{CsrfForm, Viewer, current_session_token, verify_csrf};
 use crate::http::error::AppError;
 use crate::service::accounts::{AccountError, SessionView, SignedIn};
 
@@ -129,18 +129,12 @@ pub async fn change_password(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 #[handler]
 pub async fn revoke_session(
     req: &Request,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(input): Form<CsrfOnly>,
+    Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let me = signed_in(req, &viewer)?;
     let state = state_of(req)?;
@@ -156,7 +150,7 @@ pub async fn revoke_session(
 pub async fn revoke_others(
     req: &Request,
     viewer: Viewer,
-    Form(input): Form<CsrfOnly>,
+    Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let me = signed_in(req, &viewer)?;
     let state = state_of(req)?;
@@ -235,7 +229,7 @@ pub async fn revoke_token(
     req: &Request,
     viewer: Viewer,
     Path(id): Path<String>,
-    Form(input): Form<CsrfOnly>,
+    Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let me = signed_in(req, &viewer)?;
     let state = state_of(req)?;
@@ -251,7 +245,7 @@ pub async fn revoke_token(
 pub async fn begin_totp(
     req: &Request,
     viewer: Viewer,
-    Form(input): Form<CsrfOnly>,
+    Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let me = signed_in(req, &viewer)?;
     let state = state_of(req)?;
