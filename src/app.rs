@@ -148,6 +148,10 @@ impl App {
             }
         });
         registry.register(
+            service::self_service::DELETE_ACCOUNT,
+            service::self_service::delete_when_due(store.clone(), clock.clone()),
+        );
+        registry.register(
             service::mail::SEND_MAIL,
             service::mail::deliver(settings.clone()),
         );
@@ -197,6 +201,12 @@ impl App {
             settings: settings.clone(),
             audit: AuditLog::new(store.clone()),
             staff: service::staff::Staff::new(store.clone(), clock.clone()),
+            self_service: service::self_service::SelfService::new(
+                store.clone(),
+                clock.clone(),
+                passwords.clone(),
+                queue.clone(),
+            ),
             second_factors: service::second_factor::SecondFactors::new(
                 store.clone(),
                 clock.clone(),

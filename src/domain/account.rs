@@ -20,6 +20,8 @@ pub struct User {
     pub email_verified: bool,
     /// Granted by admins; raises quotas in later modules.
     pub supporter: bool,
+    /// The member asked to delete their account; it goes at this time unless they sign in.
+    pub deletion_due: Option<Timestamp>,
 }
 
 /// Whether an account may be used.

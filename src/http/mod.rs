@@ -46,6 +46,8 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/reset/:token", &[Method::GET, Method::POST]),
     ("/account", &[Method::GET]),
     ("/account/password", &[Method::POST]),
+    ("/account/export", &[Method::GET]),
+    ("/account/delete", &[Method::POST]),
     ("/account/tokens", &[Method::POST]),
     ("/account/tokens/:id/revoke", &[Method::POST]),
     ("/account/sessions/:id/revoke", &[Method::POST]),
@@ -130,6 +132,8 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
         )
         .at("/account", get(ui::me::page))
         .at("/account/password", post(ui::me::change_password))
+        .at("/account/export", get(ui::me::export))
+        .at("/account/delete", post(ui::me::request_deletion))
         .at("/account/tokens", post(ui::me::create_token))
         .at("/account/tokens/:id/revoke", post(ui::me::revoke_token))
         .at("/account/sessions/:id/revoke", post(ui::me::revoke_session))

@@ -11,6 +11,7 @@ use crate::service::limits::RateLimiter;
 use crate::service::mail::Outbox;
 use crate::service::registration::Registration;
 use crate::service::second_factor::SecondFactors;
+use crate::service::self_service::SelfService;
 use crate::service::settings::Settings;
 use crate::service::staff::Staff;
 use crate::service::system::System;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub registration: Registration,
     pub staff: Staff,
     pub second_factors: SecondFactors,
+    pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
     pub routes: Arc<RouteTable>,

@@ -63,7 +63,7 @@ pub const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::fro
 /// The result of checking a password.
 pub enum SignInOutcome {
     /// Signed in: the session token for the cookie.
-    SignedIn(Secret<String>, SignedIn),
+    SignedIn(Secret<String>, Box<SignedIn>),
     /// The password was right; a second factor is needed. The challenge goes in a cookie (or
     /// back to an API client) and is redeemed with the code.
     SecondFactorNeeded(Secret<String>),
@@ -215,6 +215,7 @@ impl Accounts {
             // The setup link proves control of the server; the owner's address is taken on trust.
             email_verified: true,
             supporter: false,
+            deletion_due: None,
         };
         let token_hash = hash_token(token);
         let stored = user.clone();
@@ -296,17 +297,20 @@ impl Accounts {
         let (token, hash, session) = new_session(user.id, client, now);
         let csrf_token = session.csrf_token.clone();
         self.store
-            .write(move |tx| tx.insert_session(&hash, &session))
+            .write(move |tx| {
+                tx.insert_session(&hash, &session)?;
+                tx.cancel_deletion(session.user_id)
+            })
             .await?;
         tracing::info!(user = %user.id, "signed in");
         Ok(SignInOutcome::SignedIn(
             token,
-            SignedIn {
+            Box::new(SignedIn {
                 user,
                 csrf_token,
                 token_scope: None,
                 second_factor: false,
-            },
+            }),
         ))
     }
 
@@ -358,6 +362,7 @@ impl Accounts {
                     ..template.clone()
                 };
                 tx.insert_session(&token_hash, &session)?;
+                tx.cancel_deletion(user.id)?;
                 Ok((user, Some(session)))
             })
             .await?;

@@ -8,6 +8,7 @@ pub mod mail;
 pub mod passwords;
 pub mod registration;
 pub mod second_factor;
+pub mod self_service;
 pub mod settings;
 pub mod staff;
 pub mod system;

@@ -218,6 +218,7 @@ impl Registration {
             },
             email_verified: false,
             supporter: false,
+            deletion_due: None,
         };
         let verification = if self.outbox.is_configured() {
             let (token, hash, notice) = self.verification(&user)?;

@@ -317,3 +317,31 @@ fn sessions_in(
     }
     Ok(out)
 }
+
+impl Tx<'_> {
+    /// Signing in cancels a pending account deletion; true if one was pending.
+    pub fn cancel_deletion(&self, user: UserId) -> Result<bool, StoreError> {
+        let Some(mut stored) = self.read_user(user)? else {
+            return Ok(false);
+        };
+        if stored.deletion_due.take().is_none() {
+            return Ok(false);
+        }
+        self.put_user(&stored)?;
+        Ok(true)
+    }
+}
+
+impl Rx {
+    /// Invitations created by `user` (for their data export).
+    pub fn invites_by(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<crate::domain::invite::Invite>, StoreError> {
+        Ok(self
+            .invites()?
+            .into_iter()
+            .filter(|i| i.created_by == user)
+            .collect())
+    }
+}

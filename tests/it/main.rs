@@ -12,6 +12,7 @@ mod jobs;
 mod layers;
 mod mail;
 mod registration;
+mod self_service;
 mod sessions;
 mod settings_and_limits;
 mod setup_and_sign_in;

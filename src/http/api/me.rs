@@ -115,6 +115,27 @@ pub enum Created {
     Created(Json<Data<CreatedToken>>),
 }
 
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DeletionRequest {
+    #[oai(validator(max_length = 256))]
+    pub current_password: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DeletionScheduled {
+    /// When the account and its data go; signing in before then cancels.
+    pub deletion_due: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Scheduled {
+    /// Scheduled; every session has ended.
+    #[oai(status = 202)]
+    Scheduled(Json<Data<DeletionScheduled>>),
+}
+
 #[derive(ApiResponse)]
 pub enum Done {
     /// Done.
@@ -273,6 +294,49 @@ impl MeApi {
             return Err(AppError::not_found().into());
         }
         Ok(Done::Done)
+    }
+
+    /// Export my data
+    ///
+    /// Everything Hearth holds about the member, one JSON document (sections per module).
+    #[oai(path = "/export", method = "get", operation_id = "exportMyData")]
+    async fn export(&self, req: &Request, viewer: Viewer) -> poem::Result<Json<serde_json::Value>> {
+        let me = viewer.require()?;
+        Ok(Json(
+            state_of(req)?
+                .self_service
+                .export(&me.user)
+                .await
+                .map_err(AppError::from)?,
+        ))
+    }
+
+    /// Delete my account
+    ///
+    /// Ends every session now and deletes the account after a 14-day grace period; signing
+    /// in before then cancels.
+    #[oai(
+        path = "/deletion",
+        method = "post",
+        operation_id = "requestMyDeletion"
+    )]
+    async fn request_deletion(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<DeletionRequest>,
+    ) -> poem::Result<Scheduled> {
+        let me = acting(req, &viewer)?;
+        let due = state_of(req)?
+            .self_service
+            .request_deletion(&me.user, Secret::new(body.0.current_password))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Scheduled::Scheduled(Json(Data {
+            data: DeletionScheduled {
+                deletion_due: due.to_string(),
+            },
+        })))
     }
 
     /// Change my password

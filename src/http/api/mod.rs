@@ -64,6 +64,8 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("listMyTokens", &[401, 403]),
     ("createMyToken", &[401, 403, 422]),
     ("revokeMyToken", &[401, 403, 404]),
+    ("exportMyData", &[401]),
+    ("requestMyDeletion", &[401, 403, 422]),
 ];
 
 fn describe(status: u16) -> &'static str {

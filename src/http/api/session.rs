@@ -78,7 +78,7 @@ impl SessionApi {
             .await
             .map_err(AppError::from)?;
         let (token, signed_in) = match (outcome, body.0.code) {
-            (SignInOutcome::SignedIn(token, signed_in), _) => (token, signed_in),
+            (SignInOutcome::SignedIn(token, signed_in), _) => (token, *signed_in),
             (SignInOutcome::SecondFactorNeeded(challenge), Some(code)) => state
                 .accounts
                 .complete_second_factor(challenge.expose(), &code, client)

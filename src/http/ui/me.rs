@@ -329,3 +329,55 @@ pub async fn disable_totp(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The member's data as a JSON download. A GET: reading one's own data changes nothing.
+#[handler]
+pub async fn export(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    let doc = state.self_service.export(&me.user).await?;
+    let body = serde_json::to_vec_pretty(&doc).map_err(|_| AppError::internal())?;
+    Ok(Response::builder()
+        .content_type("application/json; charset=utf-8")
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"hearth-{}.json\"", me.user.username),
+        )
+        .body(body))
+}
+
+#[handler]
+pub async fn request_deletion(
+    req: &Request,
+    viewer: Viewer,
+    Form(input): Form<PasswordOnly>,
+) -> Result<Response, AppError> {
+    let me = signed_in(req, &viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    match state
+        .self_service
+        .request_deletion(&me.user, Secret::new(input.current_password))
+        .await
+    {
+        Ok(due) => {
+            crate::http::auth::end_current_session(req, &state).await?;
+            let view = super::join::MessagePage {
+                page: PageContext::new(req, &state, &Viewer(None)),
+                heading: "Your account will be deleted".into(),
+                paragraphs: vec![format!(
+                    "You are signed out everywhere. Your account and its data go on {}. Changed your mind? Sign in before then and nothing is deleted.",
+                    due.strftime("%Y-%m-%d")
+                )],
+                link: None,
+            };
+            Ok(render(&view)?.into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            Ok(render(&account_page(req, &viewer, errors).await?)?
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
