@@ -57,6 +57,26 @@ pub struct ClientInfo {
     pub ip: String,
 }
 
+/// Checks a signed-in member's password before a sensitive change (new password, turning
+/// two-factor off, deleting the account).
+pub async fn confirm_current_password(
+    passwords: &Passwords,
+    user: &User,
+    password: Secret<String>,
+) -> Result<(), AccountError> {
+    if passwords
+        .verify(password, Some(user.password_hash.clone()))
+        .await
+    {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(vec![FieldError::new(
+            "current_password",
+            "The current password is wrong.",
+        )]))
+    }
+}
+
 /// How long the second step of a sign-in may take.
 pub const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
@@ -593,16 +613,7 @@ impl Accounts {
         if let Err(e) = account::check_new_password(new.expose(), confirm.expose()) {
             return Err(AccountError::Invalid(vec![e]));
         }
-        if !self
-            .passwords
-            .verify(current, Some(user.password_hash.clone()))
-            .await
-        {
-            return Err(AccountError::Invalid(vec![FieldError::new(
-                "current_password",
-                "The current password is wrong.",
-            )]));
-        }
+        confirm_current_password(&self.passwords, user, current).await?;
         let password_hash = self.passwords.hash(new).await?;
         let id = user.id;
         let keep = hash_token(keep_token);

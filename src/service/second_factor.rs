@@ -5,7 +5,7 @@
 use totp_rs::{Builder, Totp};
 
 use super::StoreError;
-use super::accounts::AccountError;
+use super::accounts::{AccountError, confirm_current_password};
 use super::passwords::Passwords;
 use super::settings::Settings;
 use super::tokens::hash_token;
@@ -199,16 +199,7 @@ impl SecondFactors {
 
     /// Switches it off after checking the password.
     pub async fn disable(&self, user: &User, password: Secret<String>) -> Result<(), AccountError> {
-        if !self
-            .passwords
-            .verify(password, Some(user.password_hash.clone()))
-            .await
-        {
-            return Err(AccountError::Invalid(vec![FieldError::new(
-                "current_password",
-                "The current password is wrong.",
-            )]));
-        }
+        confirm_current_password(&self.passwords, user, password).await?;
         let id = user.id;
         self.store
             .write(move |tx| tx.delete_second_factor(id))

@@ -10,7 +10,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::StoreError;
-use super::accounts::AccountError;
+use super::accounts::{AccountError, confirm_current_password};
 use super::passwords::Passwords;
 use crate::clock::SharedClock;
 use crate::domain::account::{FieldError, User};
@@ -156,16 +156,7 @@ impl SelfService {
         user: &User,
         password: Secret<String>,
     ) -> Result<jiff::Timestamp, AccountError> {
-        if !self
-            .passwords
-            .verify(password, Some(user.password_hash.clone()))
-            .await
-        {
-            return Err(AccountError::Invalid(vec![FieldError::new(
-                "current_password",
-                "The current password is wrong.",
-            )]));
-        }
+        confirm_current_password(&self.passwords, user, password).await?;
         if user.role == crate::domain::role::Role::Owner {
             return Err(AccountError::Invalid(vec![FieldError::new(
                 "current_password",
