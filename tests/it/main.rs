@@ -2,6 +2,7 @@
 //! real child processes killed with SIGKILL, a real ACME CA).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts_api;
 mod acme;
 mod api_tokens;
 mod config_file;

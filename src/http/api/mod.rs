@@ -6,6 +6,7 @@
 //! completed here with those error responses (each operation lists the statuses it can
 //! return), the `405` every path can answer, and the shared `Error` schema.
 
+pub mod accounts;
 pub mod docs;
 pub mod me;
 pub mod session;
@@ -25,6 +26,8 @@ pub enum ApiTags {
     Session,
     /// Instance status (admins).
     System,
+    /// Sign-up, password reset, and the staff tools for members, invitations and approvals.
+    Accounts,
 }
 
 /// The success envelope: `{"data": …}`.
@@ -33,11 +36,21 @@ pub struct Data<T: Type + ToJSON + ParseFromJSON> {
     pub data: T,
 }
 
-pub type Apis = (session::SessionApi, me::MeApi, system::SystemApi);
+pub type Apis = (
+    session::SessionApi,
+    me::MeApi,
+    accounts::AccountsApi,
+    system::SystemApi,
+);
 
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (session::SessionApi, me::MeApi, system::SystemApi),
+        (
+            session::SessionApi,
+            me::MeApi,
+            accounts::AccountsApi,
+            system::SystemApi,
+        ),
         "Hearth API",
         VERSION,
     )
@@ -66,6 +79,16 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("revokeMyToken", &[401, 403, 404]),
     ("exportMyData", &[401]),
     ("requestMyDeletion", &[401, 403, 422]),
+    ("signUp", &[403, 404, 422]),
+    ("requestPasswordReset", &[]),
+    ("listMembers", &[401, 403]),
+    ("getMember", &[401, 403, 404]),
+    ("actOnMember", &[401, 403, 404, 409, 422]),
+    ("listInvitations", &[401, 403]),
+    ("createInvitation", &[401, 403, 422]),
+    ("revokeInvitation", &[401, 403, 404]),
+    ("listApprovals", &[401, 403]),
+    ("decideApproval", &[401, 403, 404, 422]),
 ];
 
 fn describe(status: u16) -> &'static str {
@@ -77,7 +100,8 @@ fn describe(status: u16) -> &'static str {
         403 => {
             "Signed in, but not allowed; the CSRF token or origin check failed; or the API token is read-only."
         }
-        404 => "No such resource.",
+        404 => "No such resource (or an invitation that cannot be used).",
+        409 => "Refused by a rule (acting on yourself, or the last owner).",
         405 => "The path exists but not with this method; see the `Allow` header.",
         413 => "The request body is larger than `server.max_body_kib`.",
         415 => "The request body is not `application/json`.",
