@@ -132,7 +132,24 @@ pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
     Ok(email)
 }
 
-/// Length rules for a new password (counted in characters, not bytes).
+/// Common passwords long enough to pass the length rule (see the file's header).
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether `password` is on the list of common passwords (ignoring case).
+pub fn is_common_password(password: &str) -> bool {
+    static LIST: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    });
+    list.contains(password.to_lowercase().as_str())
+}
+
+/// Rules for a new password: length (counted in characters, not bytes), not a common
+/// password, and typed the same twice.
 pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), FieldError> {
     let len = password.chars().count();
     if len < PASSWORD_MIN {
@@ -145,6 +162,12 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Fiel
         return Err(FieldError::new(
             "password",
             format!("Use at most {PASSWORD_MAX} characters."),
+        ));
+    }
+    if is_common_password(password) {
+        return Err(FieldError::new(
+            "password",
+            "This password is on lists that attackers try first; choose another.",
         ));
     }
     if password != confirmation {
@@ -220,5 +243,12 @@ mod tests {
             Err("password_confirm")
         );
         assert!(check_new_password("correct horse battery", "correct horse battery").is_ok());
+        for common in ["qwerty123456", "QWERTY123456", "1qaz2wsx3edc"] {
+            assert_eq!(
+                check_new_password(common, common).map_err(|e| e.field),
+                Err("password"),
+                "{common}"
+            );
+        }
     }
 }
