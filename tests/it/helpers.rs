@@ -112,6 +112,28 @@ impl TestApp {
         client
     }
 
+    /// Posts the sign-up form at `path` (`/join` or `/join/{code}`) as `username`, from a
+    /// fresh client; returns the response and that client.
+    pub async fn join(&self, path: &str, username: &str) -> (reqwest::Response, reqwest::Client) {
+        let client = self.client();
+        let csrf = Self::csrf_from(&client, &self.url("/login")).await;
+        let email = format!("{username}@example.test");
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ];
+        let resp = client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (resp, client)
+    }
+
     pub async fn sign_in(
         &self,
         client: &reqwest::Client,

@@ -5,21 +5,7 @@ use crate::helpers::{PASSWORD, TestApp, configure_smtp, link_in, save_settings};
 use crate::smtp::SmtpSink;
 
 async fn join(app: &TestApp, path: &str, username: &str) -> reqwest::Response {
-    let client = app.client();
-    let csrf = TestApp::csrf_from(&client, &app.url("/login")).await;
-    let email = format!("{username}@example.test");
-    client
-        .post(app.url(path))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", username),
-            ("email", email.as_str()),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
+    app.join(path, username).await.0
 }
 
 async fn can_sign_in(app: &TestApp, login: &str, password: &str) -> reqwest::Response {

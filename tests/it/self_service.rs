@@ -6,21 +6,7 @@ use hearth::jobs::JobOutcome;
 use crate::helpers::{PASSWORD, TestApp, save_settings};
 
 async fn join(app: &TestApp, name: &str) -> reqwest::Client {
-    let client = app.client();
-    let csrf = TestApp::csrf_from(&client, &app.url("/login")).await;
-    let email = format!("{name}@example.test");
-    let resp = client
-        .post(app.url("/join"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", name),
-            ("email", email.as_str()),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (resp, client) = app.join("/join", name).await;
     assert_eq!(resp.status(), 201);
     assert_eq!(app.sign_in(&client, name, PASSWORD).await.status(), 303);
     client

@@ -11,21 +11,7 @@ async fn member(
     name: &str,
     role: &str,
 ) -> (reqwest::Client, String) {
-    let client = app.client();
-    let csrf = TestApp::csrf_from(&client, &app.url("/login")).await;
-    let email = format!("{name}@example.test");
-    let joined = client
-        .post(app.url("/join"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", name),
-            ("email", email.as_str()),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (joined, client) = app.join("/join", name).await;
     assert_eq!(joined.status(), 201);
     let id = user_id(app, owner, name).await;
     if role != "member" {

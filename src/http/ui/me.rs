@@ -75,6 +75,17 @@ async fn account_page_with(
     })
 }
 
+/// The account page again, with the problems of the form just sent (422).
+async fn invalid(
+    req: &Request,
+    viewer: &Viewer,
+    errors: Vec<FieldError>,
+) -> Result<Response, AppError> {
+    Ok(render(&account_page(req, viewer, errors).await?)?
+        .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .into_response())
+}
+
 #[handler]
 pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     Ok(render(&account_page(req, &viewer, Vec::new()).await?)?.into_response())
@@ -120,11 +131,7 @@ pub async fn change_password(
             );
             Ok(Redirect::see_other("/account").into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
-            Ok(render(&account_page(req, &viewer, errors).await?)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
-        }
+        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -215,11 +222,7 @@ pub async fn create_token(
                 .with_status(StatusCode::CREATED)
                 .into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
-            Ok(render(&account_page(req, &viewer, errors).await?)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
-        }
+        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -286,11 +289,7 @@ pub async fn confirm_totp(
             view.recovery_codes = Some(codes);
             Ok(render(&view)?.into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
-            Ok(render(&account_page(req, &viewer, errors).await?)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
-        }
+        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -321,11 +320,7 @@ pub async fn disable_totp(
             flash::set(req, "Two-factor authentication is off.");
             Ok(Redirect::see_other("/account").into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
-            Ok(render(&account_page(req, &viewer, errors).await?)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
-        }
+        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -373,11 +368,7 @@ pub async fn request_deletion(
             };
             Ok(render(&view)?.into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
-            Ok(render(&account_page(req, &viewer, errors).await?)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
-        }
+        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
