@@ -171,3 +171,72 @@ async fn the_sixth_sign_in_attempt_in_fifteen_minutes_is_refused() {
     assert!(page.text().await.unwrap().contains("Too many requests"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn settings_over_the_api_keep_the_smtp_password_write_only() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner_client().await;
+    let me: serde_json::Value = owner
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["data"]["csrfToken"].as_str().unwrap().to_string();
+    let mut settings: serde_json::Value = owner
+        .get(app.url("/api/v1/admin/settings"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        settings["data"]["registration"], "invite_only",
+        "{settings}"
+    );
+    assert!(settings["data"].get("smtpPassword").is_none());
+
+    let data = &mut settings["data"];
+    data["registration"] = "open".into();
+    data["smtpHost"] = "smtp.example.org".into();
+    data["mailFrom"] = "Club <hearth@example.org>".into();
+    data["smtpPassword"] = "s3cret-s3cret".into();
+    let put = owner
+        .put(app.url("/api/v1/admin/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&settings["data"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let body = put.text().await.unwrap();
+    assert!(
+        body.contains(r#""registration":"open""#) && !body.contains("s3cret"),
+        "{body}"
+    );
+
+    let mut bad = settings["data"].clone();
+    bad["registration"] = "anarchy".into();
+    let refused = owner
+        .put(app.url("/api/v1/admin/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+
+    let audit = owner
+        .get(app.url("/admin/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(audit.contains("mail.smtp_password changed") && !audit.contains("s3cret"));
+    app.stop().await;
+}

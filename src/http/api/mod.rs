@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod docs;
 pub mod me;
 pub mod session;
+pub mod settings;
 pub mod system;
 
 use poem_openapi::{
@@ -40,6 +41,7 @@ pub type Apis = (
     session::SessionApi,
     me::MeApi,
     accounts::AccountsApi,
+    settings::SettingsApi,
     system::SystemApi,
 );
 
@@ -49,6 +51,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             session::SessionApi,
             me::MeApi,
             accounts::AccountsApi,
+            settings::SettingsApi,
             system::SystemApi,
         ),
         "Hearth API",
@@ -56,8 +59,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
     )
     .description(
         "JSON API of a Hearth instance. Authenticate with the session cookie (state changes \
-             then need the `X-CSRF-Token` header, from `GET /api/v1/me`) or, in a later version, \
-             a personal API token. Every response carries `X-Request-Id`; API responses carry \
+             then need the `X-CSRF-Token` header, from `GET /api/v1/me`) or with a personal API \
+             token (`Authorization: Bearer …`, made on the account page or under /api/v1/me/tokens). Every response carries `X-Request-Id`; API responses carry \
              `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.",
     )
     .url_prefix("/api")
@@ -89,6 +92,8 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("revokeInvitation", &[401, 403, 404]),
     ("listApprovals", &[401, 403]),
     ("decideApproval", &[401, 403, 404, 422]),
+    ("getSettings", &[401, 403]),
+    ("putSettings", &[401, 403, 422]),
 ];
 
 fn describe(status: u16) -> &'static str {
