@@ -312,3 +312,62 @@ async fn staff_can_be_required_to_use_a_second_factor() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn totp_can_be_managed_over_the_api() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner_client().await;
+    let me: serde_json::Value = owner
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["data"]["csrfToken"].as_str().unwrap().to_string();
+    let begun: serde_json::Value = owner
+        .post(app.url("/api/v1/me/totp"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        begun["data"]["otpauthUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    let key = base32_decode(begun["data"]["secret"].as_str().unwrap());
+    let confirmed = owner
+        .post(app.url("/api/v1/me/totp/confirm"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"code": code_at(&key, &app)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let codes: serde_json::Value = confirmed.json().await.unwrap();
+    assert_eq!(codes["data"]["recoveryCodes"].as_array().unwrap().len(), 10);
+
+    let wrong = owner
+        .post(app.url("/api/v1/me/totp/disable"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"currentPassword": "nope nope nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422);
+    let off = owner
+        .post(app.url("/api/v1/me/totp/disable"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"currentPassword": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 204);
+    app.stop().await;
+}

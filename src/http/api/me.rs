@@ -117,7 +117,7 @@ pub enum Created {
 
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
-pub struct DeletionRequest {
+pub struct PasswordConfirmation {
     #[oai(validator(max_length = 256))]
     pub current_password: String,
 }
@@ -134,6 +134,28 @@ pub enum Scheduled {
     /// Scheduled; every session has ended.
     #[oai(status = 202)]
     Scheduled(Json<Data<DeletionScheduled>>),
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TotpEnrolment {
+    /// The shared secret, base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The otpauth:// URL (what the QR code on the account page encodes).
+    pub otpauth_url: String,
+}
+
+#[derive(Object)]
+pub struct TotpCode {
+    #[oai(validator(max_length = 16))]
+    pub code: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    /// Ten single-use codes; shown only in this response.
+    pub recovery_codes: Vec<String>,
 }
 
 #[derive(ApiResponse)]
@@ -324,7 +346,7 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-        body: Json<DeletionRequest>,
+        body: Json<PasswordConfirmation>,
     ) -> poem::Result<Scheduled> {
         let me = acting(req, &viewer)?;
         let due = state_of(req)?
@@ -337,6 +359,77 @@ impl MeApi {
                 deletion_due: due.to_string(),
             },
         })))
+    }
+
+    /// Start TOTP enrolment
+    ///
+    /// A fresh secret; nothing changes at sign-in until it is confirmed with a code.
+    #[oai(path = "/totp", method = "post", operation_id = "beginMyTotp")]
+    async fn begin_totp(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> poem::Result<Json<Data<TotpEnrolment>>> {
+        let me = acting(req, &viewer)?;
+        let enrolment = state_of(req)?
+            .second_factors
+            .begin(&me.user)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data {
+            data: TotpEnrolment {
+                secret: enrolment.secret_base32,
+                otpauth_url: enrolment.otpauth_url,
+            },
+        }))
+    }
+
+    /// Confirm TOTP
+    ///
+    /// Turns two-factor authentication on with the app's current code; returns the recovery codes.
+    #[oai(
+        path = "/totp/confirm",
+        method = "post",
+        operation_id = "confirmMyTotp"
+    )]
+    async fn confirm_totp(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<TotpCode>,
+    ) -> poem::Result<Json<Data<RecoveryCodes>>> {
+        let me = acting(req, &viewer)?;
+        let codes = state_of(req)?
+            .second_factors
+            .confirm(&me.user, &body.0.code)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data {
+            data: RecoveryCodes {
+                recovery_codes: codes,
+            },
+        }))
+    }
+
+    /// Turn TOTP off
+    #[oai(
+        path = "/totp/disable",
+        method = "post",
+        operation_id = "disableMyTotp"
+    )]
+    async fn disable_totp(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<PasswordConfirmation>,
+    ) -> poem::Result<Done> {
+        let me = acting(req, &viewer)?;
+        state_of(req)?
+            .second_factors
+            .disable(&me.user, Secret::new(body.0.current_password))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Done::Done)
     }
 
     /// Change my password

@@ -93,6 +93,9 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("listApprovals", &[401, 403]),
     ("decideApproval", &[401, 403, 404, 422]),
     ("getSettings", &[401, 403]),
+    ("beginMyTotp", &[401, 403, 422]),
+    ("confirmMyTotp", &[401, 403, 422]),
+    ("disableMyTotp", &[401, 403, 422]),
     ("putSettings", &[401, 403, 422]),
 ];
 
