@@ -3,23 +3,11 @@
 
 use crate::helpers::{PASSWORD, TestApp, save_settings};
 
-async fn csrf(app: &TestApp, client: &reqwest::Client) -> String {
-    let me: serde_json::Value = client
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    me["data"]["csrfToken"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn sign_up_invitations_approvals_and_staff_actions_over_json() {
     let app = TestApp::spawn().await;
     let owner = app.owner_client().await;
-    let token = csrf(&app, &owner).await;
+    let token = app.api_csrf(&owner).await;
     let visitor = app.client();
     let sign_up = |body: serde_json::Value| {
         let (c, url) = (visitor.clone(), app.url("/api/v1/accounts"));

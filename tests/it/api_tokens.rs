@@ -8,15 +8,7 @@ async fn create(
     owner: &reqwest::Client,
     body: serde_json::Value,
 ) -> (String, String) {
-    let me: serde_json::Value = owner
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["data"]["csrfToken"].as_str().unwrap();
+    let csrf = app.api_csrf(owner).await;
     let resp = owner
         .post(app.url("/api/v1/me/tokens"))
         .header("x-csrf-token", csrf)
@@ -120,15 +112,7 @@ async fn bearer_tokens_authenticate_scripts_within_their_scope() {
         .unwrap();
     assert_eq!(expired.status(), 401);
     let owner = app.owner_client_again().await;
-    let me: serde_json::Value = owner
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["data"]["csrfToken"].as_str().unwrap();
+    let csrf = app.api_csrf(&owner).await;
     let revoked = owner
         .delete(app.url(&format!("/api/v1/me/tokens/{write_id}")))
         .header("x-csrf-token", csrf)

@@ -105,6 +105,22 @@ impl TestApp {
         client
     }
 
+    /// The CSRF token of `client`'s session, as `GET /api/v1/me` reports it.
+    pub async fn api_csrf(&self, client: &reqwest::Client) -> String {
+        let me: serde_json::Value = client
+            .get(self.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        me["data"]["csrfToken"]
+            .as_str()
+            .expect("signed in")
+            .to_string()
+    }
+
     /// A fresh client signed in as the owner created by [`owner_client`](Self::owner_client).
     pub async fn owner_client_again(&self) -> reqwest::Client {
         let client = self.client();

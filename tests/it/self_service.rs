@@ -152,15 +152,7 @@ async fn export_and_deletion_are_in_the_api_too() {
         .await
         .unwrap();
     assert_eq!(doc["account"]["username"], "ann");
-    let me: serde_json::Value = ann
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["data"]["csrfToken"].as_str().unwrap();
+    let csrf = app.api_csrf(&ann).await;
     let resp = ann
         .post(app.url("/api/v1/me/deletion"))
         .header("x-csrf-token", csrf)

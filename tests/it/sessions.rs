@@ -3,18 +3,6 @@
 
 use crate::helpers::{PASSWORD, TestApp};
 
-async fn csrf_of(app: &TestApp, client: &reqwest::Client) -> String {
-    let me: serde_json::Value = client
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    me["data"]["csrfToken"].as_str().unwrap().to_string()
-}
-
 async fn is_signed_in(app: &TestApp, client: &reqwest::Client) -> bool {
     client
         .get(app.url("/api/v1/me"))
@@ -56,7 +44,7 @@ async fn members_list_and_revoke_their_sessions() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
-    let csrf = csrf_of(&app, &laptop).await;
+    let csrf = app.api_csrf(&laptop).await;
     let done = laptop
         .delete(app.url(&format!("/api/v1/me/sessions/{phone_id}")))
         .header("x-csrf-token", &csrf)
@@ -122,7 +110,7 @@ async fn changing_the_password_ends_every_other_session() {
     let laptop = app.owner_client().await;
     let phone = app.client();
     app.sign_in(&phone, "owner", PASSWORD).await;
-    let csrf = csrf_of(&app, &laptop).await;
+    let csrf = app.api_csrf(&laptop).await;
 
     let wrong = laptop
         .post(app.url("/api/v1/me/password"))

@@ -176,15 +176,7 @@ async fn the_sixth_sign_in_attempt_in_fifteen_minutes_is_refused() {
 async fn settings_over_the_api_keep_the_smtp_password_write_only() {
     let app = TestApp::spawn().await;
     let owner = app.owner_client().await;
-    let me: serde_json::Value = owner
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["data"]["csrfToken"].as_str().unwrap().to_string();
+    let csrf = app.api_csrf(&owner).await;
     let mut settings: serde_json::Value = owner
         .get(app.url("/api/v1/admin/settings"))
         .send()

@@ -149,15 +149,7 @@ async fn the_role_matrix_holds_through_http() {
         .await
         .unwrap();
     let mia_session = mia_sessions["data"][0]["id"].as_str().unwrap().to_string();
-    let me: serde_json::Value = moderator_c
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["data"]["csrfToken"].as_str().unwrap();
+    let csrf = app.api_csrf(&moderator_c).await;
     let idor = moderator_c
         .delete(app.url(&format!("/api/v1/me/sessions/{mia_session}")))
         .header("x-csrf-token", csrf)

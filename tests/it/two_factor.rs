@@ -317,15 +317,7 @@ async fn staff_can_be_required_to_use_a_second_factor() {
 async fn totp_can_be_managed_over_the_api() {
     let app = TestApp::spawn().await;
     let owner = app.owner_client().await;
-    let me: serde_json::Value = owner
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["data"]["csrfToken"].as_str().unwrap().to_string();
+    let csrf = app.api_csrf(&owner).await;
     let begun: serde_json::Value = owner
         .post(app.url("/api/v1/me/totp"))
         .header("x-csrf-token", &csrf)

@@ -32,6 +32,18 @@ struct AccountPage {
     errors: Vec<FieldError>,
 }
 
+/// The start of every form post on this page: the member, the state, and a good CSRF token.
+fn member_form(
+    req: &Request,
+    viewer: &Viewer,
+    csrf: &str,
+) -> Result<(SignedIn, crate::http::state::AppState), AppError> {
+    let me = signed_in(req, viewer)?;
+    let state = state_of(req)?;
+    verify_csrf(req, &state, viewer, Some(csrf))?;
+    Ok((me, state))
+}
+
 fn signed_in(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
     viewer
         .0
@@ -109,9 +121,7 @@ pub async fn change_password(
     viewer: Viewer,
     Form(input): Form<PasswordInput>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     let token = current_session_token(req, state.tls).unwrap_or_default();
     let outcome = state
         .accounts
@@ -143,9 +153,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     if !state.accounts.revoke_session(me.user.id, &id).await? {
         return Err(AppError::not_found());
     }
@@ -159,9 +167,7 @@ pub async fn revoke_others(
     viewer: Viewer,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     let token = current_session_token(req, state.tls);
     let n = state
         .accounts
@@ -197,9 +203,7 @@ pub async fn create_token(
     viewer: Viewer,
     Form(input): Form<TokenInput>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     let scope = if input.scope == "read-write" {
         TokenScope::ReadWrite
     } else {
@@ -234,9 +238,7 @@ pub async fn revoke_token(
     Path(id): Path<String>,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     if !state.accounts.revoke_api_token(me.user.id, &id).await? {
         return Err(AppError::not_found());
     }
@@ -250,9 +252,7 @@ pub async fn begin_totp(
     viewer: Viewer,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     let enrolment = state.second_factors.begin(&me.user).await?;
     let qr = format!(
         "data:image/svg+xml;base64,{}",
@@ -280,9 +280,7 @@ pub async fn confirm_totp(
     viewer: Viewer,
     Form(input): Form<CodeInput>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     match state.second_factors.confirm(&me.user, &input.code).await {
         Ok(codes) => {
             let mut view = account_page(req, &viewer, Vec::new()).await?;
@@ -308,9 +306,7 @@ pub async fn disable_totp(
     viewer: Viewer,
     Form(input): Form<PasswordOnly>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     match state
         .second_factors
         .disable(&me.user, Secret::new(input.current_password))
@@ -347,9 +343,7 @@ pub async fn request_deletion(
     viewer: Viewer,
     Form(input): Form<PasswordOnly>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
-    let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
     match state
         .self_service
         .request_deletion(&me.user, Secret::new(input.current_password))
