@@ -12,7 +12,7 @@ use crate::domain::permission::Permission;
 use crate::domain::settings::{RegistrationMode, SiteSettings};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
-use crate::http::ui::{PageContext, flash, render, state_of};
+use crate::http::ui::{PageContext, flash, render, render_status, state_of};
 use crate::service::audit::Actor;
 use crate::service::settings::SettingsError;
 
@@ -193,9 +193,7 @@ pub async fn save(
                 modes: modes(),
                 errors,
             };
-            Ok(render(&page)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(SettingsError::Forbidden) => Err(AppError::forbidden()),
         Err(SettingsError::Store(e)) => Err(e.into()),

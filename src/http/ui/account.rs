@@ -6,7 +6,7 @@ use poem::web::{Form, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::{PageContext, flash, render, state_of};
+use super::{PageContext, flash, render, render_status, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
 use crate::http::auth::{CsrfForm, Viewer, end_current_session, set_session_cookie, verify_csrf};
@@ -86,9 +86,7 @@ pub async fn setup_submit(
                 email: input.email,
                 errors,
             };
-            Ok(render(&page)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e.into()),
     }
@@ -177,9 +175,7 @@ pub async fn login_submit(
                 next: input.next,
                 error: Some("Wrong username, email or password.".into()),
             };
-            Ok(render(&page)?
-                .with_status(StatusCode::UNAUTHORIZED)
-                .into_response())
+            render_status(&page, StatusCode::UNAUTHORIZED)
         }
         Err(e) => Err(e.into()),
     }
@@ -303,9 +299,7 @@ pub async fn code_submit(
         }
         Err(AccountError::WrongSecondFactor) => {
             let page = CodePage { page: PageContext::new(req, &state, &viewer), next: input.next, error: Some("That code is not right. Use the current code from your app, or a recovery code.".into()) };
-            Ok(render(&page)?
-                .with_status(StatusCode::UNAUTHORIZED)
-                .into_response())
+            render_status(&page, StatusCode::UNAUTHORIZED)
         }
         Err(e) => Err(e.into()),
     }

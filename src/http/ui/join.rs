@@ -7,7 +7,7 @@ use poem::web::{Form, Path};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::{PageContext, render, state_of};
+use super::{PageContext, render, render_status, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
 use crate::domain::settings::RegistrationMode;
@@ -154,15 +154,11 @@ async fn join(
                 paragraphs,
                 link,
             };
-            Ok(render(&page)?
-                .with_status(StatusCode::CREATED)
-                .into_response())
+            render_status(&page, StatusCode::CREATED)
         }
         Err(RegistrationError::Account(AccountError::Invalid(errors))) => {
             let page = join_page(req, viewer, code.as_deref(), Some(&input), errors)?;
-            Ok(render(&page)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e.into()),
     }
@@ -317,9 +313,7 @@ pub async fn reset_submit(
                 token,
                 errors,
             };
-            Ok(render(&page)?
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .into_response())
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e.into()),
     }

@@ -6,7 +6,7 @@ use poem::web::{Form, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::{PageContext, flash, render, state_of};
+use super::{PageContext, flash, render, render_status, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
@@ -222,9 +222,7 @@ pub async fn create_token(
         Ok((_, secret)) => {
             let view =
                 account_page_with(req, &viewer, Vec::new(), Some(secret.expose().clone())).await?;
-            Ok(render(&view)?
-                .with_status(StatusCode::CREATED)
-                .into_response())
+            render_status(&view, StatusCode::CREATED)
         }
         Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),

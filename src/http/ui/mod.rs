@@ -63,6 +63,15 @@ pub fn render(template: &impl Template) -> Result<Html<String>, AppError> {
     })
 }
 
+/// A page with a status other than 200 (a form sent back with its problems, say).
+pub fn render_status(
+    template: &impl Template,
+    status: poem::http::StatusCode,
+) -> Result<poem::Response, AppError> {
+    use poem::IntoResponse;
+    Ok(render(template)?.with_status(status).into_response())
+}
+
 pub fn state_of(req: &Request) -> Result<AppState, AppError> {
     req.data::<AppState>()
         .cloned()
