@@ -122,9 +122,7 @@ impl App {
             .as_ref()
             .map_or_else(TlsStatus::off, |t| t.status.clone());
 
-        let passwords = Passwords::new()
-            .await
-            .map_err(|e| StartError::Other(e.to_string()))?;
+        let passwords = Passwords::new();
         let settings = Settings::load(store.clone(), clock.clone()).await?;
         let limiter = Arc::new(RateLimiter::new(clock.clone()));
         let accounts = Accounts::new(

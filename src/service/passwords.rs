@@ -11,10 +11,13 @@ pub const MEMORY_KIB: u32 = 19 * 1024;
 pub const PASSES: u32 = 2;
 pub const LANES: u32 = 1;
 
-#[derive(Clone)]
-pub struct Passwords {
-    dummy_hash: std::sync::Arc<str>,
-}
+/// What unknown users are checked against, so they cost the same work as real ones. Any valid
+/// hash with the same parameters serves (its password is irrelevant: an unknown user never
+/// matches); a constant keeps a hash computation out of start-up.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$OqZfoXaepmGfX0KB5lgWSQ$V+cILkRDzIXMfEMfBtbfYdoqCx+u3bx3V7BDlfXrVl8";
+
+#[derive(Clone, Default)]
+pub struct Passwords;
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -34,15 +37,8 @@ fn hash_blocking(password: &str) -> Result<String, HashError> {
 }
 
 impl Passwords {
-    /// Prepares the dummy hash (one hash's worth of work, done once at start).
-    pub async fn new() -> Result<Self, HashError> {
-        let dummy =
-            tokio::task::spawn_blocking(|| hash_blocking("hearth dummy password for timing"))
-                .await
-                .map_err(|e| HashError(e.to_string()))??;
-        Ok(Self {
-            dummy_hash: dummy.into(),
-        })
+    pub fn new() -> Self {
+        Self
     }
 
     pub async fn hash(&self, password: Secret<String>) -> Result<String, HashError> {
@@ -55,7 +51,7 @@ impl Passwords {
     /// is done against the dummy hash and the answer is false.
     pub async fn verify(&self, password: Secret<String>, stored: Option<String>) -> bool {
         let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
+        let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
         let matched = tokio::task::spawn_blocking(move || {
             argon2().is_ok_and(|a| {
                 a.verify_password(password.expose().as_bytes(), hash.as_str())
@@ -74,7 +70,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_users_never_match() {
-        let p = Passwords::new().await.unwrap();
+        let p = Passwords::new();
         let hash = p
             .hash(Secret::new("correct horse battery".into()))
             .await
