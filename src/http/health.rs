@@ -52,11 +52,11 @@ pub async fn metrics(
             "Metrics are readable from loopback, or with the bearer token set in metrics.token.",
         ));
     }
-    if let Ok(status) = state.system.status().await {
+    if let Ok((jobs, database_bytes)) = state.system.gauges().await {
         for (name, value) in [
-            ("pending", status.jobs.pending),
-            ("running", status.jobs.running),
-            ("failed", status.jobs.failed),
+            ("pending", jobs.pending),
+            ("running", jobs.running),
+            ("failed", jobs.failed),
         ] {
             state
                 .metrics
@@ -67,7 +67,7 @@ pub async fn metrics(
         state
             .metrics
             .database_bytes
-            .set(i64::try_from(status.database_bytes).unwrap_or(i64::MAX));
+            .set(i64::try_from(database_bytes).unwrap_or(i64::MAX));
     }
     Ok(Response::builder()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

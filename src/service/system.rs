@@ -91,6 +91,12 @@ impl System {
         })
     }
 
+    /// The figures `/metrics` samples at every scrape: job counts and the database size. Cheap,
+    /// unlike [`System::status`], which walks the data directory.
+    pub async fn gauges(&self) -> Result<(QueueCounts, u64), StoreError> {
+        Ok((self.queue.counts().await?, self.store.file_size()))
+    }
+
     /// Readiness: the store answers, the job queue can be read, and the disk has room.
     pub async fn readiness(&self) -> Vec<Check> {
         let store = match self.store.read(|rx| rx.user_count()).await {
