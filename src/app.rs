@@ -211,6 +211,14 @@ impl App {
                 passwords.clone(),
                 settings.clone(),
             ),
+            passkeys: service::passkeys::Passkeys::new(
+                store.clone(),
+                clock.clone(),
+                passwords.clone(),
+                accounts.clone(),
+                &public_base,
+                &settings.current().site_name,
+            ),
             outbox: outbox.clone(),
             registration: Registration::new(
                 store.clone(),

@@ -127,8 +127,11 @@ impl Config {
             };
         }
         let scheme = if self.is_tls() { "https" } else { "http" };
+        // A loopback or wildcard address is reached as `localhost`: a name, which passkeys
+        // need (an IP address cannot be a WebAuthn relying party), and which browsers treat as
+        // a secure context without TLS.
         let host = match bound.ip() {
-            ip if ip.is_unspecified() => "localhost".to_string(),
+            ip if ip.is_unspecified() || ip.is_loopback() => "localhost".to_string(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
             std::net::IpAddr::V4(ip) => ip.to_string(),
         };

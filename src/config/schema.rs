@@ -76,8 +76,9 @@ pub const KEYS: &[Key] = &[
         "server",
         "public_url",
         Default::Str(""),
-        "The address members type, e.g. \"https://hearth.example.org\". Used in links and to check\n\
-         the Origin of form posts. Empty: derived from the listening address (or the ACME domain).",
+        "The address members type, e.g. \"https://hearth.example.org\". Used in links, to check the\n\
+         Origin of form posts, and as the host name passkeys are bound to (a name, not an IP address).\n\
+         Empty: derived from the ACME domain, or the listening address (loopback becomes localhost).",
     ),
     key(
         "server",

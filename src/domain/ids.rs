@@ -55,6 +55,10 @@ id_type!(
     /// An invitation.
     InviteId
 );
+id_type!(
+    /// A registered passkey.
+    PasskeyId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

@@ -210,6 +210,27 @@ impl From<AccountError> for AppError {
     }
 }
 
+impl From<crate::service::passkeys::PasskeyError> for AppError {
+    fn from(e: crate::service::passkeys::PasskeyError) -> Self {
+        use crate::service::passkeys::PasskeyError as P;
+        let message = e.to_string();
+        match e {
+            P::Unavailable(why) => Self::new(StatusCode::CONFLICT, "PASSKEYS_UNAVAILABLE", why),
+            P::CeremonyExpired => Self::new(
+                StatusCode::CONFLICT,
+                "PASSKEY_REQUEST_EXPIRED",
+                "The passkey request expired or was already answered. Start again.",
+            ),
+            P::Malformed(why) => Self::new(StatusCode::BAD_REQUEST, "PASSKEY_MALFORMED", why),
+            P::NotAccepted(why) => Self::new(StatusCode::UNAUTHORIZED, "PASSKEY_NOT_ACCEPTED", why),
+            P::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "BUSY", message)
+                .with_header("retry-after", "60".into()),
+            P::NotFound => Self::not_found(),
+            P::Account(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::service::registration::RegistrationError> for AppError {
     fn from(e: crate::service::registration::RegistrationError) -> Self {
         use crate::service::registration::RegistrationError as R;

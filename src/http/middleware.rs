@@ -103,6 +103,7 @@ impl<E: Endpoint> Endpoint for Front<E> {
             .unwrap_or_else(new_request_id);
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let json_errors = is_api(&path) || path == "/metrics" || asks_for_json(&req);
         let span = tracing::info_span!("request", id = %request_id, method = %method, path = %path, client = %ip);
         req.set_data(RequestId(request_id.clone()));
         req.set_data(ClientIp(ip));
@@ -138,7 +139,12 @@ impl<E: Endpoint> Endpoint for Front<E> {
                         resp
                     } else {
                         // A bare status from deep inside (e.g. a 404 from the static files).
-                        render_error(state, &path, &request_id, &error_for_status(resp.status()))
+                        render_error(
+                            state,
+                            json_errors,
+                            &request_id,
+                            &error_for_status(resp.status()),
+                        )
                     }
                 }
                 Ok(resp) => resp,
@@ -148,7 +154,7 @@ impl<E: Endpoint> Endpoint for Front<E> {
                     {
                         app = app.with_header("allow", allow);
                     }
-                    render_error(state, &path, &request_id, &app)
+                    render_error(state, json_errors, &request_id, &app)
                 }
             };
             if resp.status() == StatusCode::METHOD_NOT_ALLOWED
@@ -205,8 +211,16 @@ fn api_rate(state: &AppState, ip: IpAddr) -> Decision {
     state.limiter.check(LimitKind::Api, &ip.to_string(), limit)
 }
 
-fn render_error(state: &AppState, path: &str, request_id: &str, err: &AppError) -> Response {
-    if is_api(path) || path == "/metrics" {
+/// A page's script calling the server (a passkey ceremony) reads errors as JSON.
+fn asks_for_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn render_error(state: &AppState, json: bool, request_id: &str, err: &AppError) -> Response {
+    if json {
         err.to_json_response(request_id)
     } else {
         err.to_html_response(super::ui::error_page(state, request_id, err))

@@ -36,6 +36,11 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/login", &[Method::GET, Method::POST]),
     ("/logout", &[Method::POST]),
     ("/login/code", &[Method::GET, Method::POST]),
+    ("/login/passkey/options", &[Method::POST]),
+    ("/login/passkey", &[Method::POST]),
+    ("/login/code/passkey/options", &[Method::POST]),
+    ("/login/code/passkey", &[Method::POST]),
+    ("/account/passkeys/:id/remove", &[Method::POST]),
     ("/account/2fa/begin", &[Method::POST]),
     ("/account/2fa/confirm", &[Method::POST]),
     ("/account/2fa/disable", &[Method::POST]),
@@ -113,6 +118,17 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             "/login/code",
             get(ui::account::code_form).post(ui::account::code_submit),
         )
+        .at("/login/passkey/options", post(ui::account::passkey_options))
+        .at("/login/passkey", post(ui::account::passkey_finish))
+        .at(
+            "/login/code/passkey/options",
+            post(ui::account::code_passkey_options),
+        )
+        .at(
+            "/login/code/passkey",
+            post(ui::account::code_passkey_finish),
+        )
+        .at("/account/passkeys/:id/remove", post(ui::me::remove_passkey))
         .at("/account/2fa/begin", post(ui::me::begin_totp))
         .at("/account/2fa/confirm", post(ui::me::confirm_totp))
         .at("/account/2fa/disable", post(ui::me::disable_totp))

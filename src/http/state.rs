@@ -9,6 +9,7 @@ use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
 use crate::service::mail::Outbox;
+use crate::service::passkeys::Passkeys;
 use crate::service::registration::Registration;
 use crate::service::second_factor::SecondFactors;
 use crate::service::self_service::SelfService;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub registration: Registration,
     pub staff: Staff,
     pub second_factors: SecondFactors,
+    pub passkeys: Passkeys,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,

@@ -80,6 +80,14 @@ pub async fn confirm_current_password(
 /// How long the second step of a sign-in may take.
 pub const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
+/// What the second step of a sign-in offers.
+pub enum SecondFactorProof {
+    /// A TOTP code or a recovery code, checked here.
+    Code(String),
+    /// A passkey of this member that the passkey service has verified.
+    Passkey(UserId),
+}
+
 /// The result of checking a password.
 pub enum SignInOutcome {
     /// Signed in: the session token for the cookie.
@@ -163,11 +171,29 @@ impl Accounts {
         }
     }
 
+    fn sign_in_limit(&self) -> Limit {
+        Limit::per_window(
+            self.settings.current().sign_in_attempts_per_15_minutes,
+            15 * 60,
+        )
+    }
+
+    /// A sign-in that succeeded gives its attempts back: the limits count failures.
+    fn refund_sign_in(&self, login: Option<&str>, client: &ClientInfo) {
+        let limit = self.sign_in_limit();
+        self.limiter
+            .refund(LimitKind::SignInAddress, &client.ip, limit);
+        if let Some(login) = login {
+            self.limiter
+                .refund(LimitKind::SignInAccount, &login.to_lowercase(), limit);
+        }
+    }
+
     /// Sign-in attempts are limited per client address and per account name (known or not,
-    /// so the limit does not reveal which accounts exist).
+    /// so the limit does not reveal which accounts exist). Each attempt takes a token before
+    /// any work is done; a successful one gives it back.
     fn check_sign_in_limits(&self, login: &str, client: &ClientInfo) -> Result<(), AccountError> {
-        let per_window = self.settings.current().sign_in_attempts_per_15_minutes;
-        let limit = Limit::per_window(per_window, 15 * 60);
+        let limit = self.sign_in_limit();
         let by_address = self
             .limiter
             .check(LimitKind::SignInAddress, &client.ip, limit);
@@ -275,6 +301,7 @@ impl Accounts {
         let user = if login.is_empty() || login.len() > account::EMAIL_MAX {
             None
         } else {
+            let login = login.clone();
             self.store.read(move |rx| rx.user_by_login(&login)).await?
         };
         // Over-long passwords are refused after the same work, to keep timing uniform.
@@ -291,6 +318,7 @@ impl Accounts {
         let Some(user) = user else {
             return Err(AccountError::WrongCredentials);
         };
+        self.refund_sign_in(Some(&login), &client);
         let now = self.clock.now();
         if let Some(why) = user.sign_in_refusal(now) {
             return Err(AccountError::Refused(why));
@@ -334,31 +362,53 @@ impl Accounts {
         ))
     }
 
-    /// Redeems a second-factor challenge with a TOTP or recovery code and opens the session.
-    /// A wrong code leaves the challenge usable until it expires; attempts count against the
-    /// sign-in limit.
+    /// The second step of a sign-in (a code or a passkey) is limited per client address.
+    pub fn check_second_step_limit(&self, client: &ClientInfo) -> Result<(), AccountError> {
+        let decision =
+            self.limiter
+                .check(LimitKind::SignInAddress, &client.ip, self.sign_in_limit());
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(AccountError::RateLimited(decision))
+        }
+    }
+
+    /// The member a pending second-factor challenge belongs to (the challenge stays usable).
+    pub async fn challenge_user(&self, challenge: &str) -> Result<User, AccountError> {
+        let hash = hash_token(challenge);
+        let now = self.clock.now();
+        self.store
+            .read(move |rx| {
+                let Some(t) = rx.one_time_token(&hash)? else {
+                    return Ok(None);
+                };
+                if t.purpose != TokenPurpose::SecondFactor || now >= t.expires_at {
+                    return Ok(None);
+                }
+                rx.user(t.user)
+            })
+            .await?
+            .ok_or(AccountError::ChallengeExpired)
+    }
+
+    /// Redeems a second-factor challenge with a proof (a TOTP or recovery code, or a verified
+    /// passkey) and opens the session. A wrong code leaves the challenge usable until it
+    /// expires; attempts count against the sign-in limit.
     pub async fn complete_second_factor(
         &self,
         challenge: &str,
-        code: &str,
+        proof: SecondFactorProof,
         client: ClientInfo,
     ) -> Result<(Secret<String>, SignedIn), AccountError> {
-        let limit = Limit::per_window(
-            self.settings.current().sign_in_attempts_per_15_minutes,
-            15 * 60,
-        );
-        let decision = self
-            .limiter
-            .check(LimitKind::SignInAddress, &client.ip, limit);
-        if !decision.allowed {
-            return Err(AccountError::RateLimited(decision));
+        if let SecondFactorProof::Code(_) = proof {
+            self.check_second_step_limit(&client)?;
         }
         let hash = hash_token(challenge);
         let now = self.clock.now();
         let now_secs = u64::try_from(now.as_second()).unwrap_or(0);
         let issuer = self.settings.current().site_name.clone();
-        let code = code.to_string();
-        let (token, token_hash, template) = new_session(UserId::from_u128(0), client, now);
+        let (token, token_hash, template) = new_session(UserId::from_u128(0), client.clone(), now);
         let (user, session) = self
             .store
             .write(move |tx| {
@@ -371,7 +421,13 @@ impl Accounts {
                 let user = tx
                     .read_user(t.user)?
                     .ok_or(AccountError::ChallengeExpired)?;
-                if !check_code(tx, &user, &code, now_secs, &issuer)? {
+                let proven = match &proof {
+                    SecondFactorProof::Code(code) => {
+                        check_code(tx, &user, code, now_secs, &issuer)?
+                    }
+                    SecondFactorProof::Passkey(owner) => *owner == user.id,
+                };
+                if !proven {
                     // Keep the challenge for another try: the write commits with it restored.
                     tx.put_token(&hash, &t)?;
                     return Ok((user, None));
@@ -389,7 +445,47 @@ impl Accounts {
         let Some(session) = session else {
             return Err(AccountError::WrongSecondFactor);
         };
+        self.refund_sign_in(None, &client);
         tracing::info!(user = %user.id, "signed in with a second factor");
+        Ok((
+            token,
+            SignedIn {
+                user,
+                csrf_token: session.csrf_token,
+                token_scope: None,
+                second_factor: true,
+            },
+        ))
+    }
+
+    /// Opens a session for a member whose passkey was just verified (passwordless sign-in).
+    /// The account must still be allowed to sign in.
+    pub async fn open_passkey_session(
+        &self,
+        user: UserId,
+        client: ClientInfo,
+    ) -> Result<(Secret<String>, SignedIn), AccountError> {
+        self.refund_sign_in(None, &client);
+        let now = self.clock.now();
+        let (token, token_hash, template) = new_session(user, client, now);
+        let session = Session {
+            second_factor: true,
+            ..template
+        };
+        let stored = session.clone();
+        let user = self
+            .store
+            .write(move |tx| {
+                let user = tx.read_user(user)?.ok_or(AccountError::WrongCredentials)?;
+                if let Some(why) = user.sign_in_refusal(now) {
+                    return Err(AccountError::Refused(why));
+                }
+                tx.insert_session(&token_hash, &stored)?;
+                tx.cancel_deletion(user.id)?;
+                Ok(user)
+            })
+            .await?;
+        tracing::info!(user = %user.id, "signed in with a passkey");
         Ok((
             token,
             SignedIn {

@@ -117,6 +117,18 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// Gives back the token a request took, for limits that count only failures (a correct
+    /// password does not use up a sign-in attempt).
+    pub fn refund(&self, kind: LimitKind, key: &str, limit: Limit) {
+        if let Ok(mut buckets) = self.buckets.lock()
+            && let Some(bucket) = buckets.get_mut(&(kind, key.to_string()))
+        {
+            bucket.tokens = (bucket.tokens + 1.0).min(f64::from(limit.capacity));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,21 @@ impl ExportPart for SecondFactorPart {
     }
 }
 
+struct PasskeysPart;
+impl ExportPart for PasskeysPart {
+    fn name(&self) -> &'static str {
+        "passkeys"
+    }
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        // Names and dates; the public keys are of no use to the member and stay out.
+        Ok(rx
+            .passkeys_of(u.id)?
+            .into_iter()
+            .map(|p| json!({"name": p.name, "created_at": p.created_at.to_string(), "last_used_at": p.last_used_at.map(|t| t.to_string())}))
+            .collect())
+    }
+}
+
 struct InvitationsPart;
 impl ExportPart for InvitationsPart {
     fn name(&self) -> &'static str {
@@ -119,6 +134,7 @@ impl SelfService {
             Box::new(SessionsPart),
             Box::new(ApiTokensPart),
             Box::new(SecondFactorPart),
+            Box::new(PasskeysPart),
             Box::new(InvitationsPart),
         ];
         Self {

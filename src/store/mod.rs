@@ -15,6 +15,7 @@ pub mod audit;
 pub mod codec;
 pub mod jobs;
 pub mod migrate;
+pub mod passkeys;
 pub mod registration;
 pub mod second_factors;
 pub mod settings;

@@ -52,6 +52,12 @@ pub const API_TOKENS_BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
 /// user id → encoded `SecondFactor` (TOTP secret, recovery code hashes).
 pub const SECOND_FACTORS: TableDefinition<u128, &[u8]> = TableDefinition::new("second_factors");
 
+/// (user id, passkey id) → encoded `PasskeyRecord`; a range scan lists a member's passkeys.
+pub const PASSKEYS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("passkeys");
+/// WebAuthn credential id → (user id, passkey id): a credential belongs to one account.
+pub const PASSKEYS_BY_CREDENTIAL: TableDefinition<&[u8], (u128, u128)> =
+    TableDefinition::new("passkeys_by_credential");
+
 /// (time in Unix ms, entry id) → encoded `AuditEntry`: staff actions, oldest first.
 pub const AUDIT_LOG: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("audit_log");
 
@@ -77,6 +83,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ONE_TIME_TOKENS)?;
     txn.open_table(API_TOKENS)?;
     txn.open_table(SECOND_FACTORS)?;
+    txn.open_table(PASSKEYS)?;
+    txn.open_table(PASSKEYS_BY_CREDENTIAL)?;
     txn.open_multimap_table(API_TOKENS_BY_USER)?;
     txn.open_table(PENDING_APPROVAL)?;
     txn.open_table(INVITES)?;

@@ -1,5 +1,7 @@
 // Browser journey for members: an invitation, sign-up, the verification mail read from a real
-// SMTP server, sign-in, turning on two-factor authentication, and signing in with a code.
+// SMTP server, sign-in, turning on two-factor authentication, and signing in with a code; then
+// a passkey on Chromium's virtual authenticator, for signing in without a password and as the
+// second step after one.
 //
 // Run: cargo build && node --test tests/e2e/*.test.mjs   (needs python3 with aiosmtpd)
 
@@ -61,13 +63,14 @@ function totp(key, offset = 0) {
 /** The first link to `/{kind}/…` in a raw message (quoted-printable soft breaks undone). */
 function linkIn(raw, kind) {
   const text = raw.replace(/=\r?\n/g, '');
-  const match = new RegExp(`http://127\\.0\\.0\\.1:\\d+/${kind}/[A-Za-z0-9_-]+`).exec(text);
+  const match = new RegExp(`http://localhost:\\d+/${kind}/[A-Za-z0-9_-]+`).exec(text);
   assert.ok(match, `a /${kind}/ link in the mail:\n${raw}`);
   return match[0];
 }
 
-describe('members: invitation, verification mail, two-factor sign-in', { timeout: 180_000 }, () => {
+describe('members: invitation, verification mail, two-factor sign-in, passkeys', { timeout: 180_000 }, () => {
   let tmpDir; let server; let baseUrl; let setupLink; let browser; let smtp;
+  let recoveryCodes = [];
 
   before(async () => {
     fs.mkdirSync(artifacts, { recursive: true });
@@ -159,7 +162,8 @@ describe('members: invitation, verification mail, two-factor sign-in', { timeout
     await m.locator('input[name="code"]').fill(totp(key));
     await m.getByRole('button', { name: 'Turn on' }).click();
     await m.getByText('Keep these recovery codes').waitFor();
-    assert.equal(await m.locator('ul.codes li').count(), 10, 'ten recovery codes');
+    recoveryCodes = await m.locator('ul.codes li code').allInnerTexts();
+    assert.equal(recoveryCodes.length, 10, 'ten recovery codes');
     await m.screenshot({ path: path.join(artifacts, 'two-factor.png'), fullPage: true });
 
     // Sign out, then sign in again: the password alone is not enough.
@@ -174,6 +178,86 @@ describe('members: invitation, verification mail, two-factor sign-in', { timeout
     await m.getByRole('button', { name: 'Continue' }).click();
     await m.waitForURL((url) => url.pathname === '/');
     await m.getByRole('heading', { name: `Welcome, ${MEMBER.username}` }).waitFor();
+    await member.context.close();
+  });
+
+  // Builds on the journey above: Juniper exists, with TOTP on and recovery codes noted.
+  test('register a passkey → sign in with it alone → use it after the password', async () => {
+    const member = await newPage();
+    const m = member.page;
+    const cdp = await member.context.newCDPSession(m);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+
+    async function passwordStep() {
+      await m.goto('/login');
+      await m.locator('input[name="login"]').fill(MEMBER.username);
+      await m.locator('input[name="password"]').fill(MEMBER.password);
+      await m.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await m.waitForURL((url) => url.pathname === '/login/code');
+    }
+    const signOut = () => m.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
+    async function signedInHome() {
+      await m.waitForURL((url) => url.pathname === '/');
+      await m.getByRole('heading', { name: `Welcome, ${MEMBER.username}` }).waitFor();
+    }
+
+    // Without a passkey the second step offers only codes; a recovery code gets Juniper in.
+    await passwordStep();
+    assert.equal(await m.getByRole('button', { name: 'Use a passkey instead' }).count(), 0);
+    await m.locator('input[name="code"]').fill(recoveryCodes[0]);
+    await m.getByRole('button', { name: 'Continue' }).click();
+    await signedInHome();
+
+    // Register: the password confirms it is Juniper; the authenticator makes the key.
+    await m.goto('/account');
+    const form = m.locator('form[data-passkey="register"]');
+    await form.locator('input[name="name"]').fill('Test laptop');
+    await form.locator('input[name="current_password"]').fill('not the password at all');
+    await form.getByRole('button', { name: 'Add a passkey' }).click();
+    await m.getByText('The current password is wrong.').waitFor();
+    await form.locator('input[name="current_password"]').fill(MEMBER.password);
+    await form.getByRole('button', { name: 'Add a passkey' }).click();
+    const row = m.locator('tr', { hasText: 'Test laptop' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /never/, 'not used yet');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1, 'the authenticator holds one credential');
+    assert.ok(credentials[0].isResidentCredential, 'discoverable, so no username is needed');
+    await m.screenshot({ path: path.join(artifacts, 'passkeys.png'), fullPage: true });
+
+    // Passwordless: the sign-in page's button alone.
+    await signOut();
+    await m.goto('/login');
+    await m.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await signedInHome();
+    await m.goto('/account');
+    assert.doesNotMatch(await row.innerText(), /never/, 'the last use is shown');
+
+    // As the second step after the password, instead of a code.
+    await signOut();
+    await passwordStep();
+    await m.getByRole('button', { name: 'Use a passkey instead' }).click();
+    await signedInHome();
+
+    // Once removed, the passkey signs nobody in.
+    await m.goto('/account');
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await m.getByText('Passkey removed.').waitFor();
+    await signOut();
+    await m.goto('/login');
+    await m.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await m.getByText('The passkey was not accepted').waitFor();
+    assert.equal(new URL(m.url()).pathname, '/login');
     await member.context.close();
   });
 });

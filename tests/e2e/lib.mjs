@@ -18,8 +18,9 @@ const STARTUP_TIMEOUT_MS = 30_000;
 export const SHUTDOWN_TIMEOUT_MS = 20_000;
 export const OWNER = { username: 'owner', email: 'owner@example.test', password: 'correct horse battery staple 42' };
 
-const LISTENING_RE = /Hearth is listening on (http:\/\/127\.0\.0\.1:\d+)/;
-const SETUP_RE = /Open this link to create the owner account: (http:\/\/127\.0\.0\.1:\d+\/setup\/\S+)/;
+// A loopback listener is announced as `localhost`: passkeys need a name, not an IP address.
+const LISTENING_RE = /Hearth is listening on (http:\/\/localhost:\d+)/;
+const SETUP_RE = /Open this link to create the owner account: (http:\/\/localhost:\d+\/setup\/\S+)/;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*[A-Za-z]/g;
 

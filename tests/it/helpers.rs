@@ -37,12 +37,24 @@ impl TestApp {
         let mut config = Config::defaults_with_data_dir(dir.path().join("data")).unwrap();
         config.server.listen = "127.0.0.1:0".parse().unwrap();
         tweak(&mut config);
+        let custom_public_url = config.server.public_url.is_some();
         let clock = Arc::new(ManualClock::new(start_time()));
         let listeners = Listeners::bind(&config).await.unwrap();
         let addr = listeners.main.local_addr().unwrap();
         let redirect_addr = listeners.redirect.as_ref().map(|l| l.local_addr().unwrap());
         let app = App::build(config, clock.clone(), jobs, addr).await.unwrap();
-        let setup_link = app.setup_link().await.unwrap();
+        let mut setup_link = app.setup_link().await.unwrap();
+        // The address the app gives out in links (`localhost` for a loopback listener), so
+        // cookies set through a link and through `url()` belong to the same host; a test that
+        // sets its own public URL still talks to the real listener.
+        let base = if custom_public_url {
+            format!("http://{addr}")
+        } else {
+            app.public_base.to_string()
+        };
+        if let Some(link) = &mut setup_link {
+            *link = link.replacen(&*app.public_base, &base, 1);
+        }
         let queue = app.queue.clone();
         let tls_status = app.tls_status.clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -50,7 +62,7 @@ impl TestApp {
             let _ = stopped.await;
         }));
         TestApp {
-            base: format!("http://{addr}"),
+            base,
             addr,
             redirect_addr,
             setup_link,
@@ -239,9 +251,19 @@ pub async fn configure_smtp(app: &TestApp, owner: &reqwest::Client, port: u16) {
 /// The first link to `{base}/{path}/…` in a received mail (quoted-printable soft breaks undone).
 pub fn link_in(mail: &str, path: &str) -> String {
     let joined = mail.replace("=\r\n", "").replace("=\n", "");
-    let re = regex::Regex::new(&format!(r"http://127\.0\.0\.1:\d+/{path}/[A-Za-z0-9_-]+")).unwrap();
+    let re = regex::Regex::new(&format!(r"http://localhost:\d+/{path}/[A-Za-z0-9_-]+")).unwrap();
     re.find(&joined)
         .unwrap_or_else(|| panic!("no /{path}/ link in:\n{mail}"))
         .as_str()
         .to_string()
+}
+
+/// GETs `url` with `client` and reads the body as JSON.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// GETs `url` with `client` and reads the body as text.
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }

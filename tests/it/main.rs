@@ -12,6 +12,7 @@ mod http_shape;
 mod jobs;
 mod layers;
 mod mail;
+mod passkeys;
 mod registration;
 mod self_service;
 mod sessions;

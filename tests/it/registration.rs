@@ -228,7 +228,7 @@ async fn invitations_have_expiry_use_limits_and_can_be_withdrawn() {
                 .text()
                 .await
                 .unwrap();
-            let link = regex::Regex::new(r"http://127\.0\.0\.1:\d+/join/[A-Za-z0-9_-]+")
+            let link = regex::Regex::new(r"http://localhost:\d+/join/[A-Za-z0-9_-]+")
                 .unwrap()
                 .find(&html)
                 .expect("the new link is shown")

@@ -46,6 +46,11 @@ async fn members_download_everything_held_about_them() {
     assert_eq!(doc["account"]["email"], "ann@example.test");
     assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(doc["two_factor"]["enabled"], false);
+    assert_eq!(
+        doc["passkeys"],
+        serde_json::json!([]),
+        "passkeys are part of the export"
+    );
     let text = doc.to_string();
     assert!(!text.contains("argon2"), "no password hash in the export");
     app.stop().await;

@@ -5,7 +5,7 @@ use hearth::clock::Clock;
 
 use crate::helpers::{PASSWORD, TestApp};
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0);
     for c in s.bytes() {
         let v = match c {
@@ -23,7 +23,7 @@ fn base32_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn code_at(key: &[u8], app: &TestApp) -> String {
+pub(crate) fn code_at(key: &[u8], app: &TestApp) -> String {
     let totp = totp_rs::Builder::new()
         .with_secret(key.to_vec())
         .with_account_name("owner")

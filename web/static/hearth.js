@@ -10,3 +10,130 @@ document.addEventListener('htmx:configRequest', (event) => {
 for (const flash of document.querySelectorAll('.flash')) {
   setTimeout(() => flash.classList.add('flash-gone'), 6000);
 }
+
+// Passkeys (WebAuthn). The server sends options in WebAuthn's JSON form (binary fields as
+// base64url); the browser API wants ArrayBuffers, and its answer goes back as JSON.
+const base64url = {
+  decode(text) {
+    const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
+    const padded = base64 + '='.repeat((4 - (base64.length % 4)) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)).buffer;
+  },
+  encode(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let binary = '';
+    for (const b of bytes) binary += String.fromCharCode(b);
+    return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  },
+};
+
+function creationOptions(options) {
+  const publicKey = structuredClone(options.publicKey);
+  publicKey.challenge = base64url.decode(publicKey.challenge);
+  publicKey.user.id = base64url.decode(publicKey.user.id);
+  for (const c of publicKey.excludeCredentials ?? []) c.id = base64url.decode(c.id);
+  return { publicKey };
+}
+
+function requestOptions(options) {
+  const publicKey = structuredClone(options.publicKey);
+  publicKey.challenge = base64url.decode(publicKey.challenge);
+  for (const c of publicKey.allowCredentials ?? []) c.id = base64url.decode(c.id);
+  return { publicKey };
+}
+
+function credentialJSON(credential) {
+  const r = credential.response;
+  const response = { clientDataJSON: base64url.encode(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = base64url.encode(r.attestationObject);
+    if (r.getTransports) response.transports = r.getTransports();
+  } else {
+    response.authenticatorData = base64url.encode(r.authenticatorData);
+    response.signature = base64url.encode(r.signature);
+    if (r.userHandle) response.userHandle = base64url.encode(r.userHandle);
+  }
+  return {
+    id: credential.id,
+    rawId: base64url.encode(credential.rawId),
+    type: credential.type,
+    response,
+    extensions: credential.getClientExtensionResults(),
+  };
+}
+
+async function postJSON(url, body) {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
+  const resp = await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf },
+    body: JSON.stringify(body ?? {}),
+  });
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok) {
+    const fields = (data.fields ?? []).map((f) => f.message).join(' ');
+    throw new Error(fields || data.error || `The server answered ${resp.status}.`);
+  }
+  return data;
+}
+
+function explain(error) {
+  if (error.name === 'NotAllowedError') return 'The passkey request was cancelled or timed out.';
+  if (error.name === 'InvalidStateError') return 'This device already has a passkey for your account.';
+  if (error.name === 'SecurityError') return `Passkeys work only at this site's own address (${location.origin} is not it).`;
+  return error.message;
+}
+
+function showError(root, error) {
+  const box = root.querySelector('[data-passkey-error]');
+  box.textContent = explain(error);
+  box.hidden = false;
+}
+
+const nextParam = () => document.querySelector('input[name="next"]')?.value ?? '';
+
+// Sign in without a password, or as the second step after one: ask for options, let the
+// browser find a passkey, and send its answer back.
+async function signInWithPasskey(root, prefix) {
+  const start = await postJSON(`${prefix}/options`);
+  const credential = await navigator.credentials.get(requestOptions(start.options));
+  const done = await postJSON(prefix, {
+    ceremony: start.ceremony,
+    credential: credentialJSON(credential),
+    next: nextParam(),
+  });
+  location.assign(done.redirect);
+}
+
+async function registerPasskey(form) {
+  const start = await postJSON('/api/v1/me/passkeys/options', {
+    name: form.elements.name.value,
+    currentPassword: form.elements.current_password.value,
+  });
+  const credential = await navigator.credentials.create(creationOptions(start.data.options));
+  await postJSON('/api/v1/me/passkeys', {
+    ceremony: start.data.ceremony,
+    credential: credentialJSON(credential),
+  });
+  location.assign('/account');
+}
+
+if (window.PublicKeyCredential) {
+  for (const root of document.querySelectorAll('[data-passkey]')) {
+    const kind = root.dataset.passkey;
+    root.hidden = false;
+    root.querySelector('[data-passkey-controls]')?.removeAttribute('disabled');
+    if (kind === 'register') {
+      root.addEventListener('submit', (event) => {
+        event.preventDefault();
+        registerPasskey(root).catch((e) => showError(root, e));
+      });
+    } else {
+      const prefix = kind === 'sign-in' ? '/login/passkey' : '/login/code/passkey';
+      root.querySelector('[data-passkey-start]').addEventListener('click', () => {
+        signInWithPasskey(root, prefix).catch((e) => showError(root, e));
+      });
+    }
+  }
+}

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod docs;
 pub mod me;
+pub mod passkeys;
 pub mod session;
 pub mod settings;
 pub mod system;
@@ -40,6 +41,7 @@ pub struct Data<T: Type + ToJSON + ParseFromJSON> {
 pub type Apis = (
     session::SessionApi,
     me::MeApi,
+    passkeys::PasskeysApi,
     accounts::AccountsApi,
     settings::SettingsApi,
     system::SystemApi,
@@ -50,6 +52,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
         (
             session::SessionApi,
             me::MeApi,
+            passkeys::PasskeysApi,
             accounts::AccountsApi,
             settings::SettingsApi,
             system::SystemApi,
@@ -97,6 +100,12 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("confirmMyTotp", &[401, 403, 422]),
     ("disableMyTotp", &[401, 403, 422]),
     ("putSettings", &[401, 403, 422]),
+    ("listMyPasskeys", &[401]),
+    ("beginMyPasskey", &[401, 403, 409, 422]),
+    ("createMyPasskey", &[401, 403, 409, 422]),
+    ("deleteMyPasskey", &[401, 403, 404]),
+    ("beginPasskeySignIn", &[403, 409]),
+    ("signInWithPasskey", &[401, 403, 409]),
 ];
 
 fn describe(status: u16) -> &'static str {
@@ -109,7 +118,9 @@ fn describe(status: u16) -> &'static str {
             "Signed in, but not allowed; the CSRF token or origin check failed; or the API token is read-only."
         }
         404 => "No such resource (or an invitation that cannot be used).",
-        409 => "Refused by a rule (acting on yourself, or the last owner).",
+        409 => {
+            "Refused by a rule (acting on yourself, the last owner), passkeys are unavailable at this site's address, or a passkey request expired."
+        }
         405 => "The path exists but not with this method; see the `Allow` header.",
         413 => "The request body is larger than `server.max_body_kib`.",
         415 => "The request body is not `application/json`.",

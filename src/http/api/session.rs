@@ -9,7 +9,7 @@ use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
-use crate::service::accounts::{SignInOutcome, SignedIn};
+use crate::service::accounts::{SecondFactorProof, SignInOutcome, SignedIn};
 
 pub struct SessionApi;
 
@@ -81,7 +81,7 @@ impl SessionApi {
             (SignInOutcome::SignedIn(token, signed_in), _) => (token, *signed_in),
             (SignInOutcome::SecondFactorNeeded(challenge), Some(code)) => state
                 .accounts
-                .complete_second_factor(challenge.expose(), &code, client)
+                .complete_second_factor(challenge.expose(), SecondFactorProof::Code(code), client)
                 .await
                 .map_err(AppError::from)?,
             (SignInOutcome::SecondFactorNeeded(_), None) => {
@@ -125,7 +125,10 @@ impl SessionApi {
     }
 }
 
-fn verify_origin_only(req: &Request, state: &crate::http::state::AppState) -> Result<(), AppError> {
+pub(super) fn verify_origin_only(
+    req: &Request,
+    state: &crate::http::state::AppState,
+) -> Result<(), AppError> {
     // An anonymous JSON sign-in carries no CSRF token; the origin check is what protects it.
     if crate::http::auth::is_cross_origin(req, state) {
         Err(AppError::csrf())

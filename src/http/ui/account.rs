@@ -2,7 +2,7 @@
 
 use askama::Template;
 use poem::http::StatusCode;
-use poem::web::{Form, Path, Redirect};
+use poem::web::{Form, Json, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
@@ -12,7 +12,10 @@ use crate::domain::secret::Secret;
 use crate::http::auth::{CsrfForm, Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
-use crate::service::accounts::{AccountError, NewOwner, SignInOutcome, SignedIn};
+use crate::service::accounts::{
+    AccountError, NewOwner, SecondFactorProof, SignInOutcome, SignedIn,
+};
+use crate::service::passkeys::CeremonyStart;
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -101,6 +104,8 @@ struct LoginPage {
     login: String,
     next: String,
     error: Option<String>,
+    /// Passkeys work at this site's address.
+    passkeys: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,6 +133,7 @@ pub async fn login_form(
         login: String::new(),
         next: q.next,
         error: None,
+        passkeys: state.passkeys.unavailable_reason().is_none(),
     };
     Ok(render(&page)?.into_response())
 }
@@ -174,6 +180,7 @@ pub async fn login_submit(
                 login: input.login,
                 next: input.next,
                 error: Some("Wrong username, email or password.".into()),
+                passkeys: state.passkeys.unavailable_reason().is_none(),
             };
             render_status(&page, StatusCode::UNAUTHORIZED)
         }
@@ -210,6 +217,18 @@ async fn finish_sign_in(
     signed_in: &SignedIn,
     next: &str,
 ) -> Result<Response, AppError> {
+    let target = open_session(req, state, token, signed_in, next).await?;
+    Ok(Redirect::see_other(target).into_response())
+}
+
+/// Sets the session cookie for a completed sign-in; returns where the member goes next.
+async fn open_session(
+    req: &Request,
+    state: &AppState,
+    token: &Secret<String>,
+    signed_in: &SignedIn,
+    next: &str,
+) -> Result<String, AppError> {
     // A fresh token on every sign-in: no session fixation.
     end_current_session(req, state).await?;
     set_session_cookie(req.cookie(), token.expose(), state.tls);
@@ -218,8 +237,7 @@ async fn finish_sign_in(
     } else {
         "/"
     };
-    let target = safe_next(next).unwrap_or(fallback).to_string();
-    Ok(Redirect::see_other(target).into_response())
+    Ok(safe_next(next).unwrap_or(fallback).to_string())
 }
 
 const CHALLENGE_COOKIE: &str = "hearth_2fa";
@@ -240,6 +258,41 @@ struct CodePage {
     page: PageContext,
     next: String,
     error: Option<String>,
+    /// The account has passkeys, so the page offers one instead of a code.
+    passkeys: bool,
+}
+
+/// Whether the member behind the pending sign-in has passkeys usable here.
+async fn pending_has_passkeys(req: &Request, state: &AppState) -> bool {
+    let Some(challenge) = req.cookie().get(CHALLENGE_COOKIE) else {
+        return false;
+    };
+    if state.passkeys.unavailable_reason().is_some() {
+        return false;
+    }
+    match state.accounts.challenge_user(challenge.value_str()).await {
+        Ok(user) => state
+            .passkeys
+            .list(user.id)
+            .await
+            .is_ok_and(|p| !p.is_empty()),
+        Err(_) => false,
+    }
+}
+
+fn challenge_of(req: &Request) -> Result<String, AppError> {
+    req.cookie()
+        .get(CHALLENGE_COOKIE)
+        .map(|c| c.value_str().to_string())
+        .ok_or_else(|| AccountError::ChallengeExpired.into())
+}
+
+/// Ends the pending sign-in's cookie once it is complete.
+fn clear_challenge_cookie(req: &Request) {
+    let mut gone = poem::web::cookie::Cookie::new_with_str(CHALLENGE_COOKIE, "");
+    gone.set_path("/login");
+    gone.set_max_age(std::time::Duration::ZERO);
+    req.cookie().add(gone);
 }
 
 #[handler]
@@ -256,6 +309,7 @@ pub async fn code_form(
         page: PageContext::new(req, &state, &viewer),
         next: q.next,
         error: None,
+        passkeys: pending_has_passkeys(req, &state).await,
     })?
     .into_response())
 }
@@ -278,29 +332,113 @@ pub async fn code_submit(
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    let Some(challenge) = req
-        .cookie()
-        .get(CHALLENGE_COOKIE)
-        .map(|c| c.value_str().to_string())
-    else {
-        return Err(AccountError::ChallengeExpired.into());
-    };
+    let challenge = challenge_of(req)?;
     match state
         .accounts
-        .complete_second_factor(&challenge, &input.code, super::join::client_info(req))
+        .complete_second_factor(
+            &challenge,
+            SecondFactorProof::Code(input.code.clone()),
+            super::join::client_info(req),
+        )
         .await
     {
         Ok((token, signed_in)) => {
-            let mut gone = poem::web::cookie::Cookie::new_with_str(CHALLENGE_COOKIE, "");
-            gone.set_path("/login");
-            gone.set_max_age(std::time::Duration::ZERO);
-            req.cookie().add(gone);
+            clear_challenge_cookie(req);
             finish_sign_in(req, &state, &token, &signed_in, &input.next).await
         }
         Err(AccountError::WrongSecondFactor) => {
-            let page = CodePage { page: PageContext::new(req, &state, &viewer), next: input.next, error: Some("That code is not right. Use the current code from your app, or a recovery code.".into()) };
+            let page = CodePage {
+                page: PageContext::new(req, &state, &viewer),
+                next: input.next,
+                error: Some(
+                    "That code is not right. Use the current code from your app, or a recovery code."
+                        .into(),
+                ),
+                passkeys: pending_has_passkeys(req, &state).await,
+            };
             render_status(&page, StatusCode::UNAUTHORIZED)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /login/passkey/options`: options for a passwordless sign-in (JSON, for the page's
+/// script).
+#[handler]
+pub async fn passkey_options(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, None)?;
+    ceremony_json(state.passkeys.begin_sign_in()?)
+}
+
+/// `POST /login/code/passkey/options`: options for using a passkey as the second step.
+#[handler]
+pub async fn code_passkey_options(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, None)?;
+    ceremony_json(
+        state
+            .passkeys
+            .begin_second_factor(&challenge_of(req)?)
+            .await?,
+    )
+}
+
+fn ceremony_json(start: CeremonyStart) -> Result<Response, AppError> {
+    Ok(
+        Json(serde_json::json!({"ceremony": start.ceremony, "options": start.options}))
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyAnswerInput {
+    ceremony: String,
+    credential: serde_json::Value,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login/passkey`: signs in with the passkey's answer; replies with where to go next.
+#[handler]
+pub async fn passkey_finish(
+    req: &Request,
+    viewer: Viewer,
+    Json(input): Json<PasskeyAnswerInput>,
+) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, None)?;
+    let (token, signed_in) = state
+        .passkeys
+        .finish_sign_in(
+            &input.ceremony,
+            input.credential,
+            super::join::client_info(req),
+        )
+        .await?;
+    let target = open_session(req, &state, &token, &signed_in, &input.next).await?;
+    Ok(Json(serde_json::json!({"redirect": target})).into_response())
+}
+
+/// `POST /login/code/passkey`: completes a password sign-in with the passkey's answer.
+#[handler]
+pub async fn code_passkey_finish(
+    req: &Request,
+    viewer: Viewer,
+    Json(input): Json<PasskeyAnswerInput>,
+) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, None)?;
+    let (token, signed_in) = state
+        .passkeys
+        .finish_second_factor(
+            &challenge_of(req)?,
+            &input.ceremony,
+            input.credential,
+            super::join::client_info(req),
+        )
+        .await?;
+    clear_challenge_cookie(req);
+    let target = open_session(req, &state, &token, &signed_in, &input.next).await?;
+    Ok(Json(serde_json::json!({"redirect": target})).into_response())
 }

@@ -13,6 +13,7 @@ use crate::domain::secret::Secret;
 use crate::http::auth::{CsrfForm, Viewer, current_session_token, verify_csrf};
 use crate::http::error::AppError;
 use crate::service::accounts::{AccountError, SessionView, SignedIn};
+use crate::service::passkeys::PasskeyView;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -25,6 +26,9 @@ struct AccountPage {
     tokens: Vec<ApiToken>,
     new_token: Option<String>,
     two_factor: bool,
+    passkeys: Vec<PasskeyView>,
+    /// Why passkeys cannot be used at this site's address, when they cannot.
+    passkeys_unavailable: Option<String>,
     /// (QR code data URI, base32 key) while enrolling.
     enrolment: Option<(String, String)>,
     recovery_codes: Option<Vec<String>>,
@@ -71,6 +75,7 @@ async fn account_page_with(
     let sessions = state.accounts.sessions(me.user.id, &token).await?;
     let tokens = state.accounts.api_tokens(me.user.id).await?;
     let two_factor = state.second_factors.is_enabled(me.user.id).await?;
+    let passkeys = state.passkeys.list(me.user.id).await?;
     Ok(AccountPage {
         page: PageContext::new(req, &state, viewer),
         username: me.user.username.clone(),
@@ -80,6 +85,8 @@ async fn account_page_with(
         tokens,
         new_token,
         two_factor,
+        passkeys,
+        passkeys_unavailable: state.passkeys.unavailable_reason().map(str::to_string),
         enrolment: None,
         recovery_codes: None,
         is_owner: me.user.role == crate::domain::role::Role::Owner,
@@ -363,4 +370,18 @@ pub async fn request_deletion(
         Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
+}
+
+#[handler]
+pub async fn remove_passkey(
+    req: &Request,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(input): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let (me, state) = member_form(req, &viewer, &input.csrf)?;
+    let id = id.parse().map_err(|_| AppError::not_found())?;
+    state.passkeys.remove(me.user.id, id).await?;
+    flash::set(req, "Passkey removed.");
+    Ok(Redirect::see_other("/account").into_response())
 }

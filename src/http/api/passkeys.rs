@@ -1,0 +1,218 @@
+//! Passkeys through the API: a member's own passkeys under `/api/v1/me/passkeys`, and
+//! passwordless sign-in under `/api/v1/session/passkey`. Each ceremony is two calls: options
+//! for `navigator.credentials.create()`/`get()`, then the browser's answer.
+
+use poem::Request;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::me::{Done, acting};
+use super::session::{Me, verify_origin_only};
+use super::{ApiTags, Data};
+use crate::domain::secret::Secret;
+use crate::http::auth::{Viewer, set_session_cookie};
+use crate::http::error::AppError;
+use crate::http::ui::state_of;
+use crate::service::passkeys::{CeremonyStart, PasskeyView};
+
+pub struct PasskeysApi;
+
+/// A registered passkey.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<PasskeyView> for PasskeyInfo {
+    fn from(p: PasskeyView) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: p.name,
+            created_at: p.created_at.to_string(),
+            last_used_at: p.last_used_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct NewPasskey {
+    /// A label such as "Work laptop"; "Passkey" when empty. At most 64 characters.
+    #[oai(validator(max_length = 256))]
+    pub name: String,
+    /// Adding a way to sign in needs the password.
+    #[oai(validator(max_length = 256))]
+    pub current_password: String,
+}
+
+/// Options for the browser, and the id that pairs its answer with them.
+#[derive(Object)]
+pub struct PasskeyOptions {
+    /// Send this back with the answer, within five minutes.
+    pub ceremony: String,
+    /// `{"publicKey": …}` for `navigator.credentials.create()` or `.get()`, with binary
+    /// fields encoded as base64url.
+    pub options: serde_json::Value,
+}
+
+impl From<CeremonyStart> for PasskeyOptions {
+    fn from(c: CeremonyStart) -> Self {
+        Self {
+            ceremony: c.ceremony,
+            options: c.options,
+        }
+    }
+}
+
+/// The authenticator's answer.
+#[derive(Object)]
+pub struct PasskeyAnswer {
+    #[oai(validator(max_length = 128))]
+    pub ceremony: String,
+    /// The `PublicKeyCredential` in its JSON form (`credential.toJSON()`): `id`, `rawId`,
+    /// `type` and `response` with base64url fields.
+    pub credential: serde_json::Value,
+}
+
+#[derive(ApiResponse)]
+pub enum Registered {
+    /// The passkey is registered.
+    #[oai(status = 201)]
+    Created(Json<Data<PasskeyInfo>>),
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Session")]
+impl PasskeysApi {
+    /// List my passkeys
+    #[oai(path = "/me/passkeys", method = "get", operation_id = "listMyPasskeys")]
+    async fn list(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> poem::Result<Json<Data<Vec<PasskeyInfo>>>> {
+        let me = viewer.require()?;
+        let passkeys = state_of(req)?
+            .passkeys
+            .list(me.user.id)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data {
+            data: passkeys.into_iter().map(PasskeyInfo::from).collect(),
+        }))
+    }
+
+    /// Start registering a passkey
+    ///
+    /// Checks the password and returns options for `navigator.credentials.create()`.
+    #[oai(
+        path = "/me/passkeys/options",
+        method = "post",
+        operation_id = "beginMyPasskey"
+    )]
+    async fn begin(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<NewPasskey>,
+    ) -> poem::Result<Json<Data<PasskeyOptions>>> {
+        let me = acting(req, &viewer)?;
+        let start = state_of(req)?
+            .passkeys
+            .begin_registration(&me.user, &body.0.name, Secret::new(body.0.current_password))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Json(Data { data: start.into() }))
+    }
+
+    /// Register a passkey
+    ///
+    /// Verifies the authenticator's answer to the options from `beginMyPasskey`.
+    #[oai(
+        path = "/me/passkeys",
+        method = "post",
+        operation_id = "createMyPasskey"
+    )]
+    async fn create(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<PasskeyAnswer>,
+    ) -> poem::Result<Registered> {
+        let me = acting(req, &viewer)?;
+        let passkey = state_of(req)?
+            .passkeys
+            .finish_registration(&me.user, &body.0.ceremony, body.0.credential)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Registered::Created(Json(Data {
+            data: passkey.into(),
+        })))
+    }
+
+    /// Remove a passkey
+    #[oai(
+        path = "/me/passkeys/:id",
+        method = "delete",
+        operation_id = "deleteMyPasskey"
+    )]
+    async fn delete(&self, req: &Request, viewer: Viewer, id: Path<String>) -> poem::Result<Done> {
+        let me = acting(req, &viewer)?;
+        let id = id.0.parse().map_err(|_| AppError::not_found())?;
+        state_of(req)?
+            .passkeys
+            .remove(me.user.id, id)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Done::Done)
+    }
+
+    /// Start a passkey sign-in
+    ///
+    /// Options for `navigator.credentials.get()`; the browser offers the person's passkeys
+    /// for this site, so no username is needed.
+    #[oai(
+        path = "/session/passkey/options",
+        method = "post",
+        operation_id = "beginPasskeySignIn"
+    )]
+    async fn begin_sign_in(&self, req: &Request) -> poem::Result<Json<Data<PasskeyOptions>>> {
+        let state = state_of(req)?;
+        verify_origin_only(req, &state)?;
+        let start = state.passkeys.begin_sign_in().map_err(AppError::from)?;
+        Ok(Json(Data { data: start.into() }))
+    }
+
+    /// Sign in with a passkey
+    ///
+    /// Verifies the answer to `beginPasskeySignIn` and sets the session cookie. The session
+    /// counts as signed in with two factors.
+    #[oai(
+        path = "/session/passkey",
+        method = "post",
+        operation_id = "signInWithPasskey"
+    )]
+    async fn sign_in(
+        &self,
+        req: &Request,
+        body: Json<PasskeyAnswer>,
+    ) -> poem::Result<Json<Data<Me>>> {
+        let state = state_of(req)?;
+        verify_origin_only(req, &state)?;
+        let client = crate::http::ui::join::client_info(req);
+        let (token, signed_in) = state
+            .passkeys
+            .finish_sign_in(&body.0.ceremony, body.0.credential, client)
+            .await
+            .map_err(AppError::from)?;
+        crate::http::auth::end_current_session(req, &state).await?;
+        set_session_cookie(req.cookie(), token.expose(), state.tls);
+        Ok(Json(Data {
+            data: Me::from(&signed_in),
+        }))
+    }
+}
