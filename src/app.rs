@@ -44,11 +44,18 @@ pub enum StartError {
 pub const PURGE_SESSIONS: &str = "sessions.purge_expired";
 
 /// Recurring work, validated at start.
-pub const SCHEDULES: &[ScheduleSpec] = &[ScheduleSpec {
-    name: "purge-expired-sessions",
-    job_kind: PURGE_SESSIONS,
-    recurrence: "every 1h",
-}];
+pub const SCHEDULES: &[ScheduleSpec] = &[
+    ScheduleSpec {
+        name: "purge-expired-sessions",
+        job_kind: PURGE_SESSIONS,
+        recurrence: "every 1h",
+    },
+    ScheduleSpec {
+        name: "collect-media-blobs",
+        job_kind: service::media::COLLECT_BLOBS,
+        recurrence: "every 1h",
+    },
+];
 
 /// The sockets to serve on, bound before the app starts (port 0 in tests).
 pub struct Listeners {
@@ -153,6 +160,23 @@ impl App {
             service::mail::SEND_MAIL,
             service::mail::deliver(settings.clone()),
         );
+        let blobs =
+            crate::media::blobs::BlobStore::open(&config.storage.data_dir).map_err(|e| {
+                StartError::Other(format!(
+                    "cannot use the media folders in {}: {e}",
+                    config.storage.data_dir.display()
+                ))
+            })?;
+        let media_processor =
+            service::media::Processor::new(store.clone(), clock.clone(), blobs, settings.clone());
+        registry.register(
+            service::media::PROCESS_MEDIA,
+            service::media::process_job(media_processor.clone()),
+        );
+        registry.register(
+            service::media::COLLECT_BLOBS,
+            service::media::collect_job(media_processor.clone()),
+        );
         let queue = JobQueue::new(
             store.clone(),
             clock.clone(),
@@ -210,6 +234,11 @@ impl App {
                 clock.clone(),
                 passwords.clone(),
                 settings.clone(),
+            ),
+            media: service::media::MediaService::new(
+                &media_processor,
+                queue.clone(),
+                limiter.clone(),
             ),
             passkeys: service::passkeys::Passkeys::new(
                 store.clone(),

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod media;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -59,6 +59,10 @@ id_type!(
     /// A registered passkey.
     PasskeyId
 );
+id_type!(
+    /// An uploaded photo or video.
+    MediaId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

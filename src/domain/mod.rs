@@ -7,6 +7,7 @@ pub mod audit;
 pub mod ids;
 pub mod invite;
 pub mod job;
+pub mod media;
 pub mod passkey;
 pub mod permission;
 pub mod role;

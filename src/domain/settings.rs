@@ -70,6 +70,77 @@ pub struct SiteSettings {
     /// Staff may use the admin panel only with two-factor authentication on.
     pub require_staff_second_factor: bool,
     pub mail: MailSettings,
+    pub media: MediaSettings,
+}
+
+/// Limits on uploads, and whether photos wait for approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaSettings {
+    /// Largest photo upload, MiB.
+    pub max_photo_mib: u32,
+    /// Largest video upload, MiB.
+    pub max_video_mib: u32,
+    /// Longest video, seconds.
+    pub max_video_seconds: u32,
+    /// Storage per member, MiB; supporters get `supporter_quota_mib`.
+    pub quota_mib: u32,
+    pub supporter_quota_mib: u32,
+    /// Uploads per member per hour.
+    pub uploads_per_hour: u32,
+    /// New photos and videos wait in the moderation queue until staff approve them.
+    pub needs_approval: bool,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            max_photo_mib: 20,
+            max_video_mib: 100,
+            max_video_seconds: 180,
+            quota_mib: 1024,
+            supporter_quota_mib: 10 * 1024,
+            uploads_per_hour: 60,
+            needs_approval: false,
+        }
+    }
+}
+
+impl MediaSettings {
+    pub const MIB: u64 = 1024 * 1024;
+
+    pub fn problems(&self) -> Vec<FieldError> {
+        let ranges: [(&'static str, u32, u32, u32); 6] = [
+            ("max_photo_mib", self.max_photo_mib, 1, 200),
+            ("max_video_mib", self.max_video_mib, 1, 4096),
+            ("max_video_seconds", self.max_video_seconds, 1, 3600),
+            ("quota_mib", self.quota_mib, 1, 1_000_000),
+            (
+                "supporter_quota_mib",
+                self.supporter_quota_mib,
+                1,
+                1_000_000,
+            ),
+            ("uploads_per_hour", self.uploads_per_hour, 1, 10_000),
+        ];
+        ranges
+            .into_iter()
+            .filter(|(_, value, min, max)| !(min..=max).contains(&value))
+            .map(|(field, _, min, max)| {
+                FieldError::new(field, format!("Use a number from {min} to {max}."))
+            })
+            .collect()
+    }
+
+    /// The storage a member may use, in bytes.
+    pub fn quota_bytes(&self, supporter: bool) -> u64 {
+        let mib = if supporter {
+            self.supporter_quota_mib.max(self.quota_mib)
+        } else {
+            self.quota_mib
+        };
+        u64::from(mib) * Self::MIB
+    }
 }
 
 /// How the SMTP connection is secured.
@@ -170,6 +241,7 @@ impl Default for SiteSettings {
             password_resets_per_hour: 5,
             require_staff_second_factor: false,
             mail: MailSettings::default(),
+            media: MediaSettings::default(),
         }
     }
 }
@@ -212,6 +284,7 @@ impl SiteSettings {
                 ));
             }
         }
+        problems.extend(self.media.problems());
         problems
     }
 }

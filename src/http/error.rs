@@ -210,6 +210,25 @@ impl From<AccountError> for AppError {
     }
 }
 
+impl From<crate::service::media::MediaError> for AppError {
+    fn from(e: crate::service::media::MediaError) -> Self {
+        use crate::service::media::MediaError as M;
+        match e {
+            M::Unsupported(why) => {
+                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA", why)
+            }
+            M::TooLarge(why) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", why),
+            M::OverLimit(why) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "OVER_LIMIT", why),
+            M::RateLimited(decision) => Self::rate_limited(&decision),
+            M::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", why),
+            M::NotFound => Self::not_found(),
+            M::Invalid(fields) => Self::validation(fields),
+            M::Storage(why) => Self::new(StatusCode::INSUFFICIENT_STORAGE, "STORAGE_FAILED", why),
+            M::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::service::passkeys::PasskeyError> for AppError {
     fn from(e: crate::service::passkeys::PasskeyError) -> Self {
         use crate::service::passkeys::PasskeyError as P;

@@ -111,7 +111,7 @@ impl<E: Endpoint> Endpoint for Front<E> {
 
         async move {
             let rate = is_api(&path).then(|| api_rate(state, ip));
-            let outcome = if body_too_large(&req, state.front.max_body_bytes) {
+            let outcome = if body_too_large(&req, body_limit(state, &path)) {
                 Err(AppError::from_poem(&poem::Error::from_status(
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )))
@@ -191,6 +191,21 @@ impl<E: Endpoint> Endpoint for Front<E> {
 
 fn error_for_status(status: StatusCode) -> AppError {
     AppError::from_poem(&poem::Error::from_status(status))
+}
+
+/// Upload routes take files up to the media limits (a video and its poster); everything
+/// else is held to `server.max_body_kib`. The upload code enforces the exact limits as the
+/// bytes arrive, so a missing or false `Content-Length` gains nothing.
+fn body_limit(state: &AppState, path: &str) -> u64 {
+    if super::MEDIA_UPLOAD_PATHS.contains(&path) {
+        let media = &state.settings.current().media;
+        (u64::from(media.max_video_mib.max(media.max_photo_mib))
+            + u64::from(media.max_photo_mib)
+            + 1)
+            * crate::domain::settings::MediaSettings::MIB
+    } else {
+        state.front.max_body_bytes
+    }
 }
 
 fn body_too_large(req: &Request, max: u64) -> bool {

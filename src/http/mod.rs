@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod media;
 pub mod metrics;
 pub mod middleware;
 pub mod routes_table;
@@ -27,6 +28,9 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, h
 pub use state::AppState;
 
 use error::AppError;
+
+/// Paths that take uploads: their body limit is the media settings', not `max_body_kib`.
+pub const MEDIA_UPLOAD_PATHS: &[&str] = &["/media", "/api/v1/media/uploads"];
 use routes_table::RouteTable;
 
 /// Paths served outside the OpenAPI service, with their methods (for `Allow` and metrics).
@@ -63,6 +67,14 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/admin/audit", &[Method::GET]),
     ("/admin/users", &[Method::GET]),
     ("/admin/users/:id", &[Method::GET, Method::POST]),
+    ("/media", &[Method::GET, Method::POST]),
+    ("/media/:id", &[Method::GET]),
+    ("/media/:id/delete", &[Method::POST]),
+    ("/media/:id/:variant", &[Method::GET]),
+    ("/admin/media", &[Method::GET]),
+    ("/admin/media/settings", &[Method::POST]),
+    ("/admin/media/:id/decision", &[Method::POST]),
+    ("/admin/media/:id/remove", &[Method::POST]),
     ("/admin/approvals", &[Method::GET]),
     ("/admin/approvals/:id", &[Method::POST]),
     ("/admin/invitations", &[Method::GET, Method::POST]),
@@ -75,6 +87,7 @@ const PAGE_ROUTES: &[(&str, &[Method])] = &[
     ("/static/*path", &[Method::GET]),
     ("/api/openapi.json", &[Method::GET]),
     ("/api/docs", &[Method::GET]),
+    ("/api/v1/media/uploads", &[Method::POST]),
 ];
 
 /// The route table for this build: page routes plus every API operation.
@@ -169,6 +182,14 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
             "/admin/users/:id",
             get(admin::users::show).post(admin::users::act),
         )
+        .at("/media", get(ui::media::page).post(ui::media::upload))
+        .at("/media/:id", get(ui::media::item))
+        .at("/media/:id/delete", post(ui::media::delete))
+        .at("/media/:id/:variant", get(media::serve))
+        .at("/admin/media", get(admin::media::page))
+        .at("/admin/media/settings", post(admin::media::save_settings))
+        .at("/admin/media/:id/decision", post(admin::media::decide))
+        .at("/admin/media/:id/remove", post(admin::media::remove))
         .at("/admin/approvals", get(admin::registration::approvals))
         .at("/admin/approvals/:id", post(admin::registration::decide))
         .at(
@@ -202,6 +223,7 @@ pub fn endpoint(state: AppState) -> impl Endpoint<Output = Response> {
                 Html(docs_html.to_string()).into_response()
             })),
         )
+        .at("/api/v1/media/uploads", post(api::media::upload))
         .nest("/api", api::service());
 
     let app = routes

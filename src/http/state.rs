@@ -32,6 +32,7 @@ pub struct AppState {
     pub staff: Staff,
     pub second_factors: SecondFactors,
     pub passkeys: Passkeys,
+    pub media: crate::service::media::MediaService,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,

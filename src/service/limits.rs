@@ -33,6 +33,7 @@ pub enum LimitKind {
     SignInAddress,
     SignUpAddress,
     PasswordReset,
+    Upload,
 }
 
 /// The verdict for one request, with what the headers report.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod limits;
 pub mod mail;
+pub mod media;
 pub mod passkeys;
 pub mod passwords;
 pub mod registration;

@@ -142,6 +142,7 @@ impl Tx<'_> {
         self.delete_api_tokens_of(user.id)?;
         self.delete_second_factor(user.id)?;
         self.delete_passkeys_of(user.id)?;
+        self.delete_media_of(user.id)?;
         self.txn.open_table(USERS)?.remove(user.id.as_u128())?;
         self.txn
             .open_table(USERS_BY_USERNAME)?

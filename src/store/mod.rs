@@ -14,6 +14,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod codec;
 pub mod jobs;
+pub mod media;
 pub mod migrate;
 pub mod passkeys;
 pub mod registration;

@@ -58,6 +58,21 @@ pub const PASSKEYS: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new(
 pub const PASSKEYS_BY_CREDENTIAL: TableDefinition<&[u8], (u128, u128)> =
     TableDefinition::new("passkeys_by_credential");
 
+/// media id → encoded `Media`. Ids are UUIDv7, so a reverse scan is newest first.
+pub const MEDIA: TableDefinition<u128, &[u8]> = TableDefinition::new("media");
+/// (owner id, media id) → (): a member's library.
+pub const MEDIA_BY_OWNER: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("media_by_owner");
+/// media id → () for media waiting for staff approval (ids sort oldest first).
+pub const MEDIA_QUEUE: TableDefinition<u128, ()> = TableDefinition::new("media_queue");
+/// owner id → bytes uploaded, for the quota.
+pub const MEDIA_USAGE: TableDefinition<u128, u64> = TableDefinition::new("media_usage");
+/// blob SHA-256 → how many records use it. Written with the records, in their transaction.
+pub const BLOB_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("blob_refs");
+/// blob SHA-256 → when (Unix ms) its last reference went; the garbage collector's list.
+pub const BLOBS_UNREFERENCED: TableDefinition<&[u8; 32], i64> =
+    TableDefinition::new("blobs_unreferenced");
+
 /// (time in Unix ms, entry id) → encoded `AuditEntry`: staff actions, oldest first.
 pub const AUDIT_LOG: TableDefinition<(i64, u128), &[u8]> = TableDefinition::new("audit_log");
 
@@ -85,6 +100,12 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SECOND_FACTORS)?;
     txn.open_table(PASSKEYS)?;
     txn.open_table(PASSKEYS_BY_CREDENTIAL)?;
+    txn.open_table(MEDIA)?;
+    txn.open_table(MEDIA_BY_OWNER)?;
+    txn.open_table(MEDIA_QUEUE)?;
+    txn.open_table(MEDIA_USAGE)?;
+    txn.open_table(BLOB_REFS)?;
+    txn.open_table(BLOBS_UNREFERENCED)?;
     txn.open_multimap_table(API_TOKENS_BY_USER)?;
     txn.open_table(PENDING_APPROVAL)?;
     txn.open_table(INVITES)?;

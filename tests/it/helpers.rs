@@ -75,6 +75,11 @@ impl TestApp {
         }
     }
 
+    /// The app's data directory (database, blobs, temp files).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

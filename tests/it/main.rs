@@ -12,6 +12,7 @@ mod http_shape;
 mod jobs;
 mod layers;
 mod mail;
+mod media;
 mod passkeys;
 mod registration;
 mod self_service;

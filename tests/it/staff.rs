@@ -5,7 +5,7 @@ use crate::helpers::{PASSWORD, TestApp, save_settings};
 
 /// Creates a member through open sign-up, gives them `role` (as the owner), and returns a
 /// client signed in as them with their user id.
-async fn member(
+pub(crate) async fn member(
     app: &TestApp,
     owner: &reqwest::Client,
     name: &str,
@@ -24,7 +24,7 @@ async fn member(
     (client, id)
 }
 
-async fn user_id(app: &TestApp, owner: &reqwest::Client, name: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, owner: &reqwest::Client, name: &str) -> String {
     let list = owner
         .get(app.url(&format!("/admin/users?q={name}")))
         .send()
@@ -39,7 +39,7 @@ async fn user_id(app: &TestApp, owner: &reqwest::Client, name: &str) -> String {
         .to_string()
 }
 
-async fn staff_action(
+pub(crate) async fn staff_action(
     app: &TestApp,
     client: &reqwest::Client,
     id: &str,

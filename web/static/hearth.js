@@ -137,3 +137,66 @@ if (window.PublicKeyCredential) {
     }
   }
 }
+
+// Uploads with a progress bar; a video gets a poster frame grabbed here in the browser.
+// Without scripts the form posts normally.
+async function posterFor(file) {
+  if (!file.type.startsWith('video/')) return null;
+  const url = URL.createObjectURL(file);
+  try {
+    const video = document.createElement('video');
+    video.muted = true;
+    video.src = url;
+    await new Promise((resolve, reject) => {
+      video.onloadeddata = resolve;
+      video.onerror = reject;
+    });
+    video.currentTime = Math.min(1, video.duration / 2 || 0);
+    await new Promise((resolve) => { video.onseeked = resolve; });
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext('2d').drawImage(video, 0, 0);
+    return await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
+  } catch {
+    return null; // The server accepts a video without a poster.
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+for (const form of document.querySelectorAll('form[data-upload]')) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    const progress = form.querySelector('[data-upload-progress]');
+    const error = form.querySelector('[data-upload-error]');
+    error.hidden = true;
+    const data = new FormData();
+    data.append('file', file);
+    const poster = await posterFor(file);
+    if (poster) data.append('poster', poster, 'poster.jpg');
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/v1/media/uploads');
+    xhr.setRequestHeader('X-CSRF-Token', document.querySelector('meta[name="csrf-token"]').content);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
+    };
+    xhr.onload = () => {
+      if (xhr.status === 201) return location.reload();
+      let message = `The upload failed (${xhr.status}).`;
+      try { message = JSON.parse(xhr.responseText).error ?? message; } catch { /* not JSON */ }
+      error.textContent = message;
+      error.hidden = false;
+      progress.hidden = true;
+    };
+    xhr.onerror = () => {
+      error.textContent = 'The connection broke during the upload; try again.';
+      error.hidden = false;
+    };
+    progress.hidden = false;
+    progress.value = 0;
+    xhr.send(data);
+  });
+}

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod mail;
+pub mod media;
 pub mod registration;
 pub mod settings;
 pub mod system;

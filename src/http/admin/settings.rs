@@ -87,6 +87,7 @@ impl SettingsForm {
             ),
             require_staff_second_factor: self.require_staff_second_factor == "yes",
             mail: base.mail.clone(),
+            media: base.media.clone(),
         };
         let registration = RegistrationMode::parse(&self.registration);
         if registration.is_none() {

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod docs;
 pub mod me;
+pub mod media;
 pub mod passkeys;
 pub mod session;
 pub mod settings;
@@ -42,6 +43,7 @@ pub type Apis = (
     session::SessionApi,
     me::MeApi,
     passkeys::PasskeysApi,
+    media::MediaApi,
     accounts::AccountsApi,
     settings::SettingsApi,
     system::SystemApi,
@@ -53,6 +55,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             session::SessionApi,
             me::MeApi,
             passkeys::PasskeysApi,
+            media::MediaApi,
             accounts::AccountsApi,
             settings::SettingsApi,
             system::SystemApi,
@@ -106,6 +109,13 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("deleteMyPasskey", &[401, 403, 404]),
     ("beginPasskeySignIn", &[403, 409]),
     ("signInWithPasskey", &[401, 403, 409]),
+    ("listMyMedia", &[401]),
+    ("getMedia", &[401, 404]),
+    ("deleteMedia", &[401, 403, 404]),
+    ("listMediaQueue", &[401, 403]),
+    ("decideMedia", &[401, 403, 404, 422]),
+    ("removeMedia", &[401, 403, 404]),
+    ("uploadMedia", &[401, 403, 413, 415, 422, 507]),
 ];
 
 fn describe(status: u16) -> &'static str {
@@ -122,10 +132,17 @@ fn describe(status: u16) -> &'static str {
             "Refused by a rule (acting on yourself, the last owner), passkeys are unavailable at this site's address, or a passkey request expired."
         }
         405 => "The path exists but not with this method; see the `Allow` header.",
-        413 => "The request body is larger than `server.max_body_kib`.",
-        415 => "The request body is not `application/json`.",
+        413 => {
+            "The request body is larger than `server.max_body_kib`, or an upload is over its size limit or the member's storage quota."
+        }
+        415 => {
+            "The request body is not `application/json`; or an upload is not a photo or video we accept, or does not decode as what it claims."
+        }
         422 => "The input is well-formed but breaks a rule; `fields` says which.",
         429 => "Rate limited; see `Retry-After`.",
+        507 => {
+            "The server could not store the upload (disk full or not writable); nothing was kept."
+        }
         _ => "Unexpected server error; the request id identifies it in the log.",
     }
 }
@@ -171,9 +188,40 @@ fn error_schema() -> Value {
     })
 }
 
+/// `POST /api/v1/media/uploads`, served outside poem-openapi (it streams the file), described
+/// here so the document has every operation.
+fn upload_operation() -> Value {
+    let file = json!({"type": "string", "format": "binary"});
+    json!({
+        "post": {
+            "tags": ["Accounts"],
+            "summary": "Upload a photo or video",
+            "description": "Multipart form: `file` (JPEG, PNG, WebP, GIF, MP4 or WebM; the type is read from the bytes) and, for a video, an optional `poster` image. Checked before it is stored (decodes within the limits, video duration within the limit); processing continues in the background. Needs `X-CSRF-Token` with the session cookie.",
+            "operationId": "uploadMedia",
+            "requestBody": {
+                "required": true,
+                "content": {"multipart/form-data": {"schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": file, "poster": file}
+                }}}
+            },
+            "responses": {"201": {
+                "description": "Stored; `state` says where processing is.",
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {"data": {"$ref": "#/components/schemas/MediaView"}}
+                }}}
+            }}
+        }
+    })
+}
+
 /// The finished OpenAPI document.
 pub fn document() -> Value {
     let mut spec: Value = serde_json::from_str(&service().spec()).unwrap_or_else(|_| json!({}));
+    spec["paths"]["/api/v1/media/uploads"] = upload_operation();
     spec["components"]["schemas"]["Error"] = error_schema();
     let methods = ["get", "post", "put", "patch", "delete"];
     if let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) {

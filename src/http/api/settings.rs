@@ -140,6 +140,7 @@ impl SettingsApi {
                     .unwrap_or_else(|| current.mail.smtp_password.clone()),
                 from: b.mail_from.trim().to_string(),
             },
+            media: current.media.clone(),
         };
         match state.settings.update(&actor, new).await {
             Ok(()) => Ok(Json(Data {

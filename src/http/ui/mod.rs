@@ -5,6 +5,7 @@ pub mod account;
 pub mod flash;
 pub mod join;
 pub mod me;
+pub mod media;
 
 use askama::Template;
 use poem::web::Html;

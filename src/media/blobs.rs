@@ -1,0 +1,198 @@
+//! The content-addressed blob store: files named by their SHA-256 under `blobs/ab/cd/<hex>`
+//! in the data directory. A blob is written to `tmp/`, fsynced, then renamed into place (and
+//! the folder fsynced), so a crash leaves either the whole file or none. Which blobs are in
+//! use is the database's business (reference counts in `store::media`); the collector deletes
+//! files the database no longer references, holding [`BlobStore::lock`] so that no upload can
+//! bring the same content back between its check and the deletion.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::media::hex;
+
+#[derive(Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+    tmp: PathBuf,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A file being written in `tmp/`; deleted when dropped unless it was moved into the store.
+pub struct TempBlob {
+    path: PathBuf,
+    file: Option<File>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl TempBlob {
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the temporary file is closed"))?;
+        file.write_all(bytes)?;
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes the content to disk and returns its SHA-256.
+    pub fn finish(&mut self) -> io::Result<[u8; 32]> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()?;
+        }
+        Ok(self.hasher.clone().finalize().into())
+    }
+}
+
+impl Drop for TempBlob {
+    fn drop(&mut self) {
+        // Moved into the store (or never created): nothing to remove.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+impl BlobStore {
+    /// Uses (and creates) `blobs/` and `tmp/` in `data_dir`.
+    pub fn open(data_dir: &Path) -> io::Result<Self> {
+        let store = Self {
+            root: data_dir.join("blobs"),
+            tmp: data_dir.join("tmp"),
+            lock: Arc::default(),
+        };
+        fs::create_dir_all(&store.root)?;
+        fs::create_dir_all(&store.tmp)?;
+        Ok(store)
+    }
+
+    /// Where the blob with this hash lives. Built from the hash only, never from input.
+    pub fn path_of(&self, sha256: &[u8; 32]) -> PathBuf {
+        let name = hex(sha256);
+        self.root.join(&name[0..2]).join(&name[2..4]).join(name)
+    }
+
+    /// A new temporary file for an upload or a variant.
+    pub fn temp(&self) -> io::Result<TempBlob> {
+        let name = format!("blob-{}", hex(&rand::random::<[u8; 16]>()));
+        let path = self.tmp.join(name);
+        let file = File::create_new(&path)?;
+        Ok(TempBlob {
+            path,
+            file: Some(file),
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Serialises moving blobs in with the collector deleting them.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+
+    /// Moves a finished temporary file into place (call with [`lock`](Self::lock) held).
+    /// Identical content is stored once: if the blob exists, the copy is dropped.
+    pub fn commit(&self, mut temp: TempBlob) -> io::Result<[u8; 32]> {
+        let sha = temp.finish()?;
+        let target = self.path_of(&sha);
+        if target.exists() {
+            return Ok(sha);
+        }
+        let folder = target
+            .parent()
+            .ok_or_else(|| io::Error::other("a blob path has no folder"))?;
+        fs::create_dir_all(folder)?;
+        fs::rename(&temp.path, &target)?;
+        File::open(folder)?.sync_all()?;
+        Ok(sha)
+    }
+
+    /// Writes `bytes` as a blob (call with the lock held).
+    pub fn put(&self, bytes: &[u8]) -> io::Result<[u8; 32]> {
+        let mut temp = self.temp()?;
+        temp.write(bytes)?;
+        self.commit(temp)
+    }
+
+    /// Deletes a blob's file (call with the lock held, after the database let it go).
+    pub fn remove(&self, sha256: &[u8; 32]) -> io::Result<()> {
+        match fs::remove_file(self.path_of(sha256)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes temporary files older than `age` (left by a crash mid-upload).
+    pub fn sweep_temp(&self, age: std::time::Duration) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(&self.tmp)? {
+            let entry = entry?;
+            let old = entry
+                .metadata()?
+                .modified()?
+                .elapsed()
+                .is_ok_and(|e| e > age);
+            if old && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// How many blob files exist (for tests and the system page).
+    pub fn count_files(&self) -> io::Result<usize> {
+        fn walk(dir: &Path) -> io::Result<usize> {
+            let mut n = 0;
+            for entry in fs::read_dir(dir)? {
+                let entry = entry?;
+                if entry.file_type()?.is_dir() {
+                    n += walk(&entry.path())?;
+                } else {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        walk(&self.root)
+    }
+
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_content_is_stored_once_and_temp_files_never_linger() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let a = blobs.put(b"hello").unwrap();
+        let b = blobs.put(b"hello").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(blobs.count_files().unwrap(), 1);
+        assert!(blobs.path_of(&a).ends_with(hex(&a)));
+        {
+            let mut abandoned = blobs.temp().unwrap();
+            abandoned.write(b"half an upload").unwrap();
+        }
+        assert_eq!(fs::read_dir(blobs.tmp_dir()).unwrap().count(), 0);
+        blobs.remove(&a).unwrap();
+        blobs.remove(&a).unwrap();
+        assert_eq!(blobs.count_files().unwrap(), 0);
+    }
+}
