@@ -84,3 +84,33 @@ async fn run(
     store.close().await;
     Ok((per_writer * writers) as f64 / elapsed)
 }
+
+/// `hearth bench-media FILE`: the upload check and the processing job's work on one photo,
+/// timed by stage (the processing stage includes decoding again, as the job does).
+pub fn media(file: &std::path::Path) -> Result<(), String> {
+    use crate::domain::media::{DecodeLimits, Format, sniff_image};
+    use crate::media::photo;
+    let head = std::fs::read(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?
+        .into_iter()
+        .take(64)
+        .collect::<Vec<u8>>();
+    let format: Format = sniff_image(&head).ok_or("not a JPEG, PNG, WebP or GIF file")?;
+    let limits = DecodeLimits::DEFAULT;
+    let started = std::time::Instant::now();
+    let checked = photo::check(file, format, limits).map_err(|e| e.to_string())?;
+    let check_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = std::time::Instant::now();
+    let processed = photo::process(file, format, limits).map_err(|e| e.to_string())?;
+    let process_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "{} x {} {}: check {check_ms:.1} ms, variants + blurhash {process_ms:.1} ms",
+        checked.width,
+        checked.height,
+        format.as_str()
+    );
+    for (variant, bytes) in &processed.variants {
+        println!("  {}: {} bytes", variant.as_str(), bytes.len());
+    }
+    Ok(())
+}

@@ -42,6 +42,12 @@ pub enum Command {
         #[arg(long, default_value_t = 4000)]
         writes: usize,
     },
+    /// Time the photo pipeline on one image: the upload check, then every variant and the
+    /// blurhash (what an upload costs). Prints the stages in milliseconds.
+    BenchMedia {
+        /// A JPEG, PNG, WebP or GIF file.
+        file: std::path::PathBuf,
+    },
 }
 
 impl Cli {

@@ -34,6 +34,13 @@ fn main() -> ExitCode {
         Command::BenchStore { writes } => {
             run_async(hearth::bench::store_writes(cli.overrides(), *writes))
         }
+        Command::BenchMedia { file } => match hearth::bench::media(file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Serve => {
             let config = match Config::load(&cli.overrides()) {
                 Ok(c) => c,

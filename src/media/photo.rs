@@ -4,7 +4,7 @@
 //! on blocking threads.
 
 use std::fs::File;
-use std::io::{BufReader, Seek};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use fast_image_resize::images::Image;
@@ -81,9 +81,12 @@ fn describe(e: &ImageError, format: Format) -> PhotoError {
 
 /// Decodes the (first frame of the) photo under `limits`, with EXIF orientation applied.
 /// The size is checked from the header before any pixel memory is allocated.
-fn decode(path: &Path, format: Format, limits: DecodeLimits) -> Result<DynamicImage, PhotoError> {
-    let file = File::open(path).map_err(|e| PhotoError::Io(e.to_string()))?;
-    let mut reader = ImageReader::with_format(BufReader::new(file), image_format(format)?);
+fn decode(
+    source: impl BufRead + Seek,
+    format: Format,
+    limits: DecodeLimits,
+) -> Result<DynamicImage, PhotoError> {
+    let mut reader = ImageReader::with_format(source, image_format(format)?);
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_side);
     image_limits.max_image_height = Some(limits.max_side);
@@ -107,9 +110,7 @@ fn decode(path: &Path, format: Format, limits: DecodeLimits) -> Result<DynamicIm
 }
 
 /// Counts a GIF's frames without decoding their pixels; refuses more than the limit.
-fn gif_frames(path: &Path, limits: DecodeLimits) -> Result<u32, PhotoError> {
-    let mut file = File::open(path).map_err(|e| PhotoError::Io(e.to_string()))?;
-    file.rewind().map_err(|e| PhotoError::Io(e.to_string()))?;
+fn gif_frames(source: impl Read, limits: DecodeLimits) -> Result<u32, PhotoError> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
     let broken = |e: gif::DecodingError| {
@@ -117,7 +118,7 @@ fn gif_frames(path: &Path, limits: DecodeLimits) -> Result<u32, PhotoError> {
             "The file starts like a GIF image but does not decode as one ({e})."
         ))
     };
-    let mut decoder = options.read_info(BufReader::new(file)).map_err(broken)?;
+    let mut decoder = options.read_info(source).map_err(broken)?;
     let mut frames = 0u32;
     while decoder.next_frame_info().map_err(broken)?.is_some() {
         frames += 1;
@@ -135,9 +136,7 @@ fn gif_frames(path: &Path, limits: DecodeLimits) -> Result<u32, PhotoError> {
 /// (like browsers, it paints a cut-off photo grey), so a truncated upload is caught here.
 /// `FF D9` cannot occur inside entropy-coded data (a data `FF` is followed by `00` or a
 /// restart marker), and an embedded thumbnail's scan comes before the main one.
-fn jpeg_is_complete(path: &Path) -> Result<bool, PhotoError> {
-    use std::io::Read;
-    let mut reader = BufReader::new(File::open(path).map_err(|e| PhotoError::Io(e.to_string()))?);
+fn jpeg_is_complete(mut reader: impl Read) -> Result<bool, PhotoError> {
     let (mut previous, mut ended) = (0u8, false);
     let mut buf = [0u8; 64 * 1024];
     loop {
@@ -160,20 +159,44 @@ fn jpeg_is_complete(path: &Path) -> Result<bool, PhotoError> {
     }
 }
 
+fn open(path: &Path) -> Result<BufReader<File>, PhotoError> {
+    File::open(path)
+        .map(BufReader::new)
+        .map_err(|e| PhotoError::Io(e.to_string()))
+}
+
 /// Checks that the upload decodes, whole, as the format its bytes claim, within the limits.
 pub fn check(path: &Path, format: Format, limits: DecodeLimits) -> Result<Checked, PhotoError> {
+    check_with(|| open(path), format, limits)
+}
+
+/// [`check`] on bytes in memory (the fuzz target's entry).
+pub fn check_bytes(
+    bytes: &[u8],
+    format: Format,
+    limits: DecodeLimits,
+) -> Result<Checked, PhotoError> {
+    check_with(|| Ok(Cursor::new(bytes)), format, limits)
+}
+
+/// Each pass reads the upload from the start through a fresh reader from `source`.
+fn check_with<R: BufRead + Seek>(
+    source: impl Fn() -> Result<R, PhotoError>,
+    format: Format,
+    limits: DecodeLimits,
+) -> Result<Checked, PhotoError> {
     let frames = if format == Format::Gif {
-        gif_frames(path, limits)?
+        gif_frames(source()?, limits)?
     } else {
         1
     };
-    if format == Format::Jpeg && !jpeg_is_complete(path)? {
+    if format == Format::Jpeg && !jpeg_is_complete(source()?)? {
         return Err(PhotoError::Undecodable(
             "The JPEG file is cut off (it has no end-of-image marker); upload the whole file."
                 .into(),
         ));
     }
-    let image = decode(path, format, limits)?;
+    let image = decode(source()?, format, limits)?;
     Ok(Checked {
         width: image.width(),
         height: image.height(),
@@ -184,8 +207,8 @@ pub fn check(path: &Path, format: Format, limits: DecodeLimits) -> Result<Checke
 /// Makes the thumbnail (square, 256), card (640) and full (1600) variants as lossy WebP, and
 /// a blurhash. Smaller photos are not enlarged.
 pub fn process(path: &Path, format: Format, limits: DecodeLimits) -> Result<Processed, PhotoError> {
-    let animated = format == Format::Gif && gif_frames(path, limits)? > 1;
-    let image = decode(path, format, limits)?;
+    let animated = format == Format::Gif && gif_frames(open(path)?, limits)? > 1;
+    let image = decode(open(path)?, format, limits)?;
     let (width, height) = (image.width(), image.height());
     let source = Pixels::from(image);
     let mut resizer = Resizer::new();

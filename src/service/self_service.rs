@@ -104,6 +104,29 @@ impl ExportPart for PasskeysPart {
     }
 }
 
+struct MediaPart;
+impl ExportPart for MediaPart {
+    fn name(&self) -> &'static str {
+        "media"
+    }
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        // What was uploaded and where each file is; the files themselves download from there.
+        Ok(rx
+            .media_of(u.id)?
+            .into_iter()
+            .map(|m| {
+                let files: Vec<String> = m
+                    .variants
+                    .iter()
+                    .map(|(v, _)| format!("/media/{}/{}", m.id, v.as_str()))
+                    .chain(m.format.is_video().then(|| format!("/media/{}/video", m.id)))
+                    .collect();
+                json!({"id": m.id.to_string(), "name": m.original_name, "format": m.format.as_str(), "uploaded_at": m.created_at.to_string(), "state": m.state.label(), "files": files})
+            })
+            .collect())
+    }
+}
+
 struct InvitationsPart;
 impl ExportPart for InvitationsPart {
     fn name(&self) -> &'static str {
@@ -135,6 +158,7 @@ impl SelfService {
             Box::new(ApiTokensPart),
             Box::new(SecondFactorPart),
             Box::new(PasskeysPart),
+            Box::new(MediaPart),
             Box::new(InvitationsPart),
         ];
         Self {

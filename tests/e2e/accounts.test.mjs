@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, repoRoot, OWNER, startServer, launchBrowser } from './lib.mjs';
+import { artifacts, repoRoot, startServer, launchBrowser, setUpOwner } from './lib.mjs';
 
 const MEMBER = { username: 'juniper', email: 'juniper@example.test', password: 'a long walk by the river 7' };
 
@@ -104,16 +104,7 @@ describe('members: invitation, verification mail, two-factor sign-in, passkeys',
     // The owner sets up the instance, mail and an invitation.
     const admin = await newPage();
     const a = admin.page;
-    await a.goto(setupLink);
-    await a.locator('input[name="username"]').fill(OWNER.username);
-    await a.locator('input[name="email"]').fill(OWNER.email);
-    await a.locator('input[name="password"]').fill(OWNER.password);
-    await a.locator('input[name="password_confirm"]').fill(OWNER.password);
-    await a.getByRole('button', { name: 'Create owner account' }).click();
-    await a.locator('input[name="login"]').fill(OWNER.username);
-    await a.locator('input[name="password"]').fill(OWNER.password);
-    await a.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await a.waitForURL((url) => url.pathname === '/admin');
+    await setUpOwner(a, setupLink);
 
     await a.goto('/admin/mail');
     await a.getByText('Mail is off').waitFor();

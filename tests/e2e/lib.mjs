@@ -93,3 +93,17 @@ export function launchBrowser() {
     ],
   });
 }
+
+/** Creates the owner through the setup link and signs in as them (lands on /admin). */
+export async function setUpOwner(page, setupLink) {
+  await page.goto(setupLink);
+  await page.locator('input[name="username"]').fill(OWNER.username);
+  await page.locator('input[name="email"]').fill(OWNER.email);
+  await page.locator('input[name="password"]').fill(OWNER.password);
+  await page.locator('input[name="password_confirm"]').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Create owner account' }).click();
+  await page.locator('input[name="login"]').fill(OWNER.username);
+  await page.locator('input[name="password"]').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname === '/admin');
+}

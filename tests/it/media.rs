@@ -520,3 +520,99 @@ async fn uploads_need_a_confirmed_address_a_csrf_token_and_room_in_the_quota() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_video_with_a_poster_gets_image_variants_and_stays_as_uploaded() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    let csrf = app.api_csrf(&owner).await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture("short.webm")).file_name("clip.webm"),
+        )
+        .part(
+            "poster",
+            reqwest::multipart::Part::bytes(fixture("plain.png")).file_name("poster.png"),
+        );
+    let resp = owner
+        .post(app.url("/api/v1/media/uploads"))
+        .header("x-csrf-token", &csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["data"]["size"].as_u64().unwrap() as usize,
+        fixture("short.webm").len() + fixture("plain.png").len(),
+        "the poster counts against the quota too"
+    );
+    process_all(&app).await;
+    let item = get_json(&owner, &app.url(&format!("/api/v1/media/{id}"))).await;
+    let variants: Vec<&str> = item["data"]["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(variants, ["thumb", "card", "full", "video"]);
+    let video = owner
+        .get(app.url(&format!("/media/{id}/video")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(video.headers()["content-type"], "video/webm");
+    assert_eq!(video.bytes().await.unwrap().as_ref(), fixture("short.webm"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_upload_rate_limit_answers_429_with_its_headers() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    save_media_settings(&app, &owner, &[("uploads_per_hour", "1")]).await;
+    assert_eq!(upload(&app, &owner, "still.gif").await.0, 201);
+    app.clock.advance(std::time::Duration::from_secs(1));
+    let csrf = app.api_csrf(&owner).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(fixture("still.gif")).file_name("still.gif"),
+    );
+    let resp = owner
+        .post(app.url("/api/v1/media/uploads"))
+        .header("x-csrf-token", csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_take_the_file_says_so_and_keeps_nothing() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    // The blob folder replaced by a plain file: every write into it fails (even as root).
+    let blobs = app.data_dir().join("blobs");
+    std::fs::remove_dir_all(&blobs).unwrap();
+    std::fs::write(&blobs, b"not a folder").unwrap();
+    let (status, body) = upload(&app, &owner, "plain.png").await;
+    assert_eq!(status, 507, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was stored"),
+        "{body}"
+    );
+    assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
+    let list = get_json(&owner, &app.url("/api/v1/media")).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 0);
+    app.stop().await;
+}

@@ -200,3 +200,8 @@ for (const form of document.querySelectorAll('form[data-upload]')) {
     xhr.send(data);
   });
 }
+
+// The library shows uploads still processing; look again shortly so their state updates.
+if (document.querySelector('.media-grid [data-state="processing"]') && location.pathname === '/media') {
+  setTimeout(() => location.reload(), 1500);
+}

@@ -30,12 +30,15 @@ pub struct MediaView {
     /// processing, pending approval, ready, failed or rejected.
     pub state: String,
     /// Why it failed or was rejected.
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
     pub width: u32,
     pub height: u32,
+    #[oai(skip_serializing_if_is_none)]
     pub duration_ms: Option<u64>,
     pub animated: bool,
     /// A blurhash placeholder, once processed.
+    #[oai(skip_serializing_if_is_none)]
     pub blurhash: Option<String>,
     /// URLs of the variants ready so far: thumb, card, full, and video for videos.
     pub urls: Vec<VariantUrl>,
@@ -87,6 +90,7 @@ pub struct MediaDecision {
     /// true approves; false rejects (a reason is required).
     pub approve: bool,
     #[oai(validator(max_length = 500))]
+    #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
 }
 

@@ -25,6 +25,7 @@ pub struct PasskeyInfo {
     pub id: String,
     pub name: String,
     pub created_at: String,
+    #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<String>,
 }
 

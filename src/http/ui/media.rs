@@ -23,8 +23,13 @@ struct LibraryPage {
     error: Option<String>,
 }
 
+/// "0.4 MiB" or, under a tenth of a MiB, "12 KiB": small uploads should not read as nothing.
 fn mib(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / 1_048_576.0)
+    if bytes < 104_858 {
+        format!("{} KiB", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
+    }
 }
 
 async fn library(
