@@ -151,6 +151,31 @@ impl BlobStore {
         Ok(removed)
     }
 
+    /// The hashes of every blob file on disk (files with other names are not ours and are
+    /// left alone).
+    pub fn list(&self) -> io::Result<Vec<[u8; 32]>> {
+        let mut out = Vec::new();
+        for first in fs::read_dir(&self.root)? {
+            let first = first?;
+            if !first.file_type()?.is_dir() {
+                continue;
+            }
+            for second in fs::read_dir(first.path())? {
+                let second = second?;
+                if !second.file_type()?.is_dir() {
+                    continue;
+                }
+                for file in fs::read_dir(second.path())? {
+                    let name = file?.file_name();
+                    if let Some(sha) = name.to_str().and_then(parse_hex) {
+                        out.push(sha);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// How many blob files exist (for tests and the system page).
     pub fn count_files(&self) -> io::Result<usize> {
         fn walk(dir: &Path) -> io::Result<usize> {
@@ -173,6 +198,17 @@ impl BlobStore {
     }
 }
 
+fn parse_hex(name: &str) -> Option<[u8; 32]> {
+    if name.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(name.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +222,7 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(blobs.count_files().unwrap(), 1);
         assert!(blobs.path_of(&a).ends_with(hex(&a)));
+        assert_eq!(blobs.list().unwrap(), vec![a]);
         {
             let mut abandoned = blobs.temp().unwrap();
             abandoned.write(b"half an upload").unwrap();

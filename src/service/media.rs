@@ -668,6 +668,32 @@ impl Processor {
             .await?;
         let mut removed = 0;
         let _guard = self.blobs.lock().await;
+        // Files no record uses and the list does not know (a crash between writing a blob and
+        // committing its record) join the list now and go after the grace period. With the
+        // lock held no upload is between those two steps.
+        let on_disk = self.blobs.list().map_err(|e| StoreError::Io {
+            path: self.blobs.tmp_dir().to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let now_ms = self.clock.now().as_millisecond();
+        let noted = self
+            .store
+            .write(move |tx| {
+                let mut noted = 0;
+                for sha in &on_disk {
+                    if tx.note_if_unreferenced(sha, now_ms)? {
+                        noted += 1;
+                    }
+                }
+                Ok::<_, StoreError>(noted)
+            })
+            .await?;
+        if noted > 0 {
+            tracing::info!(
+                blobs = noted,
+                "found unreferenced blob files; deleting them after the grace period"
+            );
+        }
         for sha in candidates {
             if self
                 .store

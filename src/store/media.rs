@@ -142,6 +142,20 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Puts a blob file nothing references on the collector's list, unless it is there
+    /// already (a crash between writing a blob and committing its record leaves such files).
+    pub fn note_if_unreferenced(&self, sha256: &[u8; 32], now_ms: i64) -> Result<bool, StoreError> {
+        if self.txn.open_table(BLOB_REFS)?.get(sha256)?.is_some() {
+            return Ok(false);
+        }
+        let mut listed = self.txn.open_table(BLOBS_UNREFERENCED)?;
+        if listed.get(sha256)?.is_some() {
+            return Ok(false);
+        }
+        listed.insert(sha256, now_ms)?;
+        Ok(true)
+    }
+
     /// Takes a blob off the collector's list if it is still unreferenced; true when the
     /// caller may delete its file.
     pub fn forget_unreferenced_blob(&self, sha256: &[u8; 32]) -> Result<bool, StoreError> {

@@ -616,3 +616,53 @@ async fn a_store_that_cannot_take_the_file_says_so_and_keeps_nothing() {
     assert_eq!(list["data"].as_array().unwrap().len(), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_collector_deletes_unreferenced_blobs_after_the_grace_period_only() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    let (status, body) = upload(&app, &owner, "plain.png").await;
+    assert_eq!(status, 201, "{body}");
+    process_all(&app).await;
+    // A blob file as a crash would leave it: written, never committed to a record.
+    let stray_hash = "ab".repeat(32);
+    let blobs = app.data_dir().join("blobs");
+    let stray = blobs.join("ab").join("ab").join(&stray_hash);
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"half-finished").unwrap();
+    let before = files_in(&blobs);
+
+    let collect = || async {
+        app.queue
+            .enqueue(
+                hearth::service::media::COLLECT_BLOBS,
+                &(),
+                hearth::jobs::EnqueueOptions::default(),
+            )
+            .await
+            .unwrap();
+        process_all(&app).await;
+    };
+    collect().await;
+    assert_eq!(
+        files_in(&blobs),
+        before,
+        "nothing goes before the grace period"
+    );
+    app.clock.advance(std::time::Duration::from_secs(2 * 3600));
+    collect().await;
+    assert!(!stray.exists(), "the stray file is collected");
+    // What remains is exactly what the record uses: its variants (the original was released).
+    let item = get_json(&owner, &app.url("/api/v1/media")).await;
+    assert_eq!(item["data"][0]["state"], "ready");
+    for url in item["data"][0]["urls"].as_array().unwrap() {
+        let resp = owner
+            .get(app.url(url["url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
+    }
+    assert!(files_in(&blobs) <= 3);
+    app.stop().await;
+}
