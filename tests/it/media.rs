@@ -390,6 +390,12 @@ async fn members_see_approved_media_staff_see_the_queue_and_decide() {
     assert_eq!(status_for(&bob, &api).await, 404);
     assert_eq!(status_for(&anonymous, &thumb).await, 404);
     assert_eq!(status_for(&owner, &thumb).await, 200, "staff see the queue");
+    let (moderator, _) = crate::staff::member(&app, &owner, "moira", "moderator").await;
+    assert_eq!(status_for(&moderator, &thumb).await, 200, "moderators too");
+    assert_eq!(
+        status_for(&moderator, &app.url("/api/v1/admin/media/queue")).await,
+        200
+    );
 
     // Bob cannot decide, delete or see the queue.
     let bob_csrf = app.api_csrf(&bob).await;

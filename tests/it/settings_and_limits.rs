@@ -197,6 +197,9 @@ async fn settings_over_the_api_keep_the_smtp_password_write_only() {
     data["smtpHost"] = "smtp.example.org".into();
     data["mailFrom"] = "Club <hearth@example.org>".into();
     data["smtpPassword"] = "s3cret-s3cret".into();
+    assert_eq!(data["media"]["maxPhotoMib"], 20);
+    data["media"]["needsApproval"] = true.into();
+    data["media"]["maxVideoSeconds"] = 60.into();
     let put = owner
         .put(app.url("/api/v1/admin/settings"))
         .header("x-csrf-token", &csrf)
@@ -210,6 +213,18 @@ async fn settings_over_the_api_keep_the_smtp_password_write_only() {
         body.contains(r#""registration":"open""#) && !body.contains("s3cret"),
         "{body}"
     );
+
+    assert!(body.contains(r#""needsApproval":true"#) && body.contains(r#""maxVideoSeconds":60"#));
+    let mut huge = settings["data"].clone();
+    huge["media"]["maxPhotoMib"] = 100_000.into();
+    let refused = owner
+        .put(app.url("/api/v1/admin/settings"))
+        .header("x-csrf-token", &csrf)
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422, "media limits are checked too");
 
     let mut bad = settings["data"].clone();
     bad["registration"] = "anarchy".into();

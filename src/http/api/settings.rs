@@ -9,7 +9,9 @@ use super::me::acting;
 use super::{ApiTags, Data};
 use crate::domain::permission::Permission;
 use crate::domain::secret::Secret;
-use crate::domain::settings::{MailSettings, RegistrationMode, SiteSettings, SmtpSecurity};
+use crate::domain::settings::{
+    MailSettings, MediaSettings, RegistrationMode, SiteSettings, SmtpSecurity,
+};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
@@ -45,6 +47,57 @@ pub struct SettingsView {
     pub smtp_password: Option<String>,
     #[oai(validator(max_length = 320))]
     pub mail_from: String,
+    /// Upload limits and moderation; absent in a replacement keeps the current ones.
+    #[oai(skip_serializing_if_is_none)]
+    pub media: Option<MediaSettingsView>,
+}
+
+/// Upload limits, and whether new uploads wait for approval.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct MediaSettingsView {
+    /// Largest photo, MiB (1-200).
+    pub max_photo_mib: u32,
+    /// Largest video, MiB (1-4096).
+    pub max_video_mib: u32,
+    /// Longest video, seconds (1-3600).
+    pub max_video_seconds: u32,
+    /// Storage per member, MiB.
+    pub quota_mib: u32,
+    /// Storage per supporter, MiB.
+    pub supporter_quota_mib: u32,
+    /// Uploads per member per hour.
+    pub uploads_per_hour: u32,
+    /// New uploads wait in the moderation queue.
+    pub needs_approval: bool,
+}
+
+impl From<&MediaSettings> for MediaSettingsView {
+    fn from(m: &MediaSettings) -> Self {
+        Self {
+            max_photo_mib: m.max_photo_mib,
+            max_video_mib: m.max_video_mib,
+            max_video_seconds: m.max_video_seconds,
+            quota_mib: m.quota_mib,
+            supporter_quota_mib: m.supporter_quota_mib,
+            uploads_per_hour: m.uploads_per_hour,
+            needs_approval: m.needs_approval,
+        }
+    }
+}
+
+impl From<MediaSettingsView> for MediaSettings {
+    fn from(m: MediaSettingsView) -> Self {
+        Self {
+            max_photo_mib: m.max_photo_mib,
+            max_video_mib: m.max_video_mib,
+            max_video_seconds: m.max_video_seconds,
+            quota_mib: m.quota_mib,
+            supporter_quota_mib: m.supporter_quota_mib,
+            uploads_per_hour: m.uploads_per_hour,
+            needs_approval: m.needs_approval,
+        }
+    }
 }
 
 impl From<&SiteSettings> for SettingsView {
@@ -64,6 +117,7 @@ impl From<&SiteSettings> for SettingsView {
             smtp_username: s.mail.smtp_username.clone(),
             smtp_password: None,
             mail_from: s.mail.from.clone(),
+            media: Some(MediaSettingsView::from(&s.media)),
         }
     }
 }
@@ -140,7 +194,10 @@ impl SettingsApi {
                     .unwrap_or_else(|| current.mail.smtp_password.clone()),
                 from: b.mail_from.trim().to_string(),
             },
-            media: current.media.clone(),
+            media: b
+                .media
+                .map(MediaSettings::from)
+                .unwrap_or_else(|| current.media.clone()),
         };
         match state.settings.update(&actor, new).await {
             Ok(()) => Ok(Json(Data {
