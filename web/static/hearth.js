@@ -147,12 +147,17 @@ async function posterFor(file) {
     const video = document.createElement('video');
     video.muted = true;
     video.src = url;
-    await new Promise((resolve, reject) => {
+    // A video this browser cannot play gets no poster rather than a stuck upload.
+    const within = (ms, promise) => Promise.race([
+      promise,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), ms)),
+    ]);
+    await within(5000, new Promise((resolve, reject) => {
       video.onloadeddata = resolve;
       video.onerror = reject;
-    });
+    }));
     video.currentTime = Math.min(1, video.duration / 2 || 0);
-    await new Promise((resolve) => { video.onseeked = resolve; });
+    await within(5000, new Promise((resolve) => { video.onseeked = resolve; }));
     const canvas = document.createElement('canvas');
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
@@ -201,7 +206,14 @@ for (const form of document.querySelectorAll('form[data-upload]')) {
   });
 }
 
-// The library shows uploads still processing; look again shortly so their state updates.
-if (document.querySelector('.media-grid [data-state="processing"]') && location.pathname === '/media') {
-  setTimeout(() => location.reload(), 1500);
+// The library shows uploads still processing; look again shortly so their state updates
+// (for a few minutes at most: a job that keeps failing is retried much later).
+if (location.pathname === '/media') {
+  const looks = Number(sessionStorage.getItem('media-refreshes') ?? 0);
+  if (document.querySelector('.media-grid [data-state="processing"]') && looks < 120) {
+    sessionStorage.setItem('media-refreshes', String(looks + 1));
+    setTimeout(() => location.reload(), 1500);
+  } else {
+    sessionStorage.removeItem('media-refreshes');
+  }
 }
