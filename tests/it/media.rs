@@ -672,3 +672,36 @@ async fn the_collector_deletes_unreferenced_blobs_after_the_grace_period_only() 
     assert!(files_in(&blobs) <= 3);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_file_over_its_kind_limit_is_cut_off_while_it_streams() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    save_media_settings(&app, &owner, &[("max_photo_mib", "1")]).await;
+    let mut big = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    big.resize(3 * 1024 * 1024, 0);
+    let csrf = app.api_csrf(&owner).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(big).file_name("big.jpg"),
+    );
+    let resp = owner
+        .post(app.url("/api/v1/media/uploads"))
+        .header("x-csrf-token", csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the 1 MiB allowed for a photo"),
+        "{body}"
+    );
+    assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
+    assert_eq!(files_in(&app.data_dir().join("blobs")), 0);
+    app.stop().await;
+}
