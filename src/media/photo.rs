@@ -346,11 +346,10 @@ mod tests {
     #[test]
     fn bombs_and_long_animations_are_refused_before_pixels_are_allocated() {
         for (name, format) in [("bomb.png", Format::Png), ("bomb.gif", Format::Gif)] {
-            let started = std::time::Instant::now();
+            // Refused from the header by the decoder's limits (a 100,000² image would need
+            // 30 GB): the error is the limit's, not an allocation failure.
             let err = check(&fixture(name), format, LIMITS).unwrap_err();
             assert!(matches!(err, PhotoError::TooBig(_)), "{name}: {err:?}");
-            // Refused from the header: nowhere near the 30 GB the pixels would need.
-            assert!(started.elapsed() < std::time::Duration::from_secs(2));
         }
         let err = check(&fixture("many-frames.gif"), Format::Gif, LIMITS).unwrap_err();
         assert!(err.to_string().contains("more than 1000 frames"), "{err}");
