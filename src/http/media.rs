@@ -34,7 +34,14 @@ pub async fn receive(
     while let Some(field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "csrf" {
-            let token = field.text().await.map_err(bad_form)?;
+            // Read at most a token's length: a part must not fill memory.
+            let mut token = String::new();
+            field
+                .into_async_read()
+                .take(256)
+                .read_to_string(&mut token)
+                .await
+                .map_err(|_| AppError::csrf())?;
             verify_csrf(req, state, viewer, Some(token.trim()))?;
             csrf_checked = true;
             continue;
@@ -42,15 +49,16 @@ pub async fn receive(
         if !csrf_checked {
             return Err(AppError::csrf());
         }
+        // The poster rides on the file's admission (rate limit), so it must come after it.
         let slot = match name.as_str() {
             "file" if file.is_none() => &mut file,
-            "poster" if poster.is_none() => &mut poster,
+            "poster" if poster.is_none() && file.is_some() => &mut poster,
             _ => {
                 return Err(AppError::new(
                     StatusCode::BAD_REQUEST,
                     "BAD_FORM",
                     format!(
-                        "Unexpected form part {name:?}: send one `file` and, for a video, one `poster`."
+                        "Unexpected form part {name:?}: send one `file` and then, for a video, one `poster`."
                     ),
                 ));
             }
@@ -166,7 +174,9 @@ pub async fn serve(
         Response::builder()
             .status(status)
             .header(header::ETAG, etag.clone())
-            .header(header::CACHE_CONTROL, "private, max-age=86400")
+            // Revalidated each time (a cheap 304): access can end (rejection, deletion,
+            // a suspended owner) and a cached copy must not outlive it.
+            .header(header::CACHE_CONTROL, "private, no-cache")
             .header(header::ACCEPT_RANGES, "bytes")
             .header(header::VARY, "Cookie")
     };

@@ -374,6 +374,21 @@ impl Accounts {
         }
     }
 
+    /// Passwordless sign-ins ask for options without an account: their starts are limited
+    /// per address, so nobody can fill the waiting ceremonies.
+    pub fn check_passkey_start_limit(&self, client: &ClientInfo) -> Result<(), AccountError> {
+        let decision = self.limiter.check(
+            LimitKind::PasskeyStart,
+            &client.ip,
+            Limit::per_window(30, 60),
+        );
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(AccountError::RateLimited(decision))
+        }
+    }
+
     /// The member a pending second-factor challenge belongs to (the challenge stays usable).
     pub async fn challenge_user(&self, challenge: &str) -> Result<User, AccountError> {
         let hash = hash_token(challenge);
@@ -403,6 +418,17 @@ impl Accounts {
     ) -> Result<(Secret<String>, SignedIn), AccountError> {
         if let SecondFactorProof::Code(_) = proof {
             self.check_second_step_limit(&client)?;
+            // Per account too: guesses from many addresses still count against the member.
+            let user = self.challenge_user(challenge).await?;
+            let decision = self.limiter.check(
+                LimitKind::SecondFactorAccount,
+                &user.id.to_string(),
+                self.sign_in_limit(),
+            );
+            if !decision.allowed {
+                tracing::warn!(user = %user.id, "second-factor limit reached");
+                return Err(AccountError::RateLimited(decision));
+            }
         }
         let hash = hash_token(challenge);
         let now = self.clock.now();
@@ -446,6 +472,11 @@ impl Accounts {
             return Err(AccountError::WrongSecondFactor);
         };
         self.refund_sign_in(None, &client);
+        self.limiter.refund(
+            LimitKind::SecondFactorAccount,
+            &user.id.to_string(),
+            self.sign_in_limit(),
+        );
         tracing::info!(user = %user.id, "signed in with a second factor");
         Ok((
             token,

@@ -34,6 +34,10 @@ pub enum LimitKind {
     SignUpAddress,
     PasswordReset,
     Upload,
+    /// Second-step codes per account, so many addresses cannot share the guessing.
+    SecondFactorAccount,
+    /// Passwordless sign-in ceremonies started per address.
+    PasskeyStart,
 }
 
 /// The verdict for one request, with what the headers report.

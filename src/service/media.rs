@@ -312,13 +312,7 @@ impl MediaService {
         };
         let now = self.clock.now();
         let IncomingFile { temp, name, .. } = file;
-        let _guard = self.blobs.lock().await;
-        let original = self.commit(temp, format)?;
-        let poster = match (poster, poster_format) {
-            (Some(p), Some(f)) => Some(self.commit(p.temp, f)?),
-            _ => None,
-        };
-        let record = Media {
+        let mut record = Media {
             id: MediaId(uuid_v7(now.as_millisecond(), rand::random())),
             owner: user.id,
             format,
@@ -331,48 +325,75 @@ impl MediaService {
             duration_ms: checked.duration_ms,
             animated: checked.animated,
             blurhash: None,
-            original: Some(original),
-            poster,
+            original: None,
+            poster: None,
             variants: Vec::new(),
         };
-        let job = self
-            .queue
-            .new_job(PROCESS_MEDIA, &record.id, EnqueueOptions::default())
-            .map_err(|e| MediaError::Storage(e.to_string()))?;
-        let stored = record.clone();
-        let quota = self.settings.current().media.quota_bytes(user.supporter);
-        let saved = self
-            .store
-            .write(move |tx| {
-                if tx.media_usage_of(stored.owner)? + stored.upload_size > quota {
-                    return Ok(false);
-                }
-                tx.insert_media(&stored)?;
-                tx.enqueue_job(&job)?;
-                Ok::<_, StoreError>(true)
-            })
-            .await;
-        match saved {
-            Ok(true) => {}
-            Ok(false) => {
-                self.forget_orphans(&record).await;
-                return Err(MediaError::TooLarge(
-                    "This upload does not fit in your storage. Delete some media first.".into(),
-                ));
-            }
-            Err(e) => {
-                self.forget_orphans(&record).await;
-                return Err(e.into());
-            }
+        let _guard = self.blobs.lock().await;
+        let poster = poster.zip(poster_format).map(|(p, f)| (p.temp, f));
+        if let Err(e) = self
+            .store_upload(&mut record, user, temp, format, poster)
+            .await
+        {
+            // Whatever part was written goes again (unless other records share it).
+            self.forget_orphans(&record).await;
+            return Err(e);
         }
         self.queue.notify();
         tracing::info!(media = %record.id, user = %user.id, format = record.format.as_str(), size = record.upload_size, "media uploaded");
         Ok(record)
     }
 
-    fn commit(&self, temp: TempBlob, format: Format) -> Result<BlobRef, MediaError> {
+    /// Moves the checked files into the blob store and saves the record with its processing
+    /// job, in one transaction that also re-checks the quota and that the owner may still
+    /// upload. Fills in `record`'s blobs as they are written, so a failure can clean up.
+    async fn store_upload(
+        &self,
+        record: &mut Media,
+        user: &User,
+        temp: TempBlob,
+        format: Format,
+        poster: Option<(TempBlob, Format)>,
+    ) -> Result<(), MediaError> {
+        record.original = Some(self.commit(temp, format).await?);
+        if let Some((temp, format)) = poster {
+            record.poster = Some(self.commit(temp, format).await?);
+        }
+        let job = self
+            .queue
+            .new_job(PROCESS_MEDIA, &record.id, EnqueueOptions::default())
+            .map_err(|e| MediaError::Storage(e.to_string()))?;
+        let stored = record.clone();
+        let quota = self.settings.current().media.quota_bytes(user.supporter);
+        self.store
+            .write(move |tx| {
+                let owner = tx.read_user(stored.owner)?;
+                if owner.is_none_or(|u| may_upload(&u).is_err()) {
+                    return Ok(Err(MediaError::Forbidden(
+                        "Your account cannot upload media.".into(),
+                    )));
+                }
+                if tx.media_usage_of(stored.owner)? + stored.upload_size > quota {
+                    return Ok(Err(MediaError::TooLarge(
+                        "This upload does not fit in your storage. Delete some media first.".into(),
+                    )));
+                }
+                tx.insert_media(&stored)?;
+                tx.enqueue_job(&job)?;
+                Ok::<_, StoreError>(Ok(()))
+            })
+            .await?
+    }
+
+    /// Moves a finished temp file into the store (fsync and rename, on a blocking thread;
+    /// call with the blob lock held).
+    async fn commit(&self, temp: TempBlob, format: Format) -> Result<BlobRef, MediaError> {
         let size = temp.size();
-        let sha256 = self.blobs.commit(temp).map_err(storage)?;
+        let blobs = self.blobs.clone();
+        let sha256 = tokio::task::spawn_blocking(move || blobs.commit(temp))
+            .await
+            .map_err(|e| MediaError::Storage(format!("storing stopped: {e}")))?
+            .map_err(storage)?;
         Ok(BlobRef {
             sha256,
             size,
@@ -612,21 +633,27 @@ impl Processor {
             Some(Err(e)) => next.state = MediaState::Failed(e.to_string()),
             Some(Ok(p)) => {
                 let _guard = self.blobs.lock().await;
-                let mut variants = Vec::new();
-                for (variant, bytes) in &p.variants {
-                    let sha256 = self
-                        .blobs
-                        .put(bytes)
-                        .map_err(|e| JobError::retry(e.to_string()))?;
-                    variants.push((
-                        *variant,
-                        BlobRef {
-                            sha256,
-                            size: bytes.len() as u64,
-                            content_type: "image/webp".into(),
-                        },
-                    ));
-                }
+                let blobs = self.blobs.clone();
+                let encoded = p.variants;
+                let variants = tokio::task::spawn_blocking(move || {
+                    encoded
+                        .iter()
+                        .map(|(variant, bytes)| {
+                            let sha256 = blobs.put(bytes)?;
+                            Ok((
+                                *variant,
+                                BlobRef {
+                                    sha256,
+                                    size: bytes.len() as u64,
+                                    content_type: "image/webp".into(),
+                                },
+                            ))
+                        })
+                        .collect::<std::io::Result<Vec<_>>>()
+                })
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?
+                .map_err(|e| JobError::retry(e.to_string()))?;
                 next.variants = variants;
                 next.blurhash = Some(p.blurhash);
                 next.animated = p.animated;
@@ -671,10 +698,14 @@ impl Processor {
         // Files no record uses and the list does not know (a crash between writing a blob and
         // committing its record) join the list now and go after the grace period. With the
         // lock held no upload is between those two steps.
-        let on_disk = self.blobs.list().map_err(|e| StoreError::Io {
-            path: self.blobs.tmp_dir().to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let blobs = self.blobs.clone();
+        let on_disk = tokio::task::spawn_blocking(move || blobs.list())
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?
+            .map_err(|e| StoreError::Io {
+                path: self.blobs.tmp_dir().to_path_buf(),
+                message: e.to_string(),
+            })?;
         let now_ms = self.clock.now().as_millisecond();
         let noted = self
             .store
@@ -697,7 +728,7 @@ impl Processor {
         for sha in candidates {
             if self
                 .store
-                .write(move |tx| tx.forget_unreferenced_blob(&sha))
+                .write(move |tx| tx.forget_unreferenced_blob(&sha, cutoff))
                 .await?
             {
                 match self.blobs.remove(&sha) {

@@ -35,6 +35,9 @@ const CEREMONY_WINDOW: SignedDuration = SignedDuration::from_mins(5);
 /// Ceremonies waiting at once, across all clients; anonymous sign-in options cost memory, so
 /// they are bounded.
 const MAX_CEREMONIES: usize = 10_000;
+/// Of those, at most this many passwordless sign-ins: past it the oldest gives way, so a
+/// flood of anonymous starts cannot block registrations and second steps.
+const MAX_ANONYMOUS: usize = MAX_CEREMONIES / 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {
@@ -116,9 +119,22 @@ impl Ceremonies {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         if waiting.len() >= MAX_CEREMONIES {
             waiting.retain(|_, (expires, _)| *expires > now);
-            if waiting.len() >= MAX_CEREMONIES {
-                return Err(PasskeyError::Busy);
+        }
+        let is_sign_in = |c: &Ceremony| matches!(c, Ceremony::SignIn(_));
+        if is_sign_in(&ceremony)
+            && waiting.values().filter(|(_, c)| is_sign_in(c)).count() >= MAX_ANONYMOUS
+        {
+            let oldest = waiting
+                .iter()
+                .filter(|(_, (_, c))| is_sign_in(c))
+                .min_by_key(|(_, (expires, _))| *expires)
+                .map(|(id, _)| id.clone());
+            if let Some(id) = oldest {
+                waiting.remove(&id);
             }
+        }
+        if waiting.len() >= MAX_CEREMONIES {
+            return Err(PasskeyError::Busy);
         }
         let id = super::tokens::new_token().expose().clone();
         waiting.insert(id.clone(), (now + CEREMONY_WINDOW, ceremony));
@@ -349,7 +365,8 @@ impl Passkeys {
 
     /// Options for a passwordless sign-in: the browser offers whichever of this site's
     /// passkeys the person has.
-    pub fn begin_sign_in(&self) -> Result<CeremonyStart, PasskeyError> {
+    pub fn begin_sign_in(&self, client: &ClientInfo) -> Result<CeremonyStart, PasskeyError> {
+        self.accounts.check_passkey_start_limit(client)?;
         let (options, state) = self
             .rp()?
             .start_discoverable_authentication()

@@ -156,18 +156,26 @@ impl Tx<'_> {
         Ok(true)
     }
 
-    /// Takes a blob off the collector's list if it is still unreferenced; true when the
-    /// caller may delete its file.
-    pub fn forget_unreferenced_blob(&self, sha256: &[u8; 32]) -> Result<bool, StoreError> {
+    /// Takes a blob off the collector's list if it is still unreferenced and has been since
+    /// before `cutoff_ms`; true when the caller may delete its file.
+    pub fn forget_unreferenced_blob(
+        &self,
+        sha256: &[u8; 32],
+        cutoff_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut listed = self.txn.open_table(BLOBS_UNREFERENCED)?;
         if self.txn.open_table(BLOB_REFS)?.get(sha256)?.is_some() {
-            self.txn.open_table(BLOBS_UNREFERENCED)?.remove(sha256)?;
+            listed.remove(sha256)?;
             return Ok(false);
         }
-        Ok(self
-            .txn
-            .open_table(BLOBS_UNREFERENCED)?
-            .remove(sha256)?
-            .is_some())
+        let since = listed.get(sha256)?.map(|v| v.value());
+        match since {
+            Some(since) if since < cutoff_ms => {
+                listed.remove(sha256)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -705,3 +705,29 @@ async fn a_file_over_its_kind_limit_is_cut_off_while_it_streams() {
     assert_eq!(files_in(&app.data_dir().join("blobs")), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_poster_must_follow_its_video() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    let csrf = app.api_csrf(&owner).await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "poster",
+            reqwest::multipart::Part::bytes(fixture("plain.png")).file_name("poster.png"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture("short.mp4")).file_name("clip.mp4"),
+        );
+    let resp = owner
+        .post(app.url("/api/v1/media/uploads"))
+        .header("x-csrf-token", csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
+    app.stop().await;
+}

@@ -505,3 +505,22 @@ async fn passkeys_are_off_when_the_site_is_reached_by_an_ip_address() {
     assert!(!login.contains("Sign in with a passkey"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn passwordless_starts_are_limited_per_address() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let url = app.url("/api/v1/session/passkey/options");
+    for n in 1..=30 {
+        // Halfway, a second passes so the API's own bucket (20 a second) refills; the
+        // passkey limit (30 a minute) gets back half a start.
+        if n == 16 {
+            app.clock.advance(std::time::Duration::from_secs(1));
+        }
+        let (status, _) = post_json(&client, &url, None, json!({})).await;
+        assert_eq!(status, 200, "start {n}");
+    }
+    let (status, body) = post_json(&client, &url, None, json!({})).await;
+    assert_eq!(status, 429, "{body}");
+    app.stop().await;
+}

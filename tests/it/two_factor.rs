@@ -363,3 +363,51 @@ async fn totp_can_be_managed_over_the_api() {
     assert_eq!(off.status(), 204);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn codes_guessed_from_many_addresses_still_hit_the_accounts_limit() {
+    // Behind a trusted proxy, each request can claim its own client address.
+    let app = TestApp::spawn_with(hearth::jobs::Registry::new(), |c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let owner = app.owner_client().await;
+    let csrf = app.api_csrf(&owner).await;
+    let begun: serde_json::Value = owner
+        .post(app.url("/api/v1/me/totp"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = base32_decode(begun["data"]["secret"].as_str().unwrap());
+    let confirmed = owner
+        .post(app.url("/api/v1/me/totp/confirm"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"code": code_at(&key, &app)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+
+    let attempt = |n: u32| {
+        app.client()
+            .post(app.url("/api/v1/session"))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&serde_json::json!({"login": "owner", "password": PASSWORD, "code": "000000"}))
+            .send()
+    };
+    for n in 1..=5 {
+        assert_eq!(attempt(n).await.unwrap().status(), 401, "guess {n}");
+    }
+    let refused = attempt(6).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        429,
+        "a sixth address does not buy a sixth guess"
+    );
+    assert!(refused.headers().contains_key("retry-after"));
+    app.stop().await;
+}

@@ -184,7 +184,11 @@ impl PasskeysApi {
     async fn begin_sign_in(&self, req: &Request) -> poem::Result<Json<Data<PasskeyOptions>>> {
         let state = state_of(req)?;
         verify_origin_only(req, &state)?;
-        let start = state.passkeys.begin_sign_in().map_err(AppError::from)?;
+        let client = crate::http::ui::join::client_info(req);
+        let start = state
+            .passkeys
+            .begin_sign_in(&client)
+            .map_err(AppError::from)?;
         Ok(Json(Data { data: start.into() }))
     }
 

@@ -116,7 +116,13 @@ pub struct NextParam {
 
 /// Only local paths are followed after sign-in, never another site.
 fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512)
+    // Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
+    // "//evil.example": no control characters or whitespace at all.
+    (next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+        && next.len() < 512)
         .then_some(next)
 }
 
@@ -368,7 +374,11 @@ pub async fn code_submit(
 pub async fn passkey_options(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, None)?;
-    ceremony_json(state.passkeys.begin_sign_in()?)
+    ceremony_json(
+        state
+            .passkeys
+            .begin_sign_in(&super::join::client_info(req))?,
+    )
 }
 
 /// `POST /login/code/passkey/options`: options for using a passkey as the second step.
@@ -441,4 +451,24 @@ pub async fn code_passkey_finish(
     clear_challenge_cookie(req);
     let target = open_session(req, &state, &token, &signed_in, &input.next).await?;
     Ok(Json(serde_json::json!({"redirect": target})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/account"), Some("/account"));
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/x",
+            "https://evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
 }
