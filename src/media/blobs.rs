@@ -49,6 +49,25 @@ impl TempBlob {
         &self.path
     }
 
+    /// Hashes the file again after it was changed in place (metadata blanked).
+    pub fn rehash(&mut self) -> io::Result<()> {
+        use std::io::Read;
+        let (mut hasher, mut size) = (Sha256::new(), 0u64);
+        let mut file = File::open(&self.path)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        self.hasher = hasher;
+        self.size = size;
+        Ok(())
+    }
+
     /// Flushes the content to disk and returns its SHA-256.
     pub fn finish(&mut self) -> io::Result<[u8; 32]> {
         if let Some(file) = self.file.take() {

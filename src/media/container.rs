@@ -88,6 +88,28 @@ pub fn probe<R: Read + Seek>(r: &mut R) -> Result<VideoInfo, ContainerError> {
     }
 }
 
+/// A metadata box in an MP4 file: its type is at `start + 4`, its payload from `body` to
+/// `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetadataBox {
+    pub start: u64,
+    pub body: u64,
+    pub end: u64,
+}
+
+/// The metadata boxes of an MP4 file (call after [`probe`] accepted it). Blanking them in
+/// place — type `free`, payload zeroed — removes what they said without moving any byte the
+/// media data's offsets point at.
+pub fn mp4_metadata_boxes<R: Read + Seek>(r: &mut R) -> Result<Vec<MetadataBox>, ContainerError> {
+    let len = r.seek(SeekFrom::End(0)).map_err(read_failed)?;
+    let mut src = Source {
+        r,
+        len,
+        budget: Budget::new(),
+    };
+    mp4::metadata_boxes(&mut src)
+}
+
 /// Cheap sniff from the first bytes of a file (at least 12 for MP4, up to 64 for WebM): the
 /// container when the bytes look like one we accept.
 ///
@@ -228,9 +250,47 @@ mod mp4 {
     /// Where a box sits in the file: its type, where its payload starts and where it ends.
     #[derive(Debug, Clone, Copy)]
     struct BoxHeader {
+        start: u64,
         kind: [u8; 4],
         body: u64,
         end: u64,
+    }
+
+    /// Boxes that carry descriptive metadata rather than media: user data (where phones put
+    /// `©xyz` locations), `meta` (iTunes-style and XMP), and `uuid` (vendor XMP).
+    const METADATA: [&[u8; 4]; 3] = [b"udta", b"meta", b"uuid"];
+
+    /// Where the metadata boxes are: at the top level, in `moov`, and in each `trak`.
+    pub(super) fn metadata_boxes<R: Read + Seek>(
+        src: &mut Source<R>,
+    ) -> Result<Vec<MetadataBox>, ContainerError> {
+        let top = children(src, 0, src.len)?;
+        let mut found: Vec<BoxHeader> = Vec::new();
+        let mut keep = |boxes: &[BoxHeader]| {
+            found.extend(
+                boxes
+                    .iter()
+                    .filter(|b| METADATA.contains(&&b.kind))
+                    .copied(),
+            );
+        };
+        keep(&top);
+        if let Some(moov) = find(&top, b"moov") {
+            let movie = children(src, moov.body, moov.end)?;
+            keep(&movie);
+            for trak in movie.iter().filter(|b| &b.kind == b"trak") {
+                let track = children(src, trak.body, trak.end)?;
+                keep(&track);
+            }
+        }
+        Ok(found
+            .into_iter()
+            .map(|b| MetadataBox {
+                start: b.start,
+                body: b.body,
+                end: b.end,
+            })
+            .collect())
     }
 
     pub(super) fn probe<R: Read + Seek>(src: &mut Source<R>) -> Result<VideoInfo, ContainerError> {
@@ -321,6 +381,7 @@ mod mp4 {
         }
         // Neither sum can overflow: both are at most `parent_end`.
         Ok(BoxHeader {
+            start: pos,
             kind,
             body: pos + header_len,
             end: pos + size,
@@ -1092,6 +1153,41 @@ mod tests {
             mp4_box(b"mdat", &[0xAB; 64]),
             moov(mvhd_v0(1000, 12_345), tkhd(0, 1280, 720)),
         ])
+    }
+
+    #[test]
+    fn mp4_metadata_boxes_are_found_at_every_level_they_live_at() {
+        let video_trak = mp4_box(
+            b"trak",
+            &concat(&[tkhd(0, 320, 240), mp4_box(b"udta", b"track name")]),
+        );
+        let file = concat(&[
+            ftyp(b"isom", &[b"isom"]),
+            mp4_box(b"meta", b"top-level xmp"),
+            mp4_box(b"mdat", &[0xAB; 16]),
+            mp4_box(
+                b"moov",
+                &concat(&[
+                    mvhd_v0(1000, 1000),
+                    video_trak,
+                    mp4_box(b"udta", b"\xa9xyz+48.85+002.35/"),
+                    mp4_box(b"uuid", b"vendor xmp"),
+                ]),
+            ),
+        ]);
+        let found = mp4_metadata_boxes(&mut Cursor::new(&file)).unwrap();
+        let kinds: Vec<&[u8]> = found
+            .iter()
+            .map(|b| &file[b.start as usize + 4..b.start as usize + 8])
+            .collect();
+        assert_eq!(
+            kinds,
+            [b"meta", b"udta", b"uuid", b"udta"].map(|k| k.as_slice())
+        );
+        for b in &found {
+            assert_eq!(b.body, b.start + 8);
+            assert!(b.end <= file.len() as u64);
+        }
     }
 
     fn mp4_info(duration_ms: u64, width: u32, height: u32) -> VideoInfo {

@@ -169,6 +169,35 @@ struct Checked {
     height: u32,
     duration_ms: Option<u64>,
     animated: bool,
+    /// Metadata was blanked in the file, so its hash must be taken again.
+    changed: bool,
+}
+
+/// Blanks an MP4's metadata boxes in place (type `free`, payload zeroed): a phone's location
+/// and camera details go, and no media offset moves. Returns how many boxes were blanked.
+fn blank_mp4_metadata(path: &std::path::Path) -> Result<usize, MediaError> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(storage)?;
+    let boxes = container::mp4_metadata_boxes(&mut file)
+        .map_err(|e| MediaError::Unsupported(format!("The video file is damaged ({e}).")))?;
+    let zeros = [0u8; 64 * 1024];
+    for b in &boxes {
+        file.seek(SeekFrom::Start(b.start + 4)).map_err(storage)?;
+        file.write_all(b"free").map_err(storage)?;
+        file.seek(SeekFrom::Start(b.body)).map_err(storage)?;
+        let mut left = b.end - b.body;
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            file.write_all(&zeros[..n]).map_err(storage)?;
+            left -= n as u64;
+        }
+    }
+    file.sync_all().map_err(storage)?;
+    Ok(boxes.len())
 }
 
 #[derive(Clone)]
@@ -311,7 +340,13 @@ impl MediaService {
             .map_err(|e| MediaError::Storage(format!("the check stopped: {e}")))??
         };
         let now = self.clock.now();
-        let IncomingFile { temp, name, .. } = file;
+        let IncomingFile { mut temp, name, .. } = file;
+        if checked.changed {
+            temp = tokio::task::spawn_blocking(move || temp.rehash().map(|()| temp))
+                .await
+                .map_err(|e| MediaError::Storage(format!("the check stopped: {e}")))?
+                .map_err(storage)?;
+        }
         let mut record = Media {
             id: MediaId(uuid_v7(now.as_millisecond(), rand::random())),
             owner: user.id,
@@ -799,6 +834,7 @@ fn check_file(
             height: c.height,
             duration_ms: None,
             animated: c.frames > 1,
+            changed: false,
         });
     }
     let mut file = std::fs::File::open(path).map_err(storage)?;
@@ -816,11 +852,13 @@ fn check_file(
             info.duration_ms / 1000
         )));
     }
+    let changed = format == Format::Mp4 && blank_mp4_metadata(path)? > 0;
     Ok(Checked {
         width: info.width,
         height: info.height,
         duration_ms: Some(info.duration_ms),
         animated: false,
+        changed,
     })
 }
 

@@ -731,3 +731,86 @@ async fn a_poster_must_follow_its_video() {
     assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_phones_location_in_an_mp4_is_blanked_without_moving_the_media() {
+    let app = app().await;
+    let owner = app.owner_client().await;
+    // short.mp4 with a user-data box as a phone writes it: moov/udta/©xyz with a position.
+    let mut video = fixture("short.mp4");
+    let moov_size = u32::from_be_bytes(video[32..36].try_into().unwrap()) as usize;
+    let moov_end = 32 + moov_size;
+    let location = b"+48.8582+002.2945/";
+    let mut xyz = Vec::new();
+    xyz.extend(((8 + 4 + location.len()) as u32).to_be_bytes());
+    xyz.extend(b"\xa9xyz");
+    xyz.extend([0x00, 0x12, 0x15, 0xc7]);
+    xyz.extend(location);
+    let mut udta = Vec::new();
+    udta.extend(((8 + xyz.len()) as u32).to_be_bytes());
+    udta.extend(b"udta");
+    udta.extend(&xyz);
+    video.splice(moov_end..moov_end, udta.iter().copied());
+    video[32..36].copy_from_slice(&((moov_size + udta.len()) as u32).to_be_bytes());
+
+    app.clock.advance(std::time::Duration::from_secs(1));
+    let csrf = app.api_csrf(&owner).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(video.clone()).file_name("trip.mp4"),
+    );
+    let resp = owner
+        .post(app.url("/api/v1/media/uploads"))
+        .header("x-csrf-token", csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    let id = body["data"]["id"].as_str().unwrap();
+    process_all(&app).await;
+    let served = owner
+        .get(app.url(&format!("/media/{id}/video")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(served.len(), video.len(), "no byte moved");
+    assert!(
+        !served.windows(location.len()).any(|w| w == location),
+        "the position is gone"
+    );
+    assert_eq!(&served[moov_end + 4..moov_end + 8], b"free");
+    assert_eq!(
+        &served[..moov_end],
+        &video[..moov_end],
+        "everything else is as uploaded"
+    );
+    assert_eq!(
+        &served[moov_end + udta.len()..],
+        &video[moov_end + udta.len()..]
+    );
+    let etag = owner
+        .get(app.url(&format!("/media/{id}/video")))
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(&served)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        etag,
+        format!("\"{hex}\""),
+        "stored under the hash of what is served"
+    );
+    app.stop().await;
+}
