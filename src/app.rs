@@ -169,14 +169,16 @@ impl App {
             })?;
         let media_processor =
             service::media::Processor::new(store.clone(), clock.clone(), blobs, settings.clone());
-        registry.register(
-            service::media::PROCESS_MEDIA,
-            service::media::process_job(media_processor.clone()),
-        );
-        registry.register(
-            service::media::COLLECT_BLOBS,
-            service::media::collect_job(media_processor.clone()),
-        );
+        let processor = media_processor.clone();
+        registry.register(service::media::PROCESS_MEDIA, move |job| {
+            let processor = processor.clone();
+            async move { processor.run_process_job(job).await }
+        });
+        let collector = media_processor.clone();
+        registry.register(service::media::COLLECT_BLOBS, move |_job| {
+            let collector = collector.clone();
+            async move { collector.run_collect_job().await }
+        });
         let queue = JobQueue::new(
             store.clone(),
             clock.clone(),

@@ -202,13 +202,10 @@ fn blank_mp4_metadata(path: &std::path::Path) -> Result<usize, MediaError> {
 
 #[derive(Clone)]
 pub struct MediaService {
-    store: Store,
-    clock: SharedClock,
-    blobs: BlobStore,
+    /// The store, clock, blob store, settings and limits it shares with the jobs.
+    core: Processor,
     queue: JobQueue,
-    settings: Settings,
     limiter: Arc<RateLimiter>,
-    limits: DecodeLimits,
     /// Decoding is CPU- and memory-heavy: at most this many checks run at once.
     decoding: Arc<tokio::sync::Semaphore>,
 }
@@ -240,19 +237,11 @@ impl MediaService {
     pub fn new(processor: &Processor, queue: JobQueue, limiter: Arc<RateLimiter>) -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
-            store: processor.store.clone(),
-            clock: processor.clock.clone(),
-            blobs: processor.blobs.clone(),
+            core: processor.clone(),
             queue,
-            settings: processor.settings.clone(),
             limiter,
-            limits: processor.limits,
             decoding: Arc::new(tokio::sync::Semaphore::new(cpus)),
         }
-    }
-
-    pub fn blobs(&self) -> &BlobStore {
-        &self.blobs
     }
 
     /// Starts receiving a file from `user`: checks they may upload now and how much room
@@ -263,7 +252,7 @@ impl MediaService {
         file_name: &str,
     ) -> Result<IncomingFile, MediaError> {
         may_upload(user)?;
-        let settings = self.settings.current().media.clone();
+        let settings = self.core.settings.current().media.clone();
         let limit = Limit::per_window(settings.uploads_per_hour, 3600);
         let decision = self
             .limiter
@@ -277,7 +266,7 @@ impl MediaService {
     /// Starts receiving a video's poster image (part of the same upload).
     pub async fn begin_poster(&self, user: &User) -> Result<IncomingFile, MediaError> {
         may_upload(user)?;
-        let settings = self.settings.current().media.clone();
+        let settings = self.core.settings.current().media.clone();
         self.incoming(user, settings, "poster").await
     }
 
@@ -288,10 +277,10 @@ impl MediaService {
         file_name: &str,
     ) -> Result<IncomingFile, MediaError> {
         let id = user.id;
-        let used = self.store.read(move |rx| rx.media_usage(id)).await?;
+        let used = self.core.store.read(move |rx| rx.media_usage(id)).await?;
         let quota = settings.quota_bytes(user.supporter);
         Ok(IncomingFile {
-            temp: self.blobs.temp().map_err(storage)?,
+            temp: self.core.blobs.temp().map_err(storage)?,
             head: Vec::new(),
             format: None,
             quota_left: quota.saturating_sub(used),
@@ -327,8 +316,8 @@ impl MediaService {
                 .acquire()
                 .await
                 .map_err(|_| MediaError::Storage("shutting down".into()))?;
-            let (path, limits) = (file.temp.path().to_path_buf(), self.limits);
-            let max_seconds = self.settings.current().media.max_video_seconds;
+            let (path, limits) = (file.temp.path().to_path_buf(), self.core.limits);
+            let max_seconds = self.core.settings.current().media.max_video_seconds;
             let poster_path = poster.as_ref().map(|p| p.temp.path().to_path_buf());
             tokio::task::spawn_blocking(move || {
                 if let (Some(p), Some(f)) = (&poster_path, poster_format) {
@@ -339,7 +328,7 @@ impl MediaService {
             .await
             .map_err(|e| MediaError::Storage(format!("the check stopped: {e}")))??
         };
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let IncomingFile { mut temp, name, .. } = file;
         if checked.changed {
             temp = tokio::task::spawn_blocking(move || temp.rehash().map(|()| temp))
@@ -364,7 +353,7 @@ impl MediaService {
             poster: None,
             variants: Vec::new(),
         };
-        let _guard = self.blobs.lock().await;
+        let _guard = self.core.blobs.lock().await;
         let poster = poster.zip(poster_format).map(|(p, f)| (p.temp, f));
         if let Err(e) = self
             .store_upload(&mut record, user, temp, format, poster)
@@ -399,8 +388,14 @@ impl MediaService {
             .new_job(PROCESS_MEDIA, &record.id, EnqueueOptions::default())
             .map_err(|e| MediaError::Storage(e.to_string()))?;
         let stored = record.clone();
-        let quota = self.settings.current().media.quota_bytes(user.supporter);
-        self.store
+        let quota = self
+            .core
+            .settings
+            .current()
+            .media
+            .quota_bytes(user.supporter);
+        self.core
+            .store
             .write(move |tx| {
                 let owner = tx.read_user(stored.owner)?;
                 if owner.is_none_or(|u| may_upload(&u).is_err()) {
@@ -424,7 +419,7 @@ impl MediaService {
     /// call with the blob lock held).
     async fn commit(&self, temp: TempBlob, format: Format) -> Result<BlobRef, MediaError> {
         let size = temp.size();
-        let blobs = self.blobs.clone();
+        let blobs = self.core.blobs.clone();
         let sha256 = tokio::task::spawn_blocking(move || blobs.commit(temp))
             .await
             .map_err(|e| MediaError::Storage(format!("storing stopped: {e}")))?
@@ -441,9 +436,9 @@ impl MediaService {
     async fn forget_orphans(&self, record: &Media) {
         for blob in record.blobs() {
             let sha = blob.sha256;
-            let used = self.store.read(move |rx| rx.blob_refs(&sha)).await;
+            let used = self.core.store.read(move |rx| rx.blob_refs(&sha)).await;
             if matches!(used, Ok(0)) {
-                let _ = self.blobs.remove(&sha);
+                let _ = self.core.blobs.remove(&sha);
             }
         }
     }
@@ -451,22 +446,27 @@ impl MediaService {
     /// A member's own media, newest first.
     pub async fn library(&self, user: &User) -> Result<Vec<Media>, MediaError> {
         let id = user.id;
-        Ok(self.store.read(move |rx| rx.media_of(id)).await?)
+        Ok(self.core.store.read(move |rx| rx.media_of(id)).await?)
     }
 
     /// How much of their quota a member uses, and the quota, in bytes.
     pub async fn usage(&self, user: &User) -> Result<(u64, u64), MediaError> {
         let id = user.id;
-        let used = self.store.read(move |rx| rx.media_usage(id)).await?;
+        let used = self.core.store.read(move |rx| rx.media_usage(id)).await?;
         Ok((
             used,
-            self.settings.current().media.quota_bytes(user.supporter),
+            self.core
+                .settings
+                .current()
+                .media
+                .quota_bytes(user.supporter),
         ))
     }
 
     /// The record, if `viewer` may see it (otherwise `NotFound`, so ids are not probed).
     pub async fn get(&self, viewer: &User, id: MediaId) -> Result<Media, MediaError> {
         let found = self
+            .core
             .store
             .read(move |rx| {
                 let Some(media) = rx.media(id)? else {
@@ -496,7 +496,7 @@ impl MediaService {
             v => media.variant(v).cloned(),
         }
         .ok_or(MediaError::NotFound)?;
-        let path = self.blobs.path_of(&blob.sha256);
+        let path = self.core.blobs.path_of(&blob.sha256);
         Ok((blob, path))
     }
 
@@ -507,7 +507,7 @@ impl MediaService {
         if !own && !actor.role.may(Permission::Moderate) {
             return Err(MediaError::NotFound);
         }
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let entry = (!own).then(|| {
             audit::entry(
                 &Actor::from(actor),
@@ -519,6 +519,7 @@ impl MediaService {
             )
         });
         let removed = self
+            .core
             .store
             .write(move |tx| {
                 if let Some(entry) = &entry {
@@ -541,7 +542,11 @@ impl MediaService {
                 "Only moderators and admins see the media queue.".into(),
             ));
         }
-        Ok(self.store.read(move |rx| rx.media_queue(limit)).await?)
+        Ok(self
+            .core
+            .store
+            .read(move |rx| rx.media_queue(limit))
+            .await?)
     }
 
     /// The latest uploads across the site (staff).
@@ -551,7 +556,11 @@ impl MediaService {
                 "Only moderators and admins see everyone's media.".into(),
             ));
         }
-        Ok(self.store.read(move |rx| rx.recent_media(limit)).await?)
+        Ok(self
+            .core
+            .store
+            .read(move |rx| rx.recent_media(limit))
+            .await?)
     }
 
     /// Approves or rejects (with a reason the member sees) media waiting in the queue.
@@ -574,7 +583,7 @@ impl MediaService {
                 "Say why, in 1 to 500 characters; the member sees it.",
             )]));
         }
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let entry = audit::entry(
             &Actor::from(staff),
             now,
@@ -588,6 +597,7 @@ impl MediaService {
             "",
         );
         let decided = self
+            .core
             .store
             .write(move |tx| {
                 let Some(mut media) = tx.read_media(id)? else {
@@ -621,6 +631,21 @@ impl MediaService {
 }
 
 impl Processor {
+    /// The `media.process` job: its payload is the media id.
+    pub async fn run_process_job(&self, job: Job) -> Result<(), JobError> {
+        let id: MediaId = serde_json::from_slice(&job.payload)
+            .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
+        self.process(id).await
+    }
+
+    /// The `media.collect` job.
+    pub async fn run_collect_job(&self) -> Result<(), JobError> {
+        self.collect()
+            .await
+            .map(|_| ())
+            .map_err(|e| JobError::retry(e.to_string()))
+    }
+
     /// The processing job: makes the variants of one upload and moves it on to ready (or
     /// the queue). A photo's original is dropped afterwards: it carries the metadata.
     pub async fn process(&self, id: MediaId) -> Result<(), JobError> {
@@ -635,18 +660,15 @@ impl Processor {
         if media.state != MediaState::Processing {
             return Ok(());
         }
+        // A photo is made from its original; a video's image variants from its poster.
         let source = if media.format.is_video() {
-            media.poster.clone().map(|p| (p, None))
+            media.poster.as_ref().map(|p| (p, poster_format(p)))
         } else {
-            media.original.clone().map(|o| (o, Some(media.format)))
+            media.original.as_ref().map(|o| (o, media.format))
         };
         let processed = match source {
             None => None,
             Some((blob, format)) => {
-                let format = match format {
-                    Some(f) => f,
-                    None => poster_format(&blob),
-                };
                 let path = self.blobs.path_of(&blob.sha256);
                 let limits = self.limits;
                 let result =
@@ -663,11 +685,11 @@ impl Processor {
         if !media.format.is_video() {
             next.original = None;
         }
+        let _guard = self.blobs.lock().await;
         match processed {
             Some(Err(PhotoError::Io(why))) => return Err(JobError::retry(why)),
             Some(Err(e)) => next.state = MediaState::Failed(e.to_string()),
             Some(Ok(p)) => {
-                let _guard = self.blobs.lock().await;
                 let blobs = self.blobs.clone();
                 let encoded = p.variants;
                 let variants = tokio::task::spawn_blocking(move || {
@@ -696,11 +718,9 @@ impl Processor {
                     (next.width, next.height) = (p.width, p.height);
                 }
                 next.state = ready_state(needs_approval);
-                return self.save_processed(next, now).await;
             }
             None => next.state = ready_state(needs_approval),
         }
-        let _guard = self.blobs.lock().await;
         self.save_processed(next, now).await
     }
 
@@ -860,40 +880,4 @@ fn check_file(
         animated: false,
         changed,
     })
-}
-
-/// The processing job's handler.
-pub fn process_job(
-    service: Processor,
-) -> impl Fn(Job) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send>>
-+ Send
-+ Sync
-+ 'static {
-    move |job| {
-        let service = service.clone();
-        Box::pin(async move {
-            let id: MediaId = serde_json::from_slice(&job.payload)
-                .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-            service.process(id).await
-        })
-    }
-}
-
-/// The collector's handler.
-pub fn collect_job(
-    service: Processor,
-) -> impl Fn(Job) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send>>
-+ Send
-+ Sync
-+ 'static {
-    move |_job| {
-        let service = service.clone();
-        Box::pin(async move {
-            service
-                .collect()
-                .await
-                .map(|_| ())
-                .map_err(|e| JobError::retry(e.to_string()))
-        })
-    }
 }
