@@ -194,19 +194,17 @@ impl Accounts {
     /// any work is done; a successful one gives it back.
     fn check_sign_in_limits(&self, login: &str, client: &ClientInfo) -> Result<(), AccountError> {
         let limit = self.sign_in_limit();
+        // Both buckets are charged, even when the first refuses.
         let by_address = self
             .limiter
-            .check(LimitKind::SignInAddress, &client.ip, limit);
+            .take(LimitKind::SignInAddress, &client.ip, limit);
         let by_account = self
             .limiter
-            .check(LimitKind::SignInAccount, &login.to_lowercase(), limit);
-        for decision in [by_address, by_account] {
-            if !decision.allowed {
-                tracing::warn!(login, ip = %client.ip, "sign-in rate limit reached");
-                return Err(AccountError::RateLimited(decision));
-            }
-        }
-        Ok(())
+            .take(LimitKind::SignInAccount, &login.to_lowercase(), limit);
+        by_address.and(by_account).map_err(|decision| {
+            tracing::warn!(login, ip = %client.ip, "sign-in rate limit reached");
+            AccountError::RateLimited(decision)
+        })
     }
 
     /// When no owner exists yet, makes a new one-time setup token (replacing any earlier one)
@@ -364,29 +362,21 @@ impl Accounts {
 
     /// The second step of a sign-in (a code or a passkey) is limited per client address.
     pub fn check_second_step_limit(&self, client: &ClientInfo) -> Result<(), AccountError> {
-        let decision =
-            self.limiter
-                .check(LimitKind::SignInAddress, &client.ip, self.sign_in_limit());
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(AccountError::RateLimited(decision))
-        }
+        self.limiter
+            .take(LimitKind::SignInAddress, &client.ip, self.sign_in_limit())
+            .map_err(AccountError::RateLimited)
     }
 
     /// Passwordless sign-ins ask for options without an account: their starts are limited
     /// per address, so nobody can fill the waiting ceremonies.
     pub fn check_passkey_start_limit(&self, client: &ClientInfo) -> Result<(), AccountError> {
-        let decision = self.limiter.check(
-            LimitKind::PasskeyStart,
-            &client.ip,
-            Limit::per_window(30, 60),
-        );
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(AccountError::RateLimited(decision))
-        }
+        self.limiter
+            .take(
+                LimitKind::PasskeyStart,
+                &client.ip,
+                Limit::per_window(30, 60),
+            )
+            .map_err(AccountError::RateLimited)
     }
 
     /// The member a pending second-factor challenge belongs to (the challenge stays usable).
@@ -420,15 +410,16 @@ impl Accounts {
             self.check_second_step_limit(&client)?;
             // Per account too: guesses from many addresses still count against the member.
             let user = self.challenge_user(challenge).await?;
-            let decision = self.limiter.check(
-                LimitKind::SecondFactorAccount,
-                &user.id.to_string(),
-                self.sign_in_limit(),
-            );
-            if !decision.allowed {
-                tracing::warn!(user = %user.id, "second-factor limit reached");
-                return Err(AccountError::RateLimited(decision));
-            }
+            self.limiter
+                .take(
+                    LimitKind::SecondFactorAccount,
+                    &user.id.to_string(),
+                    self.sign_in_limit(),
+                )
+                .map_err(|decision| {
+                    tracing::warn!(user = %user.id, "second-factor limit reached");
+                    AccountError::RateLimited(decision)
+                })?;
         }
         let hash = hash_token(challenge);
         let now = self.clock.now();

@@ -123,6 +123,17 @@ impl RateLimiter {
 }
 
 impl RateLimiter {
+    /// [`check`](Self::check) for callers that only need to know whether to go on: the
+    /// refusal carries what the `429` reports.
+    pub fn take(&self, kind: LimitKind, key: &str, limit: Limit) -> Result<(), Decision> {
+        let decision = self.check(kind, key, limit);
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(decision)
+        }
+    }
+
     /// Gives back the token a request took, for limits that count only failures (a correct
     /// password does not use up a sign-in attempt).
     pub fn refund(&self, kind: LimitKind, key: &str, limit: Limit) {

@@ -254,12 +254,9 @@ impl MediaService {
         may_upload(user)?;
         let settings = self.core.settings.current().media.clone();
         let limit = Limit::per_window(settings.uploads_per_hour, 3600);
-        let decision = self
-            .limiter
-            .check(LimitKind::Upload, &user.id.to_string(), limit);
-        if !decision.allowed {
-            return Err(MediaError::RateLimited(decision));
-        }
+        self.limiter
+            .take(LimitKind::Upload, &user.id.to_string(), limit)
+            .map_err(MediaError::RateLimited)?;
         self.incoming(user, settings, file_name).await
     }
 

@@ -181,12 +181,9 @@ impl Registration {
             self.check_invite(code).await?;
         }
         let limit = Limit::per_window(settings.sign_ups_per_hour, 3600);
-        let decision = self
-            .limiter
-            .check(LimitKind::SignUpAddress, &client.ip, limit);
-        if !decision.allowed {
-            return Err(AccountError::RateLimited(decision).into());
-        }
+        self.limiter
+            .take(LimitKind::SignUpAddress, &client.ip, limit)
+            .map_err(AccountError::RateLimited)?;
 
         let (username, email) = account::check_new_account(
             &input.username,
@@ -301,10 +298,9 @@ impl Registration {
             (LimitKind::PasswordReset, client.ip.clone()),
             (LimitKind::PasswordReset, email.clone()),
         ] {
-            let decision = self.limiter.check(kind, &key, limit);
-            if !decision.allowed {
-                return Err(AccountError::RateLimited(decision).into());
-            }
+            self.limiter
+                .take(kind, &key, limit)
+                .map_err(AccountError::RateLimited)?;
         }
         if !self.outbox.is_configured() || account::normalize_email(&email).is_err() {
             return Ok(());

@@ -137,12 +137,7 @@ pub async fn save_settings(
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let mut problems = Vec::new();
-    let mut number = |field: &'static str, raw: &str| {
-        raw.trim().parse::<u32>().unwrap_or_else(|_| {
-            problems.push(FieldError::new(field, "Enter a whole number."));
-            0
-        })
-    };
+    let mut number = |field, raw: &str| super::whole_number(&mut problems, field, raw);
     let media = MediaSettings {
         max_photo_mib: number("max_photo_mib", &input.max_photo_mib),
         max_video_mib: number("max_video_mib", &input.max_video_mib),

@@ -17,6 +17,22 @@ use super::ui::{PageContext, render, state_of};
 use crate::service::accounts::SignedIn;
 
 /// Signed-in staff pass; anonymous visitors are sent to sign in, others get 403.
+/// A whole-number form field; when it is not one, the problem is noted and 0 stands in (the
+/// form comes back with the message, nothing is saved).
+pub(super) fn whole_number(
+    problems: &mut Vec<crate::domain::account::FieldError>,
+    field: &'static str,
+    raw: &str,
+) -> u32 {
+    raw.trim().parse().unwrap_or_else(|_| {
+        problems.push(crate::domain::account::FieldError::new(
+            field,
+            "Enter a whole number.",
+        ));
+        0
+    })
+}
+
 pub fn require_staff(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
     match &viewer.0 {
         None => Err(AppError::sign_in_first(req.uri().path())),

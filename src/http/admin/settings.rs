@@ -62,12 +62,7 @@ impl SettingsForm {
     /// The new settings: `base` with this form's fields replaced.
     fn parse(&self, base: &SiteSettings) -> Result<SiteSettings, Vec<FieldError>> {
         let mut problems = Vec::new();
-        let mut number = |field: &'static str, raw: &str| {
-            raw.trim().parse::<u32>().unwrap_or_else(|_| {
-                problems.push(FieldError::new(field, "Enter a whole number."));
-                0
-            })
-        };
+        let mut number = |field, raw: &str| super::whole_number(&mut problems, field, raw);
         let settings = SiteSettings {
             site_name: self.site_name.trim().to_string(),
             registration: RegistrationMode::default(),

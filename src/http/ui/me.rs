@@ -6,7 +6,7 @@ use poem::web::{Form, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::{PageContext, flash, render, render_status, state_of};
+use super::{PageContext, flash, render, render_status, signed_in, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
@@ -42,17 +42,10 @@ fn member_form(
     viewer: &Viewer,
     csrf: &str,
 ) -> Result<(SignedIn, crate::http::state::AppState), AppError> {
-    let me = signed_in(req, viewer)?;
+    let me = signed_in(viewer, req.uri().path())?;
     let state = state_of(req)?;
     verify_csrf(req, &state, viewer, Some(csrf))?;
     Ok((me, state))
-}
-
-fn signed_in(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
-    viewer
-        .0
-        .clone()
-        .ok_or_else(|| AppError::sign_in_first(req.uri().path()))
 }
 
 async fn account_page(
@@ -69,7 +62,7 @@ async fn account_page_with(
     errors: Vec<FieldError>,
     new_token: Option<String>,
 ) -> Result<AccountPage, AppError> {
-    let me = signed_in(req, viewer)?;
+    let me = signed_in(viewer, req.uri().path())?;
     let state = state_of(req)?;
     let token = current_session_token(req, state.tls).unwrap_or_default();
     let sessions = state.accounts.sessions(me.user.id, &token).await?;
@@ -329,7 +322,7 @@ pub async fn disable_totp(
 /// The member's data as a JSON download. A GET: reading one's own data changes nothing.
 #[handler]
 pub async fn export(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
-    let me = signed_in(req, &viewer)?;
+    let me = signed_in(&viewer, req.uri().path())?;
     let state = state_of(req)?;
     let doc = state.self_service.export(&me.user).await?;
     let body = serde_json::to_vec_pretty(&doc).map_err(|_| AppError::internal())?;

@@ -4,7 +4,7 @@ use askama::Template;
 use poem::web::{Multipart, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 
-use super::{PageContext, flash, render, render_status, state_of};
+use super::{PageContext, flash, render, render_status, signed_in, state_of};
 use crate::domain::media::Media;
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
@@ -37,10 +37,7 @@ async fn library(
     viewer: &Viewer,
     error: Option<String>,
 ) -> Result<LibraryPage, AppError> {
-    let me = viewer
-        .0
-        .clone()
-        .ok_or_else(|| AppError::sign_in_first(req.uri().path()))?;
+    let me = signed_in(viewer, req.uri().path())?;
     let state = state_of(req)?;
     let items = state.media.library(&me.user).await?;
     let (used, quota) = state.media.usage(&me.user).await?;
@@ -71,10 +68,7 @@ pub async fn upload(
     viewer: Viewer,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let me = viewer
-        .0
-        .clone()
-        .ok_or_else(|| AppError::sign_in_first("/media"))?;
+    let me = signed_in(&viewer, "/media")?;
     let state = state_of(req)?;
     match crate::http::media::receive(req, &state, &viewer, &me.user, multipart).await {
         Ok(_) => {
@@ -103,10 +97,7 @@ pub async fn item(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let me = viewer
-        .0
-        .clone()
-        .ok_or_else(|| AppError::sign_in_first(req.uri().path()))?;
+    let me = signed_in(&viewer, req.uri().path())?;
     let state = state_of(req)?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
     let item = state.media.get(&me.user, id).await?;
@@ -125,10 +116,7 @@ pub async fn delete(
     Path(id): Path<String>,
     poem::web::Form(input): poem::web::Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = viewer
-        .0
-        .clone()
-        .ok_or_else(|| AppError::sign_in_first("/media"))?;
+    let me = signed_in(&viewer, "/media")?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;

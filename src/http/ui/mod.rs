@@ -73,6 +73,17 @@ pub fn render_status(
     Ok(render(template)?.with_status(status).into_response())
 }
 
+/// The signed-in member, or a redirect to the sign-in page that comes back to `back_to`.
+pub fn signed_in(
+    viewer: &Viewer,
+    back_to: &str,
+) -> Result<crate::service::accounts::SignedIn, AppError> {
+    viewer
+        .0
+        .clone()
+        .ok_or_else(|| AppError::sign_in_first(back_to))
+}
+
 pub fn state_of(req: &Request) -> Result<AppState, AppError> {
     req.data::<AppState>()
         .cloned()
