@@ -23,23 +23,36 @@ async fn app() -> TestApp {
     TestApp::spawn_with(hearth::jobs::Registry::new(), |c| c.jobs.workers = 0).await
 }
 
-/// Uploads `name` from the corpus through the API; returns status and body.
-async fn upload(app: &TestApp, client: &reqwest::Client, name: &str) -> (u16, Value) {
+/// Posts a multipart upload of `parts` (form name, file name, bytes) through the API with the
+/// session's CSRF token.
+async fn send_upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    parts: Vec<(&'static str, &str, Vec<u8>)>,
+) -> reqwest::Response {
     // The API bucket refills per second; the manual clock moves on for each upload.
     app.clock.advance(std::time::Duration::from_secs(1));
     let csrf = app.api_csrf(client).await;
-    let part = reqwest::multipart::Part::bytes(fixture(name))
-        .file_name(name.to_string())
-        .mime_str("application/octet-stream")
-        .unwrap();
-    let form = reqwest::multipart::Form::new().part("file", part);
-    let resp = client
+    let mut form = reqwest::multipart::Form::new();
+    for (name, file_name, bytes) in parts {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("application/octet-stream")
+            .unwrap();
+        form = form.part(name, part);
+    }
+    client
         .post(app.url("/api/v1/media/uploads"))
         .header("x-csrf-token", csrf)
         .multipart(form)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Uploads `name` from the corpus through the API; returns status and body.
+async fn upload(app: &TestApp, client: &reqwest::Client, name: &str) -> (u16, Value) {
+    let resp = send_upload(app, client, vec![("file", name, fixture(name))]).await;
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -531,23 +544,15 @@ async fn uploads_need_a_confirmed_address_a_csrf_token_and_room_in_the_quota() {
 async fn a_video_with_a_poster_gets_image_variants_and_stays_as_uploaded() {
     let app = app().await;
     let owner = app.owner_client().await;
-    let csrf = app.api_csrf(&owner).await;
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(fixture("short.webm")).file_name("clip.webm"),
-        )
-        .part(
-            "poster",
-            reqwest::multipart::Part::bytes(fixture("plain.png")).file_name("poster.png"),
-        );
-    let resp = owner
-        .post(app.url("/api/v1/media/uploads"))
-        .header("x-csrf-token", &csrf)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = send_upload(
+        &app,
+        &owner,
+        vec![
+            ("file", "clip.webm", fixture("short.webm")),
+            ("poster", "poster.png", fixture("plain.png")),
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
     let id = body["data"]["id"].as_str().unwrap().to_string();
@@ -581,19 +586,12 @@ async fn the_upload_rate_limit_answers_429_with_its_headers() {
     let owner = app.owner_client().await;
     save_media_settings(&app, &owner, &[("uploads_per_hour", "1")]).await;
     assert_eq!(upload(&app, &owner, "still.gif").await.0, 201);
-    app.clock.advance(std::time::Duration::from_secs(1));
-    let csrf = app.api_csrf(&owner).await;
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(fixture("still.gif")).file_name("still.gif"),
-    );
-    let resp = owner
-        .post(app.url("/api/v1/media/uploads"))
-        .header("x-csrf-token", csrf)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = send_upload(
+        &app,
+        &owner,
+        vec![("file", "still.gif", fixture("still.gif"))],
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     assert!(resp.headers().contains_key("retry-after"));
     assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
@@ -680,18 +678,7 @@ async fn a_file_over_its_kind_limit_is_cut_off_while_it_streams() {
     save_media_settings(&app, &owner, &[("max_photo_mib", "1")]).await;
     let mut big = vec![0xFF, 0xD8, 0xFF, 0xE0];
     big.resize(3 * 1024 * 1024, 0);
-    let csrf = app.api_csrf(&owner).await;
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(big).file_name("big.jpg"),
-    );
-    let resp = owner
-        .post(app.url("/api/v1/media/uploads"))
-        .header("x-csrf-token", csrf)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = send_upload(&app, &owner, vec![("file", "big.jpg", big)]).await;
     assert_eq!(resp.status(), 413);
     let body: Value = resp.json().await.unwrap();
     assert!(
@@ -710,23 +697,15 @@ async fn a_file_over_its_kind_limit_is_cut_off_while_it_streams() {
 async fn a_poster_must_follow_its_video() {
     let app = app().await;
     let owner = app.owner_client().await;
-    let csrf = app.api_csrf(&owner).await;
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "poster",
-            reqwest::multipart::Part::bytes(fixture("plain.png")).file_name("poster.png"),
-        )
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(fixture("short.mp4")).file_name("clip.mp4"),
-        );
-    let resp = owner
-        .post(app.url("/api/v1/media/uploads"))
-        .header("x-csrf-token", csrf)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = send_upload(
+        &app,
+        &owner,
+        vec![
+            ("poster", "poster.png", fixture("plain.png")),
+            ("file", "clip.mp4", fixture("short.mp4")),
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), 400);
     assert_eq!(files_in(&app.data_dir().join("tmp")), 0);
     app.stop().await;
@@ -753,19 +732,7 @@ async fn a_phones_location_in_an_mp4_is_blanked_without_moving_the_media() {
     video.splice(moov_end..moov_end, udta.iter().copied());
     video[32..36].copy_from_slice(&((moov_size + udta.len()) as u32).to_be_bytes());
 
-    app.clock.advance(std::time::Duration::from_secs(1));
-    let csrf = app.api_csrf(&owner).await;
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(video.clone()).file_name("trip.mp4"),
-    );
-    let resp = owner
-        .post(app.url("/api/v1/media/uploads"))
-        .header("x-csrf-token", csrf)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = send_upload(&app, &owner, vec![("file", "trip.mp4", video.clone())]).await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
     let id = body["data"]["id"].as_str().unwrap();

@@ -413,25 +413,7 @@ async fn replayed_cloned_foreign_and_removed_passkeys_are_refused() {
 async fn a_passkey_can_be_the_second_step_after_the_password() {
     let app = TestApp::spawn().await;
     let owner = app.owner_client().await;
-    let csrf = app.api_csrf(&owner).await;
-    let enrolment: Value = owner
-        .post(app.url("/api/v1/me/totp"))
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = crate::two_factor::base32_decode(enrolment["data"]["secret"].as_str().unwrap());
-    let confirmed = owner
-        .post(app.url("/api/v1/me/totp/confirm"))
-        .header("x-csrf-token", &csrf)
-        .json(&json!({"code": crate::two_factor::code_at(&key, &app)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(confirmed.status(), 200);
+    crate::two_factor::enable_totp(&app, &owner).await;
     let mut phone = SoftAuthenticator::new(&app.base);
     register(&app, &owner, &mut phone).await;
 

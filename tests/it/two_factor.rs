@@ -5,7 +5,7 @@ use hearth::clock::Clock;
 
 use crate::helpers::{PASSWORD, TestApp};
 
-pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
+fn base32_decode(s: &str) -> Vec<u8> {
     let (mut out, mut buffer, mut bits) = (Vec::new(), 0u32, 0);
     for c in s.bytes() {
         let v = match c {
@@ -21,6 +21,30 @@ pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Turns TOTP on for `client`'s account through the API; returns the shared key.
+pub(crate) async fn enable_totp(app: &TestApp, client: &reqwest::Client) -> Vec<u8> {
+    let csrf = app.api_csrf(client).await;
+    let begun: serde_json::Value = client
+        .post(app.url("/api/v1/me/totp"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = base32_decode(begun["data"]["secret"].as_str().unwrap());
+    let confirmed = client
+        .post(app.url("/api/v1/me/totp/confirm"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"code": code_at(&key, app)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    key
 }
 
 pub(crate) fn code_at(key: &[u8], app: &TestApp) -> String {
@@ -372,25 +396,7 @@ async fn codes_guessed_from_many_addresses_still_hit_the_accounts_limit() {
     })
     .await;
     let owner = app.owner_client().await;
-    let csrf = app.api_csrf(&owner).await;
-    let begun: serde_json::Value = owner
-        .post(app.url("/api/v1/me/totp"))
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = base32_decode(begun["data"]["secret"].as_str().unwrap());
-    let confirmed = owner
-        .post(app.url("/api/v1/me/totp/confirm"))
-        .header("x-csrf-token", &csrf)
-        .json(&serde_json::json!({"code": code_at(&key, &app)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(confirmed.status(), 200);
+    enable_totp(&app, &owner).await;
 
     let attempt = |n: u32| {
         app.client()
