@@ -115,12 +115,8 @@ pub struct BlobRef {
 
 impl BlobRef {
     pub fn hex(&self) -> String {
-        hex(&self.sha256)
+        super::hex::encode(&self.sha256)
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where an upload stands.

@@ -22,10 +22,6 @@ fn lookup(path: &str) -> Option<rust_embed::EmbeddedFile> {
     Web::get(path).or_else(|| Vendored::get(path))
 }
 
-fn hex(hash: &[u8]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// URLs of the assets every page uses, fingerprinted.
 #[derive(Debug, Clone)]
 pub struct AssetUrls {
@@ -52,7 +48,7 @@ pub fn fingerprinted(path: &str) -> String {
     match lookup(path) {
         Some(file) => format!(
             "/static/{}/{path}",
-            &hex(&file.metadata.sha256_hash())[..16]
+            &crate::domain::hex::encode(&file.metadata.sha256_hash())[..16]
         ),
         None => format!("/static/{path}"),
     }
@@ -72,7 +68,7 @@ pub fn serve(req: &Request, Path(path): Path<String>) -> Response {
     let Some(file) = lookup(rest) else {
         return StatusCode::NOT_FOUND.into();
     };
-    let hash = hex(&file.metadata.sha256_hash());
+    let hash = crate::domain::hex::encode(&file.metadata.sha256_hash());
     if let Some(fp) = fingerprint
         && !hash.starts_with(fp)
     {

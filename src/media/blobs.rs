@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::media::hex;
+use crate::domain::hex::{decode_sha256, encode as hex};
 
 #[derive(Clone)]
 pub struct BlobStore {
@@ -186,7 +186,7 @@ impl BlobStore {
                 }
                 for file in fs::read_dir(second.path())? {
                     let name = file?.file_name();
-                    if let Some(sha) = name.to_str().and_then(parse_hex) {
+                    if let Some(sha) = name.to_str().and_then(decode_sha256) {
                         out.push(sha);
                     }
                 }
@@ -215,17 +215,6 @@ impl BlobStore {
     pub fn tmp_dir(&self) -> &Path {
         &self.tmp
     }
-}
-
-fn parse_hex(name: &str) -> Option<[u8; 32]> {
-    if name.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(name.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

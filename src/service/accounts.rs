@@ -130,7 +130,7 @@ pub struct SessionView {
 }
 
 fn session_handle(hash: &crate::store::accounts::TokenHash) -> String {
-    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::hex::encode(&hash[..8])
 }
 
 /// A signed-in session as the web layer needs it.

@@ -785,7 +785,10 @@ impl Processor {
             {
                 match self.blobs.remove(&sha) {
                     Ok(()) => removed += 1,
-                    Err(e) => tracing::warn!("could not delete blob {}: {e}", media::hex(&sha)),
+                    Err(e) => tracing::warn!(
+                        "could not delete blob {}: {e}",
+                        crate::domain::hex::encode(&sha)
+                    ),
                 }
             }
         }
