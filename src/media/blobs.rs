@@ -194,27 +194,6 @@ impl BlobStore {
         }
         Ok(out)
     }
-
-    /// How many blob files exist (for tests and the system page).
-    pub fn count_files(&self) -> io::Result<usize> {
-        fn walk(dir: &Path) -> io::Result<usize> {
-            let mut n = 0;
-            for entry in fs::read_dir(dir)? {
-                let entry = entry?;
-                if entry.file_type()?.is_dir() {
-                    n += walk(&entry.path())?;
-                } else {
-                    n += 1;
-                }
-            }
-            Ok(n)
-        }
-        walk(&self.root)
-    }
-
-    pub fn tmp_dir(&self) -> &Path {
-        &self.tmp
-    }
 }
 
 #[cfg(test)]
@@ -228,16 +207,16 @@ mod tests {
         let a = blobs.put(b"hello").unwrap();
         let b = blobs.put(b"hello").unwrap();
         assert_eq!(a, b);
-        assert_eq!(blobs.count_files().unwrap(), 1);
+        assert_eq!(blobs.list().unwrap().len(), 1);
         assert!(blobs.path_of(&a).ends_with(hex(&a)));
         assert_eq!(blobs.list().unwrap(), vec![a]);
         {
             let mut abandoned = blobs.temp().unwrap();
             abandoned.write(b"half an upload").unwrap();
         }
-        assert_eq!(fs::read_dir(blobs.tmp_dir()).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         blobs.remove(&a).unwrap();
         blobs.remove(&a).unwrap();
-        assert_eq!(blobs.count_files().unwrap(), 0);
+        assert_eq!(blobs.list().unwrap().len(), 0);
     }
 }

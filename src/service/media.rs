@@ -754,10 +754,7 @@ impl Processor {
         let on_disk = tokio::task::spawn_blocking(move || blobs.list())
             .await
             .map_err(|e| StoreError::Database(e.to_string()))?
-            .map_err(|e| StoreError::Io {
-                path: self.blobs.tmp_dir().to_path_buf(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| StoreError::Database(format!("listing the blob files: {e}")))?;
         let now_ms = self.clock.now().as_millisecond();
         let noted = self
             .store
