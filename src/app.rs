@@ -13,12 +13,15 @@ use tokio::sync::watch;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::events::EventBus;
 use crate::http::{self, AppState};
-use crate::jobs::{JobError, JobQueue, Registry, ScheduleSpec, Scheduler, Supervisor};
+use crate::jobs::{JobPlan, JobQueue, Registry, Scheduler, Supervisor};
 use crate::service;
+use crate::service::access::Access;
 use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
+use crate::service::member_data::MemberDataParts;
 use crate::service::passwords::Passwords;
 use crate::service::registration::Registration;
 use crate::service::settings::Settings;
@@ -40,22 +43,22 @@ pub enum StartError {
     Other(String),
 }
 
-/// Jobs this build runs.
-pub const PURGE_SESSIONS: &str = "sessions.purge_expired";
-
-/// Recurring work, validated at start.
-pub const SCHEDULES: &[ScheduleSpec] = &[
-    ScheduleSpec {
-        name: "purge-expired-sessions",
-        job_kind: PURGE_SESSIONS,
-        recurrence: "every 1h",
-    },
-    ScheduleSpec {
-        name: "collect-media-blobs",
-        job_kind: service::media::COLLECT_BLOBS,
-        recurrence: "every 1h",
-    },
-];
+/// Every module's share of a member's data, for the export and account deletion.
+pub fn member_data_parts() -> MemberDataParts {
+    MemberDataParts::new(
+        [
+            service::accounts::member_data(),
+            service::second_factor::member_data(),
+            service::passkeys::member_data(),
+            service::registration::member_data(),
+            service::media::member_data(),
+            service::audit::member_data(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}
 
 /// The sockets to serve on, bound before the app starts (port 0 in tests).
 pub struct Listeners {
@@ -95,6 +98,8 @@ impl Listeners {
 pub struct App {
     pub config: Config,
     pub store: Store,
+    /// Committed events (tests subscribe to see what happened).
+    pub events: EventBus,
     pub queue: JobQueue,
     pub accounts: Accounts,
     pub tls_status: TlsStatus,
@@ -124,41 +129,23 @@ impl App {
         })
         .await
         .map_err(|e| StartError::Other(e.to_string()))??;
+        let events = store.events().clone();
         let tls = tls::prepare(&config.tls.settings)?;
         let tls_status = tls
             .as_ref()
             .map_or_else(TlsStatus::off, |t| t.status.clone());
 
         let passwords = Passwords::new();
-        let settings = Settings::load(store.clone(), clock.clone()).await?;
+        let settings = Settings::load(store.clone(), clock.clone(), &events).await?;
+        let access = Access::new(settings.clone());
         let limiter = Arc::new(RateLimiter::new(clock.clone()));
+        let member_data = member_data_parts();
         let accounts = Accounts::new(
             store.clone(),
             clock.clone(),
             passwords.clone(),
             settings.clone(),
             limiter.clone(),
-        );
-
-        let mut registry = extra_jobs;
-        let purge = accounts.clone();
-        registry.register(PURGE_SESSIONS, move |_job| {
-            let accounts = purge.clone();
-            async move {
-                accounts
-                    .purge_expired_sessions()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| JobError::retry(e.to_string()))
-            }
-        });
-        registry.register(
-            service::self_service::DELETE_ACCOUNT,
-            service::self_service::delete_when_due(store.clone(), clock.clone()),
-        );
-        registry.register(
-            service::mail::SEND_MAIL,
-            service::mail::deliver(settings.clone()),
         );
         let blobs =
             crate::media::blobs::BlobStore::open(&config.storage.data_dir).map_err(|e| {
@@ -169,16 +156,20 @@ impl App {
             })?;
         let media_processor =
             service::media::Processor::new(store.clone(), clock.clone(), blobs, settings.clone());
-        let processor = media_processor.clone();
-        registry.register(service::media::PROCESS_MEDIA, move |job| {
-            let processor = processor.clone();
-            async move { processor.run_process_job(job).await }
-        });
-        let collector = media_processor.clone();
-        registry.register(service::media::COLLECT_BLOBS, move |_job| {
-            let collector = collector.clone();
-            async move { collector.run_collect_job().await }
-        });
+
+        // Each module registers its own background jobs and schedules.
+        let mut plan = JobPlan::new(extra_jobs);
+        accounts.register_jobs(&mut plan);
+        service::self_service::register_jobs(
+            &mut plan,
+            store.clone(),
+            clock.clone(),
+            member_data.clone(),
+        );
+        service::mail::register_jobs(&mut plan, settings.clone());
+        media_processor.register_jobs(&mut plan);
+        crate::jobs::queue::register_jobs(&mut plan, store.clone(), clock.clone());
+        let (registry, schedules) = plan.into_parts();
         let queue = JobQueue::new(
             store.clone(),
             clock.clone(),
@@ -186,7 +177,7 @@ impl App {
             config.jobs.max_attempts,
         );
         queue.recover().await?;
-        let scheduler = Scheduler::new(SCHEDULES, queue.clone(), store.clone(), clock.clone())
+        let scheduler = Scheduler::new(&schedules, queue.clone(), store.clone(), clock.clone())
             .map_err(|problems| {
                 StartError::Schedules(
                     problems
@@ -197,9 +188,10 @@ impl App {
                 )
             })?;
 
-        let outbox = service::mail::Outbox::new(queue.clone(), settings.clone());
+        let outbox = service::mail::Outbox::new(queue.clone(), settings.clone(), access.clone());
         let system = System::new(
             store.clone(),
+            access.clone(),
             queue.clone(),
             clock.clone(),
             tls_status.clone(),
@@ -214,6 +206,7 @@ impl App {
             )
         });
         let state = AppState {
+            access: access.clone(),
             accounts: accounts.clone(),
             system,
             tls: tls_on,
@@ -223,13 +216,19 @@ impl App {
                 .as_ref()
                 .map(|u| u.origin().ascii_serialization()),
             settings: settings.clone(),
-            audit: AuditLog::new(store.clone()),
-            staff: service::staff::Staff::new(store.clone(), clock.clone()),
+            audit: AuditLog::new(store.clone(), access.clone()),
+            staff: service::staff::Staff::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
+                member_data.clone(),
+            ),
             self_service: service::self_service::SelfService::new(
                 store.clone(),
                 clock.clone(),
                 passwords.clone(),
                 queue.clone(),
+                member_data,
             ),
             second_factors: service::second_factor::SecondFactors::new(
                 store.clone(),
@@ -239,6 +238,7 @@ impl App {
             ),
             media: service::media::MediaService::new(
                 &media_processor,
+                access.clone(),
                 queue.clone(),
                 limiter.clone(),
             ),
@@ -253,6 +253,7 @@ impl App {
             outbox: outbox.clone(),
             registration: Registration::new(
                 store.clone(),
+                access,
                 clock.clone(),
                 passwords,
                 settings.clone(),
@@ -262,7 +263,6 @@ impl App {
             ),
             assets: Arc::new(http::static_files::AssetUrls::build()),
             metrics: Arc::new(http::metrics::HttpMetrics::new()),
-            routes: Arc::new(http::route_table()),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,
@@ -274,6 +274,7 @@ impl App {
         Ok(App {
             config,
             store,
+            events,
             queue,
             accounts,
             tls_status,

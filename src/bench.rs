@@ -69,7 +69,7 @@ async fn run(
                     last_error: None,
                 };
                 store
-                    .write(move |tx| tx.enqueue_job(&job).map(|_| ()))
+                    .write(move |tx| tx.jobs().enqueue(&job).map(|_| ()))
                     .await?;
             }
             Ok::<_, StoreError>(())

@@ -4,9 +4,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::account::{AccountStatus, User};
+use super::account::AccountStatus;
 use super::ids::{MediaId, UserId};
-use super::permission::Permission;
 
 /// What the bytes of an upload turned out to be. Only these are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,12 +194,15 @@ impl Media {
 
 /// Whether `viewer` may see `media`, whose owner has status `owner_status`: their own in any
 /// state; staff everything; other members what is ready and belongs to an active account.
-pub fn may_view(viewer: &User, media: &Media, owner_status: &AccountStatus) -> bool {
-    viewer.id == media.owner
-        || viewer.role.may(Permission::Moderate)
-        || (media.state == MediaState::Ready
-            && viewer.role.may(Permission::View)
-            && matches!(owner_status, AccountStatus::Active))
+pub fn may_view(
+    viewer: UserId,
+    moderates: bool,
+    media: &Media,
+    owner_status: &AccountStatus,
+) -> bool {
+    viewer == media.owner
+        || moderates
+        || (media.state == MediaState::Ready && matches!(owner_status, AccountStatus::Active))
 }
 
 /// Limits on decoding an image, so a hostile file cannot take the memory or the CPU.

@@ -40,6 +40,14 @@ impl Permission {
     ];
 }
 
+impl Permission {
+    /// Powers over other members' content and accounts, which the staff second-factor rule
+    /// guards; the rest are every member's.
+    pub fn is_staff_power(self) -> bool {
+        least_role(self) > Role::Member
+    }
+}
+
 /// The least role that holds each permission; roles are ordered, so a role holds every
 /// permission of the roles below it.
 const fn least_role(p: Permission) -> Role {

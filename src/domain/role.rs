@@ -21,6 +21,11 @@ impl Role {
         }
     }
 
+    /// Position in the order of roles (0 for members): a stable number for indexes.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
     /// Staff (moderators and up) may open the admin panel.
     pub fn is_staff(self) -> bool {
         self.may(super::permission::Permission::Moderate)

@@ -284,8 +284,82 @@ impl SiteSettings {
                 ));
             }
         }
+        problems.extend(self.mail.problems());
         problems.extend(self.media.problems());
         problems
+    }
+}
+
+/// A change to some settings: each `Some` replaces the stored value, `None` keeps it. Forms
+/// fill in their own fields, the API as many as it is sent; the change is applied to the
+/// stored settings inside the write that saves them, so concurrent changes of different
+/// fields all stand.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsPatch {
+    pub site_name: Option<String>,
+    pub registration: Option<RegistrationMode>,
+    pub approval_queue_limit: Option<u32>,
+    pub api_requests_per_second: Option<u32>,
+    pub sign_in_attempts_per_15_minutes: Option<u32>,
+    pub sign_ups_per_hour: Option<u32>,
+    pub password_resets_per_hour: Option<u32>,
+    pub require_staff_second_factor: Option<bool>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_security: Option<SmtpSecurity>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<Secret<String>>,
+    pub mail_from: Option<String>,
+    pub max_photo_mib: Option<u32>,
+    pub max_video_mib: Option<u32>,
+    pub max_video_seconds: Option<u32>,
+    pub quota_mib: Option<u32>,
+    pub supporter_quota_mib: Option<u32>,
+    pub uploads_per_hour: Option<u32>,
+    pub needs_approval: Option<bool>,
+}
+
+impl SettingsPatch {
+    pub fn apply(&self, s: &mut SiteSettings) {
+        fn set<T: Clone>(slot: &mut T, value: &Option<T>) {
+            if let Some(v) = value {
+                *slot = v.clone();
+            }
+        }
+        let trimmed = |v: &Option<String>| v.as_ref().map(|t| t.trim().to_string());
+        set(&mut s.site_name, &trimmed(&self.site_name));
+        set(&mut s.registration, &self.registration);
+        set(&mut s.approval_queue_limit, &self.approval_queue_limit);
+        set(
+            &mut s.api_requests_per_second,
+            &self.api_requests_per_second,
+        );
+        set(
+            &mut s.sign_in_attempts_per_15_minutes,
+            &self.sign_in_attempts_per_15_minutes,
+        );
+        set(&mut s.sign_ups_per_hour, &self.sign_ups_per_hour);
+        set(
+            &mut s.password_resets_per_hour,
+            &self.password_resets_per_hour,
+        );
+        set(
+            &mut s.require_staff_second_factor,
+            &self.require_staff_second_factor,
+        );
+        set(&mut s.mail.smtp_host, &trimmed(&self.smtp_host));
+        set(&mut s.mail.smtp_port, &self.smtp_port);
+        set(&mut s.mail.smtp_security, &self.smtp_security);
+        set(&mut s.mail.smtp_username, &trimmed(&self.smtp_username));
+        set(&mut s.mail.smtp_password, &self.smtp_password);
+        set(&mut s.mail.from, &trimmed(&self.mail_from));
+        set(&mut s.media.max_photo_mib, &self.max_photo_mib);
+        set(&mut s.media.max_video_mib, &self.max_video_mib);
+        set(&mut s.media.max_video_seconds, &self.max_video_seconds);
+        set(&mut s.media.quota_mib, &self.quota_mib);
+        set(&mut s.media.supporter_quota_mib, &self.supporter_quota_mib);
+        set(&mut s.media.uploads_per_hour, &self.uploads_per_hour);
+        set(&mut s.media.needs_approval, &self.needs_approval);
     }
 }
 
@@ -312,6 +386,20 @@ mod tests {
         assert_eq!(old.site_name, "Club");
         assert_eq!(old.registration, RegistrationMode::Open);
         assert_eq!(old.sign_in_attempts_per_15_minutes, 5);
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let mut s = SiteSettings::default();
+        SettingsPatch {
+            site_name: Some("  Club ".into()),
+            needs_approval: Some(true),
+            ..SettingsPatch::default()
+        }
+        .apply(&mut s);
+        assert_eq!(s.site_name, "Club");
+        assert!(s.media.needs_approval);
+        assert_eq!(s.api_requests_per_second, 20);
     }
 
     #[test]

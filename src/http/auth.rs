@@ -125,7 +125,7 @@ async fn viewer_from_token(req: &Request, state: &AppState, bearer: &str) -> poe
     let invalid = || {
         AppError::new(
             poem::http::StatusCode::UNAUTHORIZED,
-            "TOKEN_INVALID",
+            crate::service::error::ErrorCode::TokenInvalid,
             "The API token is unknown, revoked or expired.",
         )
     };
@@ -142,7 +142,7 @@ async fn viewer_from_token(req: &Request, state: &AppState, bearer: &str) -> poe
     if read_only && !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Err(AppError::new(
             poem::http::StatusCode::FORBIDDEN,
-            "TOKEN_READ_ONLY",
+            crate::service::error::ErrorCode::TokenReadOnly,
             "This API token is read-only.",
         )
         .into());

@@ -1,6 +1,10 @@
 //! One error type for the web layer, and the one place where errors become responses:
 //! the JSON envelope `{"error","code","statusCode"}` under `/api/`, a friendly HTML page
 //! elsewhere. Every error response carries the request id.
+//!
+//! Services report [`ServiceError`] kinds (and media its own); each kind maps to one status
+//! here. `AppError` is a poem-openapi response too, so API handlers return
+//! `Result<_, AppError>` directly.
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
@@ -8,14 +12,14 @@ use serde::Serialize;
 
 use crate::domain::account::FieldError;
 use crate::service::StoreError;
-use crate::service::accounts::AccountError;
+use crate::service::error::{ErrorCode, Refusal, ServiceError};
 
 /// An error as the client should see it.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct AppError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub fields: Vec<FieldError>,
     /// Extra response headers (`Allow`, `Retry-After`, …).
@@ -23,7 +27,7 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -31,6 +35,10 @@ impl AppError {
             fields: Vec::new(),
             headers: Vec::new(),
         }
+    }
+
+    fn refusal(status: StatusCode, r: Refusal) -> Self {
+        Self::new(status, r.code, r.message)
     }
 
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
@@ -41,16 +49,20 @@ impl AppError {
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            ErrorCode::NotFound,
             "There is nothing at this address.",
         )
+    }
+
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// Sends a browser to the sign-in page, then back to `next`.
     pub fn sign_in_first(next: &str) -> Self {
         Self::new(
             StatusCode::SEE_OTHER,
-            "SIGN_IN_REQUIRED",
+            ErrorCode::SignInRequired,
             "Sign in to see this page.",
         )
         .with_header(
@@ -63,13 +75,17 @@ impl AppError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Sign in first.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "Sign in first.",
+        )
     }
 
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             "Your role does not allow this.",
         )
     }
@@ -77,7 +93,7 @@ impl AppError {
     pub fn csrf() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "CSRF_FAILED",
+            ErrorCode::CsrfFailed,
             "This form expired or came from another site. Reload the page and try again.",
         )
     }
@@ -86,7 +102,7 @@ impl AppError {
     pub fn rate_limited(d: &crate::service::limits::Decision) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            ErrorCode::RateLimited,
             format!(
                 "Too many requests. Try again in {} s.",
                 d.retry_after_seconds
@@ -95,13 +111,13 @@ impl AppError {
         .with_header("retry-after", d.retry_after_seconds.to_string())
         .with_header("x-ratelimit-limit", d.limit.to_string())
         .with_header("x-ratelimit-remaining", d.remaining.to_string())
-        .with_header("x-ratelimit-reset", d.reset_seconds.to_string())
+        .with_header("x-ratelimit-reset", d.reset_at.to_string())
     }
 
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             "Something went wrong on our side. It has been logged.",
         )
     }
@@ -116,10 +132,15 @@ impl AppError {
             fields,
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "VALIDATION_FAILED",
+                ErrorCode::ValidationFailed,
                 message,
             )
         }
+    }
+
+    /// One field's problem (422).
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
     }
 
     /// The error for a failure poem or poem-openapi produced before our handlers ran.
@@ -130,29 +151,29 @@ impl AppError {
             StatusCode::NOT_FOUND => Self::not_found(),
             StatusCode::METHOD_NOT_ALLOWED => Self::new(
                 status,
-                "METHOD_NOT_ALLOWED",
+                ErrorCode::MethodNotAllowed,
                 "This address does not accept this method; see the Allow header.",
             ),
             StatusCode::PAYLOAD_TOO_LARGE => Self::new(
                 status,
-                "PAYLOAD_TOO_LARGE",
+                ErrorCode::PayloadTooLarge,
                 "The request body is larger than this server accepts.",
             ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
                 status,
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
                 format!("Unsupported content type: {detail}"),
             ),
             StatusCode::BAD_REQUEST => Self::new(
                 status,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 format!("The request could not be read: {detail}"),
             ),
             StatusCode::UNAUTHORIZED => Self::unauthorized(),
             s if s.is_server_error() => Self::internal(),
             s => Self::new(
                 s,
-                "ERROR",
+                ErrorCode::Error,
                 s.canonical_reason().unwrap_or("Error").to_string(),
             ),
         }
@@ -165,45 +186,32 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::WriterGone => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "SHUTTING_DOWN",
+                ErrorCode::ShuttingDown,
                 "The server is shutting down; try again shortly.",
-            ),
+            )
+            .with_header("retry-after", "5".into()),
             _ => Self::internal(),
         }
     }
 }
 
-impl From<AccountError> for AppError {
-    fn from(e: AccountError) -> Self {
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            AccountError::Invalid(fields) => Self::validation(fields),
-            AccountError::SetupLinkInvalid => Self::new(
-                StatusCode::NOT_FOUND,
-                "SETUP_LINK_INVALID",
-                "This setup link is invalid or was already used. Restart Hearth to print a new one if no owner exists yet.",
-            ),
-            AccountError::WrongCredentials => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "WRONG_CREDENTIALS",
-                "Wrong username, email or password.",
-            ),
-            AccountError::RateLimited(decision) => Self::rate_limited(&decision),
-            AccountError::Refused(why) => {
-                Self::new(StatusCode::FORBIDDEN, "ACCOUNT_UNAVAILABLE", why)
+            ServiceError::NotFound(r) => Self::refusal(StatusCode::NOT_FOUND, r),
+            ServiceError::Unauthenticated(r) => Self::refusal(StatusCode::UNAUTHORIZED, r),
+            ServiceError::Forbidden(r) => Self::refusal(StatusCode::FORBIDDEN, r),
+            ServiceError::Invalid(fields) => Self::validation(fields),
+            ServiceError::Conflict(r) => Self::refusal(StatusCode::CONFLICT, r),
+            ServiceError::Malformed(r) => Self::refusal(StatusCode::BAD_REQUEST, r),
+            ServiceError::RateLimited(decision) => Self::rate_limited(&decision),
+            ServiceError::Unavailable(r, retry_after) => {
+                Self::refusal(StatusCode::SERVICE_UNAVAILABLE, r)
+                    .with_header("retry-after", retry_after.to_string())
             }
-            AccountError::ChallengeExpired => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "SIGN_IN_EXPIRED",
-                "The sign-in took too long. Start again with your password.",
-            ),
-            AccountError::WrongSecondFactor => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "WRONG_CODE",
-                "That code is not right. Use the current code from your app, or a recovery code.",
-            ),
-            AccountError::Store(e) => e.into(),
-            AccountError::Hash(e) => {
-                tracing::error!("{e}");
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(why) => {
+                tracing::error!("{why}");
                 Self::internal()
             }
         }
@@ -214,69 +222,21 @@ impl From<crate::service::media::MediaError> for AppError {
     fn from(e: crate::service::media::MediaError) -> Self {
         use crate::service::media::MediaError as M;
         match e {
-            M::Unsupported(why) => {
-                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA", why)
+            M::Unsupported(why) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMedia,
+                why,
+            ),
+            M::TooLarge(why) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, why),
+            M::OverLimit(why) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::OverLimit, why)
             }
-            M::TooLarge(why) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", why),
-            M::OverLimit(why) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "OVER_LIMIT", why),
-            M::RateLimited(decision) => Self::rate_limited(&decision),
-            M::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", why),
-            M::NotFound => Self::not_found(),
-            M::Invalid(fields) => Self::validation(fields),
-            M::Storage(why) => Self::new(StatusCode::INSUFFICIENT_STORAGE, "STORAGE_FAILED", why),
-            M::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<crate::service::passkeys::PasskeyError> for AppError {
-    fn from(e: crate::service::passkeys::PasskeyError) -> Self {
-        use crate::service::passkeys::PasskeyError as P;
-        let message = e.to_string();
-        match e {
-            P::Unavailable(why) => Self::new(StatusCode::CONFLICT, "PASSKEYS_UNAVAILABLE", why),
-            P::CeremonyExpired => Self::new(
-                StatusCode::CONFLICT,
-                "PASSKEY_REQUEST_EXPIRED",
-                "The passkey request expired or was already answered. Start again.",
+            M::Storage(why) => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                ErrorCode::StorageFailed,
+                why,
             ),
-            P::Malformed(why) => Self::new(StatusCode::BAD_REQUEST, "PASSKEY_MALFORMED", why),
-            P::NotAccepted(why) => Self::new(StatusCode::UNAUTHORIZED, "PASSKEY_NOT_ACCEPTED", why),
-            P::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "BUSY", message)
-                .with_header("retry-after", "60".into()),
-            P::NotFound => Self::not_found(),
-            P::Account(e) => e.into(),
-        }
-    }
-}
-
-impl From<crate::service::registration::RegistrationError> for AppError {
-    fn from(e: crate::service::registration::RegistrationError) -> Self {
-        use crate::service::registration::RegistrationError as R;
-        match e {
-            R::Closed(why) => Self::new(StatusCode::FORBIDDEN, "REGISTRATION_CLOSED", why),
-            R::BadInvite(why) => Self::new(StatusCode::NOT_FOUND, "INVITATION_UNUSABLE", why),
-            R::BadLink => Self::new(
-                StatusCode::NOT_FOUND,
-                "LINK_INVALID",
-                "This link is invalid, has expired or was already used. Ask for a new one.",
-            ),
-            R::Forbidden => Self::forbidden(),
-            R::NoSuchUser => Self::not_found(),
-            R::Account(e) => e.into(),
-        }
-    }
-}
-
-impl From<crate::service::staff::StaffError> for AppError {
-    fn from(e: crate::service::staff::StaffError) -> Self {
-        use crate::service::staff::StaffError as S;
-        match e {
-            S::Forbidden => Self::forbidden(),
-            S::NotFound => Self::not_found(),
-            S::Refused(why) => Self::new(StatusCode::CONFLICT, "REFUSED", why),
-            S::Invalid(fields) => Self::validation(fields),
-            S::Store(e) => e.into(),
+            M::Service(e) => e.into(),
         }
     }
 }
@@ -287,26 +247,37 @@ impl poem::error::ResponseError for AppError {
     }
 }
 
+/// API operations return `Result<_, AppError>`. The error statuses each operation documents
+/// are added to the OpenAPI document by `api::document` (one table per operation id), so
+/// nothing is declared here.
+impl poem_openapi::ApiResponse for AppError {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        poem_openapi::registry::MetaResponses {
+            responses: Vec::new(),
+        }
+    }
+
+    fn register(_registry: &mut poem_openapi::registry::Registry) {}
+}
+
 /// The JSON error envelope.
-#[derive(Debug, Serialize, poem_openapi::Object)]
-#[oai(rename_all = "camelCase")]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// What went wrong and how to fix it, for people.
     pub error: String,
     /// Stable machine-readable code, e.g. `VALIDATION_FAILED`.
-    pub code: String,
+    pub code: &'static str,
     /// The HTTP status, repeated for clients that only see the body.
     pub status_code: u16,
     /// Per-field problems, when the input failed validation.
-    #[oai(skip_serializing_if_is_empty)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldProblem>,
     /// The request id, also in the `X-Request-Id` header and in the server log.
     pub request_id: String,
 }
 
-#[derive(Debug, Serialize, poem_openapi::Object)]
+#[derive(Debug, Serialize)]
 pub struct FieldProblem {
     pub field: String,
     pub message: String,
@@ -316,7 +287,7 @@ impl AppError {
     pub fn body(&self, request_id: &str) -> ErrorBody {
         ErrorBody {
             error: self.message.clone(),
-            code: self.code.to_string(),
+            code: self.code.as_str(),
             status_code: self.status.as_u16(),
             fields: self
                 .fields
@@ -380,5 +351,25 @@ mod tests {
         let body = serde_json::to_value(err.body("id")).unwrap();
         assert_eq!(body["fields"][0]["field"], "email");
         assert_eq!(body["code"], "VALIDATION_FAILED");
+    }
+
+    #[test]
+    fn each_service_error_kind_has_its_status() {
+        let r = || Refusal::new(ErrorCode::LastOwner, "x");
+        let cases: Vec<(ServiceError, u16)> = vec![
+            (ServiceError::not_found(), 404),
+            (ServiceError::Unauthenticated(r()), 401),
+            (ServiceError::forbidden("x"), 403),
+            (ServiceError::invalid("f", "x"), 422),
+            (ServiceError::Conflict(r()), 409),
+            (ServiceError::Malformed(r()), 400),
+            (ServiceError::Unavailable(r(), 3), 503),
+            (ServiceError::internal("x"), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(AppError::from(e).status.as_u16(), status);
+        }
+        let busy = AppError::from(ServiceError::Unavailable(r(), 3));
+        assert!(busy.headers.contains(&("retry-after", "3".into())));
     }
 }

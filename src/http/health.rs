@@ -7,7 +7,16 @@ use subtle::ConstantTimeEq;
 
 use super::error::AppError;
 use super::middleware::ClientIp;
+use super::routing::Routes;
 use super::ui::state_of;
+use crate::service::error::ErrorCode;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .get("/metrics", metrics)
+}
 
 #[handler]
 pub fn healthz() -> &'static str {
@@ -32,11 +41,10 @@ pub async fn readyz(req: &Request) -> Result<Response, AppError> {
 }
 
 /// Prometheus text format. Readable from loopback, or anywhere with the configured bearer token.
-pub async fn metrics(
-    req: &Request,
-    token: Option<&crate::domain::secret::Secret<String>>,
-) -> Result<Response, AppError> {
+#[handler]
+pub async fn metrics(req: &Request) -> Result<Response, AppError> {
     let state = state_of(req)?;
+    let token = state.metrics_token.as_ref();
     let from_loopback = req.data::<ClientIp>().is_some_and(|c| c.0.is_loopback());
     let bearer_ok = token.is_some_and(|expected| {
         req.headers()
@@ -48,7 +56,7 @@ pub async fn metrics(
     if !from_loopback && !bearer_ok {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "METRICS_FORBIDDEN",
+            ErrorCode::MetricsForbidden,
             "Metrics are readable from loopback, or with the bearer token set in metrics.token.",
         ));
     }

@@ -8,11 +8,18 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::auth::{Viewer, verify_csrf};
 use super::error::AppError;
+use super::routing::Routes;
 use super::state::AppState;
 use super::ui::state_of;
 use crate::domain::account::User;
 use crate::domain::media::{Media, Variant};
+use crate::service::error::ErrorCode;
 use crate::service::media::IncomingFile;
+
+/// The media files themselves.
+pub fn routes() -> Routes {
+    Routes::new().get("/media/:id/:variant", serve)
+}
 
 /// Reads an upload: a `file` part and, for a video, an optional `poster` part. A browser form
 /// sends its `csrf` part first; API clients send `X-CSRF-Token` (or use a bearer token).
@@ -54,9 +61,8 @@ pub async fn receive(
             "file" if file.is_none() => &mut file,
             "poster" if poster.is_none() && file.is_some() => &mut poster,
             _ => {
-                return Err(AppError::new(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_FORM",
+                return Err(AppError::bad_request(
+                    ErrorCode::BadForm,
                     format!(
                         "Unexpected form part {name:?}: send one `file` and then, for a video, one `poster`."
                     ),
@@ -73,16 +79,15 @@ pub async fn receive(
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = reader.read(&mut buf).await.map_err(|e| {
-                AppError::new(
-                    StatusCode::BAD_REQUEST,
-                    "UPLOAD_INTERRUPTED",
+                AppError::bad_request(
+                    ErrorCode::UploadInterrupted,
                     format!("The upload did not arrive whole ({e}); try again."),
                 )
             })?;
             if n == 0 {
                 break;
             }
-            incoming.push(&buf[..n])?;
+            incoming.push(&buf[..n]).await?;
         }
         *slot = Some(incoming);
     }
@@ -90,9 +95,8 @@ pub async fn receive(
         return Err(AppError::csrf());
     }
     let Some(file) = file else {
-        return Err(AppError::new(
-            StatusCode::BAD_REQUEST,
-            "NO_FILE",
+        return Err(AppError::bad_request(
+            ErrorCode::NoFile,
             "Choose a photo or video to upload (form part `file`).",
         ));
     };
@@ -100,9 +104,8 @@ pub async fn receive(
 }
 
 fn bad_form(e: poem::error::ParseMultipartError) -> AppError {
-    AppError::new(
-        StatusCode::BAD_REQUEST,
-        "BAD_FORM",
+    AppError::bad_request(
+        ErrorCode::BadForm,
         format!("The upload is not a readable multipart form ({e})."),
     )
 }
@@ -162,12 +165,12 @@ pub async fn serve(
     Path((id, variant)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    let Some(user) = viewer.0.map(|s| s.user) else {
+    let Some(actor) = viewer.0.map(|s| s.actor()) else {
         return Err(AppError::not_found());
     };
     let id = id.parse().map_err(|_| AppError::not_found())?;
     let variant = Variant::parse(&variant).ok_or_else(AppError::not_found)?;
-    let (blob, path) = state.media.file(&user, id, variant).await?;
+    let (blob, path) = state.media.file(&actor, id, variant).await?;
     let etag = format!("\"{}\"", blob.hex());
     let headers = req.headers();
     let common = |status: StatusCode| {

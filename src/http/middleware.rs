@@ -37,11 +37,17 @@ form-action 'self'; frame-ancestors 'none'";
 pub struct Front<E> {
     inner: E,
     state: AppState,
+    /// What the router serves: `Allow` headers and metric labels come from it.
+    routes: super::routing::RouteTable,
 }
 
 impl<E> Front<E> {
-    pub fn new(inner: E, state: AppState) -> Self {
-        Self { inner, state }
+    pub fn new(inner: E, state: AppState, routes: super::routing::RouteTable) -> Self {
+        Self {
+            inner,
+            state,
+            routes,
+        }
     }
 }
 
@@ -150,7 +156,7 @@ impl<E: Endpoint> Endpoint for Front<E> {
                 Ok(resp) => resp,
                 Err(mut app) => {
                     if app.status == StatusCode::METHOD_NOT_ALLOWED
-                        && let Some(allow) = state.routes.allow_header(&path)
+                        && let Some(allow) = self.routes.allow_header(&path)
                     {
                         app = app.with_header("allow", allow);
                     }
@@ -159,7 +165,7 @@ impl<E: Endpoint> Endpoint for Front<E> {
             };
             if resp.status() == StatusCode::METHOD_NOT_ALLOWED
                 && !resp.headers().contains_key(header::ALLOW)
-                && let Some(allow) = state.routes.allow_header(&path)
+                && let Some(allow) = self.routes.allow_header(&path)
                 && let Ok(v) = HeaderValue::from_str(&allow)
             {
                 resp.headers_mut().insert(header::ALLOW, v);
@@ -171,16 +177,16 @@ impl<E: Endpoint> Endpoint for Front<E> {
                 let h = resp.headers_mut();
                 h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
                 h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-                h.insert("x-ratelimit-reset", HeaderValue::from(d.reset_seconds));
+                h.insert("x-ratelimit-reset", HeaderValue::from(d.reset_at));
             }
             security_headers(&mut resp, state, &request_id);
 
             let status = resp.status().as_u16();
             let elapsed = started.elapsed();
-            let route = state.routes.template_for(&path).unwrap_or("unmatched");
+            let route = self.routes.template_for(&path).unwrap_or("unmatched");
             state
                 .metrics
-                .observe(method.as_str(), route, status, elapsed.as_secs_f64());
+                .observe(&method, route, status, elapsed.as_secs_f64());
             tracing::info!(status, micros = elapsed.as_micros() as u64, "request");
             Ok(resp)
         }
@@ -223,7 +229,8 @@ fn api_rate(state: &AppState, ip: IpAddr) -> Decision {
         capacity: per_second,
         per_second: f64::from(per_second),
     };
-    state.limiter.check(LimitKind::Api, &ip.to_string(), limit)
+    let key = crate::service::limits::address_key(&ip.to_string());
+    state.limiter.check(LimitKind::Api, &key, limit)
 }
 
 /// A page's script calling the server (a passkey ceremony) reads errors as JSON.

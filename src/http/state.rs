@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::metrics::HttpMetrics;
-use super::routes_table::RouteTable;
 use super::static_files::AssetUrls;
+use crate::service::access::Access;
 use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
 use crate::service::limits::RateLimiter;
@@ -19,6 +19,7 @@ use crate::service::system::System;
 
 #[derive(Clone)]
 pub struct AppState {
+    pub access: Access,
     pub accounts: Accounts,
     pub system: System,
     /// Served over TLS: cookies get `Secure` and the `__Host-` prefix; HSTS is sent.
@@ -36,7 +37,6 @@ pub struct AppState {
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
-    pub routes: Arc<RouteTable>,
     pub limiter: Arc<RateLimiter>,
     pub front: Arc<super::middleware::FrontOptions>,
     /// Bearer token that opens `/metrics` beyond loopback.

@@ -9,6 +9,13 @@ use poem::http::{StatusCode, header};
 use poem::{Request, Response, handler, web::Path};
 use rust_embed::RustEmbed;
 
+use super::routing::Routes;
+
+/// The embedded files.
+pub fn routes() -> Routes {
+    Routes::new().get("/static/*path", serve)
+}
+
 #[derive(RustEmbed)]
 #[folder = "web/static/"]
 struct Web;

@@ -73,3 +73,48 @@ impl Registry {
         self.handlers.keys().copied()
     }
 }
+
+/// What the services contribute to the background work: each registers its own job kinds and
+/// recurring schedules here, and the app starts them together. A schedule naming a kind that
+/// nobody registered stops start-up with the reason.
+#[derive(Default)]
+pub struct JobPlan {
+    registry: Registry,
+    schedules: Vec<ScheduleSpec>,
+}
+
+impl JobPlan {
+    /// A plan starting from `registry` (tests add their own kinds).
+    pub fn new(registry: Registry) -> Self {
+        Self {
+            registry,
+            schedules: Vec::new(),
+        }
+    }
+
+    pub fn register<F, Fut>(&mut self, kind: &'static str, handler: F)
+    where
+        F: Fn(Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        self.registry.register(kind, handler);
+    }
+
+    /// Runs `job_kind` on `recurrence` (`every 1h`, `daily 03:30`), under a unique `name`.
+    pub fn schedule(
+        &mut self,
+        name: &'static str,
+        job_kind: &'static str,
+        recurrence: &'static str,
+    ) {
+        self.schedules.push(ScheduleSpec {
+            name,
+            job_kind,
+            recurrence,
+        });
+    }
+
+    pub fn into_parts(self) -> (Registry, Vec<ScheduleSpec>) {
+        (self.registry, self.schedules)
+    }
+}

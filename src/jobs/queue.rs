@@ -64,6 +64,11 @@ pub struct JobQueue {
     max_attempts: u32,
 }
 
+/// How long a failed job stays on the failed list (for staff to look at and retry).
+pub const FAILED_JOBS_KEPT: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 30);
+/// The job that forgets old failed jobs.
+pub const PURGE_FAILED: &str = "jobs.purge_failed";
+
 /// Longest a worker waits before looking at the queue again, in case the clock jumped.
 const MAX_IDLE_WAIT: Duration = Duration::from_secs(30);
 
@@ -83,7 +88,7 @@ impl JobQueue {
     }
 
     /// Builds the stored form of a new job, for callers that enqueue inside their own write
-    /// (`tx.enqueue_job(&job)`) so the job exists if and only if their change does.
+    /// (`tx.jobs().enqueue(&job)`) so the job exists if and only if their change does.
     pub fn new_job(
         &self,
         kind: &str,
@@ -115,10 +120,7 @@ impl JobQueue {
         options: EnqueueOptions,
     ) -> Result<Enqueued, QueueError> {
         let job = self.new_job(kind, payload, options)?;
-        let outcome = self
-            .store
-            .write(move |tx| tx.enqueue_job(&job).map_err(QueueError::from))
-            .await?;
+        let outcome = self.store.write(move |tx| tx.jobs().enqueue(&job)).await?;
         self.notify();
         Ok(outcome)
     }
@@ -133,7 +135,7 @@ impl JobQueue {
         let now = self.clock.now();
         let n = self
             .store
-            .write(move |tx| tx.requeue_interrupted_jobs(now))
+            .write(move |tx| tx.jobs().requeue_interrupted(now))
             .await?;
         if n > 0 {
             tracing::info!(jobs = n, "requeued jobs interrupted by the last shutdown");
@@ -142,14 +144,14 @@ impl JobQueue {
     }
 
     pub async fn counts(&self) -> Result<QueueCounts, StoreError> {
-        self.store.read(|rx| rx.job_counts()).await
+        self.store.read(|rx| rx.jobs().counts()).await
     }
 
     /// Runs the earliest due job, if any, and records its outcome. Tests call this to drain
     /// the queue deterministically; workers call it in a loop.
     pub async fn run_one_pending(&self) -> Result<Option<JobOutcome>, StoreError> {
         let now = self.clock.now();
-        let Some(job) = self.store.write(move |tx| tx.lease_due_job(now)).await? else {
+        let Some(job) = self.store.write(move |tx| tx.jobs().lease_due(now)).await? else {
             return Ok(None);
         };
         let (id, kind) = (job.id, job.kind.clone());
@@ -159,13 +161,15 @@ impl JobQueue {
 
         let outcome = match result {
             Ok(()) => {
-                self.store.write(move |tx| tx.complete_job(id)).await?;
+                self.store.write(move |tx| tx.jobs().complete(id)).await?;
                 tracing::info!("job succeeded");
                 JobOutcome::Succeeded { id, kind }
             }
             Err(e) if e.permanent || job.attempts >= job.max_attempts => {
-                let error = e.message.clone();
-                self.store.write(move |tx| tx.fail_job(id, &error)).await?;
+                let (error, now) = (e.message.clone(), self.clock.now());
+                self.store
+                    .write(move |tx| tx.jobs().fail(id, &error, now))
+                    .await?;
                 tracing::error!(error = %e.message, "job failed for good");
                 JobOutcome::Failed {
                     id,
@@ -177,7 +181,7 @@ impl JobQueue {
                 let at = self.clock.now() + retry_delay(job.attempts, rand::random::<f64>());
                 let error = e.message.clone();
                 self.store
-                    .write(move |tx| tx.retry_job(id, &error, at))
+                    .write(move |tx| tx.jobs().retry(id, &error, at))
                     .await?;
                 tracing::warn!(error = %e.message, retry_at = %at, "job failed; will retry");
                 JobOutcome::Retrying {
@@ -240,7 +244,12 @@ impl JobQueue {
     }
 
     async fn idle_wait(&self) -> Duration {
-        let next = self.store.read(|rx| rx.next_job_due()).await.ok().flatten();
+        let next = self
+            .store
+            .read(|rx| rx.jobs().next_due())
+            .await
+            .ok()
+            .flatten();
         let Some(next) = next else {
             return MAX_IDLE_WAIT;
         };
@@ -249,4 +258,31 @@ impl JobQueue {
             .unwrap_or(Duration::ZERO)
             .min(MAX_IDLE_WAIT)
     }
+}
+
+/// Forgets failed jobs older than [`FAILED_JOBS_KEPT`], a batch per transaction (the
+/// [`PURGE_FAILED`] job; it needs only the store, so it exists before the queue does).
+pub async fn purge_failed(store: &Store, clock: &SharedClock) -> Result<u64, StoreError> {
+    let cutoff = clock.now() - FAILED_JOBS_KEPT;
+    let total = store
+        .write_in_batches(1000, move |tx| tx.jobs().purge_failed(cutoff, 1000))
+        .await?;
+    if total > 0 {
+        tracing::info!(jobs = total, "purged old failed jobs");
+    }
+    Ok(total)
+}
+
+/// The queue's own upkeep: old failed jobs are forgotten daily.
+pub fn register_jobs(plan: &mut super::JobPlan, store: Store, clock: SharedClock) {
+    plan.register(PURGE_FAILED, move |_job| {
+        let (store, clock) = (store.clone(), clock.clone());
+        async move {
+            purge_failed(&store, &clock)
+                .await
+                .map(drop)
+                .map_err(|e| JobError::retry(e.to_string()))
+        }
+    });
+    plan.schedule("purge-failed-jobs", PURGE_FAILED, "daily 03:10");
 }

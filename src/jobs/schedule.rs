@@ -88,7 +88,7 @@ impl Scheduler {
             let name = schedule.name;
             let next = self
                 .store
-                .read(move |rx| rx.schedule_next_run(name))
+                .read(move |rx| rx.jobs().schedule_next_run(name))
                 .await?;
             let due = next.is_some_and(|at| at <= now);
             if next.is_some() && !due {
@@ -113,9 +113,9 @@ impl Scheduler {
             self.store
                 .write(move |tx| {
                     if let Some(job) = &job {
-                        tx.enqueue_job(job)?;
+                        tx.jobs().enqueue(job)?;
                     }
-                    tx.set_schedule_next_run(name, following)
+                    tx.jobs().set_schedule_next_run(name, following)
                 })
                 .await?;
             if due {
@@ -134,7 +134,11 @@ impl Scheduler {
         let now = self.clock.now();
         for schedule in &self.schedules {
             let name = schedule.name;
-            if let Ok(Some(at)) = self.store.read(move |rx| rx.schedule_next_run(name)).await {
+            if let Ok(Some(at)) = self
+                .store
+                .read(move |rx| rx.jobs().schedule_next_run(name))
+                .await
+            {
                 let wait = Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
                 soonest = soonest.min(wait);
             }

@@ -1,9 +1,13 @@
 //! The content-addressed blob store: files named by their SHA-256 under `blobs/ab/cd/<hex>`
 //! in the data directory. A blob is written to `tmp/`, fsynced, then renamed into place (and
 //! the folder fsynced), so a crash leaves either the whole file or none. Which blobs are in
-//! use is the database's business (reference counts in `store::media`); the collector deletes
-//! files the database no longer references, holding [`BlobStore::lock`] so that no upload can
-//! bring the same content back between its check and the deletion.
+//! use is the database's business (reference counts in `store::blobs`).
+//!
+//! Moving a blob in (until the record that uses it is committed) and deleting one (from the
+//! check that nothing uses it to the removal) happen under the lock of that content hash
+//! ([`BlobStore::lock`]), so an upload cannot bring content back between a deletion's check and
+//! the deletion. The locks are striped by hash: uploads of different content do not wait for
+//! each other.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -14,11 +18,19 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::hex::{decode_sha256, encode as hex};
 
+/// Lock stripes: two hashes share a lock only when their first byte does modulo this.
+const STRIPES: usize = 64;
+
 #[derive(Clone)]
 pub struct BlobStore {
     root: PathBuf,
     tmp: PathBuf,
-    lock: Arc<tokio::sync::Mutex<()>>,
+    stripes: Arc<Vec<tokio::sync::Mutex<()>>>,
+}
+
+/// The locks of some content hashes, held until dropped.
+pub struct BlobLocks<'a> {
+    _guards: Vec<tokio::sync::MutexGuard<'a, ()>>,
 }
 
 /// A file being written in `tmp/`; deleted when dropped unless it was moved into the store.
@@ -68,6 +80,11 @@ impl TempBlob {
         Ok(())
     }
 
+    /// The SHA-256 of what was written so far (the blob's name, once finished).
+    pub fn sha256(&self) -> [u8; 32] {
+        self.hasher.clone().finalize().into()
+    }
+
     /// Flushes the content to disk and returns its SHA-256.
     pub fn finish(&mut self) -> io::Result<[u8; 32]> {
         if let Some(file) = self.file.take() {
@@ -84,13 +101,18 @@ impl Drop for TempBlob {
     }
 }
 
+/// The SHA-256 of `bytes`, the name they are stored under.
+pub fn hash_of(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 impl BlobStore {
     /// Uses (and creates) `blobs/` and `tmp/` in `data_dir`.
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let store = Self {
             root: data_dir.join("blobs"),
             tmp: data_dir.join("tmp"),
-            lock: Arc::default(),
+            stripes: Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect()),
         };
         fs::create_dir_all(&store.root)?;
         fs::create_dir_all(&store.tmp)?;
@@ -116,12 +138,29 @@ impl BlobStore {
         })
     }
 
-    /// Serialises moving blobs in with the collector deleting them.
-    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.lock.lock().await
+    /// Locks these content hashes (in a fixed order, so two callers cannot deadlock).
+    pub async fn lock(&self, hashes: &[[u8; 32]]) -> BlobLocks<'_> {
+        let mut stripes: Vec<usize> = hashes.iter().map(|h| usize::from(h[0]) % STRIPES).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for i in stripes {
+            guards.push(self.stripes[i].lock().await);
+        }
+        BlobLocks { _guards: guards }
     }
 
-    /// Moves a finished temporary file into place (call with [`lock`](Self::lock) held).
+    /// Locks every hash: for the collector's pass over files on disk.
+    pub async fn lock_all(&self) -> BlobLocks<'_> {
+        let mut guards = Vec::with_capacity(STRIPES);
+        for stripe in self.stripes.iter() {
+            guards.push(stripe.lock().await);
+        }
+        BlobLocks { _guards: guards }
+    }
+
+    /// Moves a finished temporary file into place (call with its hash's lock held; the hash
+    /// is [`TempBlob::finish`]'s).
     /// Identical content is stored once: if the blob exists, the copy is dropped.
     pub fn commit(&self, mut temp: TempBlob) -> io::Result<[u8; 32]> {
         let sha = temp.finish()?;
@@ -138,14 +177,14 @@ impl BlobStore {
         Ok(sha)
     }
 
-    /// Writes `bytes` as a blob (call with the lock held).
+    /// Writes `bytes` as a blob (call with the lock of its hash, [`hash_of`], held).
     pub fn put(&self, bytes: &[u8]) -> io::Result<[u8; 32]> {
         let mut temp = self.temp()?;
         temp.write(bytes)?;
         self.commit(temp)
     }
 
-    /// Deletes a blob's file (call with the lock held, after the database let it go).
+    /// Deletes a blob's file (call with its lock held, after the database let it go).
     pub fn remove(&self, sha256: &[u8; 32]) -> io::Result<()> {
         match fs::remove_file(self.path_of(sha256)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),

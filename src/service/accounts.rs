@@ -1,4 +1,5 @@
-//! Accounts: first-run owner setup, sign-in and sign-out with server-side sessions.
+//! Accounts: first-run owner setup, sign-in and sign-out with server-side sessions, personal
+//! API tokens.
 
 use std::sync::Arc;
 
@@ -9,36 +10,53 @@ use crate::domain::ids::{UserId, uuid_v7};
 use crate::domain::role::Role;
 use crate::domain::secret::Secret;
 use crate::domain::session::Session;
-use crate::store::accounts::InsertUser;
-use crate::store::{Store, StoreError};
+use crate::store::instance::TokenHash;
+use crate::store::users::InsertUser;
+use crate::store::{Rx, Store, StoreError, Tx};
+use serde_json::{Value, json};
 
-use super::limits::{Decision, Limit, LimitKind, RateLimiter};
-use super::passwords::{HashError, Passwords};
+use super::access::Actor;
+use super::error::{ErrorCode, Refusal, ServiceError};
+use super::limits::{Limit, LimitKind, RateLimiter};
+use super::member_data::MemberData;
+use super::passwords::Passwords;
 use super::second_factor::check_code;
 use super::settings::Settings;
 use super::tokens::{hash_token, new_token};
 use crate::domain::invite::{OneTimeToken, TokenPurpose};
+use crate::jobs::{JobError, JobPlan};
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error("some fields need attention")]
-    Invalid(Vec<FieldError>),
-    #[error("the setup link is invalid or was already used")]
-    SetupLinkInvalid,
-    #[error("wrong username, email or password")]
-    WrongCredentials,
-    #[error("{0}")]
-    Refused(String),
-    #[error("the sign-in took too long; start again")]
-    ChallengeExpired,
-    #[error("that code is not right")]
-    WrongSecondFactor,
-    #[error("too many attempts; try again in {} s", .0.retry_after_seconds)]
-    RateLimited(Decision),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Hash(#[from] HashError),
+fn wrong_credentials() -> ServiceError {
+    ServiceError::Unauthenticated(Refusal::new(
+        ErrorCode::WrongCredentials,
+        "Wrong username, email or password.",
+    ))
+}
+
+pub fn setup_link_invalid() -> ServiceError {
+    ServiceError::NotFound(Refusal::new(
+        ErrorCode::SetupLinkInvalid,
+        "This setup link is invalid or was already used. Restart Hearth to print a new one if no owner exists yet.",
+    ))
+}
+
+fn account_unavailable(why: String) -> ServiceError {
+    ServiceError::Forbidden(Refusal::new(ErrorCode::AccountUnavailable, why))
+}
+
+pub fn sign_in_expired() -> ServiceError {
+    ServiceError::Unauthenticated(Refusal::new(
+        ErrorCode::SignInExpired,
+        "The sign-in took too long. Start again with your password.",
+    ))
+}
+
+/// The refusal for a username or email that is taken.
+pub(crate) fn taken(which: InsertUser) -> ServiceError {
+    match which {
+        InsertUser::EmailTaken => ServiceError::invalid("email", "This email is already in use."),
+        _ => ServiceError::invalid("username", "This username is taken."),
+    }
 }
 
 /// Form input for creating the owner.
@@ -57,23 +75,30 @@ pub struct ClientInfo {
     pub ip: String,
 }
 
+impl ClientInfo {
+    /// The key per-address limits use: the address, or its /64 for IPv6.
+    pub fn address_key(&self) -> String {
+        super::limits::address_key(&self.ip)
+    }
+}
+
 /// Checks a signed-in member's password before a sensitive change (new password, turning
 /// two-factor off, deleting the account).
 pub async fn confirm_current_password(
     passwords: &Passwords,
     user: &User,
     password: Secret<String>,
-) -> Result<(), AccountError> {
+) -> Result<(), ServiceError> {
     if passwords
         .verify(password, Some(user.password_hash.clone()))
-        .await
+        .await?
     {
         Ok(())
     } else {
-        Err(AccountError::Invalid(vec![FieldError::new(
+        Err(ServiceError::invalid(
             "current_password",
             "The current password is wrong.",
-        )]))
+        ))
     }
 }
 
@@ -102,7 +127,7 @@ fn new_session(
     user: UserId,
     client: ClientInfo,
     now: jiff::Timestamp,
-) -> (Secret<String>, crate::store::accounts::TokenHash, Session) {
+) -> (Secret<String>, TokenHash, Session) {
     let token = new_token();
     let session = Session {
         user_id: user,
@@ -129,7 +154,7 @@ pub struct SessionView {
     pub ip: String,
 }
 
-fn session_handle(hash: &crate::store::accounts::TokenHash) -> String {
+fn session_handle(hash: &TokenHash) -> String {
     crate::domain::hex::encode(&hash[..8])
 }
 
@@ -141,8 +166,15 @@ pub struct SignedIn {
     pub csrf_token: String,
     /// Set when the request carries a personal API token instead of the session cookie.
     pub token_scope: Option<TokenScope>,
-    /// The account has two-factor authentication on.
+    /// This session proved a second factor (for an API token: the account has one on).
     pub second_factor: bool,
+}
+
+impl SignedIn {
+    /// The member as services see someone acting.
+    pub fn actor(&self) -> Actor {
+        Actor::new(&self.user, self.second_factor)
+    }
 }
 
 #[derive(Clone)]
@@ -182,7 +214,7 @@ impl Accounts {
     fn refund_sign_in(&self, login: Option<&str>, client: &ClientInfo) {
         let limit = self.sign_in_limit();
         self.limiter
-            .refund(LimitKind::SignInAddress, &client.ip, limit);
+            .refund(LimitKind::SignInAddress, &client.address_key(), limit);
         if let Some(login) = login {
             self.limiter
                 .refund(LimitKind::SignInAccount, &login.to_lowercase(), limit);
@@ -192,31 +224,35 @@ impl Accounts {
     /// Sign-in attempts are limited per client address and per account name (known or not,
     /// so the limit does not reveal which accounts exist). Each attempt takes a token before
     /// any work is done; a successful one gives it back.
-    fn check_sign_in_limits(&self, login: &str, client: &ClientInfo) -> Result<(), AccountError> {
+    fn check_sign_in_limits(&self, login: &str, client: &ClientInfo) -> Result<(), ServiceError> {
         let limit = self.sign_in_limit();
         // Both buckets are charged, even when the first refuses.
         let by_address = self
             .limiter
-            .take(LimitKind::SignInAddress, &client.ip, limit);
+            .take(LimitKind::SignInAddress, &client.address_key(), limit);
         let by_account = self
             .limiter
             .take(LimitKind::SignInAccount, &login.to_lowercase(), limit);
         by_address.and(by_account).map_err(|decision| {
             tracing::warn!(login, ip = %client.ip, "sign-in rate limit reached");
-            AccountError::RateLimited(decision)
+            ServiceError::RateLimited(decision)
         })
     }
 
     /// When no owner exists yet, makes a new one-time setup token (replacing any earlier one)
     /// and returns it; `None` once setup is done.
     pub async fn begin_setup(&self) -> Result<Option<Secret<String>>, StoreError> {
-        if self.store.read(|rx| rx.setup_completed()).await? {
+        if self
+            .store
+            .read(|rx| rx.instance().setup_completed())
+            .await?
+        {
             return Ok(None);
         }
         let token = new_token();
         let hash = hash_token(token.expose());
         self.store
-            .write(move |tx| tx.set_setup_token(&hash))
+            .write(move |tx| tx.instance().set_setup_token(&hash))
             .await?;
         Ok(Some(token))
     }
@@ -227,15 +263,15 @@ impl Accounts {
         self.store
             .read(move |rx| {
                 use subtle::ConstantTimeEq;
-                let done = rx.setup_completed()?;
-                let stored = rx.setup_token_hash()?;
+                let done = rx.instance().setup_completed()?;
+                let stored = rx.instance().setup_token_hash()?;
                 Ok::<_, StoreError>(!done && stored.is_some_and(|s| bool::from(s.ct_eq(&hash))))
             })
             .await
     }
 
     /// Creates the owner account and spends the setup token, in one transaction.
-    pub async fn complete_setup(&self, token: &str, input: NewOwner) -> Result<User, AccountError> {
+    pub async fn complete_setup(&self, token: &str, input: NewOwner) -> Result<User, ServiceError> {
         let checked = account::check_new_account(
             &input.username,
             &input.email,
@@ -243,9 +279,9 @@ impl Accounts {
             input.password_confirm.expose(),
         );
         if !self.setup_token_is_valid(token).await? {
-            return Err(AccountError::SetupLinkInvalid);
+            return Err(setup_link_invalid());
         }
-        let (username, email) = checked.map_err(AccountError::Invalid)?;
+        let (username, email) = checked.map_err(ServiceError::Invalid)?;
         let password_hash = self.passwords.hash(input.password).await?;
         let now = self.clock.now();
         let user = User {
@@ -265,27 +301,20 @@ impl Accounts {
         let stored = user.clone();
         self.store
             .write(move |tx| {
-                if !tx.consume_setup_token(&token_hash, now)? {
-                    return Err(AccountError::SetupLinkInvalid);
+                if let Some(which) = tx.users().taken(&stored.username, &stored.email)? {
+                    return Ok(Err(taken(which)));
                 }
-                match tx.insert_user(&stored)? {
-                    InsertUser::Inserted => Ok(()),
-                    InsertUser::UsernameTaken => Err(AccountError::Invalid(vec![FieldError::new(
-                        "username",
-                        "This username is taken.",
-                    )])),
-                    InsertUser::EmailTaken => Err(AccountError::Invalid(vec![FieldError::new(
-                        "email",
-                        "This email is already in use.",
-                    )])),
+                if !tx.instance().consume_setup_token(&token_hash, now)? {
+                    return Ok(Err(setup_link_invalid()));
                 }
+                tx.users().insert(&stored)?;
+                Ok(Ok(()))
             })
-            .await?;
+            .await??;
         tracing::info!(user = %user.id, "owner account created");
         Ok(user)
     }
 
-    /// Checks the credentials and opens a new session; returns the session token for the cookie.
     /// Checks the credentials. Without a second factor this opens a session; with one it
     /// returns a short-lived challenge that [`Accounts::complete_second_factor`] redeems.
     pub async fn sign_in(
@@ -293,14 +322,16 @@ impl Accounts {
         login: &str,
         password: Secret<String>,
         client: ClientInfo,
-    ) -> Result<SignInOutcome, AccountError> {
+    ) -> Result<SignInOutcome, ServiceError> {
         let login = login.trim().to_string();
         self.check_sign_in_limits(&login, &client)?;
         let user = if login.is_empty() || login.len() > account::EMAIL_MAX {
             None
         } else {
             let login = login.clone();
-            self.store.read(move |rx| rx.user_by_login(&login)).await?
+            self.store
+                .read(move |rx| rx.users().by_login(&login))
+                .await?
         };
         // Over-long passwords are refused after the same work, to keep timing uniform.
         let too_long = password.expose().chars().count() > account::PASSWORD_MAX;
@@ -310,21 +341,21 @@ impl Accounts {
             password
         };
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        if !self.passwords.verify(password, stored_hash).await || too_long {
-            return Err(AccountError::WrongCredentials);
+        if !self.passwords.verify(password, stored_hash).await? || too_long {
+            return Err(wrong_credentials());
         }
         let Some(user) = user else {
-            return Err(AccountError::WrongCredentials);
+            return Err(wrong_credentials());
         };
         self.refund_sign_in(Some(&login), &client);
         let now = self.clock.now();
         if let Some(why) = user.sign_in_refusal(now) {
-            return Err(AccountError::Refused(why));
+            return Err(account_unavailable(why));
         }
         let id = user.id;
         if self
             .store
-            .read(move |rx| rx.second_factor(id))
+            .read(move |rx| rx.second_factors().get(id))
             .await?
             .is_some_and(|f| f.is_enabled())
         {
@@ -336,7 +367,7 @@ impl Accounts {
             };
             let hash = hash_token(challenge.expose());
             self.store
-                .write(move |tx| tx.put_token(&hash, &stored))
+                .write(move |tx| tx.one_time_tokens().put(&hash, &stored))
                 .await?;
             return Ok(SignInOutcome::SecondFactorNeeded(challenge));
         }
@@ -344,8 +375,8 @@ impl Accounts {
         let csrf_token = session.csrf_token.clone();
         self.store
             .write(move |tx| {
-                tx.insert_session(&hash, &session)?;
-                tx.cancel_deletion(session.user_id)
+                tx.sessions().insert(&hash, &session)?;
+                cancel_deletion(tx, session.user_id)
             })
             .await?;
         tracing::info!(user = %user.id, "signed in");
@@ -361,40 +392,44 @@ impl Accounts {
     }
 
     /// The second step of a sign-in (a code or a passkey) is limited per client address.
-    pub fn check_second_step_limit(&self, client: &ClientInfo) -> Result<(), AccountError> {
+    pub fn check_second_step_limit(&self, client: &ClientInfo) -> Result<(), ServiceError> {
         self.limiter
-            .take(LimitKind::SignInAddress, &client.ip, self.sign_in_limit())
-            .map_err(AccountError::RateLimited)
+            .take(
+                LimitKind::SignInAddress,
+                &client.address_key(),
+                self.sign_in_limit(),
+            )
+            .map_err(ServiceError::RateLimited)
     }
 
     /// Passwordless sign-ins ask for options without an account: their starts are limited
     /// per address, so nobody can fill the waiting ceremonies.
-    pub fn check_passkey_start_limit(&self, client: &ClientInfo) -> Result<(), AccountError> {
+    pub fn check_passkey_start_limit(&self, client: &ClientInfo) -> Result<(), ServiceError> {
         self.limiter
             .take(
                 LimitKind::PasskeyStart,
-                &client.ip,
+                &client.address_key(),
                 Limit::per_window(30, 60),
             )
-            .map_err(AccountError::RateLimited)
+            .map_err(ServiceError::RateLimited)
     }
 
     /// The member a pending second-factor challenge belongs to (the challenge stays usable).
-    pub async fn challenge_user(&self, challenge: &str) -> Result<User, AccountError> {
+    pub async fn challenge_user(&self, challenge: &str) -> Result<User, ServiceError> {
         let hash = hash_token(challenge);
         let now = self.clock.now();
         self.store
             .read(move |rx| {
-                let Some(t) = rx.one_time_token(&hash)? else {
+                let Some(t) = rx.one_time_tokens().get(&hash)? else {
                     return Ok(None);
                 };
                 if t.purpose != TokenPurpose::SecondFactor || now >= t.expires_at {
                     return Ok(None);
                 }
-                rx.user(t.user)
+                rx.users().get(t.user)
             })
             .await?
-            .ok_or(AccountError::ChallengeExpired)
+            .ok_or_else(sign_in_expired)
     }
 
     /// Redeems a second-factor challenge with a proof (a TOTP or recovery code, or a verified
@@ -405,7 +440,7 @@ impl Accounts {
         challenge: &str,
         proof: SecondFactorProof,
         client: ClientInfo,
-    ) -> Result<(Secret<String>, SignedIn), AccountError> {
+    ) -> Result<(Secret<String>, SignedIn), ServiceError> {
         if let SecondFactorProof::Code(_) = proof {
             self.check_second_step_limit(&client)?;
             // Per account too: guesses from many addresses still count against the member.
@@ -418,7 +453,7 @@ impl Accounts {
                 )
                 .map_err(|decision| {
                     tracing::warn!(user = %user.id, "second-factor limit reached");
-                    AccountError::RateLimited(decision)
+                    ServiceError::RateLimited(decision)
                 })?;
         }
         let hash = hash_token(challenge);
@@ -429,38 +464,42 @@ impl Accounts {
         let (user, session) = self
             .store
             .write(move |tx| {
-                let Some(t) = tx.take_token(&hash)? else {
-                    return Err(AccountError::ChallengeExpired);
+                let usable = tx
+                    .one_time_tokens()
+                    .get(&hash)?
+                    .filter(|t| t.purpose == TokenPurpose::SecondFactor && now < t.expires_at);
+                let Some(t) = usable else {
+                    return Ok(Err(sign_in_expired()));
                 };
-                if t.purpose != TokenPurpose::SecondFactor || now >= t.expires_at {
-                    return Err(AccountError::ChallengeExpired);
-                }
-                let user = tx
-                    .read_user(t.user)?
-                    .ok_or(AccountError::ChallengeExpired)?;
+                let Some(user) = tx.users().get(t.user)? else {
+                    return Ok(Err(sign_in_expired()));
+                };
                 let proven = match &proof {
+                    // A wrong code changes nothing: the challenge stays for another try.
                     SecondFactorProof::Code(code) => {
                         check_code(tx, &user, code, now_secs, &issuer)?
                     }
                     SecondFactorProof::Passkey(owner) => *owner == user.id,
                 };
                 if !proven {
-                    // Keep the challenge for another try: the write commits with it restored.
-                    tx.put_token(&hash, &t)?;
-                    return Ok((user, None));
+                    return Ok(Ok((user, None)));
                 }
+                tx.one_time_tokens().take(&hash)?;
                 let session = Session {
                     user_id: user.id,
                     second_factor: true,
                     ..template.clone()
                 };
-                tx.insert_session(&token_hash, &session)?;
-                tx.cancel_deletion(user.id)?;
-                Ok((user, Some(session)))
+                tx.sessions().insert(&token_hash, &session)?;
+                cancel_deletion(tx, user.id)?;
+                Ok(Ok((user, Some(session))))
             })
-            .await?;
+            .await??;
         let Some(session) = session else {
-            return Err(AccountError::WrongSecondFactor);
+            return Err(ServiceError::Unauthenticated(Refusal::new(
+                ErrorCode::WrongCode,
+                "That code is not right. Use the current code from your app, or a recovery code.",
+            )));
         };
         self.refund_sign_in(None, &client);
         self.limiter.refund(
@@ -486,7 +525,7 @@ impl Accounts {
         &self,
         user: UserId,
         client: ClientInfo,
-    ) -> Result<(Secret<String>, SignedIn), AccountError> {
+    ) -> Result<(Secret<String>, SignedIn), ServiceError> {
         self.refund_sign_in(None, &client);
         let now = self.clock.now();
         let (token, token_hash, template) = new_session(user, client, now);
@@ -498,15 +537,17 @@ impl Accounts {
         let user = self
             .store
             .write(move |tx| {
-                let user = tx.read_user(user)?.ok_or(AccountError::WrongCredentials)?;
+                let Some(user) = tx.users().get(user)? else {
+                    return Ok(Err(wrong_credentials()));
+                };
                 if let Some(why) = user.sign_in_refusal(now) {
-                    return Err(AccountError::Refused(why));
+                    return Ok(Err(account_unavailable(why)));
                 }
-                tx.insert_session(&token_hash, &stored)?;
-                tx.cancel_deletion(user.id)?;
-                Ok(user)
+                tx.sessions().insert(&token_hash, &stored)?;
+                cancel_deletion(tx, user.id)?;
+                Ok(Ok(user))
             })
-            .await?;
+            .await??;
         tracing::info!(user = %user.id, "signed in with a passkey");
         Ok((
             token,
@@ -527,10 +568,10 @@ impl Accounts {
         let found = self
             .store
             .read(move |rx| {
-                let Some(session) = rx.session(&hash)? else {
+                let Some(session) = rx.sessions().get(&hash)? else {
                     return Ok::<_, StoreError>(None);
                 };
-                let user = rx.user(session.user_id)?;
+                let user = rx.users().get(session.user_id)?;
                 Ok(user.map(|u| (session, u)))
             })
             .await?;
@@ -538,12 +579,14 @@ impl Accounts {
             return Ok(None);
         };
         if !session.is_valid_at(now) || user.sign_in_refusal(now).is_some() {
-            self.store.write(move |tx| tx.delete_session(&hash)).await?;
+            self.store
+                .write(move |tx| tx.sessions().delete(&hash))
+                .await?;
             return Ok(None);
         }
         if session.needs_touch_at(now) {
             self.store
-                .write(move |tx| tx.touch_session(&hash, now))
+                .write(move |tx| tx.sessions().touch(&hash, now))
                 .await?;
         }
         Ok(Some(SignedIn {
@@ -561,13 +604,14 @@ impl Accounts {
         let found = self
             .store
             .read(move |rx| {
-                let Some(token) = rx.api_token(&hash)? else {
+                let Some(token) = rx.api_tokens().get(&hash)? else {
                     return Ok::<_, StoreError>(None);
                 };
                 let factor = rx
-                    .second_factor(token.user)?
+                    .second_factors()
+                    .get(token.user)?
                     .is_some_and(|f| f.is_enabled());
-                Ok(rx.user(token.user)?.map(|u| (token, u, factor)))
+                Ok(rx.users().get(token.user)?.map(|u| (token, u, factor)))
             })
             .await?;
         let Some((token, mut user, second_factor)) = found else {
@@ -594,7 +638,7 @@ impl Accounts {
         scope: TokenScope,
         valid_for_days: Option<u32>,
         staff_powers: bool,
-    ) -> Result<(ApiToken, Secret<String>), AccountError> {
+    ) -> Result<(ApiToken, Secret<String>), ServiceError> {
         let name = name.trim();
         let mut problems = Vec::new();
         if name.is_empty() || name.chars().count() > 80 {
@@ -615,9 +659,7 @@ impl Accounts {
                 "Only the owner may give a token staff powers.",
             ));
         }
-        if !problems.is_empty() {
-            return Err(AccountError::Invalid(problems));
-        }
+        ServiceError::check(problems)?;
         let secret = Secret::new(format!("hearth_{}", new_token().expose()));
         let hash = hash_token(secret.expose());
         let now = self.clock.now();
@@ -633,25 +675,31 @@ impl Accounts {
         };
         let stored = token.clone();
         self.store
-            .write(move |tx| tx.insert_api_token(&hash, &stored))
+            .write(move |tx| tx.api_tokens().insert(&hash, &stored))
             .await?;
         Ok((token, secret))
     }
 
     pub async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
-        self.store.read(move |rx| rx.api_tokens_of(user)).await
+        let tokens = self
+            .store
+            .read(move |rx| rx.api_tokens().of_user(user))
+            .await?;
+        Ok(tokens.into_iter().map(|(_, t)| t).collect())
     }
 
     pub async fn revoke_api_token(&self, user: UserId, id: &str) -> Result<bool, StoreError> {
         let id = id.to_string();
         self.store
-            .write(move |tx| tx.delete_api_token(user, &id))
+            .write(move |tx| tx.api_tokens().delete(user, &id))
             .await
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
         let hash = hash_token(token);
-        self.store.write(move |tx| tx.delete_session(&hash)).await?;
+        self.store
+            .write(move |tx| tx.sessions().delete(&hash))
+            .await?;
         Ok(())
     }
 
@@ -665,7 +713,7 @@ impl Accounts {
         let now = self.clock.now();
         let mut sessions: Vec<SessionView> = self
             .store
-            .read(move |rx| rx.sessions_of(user))
+            .read(move |rx| rx.sessions().of_user(user))
             .await?
             .into_iter()
             .filter(|(_, s)| s.is_valid_at(now))
@@ -692,12 +740,13 @@ impl Accounts {
         self.store
             .write(move |tx| {
                 let target = tx
-                    .read_sessions_of(user)?
+                    .sessions()
+                    .of_user(user)?
                     .into_iter()
                     .map(|(hash, _)| hash)
                     .find(|hash| session_handle(hash) == id);
                 match target {
-                    Some(hash) => tx.delete_session(&hash),
+                    Some(hash) => tx.sessions().delete(&hash),
                     None => Ok(false),
                 }
             })
@@ -713,7 +762,7 @@ impl Accounts {
         let keep = keep_token.map(hash_token);
         let n = self
             .store
-            .write(move |tx| tx.delete_sessions_of(user, keep.as_ref()))
+            .write(move |tx| tx.sessions().delete_of_user(user, keep.as_ref()))
             .await?;
         tracing::info!(user = %user, sessions = n, "signed out other sessions");
         Ok(n)
@@ -727,9 +776,9 @@ impl Accounts {
         new: Secret<String>,
         confirm: Secret<String>,
         keep_token: &str,
-    ) -> Result<(), AccountError> {
+    ) -> Result<(), ServiceError> {
         if let Err(e) = account::check_new_password(new.expose(), confirm.expose()) {
-            return Err(AccountError::Invalid(vec![e]));
+            return Err(ServiceError::Invalid(vec![e]));
         }
         confirm_current_password(&self.passwords, user, current).await?;
         let password_hash = self.passwords.hash(new).await?;
@@ -737,29 +786,168 @@ impl Accounts {
         let keep = hash_token(keep_token);
         self.store
             .write(move |tx| {
-                let Some(mut stored) = tx.read_user(id)? else {
-                    return Err(AccountError::WrongCredentials);
+                let Some(mut stored) = tx.users().get(id)? else {
+                    return Ok(Err(wrong_credentials()));
                 };
                 stored.password_hash = password_hash.clone();
-                tx.put_user(&stored)?;
-                tx.delete_sessions_of(id, Some(&keep))?;
-                Ok(())
+                tx.users().put(&stored)?;
+                tx.sessions().delete_of_user(id, Some(&keep))?;
+                Ok(Ok(()))
             })
-            .await?;
+            .await??;
         tracing::info!(user = %id, "password changed; other sessions ended");
         Ok(())
     }
 
-    /// Job: removes sessions past their idle or absolute lifetime.
+    /// Job: removes sessions past their idle or absolute lifetime, a batch per transaction
+    /// so the writer is never held long.
     pub async fn purge_expired_sessions(&self) -> Result<u64, StoreError> {
         let now = self.clock.now();
-        let n = self
+        let total = self
             .store
-            .write(move |tx| tx.delete_expired_sessions(now))
+            .write_in_batches(PURGE_BATCH as u64, move |tx| {
+                tx.sessions().delete_expired(now, PURGE_BATCH)
+            })
             .await?;
-        if n > 0 {
-            tracing::info!(sessions = n, "purged expired sessions");
+        if total > 0 {
+            tracing::info!(sessions = total, "purged expired sessions");
         }
-        Ok(n)
+        Ok(total)
+    }
+}
+
+/// Rows a purge removes per transaction.
+pub const PURGE_BATCH: usize = 1000;
+/// The job that removes expired sessions.
+pub const PURGE_SESSIONS: &str = "sessions.purge_expired";
+/// The job that removes expired one-time tokens (unused verification and reset links,
+/// abandoned second steps).
+pub const PURGE_TOKENS: &str = "tokens.purge_expired";
+
+impl Accounts {
+    /// Hourly upkeep: expired sessions and one-time tokens go.
+    pub fn register_jobs(&self, plan: &mut JobPlan) {
+        let accounts = self.clone();
+        plan.register(PURGE_SESSIONS, move |_job| {
+            let accounts = accounts.clone();
+            async move {
+                accounts
+                    .purge_expired_sessions()
+                    .await
+                    .map(drop)
+                    .map_err(|e| JobError::retry(e.to_string()))
+            }
+        });
+        plan.schedule("purge-expired-sessions", PURGE_SESSIONS, "every 1h");
+        let accounts = self.clone();
+        plan.register(PURGE_TOKENS, move |_job| {
+            let accounts = accounts.clone();
+            async move {
+                accounts
+                    .purge_expired_tokens()
+                    .await
+                    .map(drop)
+                    .map_err(|e| JobError::retry(e.to_string()))
+            }
+        });
+        plan.schedule("purge-expired-tokens", PURGE_TOKENS, "every 1h");
+    }
+
+    /// Job: removes one-time tokens past their expiry, a batch per transaction.
+    pub async fn purge_expired_tokens(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let total = self
+            .store
+            .write_in_batches(PURGE_BATCH as u64, move |tx| {
+                tx.one_time_tokens().purge_expired(now, PURGE_BATCH)
+            })
+            .await?;
+        if total > 0 {
+            tracing::info!(tokens = total, "purged expired one-time tokens");
+        }
+        Ok(total)
+    }
+}
+
+/// Signing in cancels a pending account deletion.
+fn cancel_deletion(tx: &Tx<'_>, user: UserId) -> Result<(), StoreError> {
+    if let Some(mut stored) = tx.users().get(user)?
+        && stored.deletion_due.take().is_some()
+    {
+        tx.users().put(&stored)?;
+    }
+    Ok(())
+}
+
+/// The account's own data for the export and account deletion: the account record (deleted
+/// last by the registry itself), sessions with pending one-time tokens, and API tokens.
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![
+        Box::new(AccountPart),
+        Box::new(SessionsPart),
+        Box::new(ApiTokensPart),
+    ]
+}
+
+struct AccountPart;
+
+impl MemberData for AccountPart {
+    fn name(&self) -> &'static str {
+        "account"
+    }
+
+    fn export(&self, _rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        Ok(json!({
+            "id": u.id.to_string(), "username": u.username, "email": u.email, "email_verified": u.email_verified,
+            "role": u.role.as_str(), "supporter": u.supporter, "created_at": u.created_at.to_string(),
+            "status": format!("{:?}", u.status),
+        }))
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        // Links mailed to the member (verification, reset) and a pending second step.
+        tx.one_time_tokens().delete_of_user(user.id)
+    }
+}
+
+struct SessionsPart;
+
+impl MemberData for SessionsPart {
+    fn name(&self) -> &'static str {
+        "sessions"
+    }
+
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        Ok(rx
+            .sessions()
+            .of_user(u.id)?
+            .into_iter()
+            .map(|(_, s)| json!({"created_at": s.created_at.to_string(), "last_seen_at": s.last_seen_at.to_string(), "user_agent": s.user_agent, "ip": s.ip}))
+            .collect())
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        tx.sessions().delete_of_user(user.id, None).map(drop)
+    }
+}
+
+struct ApiTokensPart;
+
+impl MemberData for ApiTokensPart {
+    fn name(&self) -> &'static str {
+        "api_tokens"
+    }
+
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        Ok(rx
+            .api_tokens()
+            .of_user(u.id)?
+            .into_iter()
+            .map(|(_, t)| json!({"name": t.name, "scope": t.scope.as_str(), "created_at": t.created_at.to_string(), "expires_at": t.expires_at.map(|e| e.to_string())}))
+            .collect())
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        tx.api_tokens().delete_of_user(user.id)
     }
 }

@@ -7,6 +7,24 @@ use std::sync::Mutex;
 
 use crate::clock::SharedClock;
 
+/// The key per-address limits count under: an IPv4 address as it is, an IPv6 address by its
+/// /64 (one subscriber usually holds a whole /64, so counting single IPv6 addresses would give
+/// each client billions of buckets). IPv4-mapped IPv6 addresses count as their IPv4 address.
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 /// A bucket of `capacity` tokens refilled at `per_second`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -40,14 +58,19 @@ pub enum LimitKind {
     PasskeyStart,
 }
 
+/// Unix milliseconds rounded up to whole seconds.
+fn ceil_seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0)
+}
+
 /// The verdict for one request, with what the headers report.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {
     pub allowed: bool,
     pub limit: u32,
     pub remaining: u32,
-    /// Seconds until the bucket is full again (`X-RateLimit-Reset`).
-    pub reset_seconds: u64,
+    /// When the bucket is full again, as a Unix time in seconds (`X-RateLimit-Reset`).
+    pub reset_at: i64,
     /// Seconds until the next request would be allowed (`Retry-After`), when refused.
     pub retry_after_seconds: u64,
 }
@@ -88,7 +111,7 @@ impl RateLimiter {
                 allowed: true,
                 limit: capacity,
                 remaining: capacity,
-                reset_seconds: 0,
+                reset_at: ceil_seconds(now),
                 retry_after_seconds: 0,
             };
         };
@@ -112,7 +135,7 @@ impl RateLimiter {
             allowed,
             limit: capacity,
             remaining: bucket.tokens.floor() as u32,
-            reset_seconds: (missing / per_second).ceil() as u64,
+            reset_at: ceil_seconds(now + (missing / per_second * 1000.0).ceil() as i64),
             retry_after_seconds: if allowed {
                 0
             } else {
@@ -179,6 +202,25 @@ mod tests {
         );
         clock.advance(std::time::Duration::from_secs(1));
         assert!(check("192.0.2.1").allowed);
+    }
+
+    #[test]
+    fn the_reset_is_a_unix_time_and_ipv6_counts_by_its_64() {
+        let clock = Arc::new(ManualClock::new(
+            jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+        ));
+        let limiter = RateLimiter::new(clock);
+        let limit = Limit::per_window(10, 100);
+        let d = limiter.check(LimitKind::Api, "192.0.2.1", limit);
+        assert_eq!(d.reset_at, 1_800_000_010, "one token back takes 10 s");
+        assert_eq!(address_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:ffff::1"), "2001:db8:1:2::/64");
+        assert_ne!(
+            address_key("2001:db8:1:3::1"),
+            address_key("2001:db8:1:2::1")
+        );
+        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 
 use std::future::Future;
 
-use super::audit::Actor;
+use super::access::{Access, Actor};
+use super::error::ServiceError;
 use super::settings::Settings;
 use crate::domain::job::Job;
 use crate::domain::permission::Permission;
-use crate::jobs::{EnqueueOptions, JobError, JobQueue, QueueError};
+use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue, QueueError};
 use crate::mail::{self, MailError, OutgoingMail};
 
 /// The job kind that delivers one message.
@@ -15,26 +16,35 @@ pub const SEND_MAIL: &str = "mail.send";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TestMailError {
-    #[error("your role may not send test emails")]
-    Forbidden,
+    /// The SMTP server's answer, for the admin to read.
     #[error(transparent)]
     Mail(#[from] MailError),
-    #[error("cannot render the message: {0}")]
-    Template(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Registers the job that delivers mail from the outbox.
+pub fn register_jobs(plan: &mut JobPlan, settings: Settings) {
+    plan.register(SEND_MAIL, deliver(settings));
 }
 
 #[derive(Clone)]
 pub struct Outbox {
     queue: JobQueue,
     settings: Settings,
+    access: Access,
 }
 
 impl Outbox {
-    pub fn new(queue: JobQueue, settings: Settings) -> Self {
-        Self { queue, settings }
+    pub fn new(queue: JobQueue, settings: Settings, access: Access) -> Self {
+        Self {
+            queue,
+            settings,
+            access,
+        }
     }
 
-    /// The job that will deliver `mail`; the caller stores it with `tx.enqueue_job` inside its
+    /// The job that will deliver `mail`; the caller stores it with `tx.jobs().enqueue` inside its
     /// own write, so the message exists if and only if the change that caused it does.
     pub fn job_for(&self, mail: &OutgoingMail) -> Result<Job, QueueError> {
         self.queue
@@ -53,12 +63,10 @@ impl Outbox {
 
     /// Sends a test message right away, so the admin sees the SMTP server's answer.
     pub async fn send_test(&self, actor: &Actor, to: &str) -> Result<(), TestMailError> {
-        if !actor.role.may(Permission::ManageSettings) {
-            return Err(TestMailError::Forbidden);
-        }
+        self.access.require(actor, Permission::ManageSettings)?;
         let settings = self.settings.current();
         let message = mail::templates::test_mail(to, &settings.site_name)
-            .map_err(|e| TestMailError::Template(e.to_string()))?;
+            .map_err(|e| ServiceError::internal(format!("cannot render the message: {e}")))?;
         mail::send(&settings.mail, &message).await?;
         tracing::info!(to, "test email sent");
         Ok(())
@@ -66,7 +74,7 @@ impl Outbox {
 }
 
 /// The `mail.send` job handler: delivers with the mail settings in force when it runs.
-pub fn deliver(
+fn deliver(
     settings: Settings,
 ) -> impl Fn(Job) -> std::pin::Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>
 + Send

@@ -9,14 +9,19 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use super::StoreError;
-use super::audit::{self, Actor};
-use super::limits::{Decision, Limit, LimitKind, RateLimiter};
+use super::access::{Access, Actor};
+use super::audit;
+use super::error::ServiceError;
+use super::limits::{Limit, LimitKind, RateLimiter};
+use super::member_data::MemberData;
 use super::settings::Settings;
 use crate::clock::SharedClock;
-use crate::domain::account::{AccountStatus, FieldError, User};
+use crate::domain::account::{AccountStatus, User};
 use crate::domain::ids::{MediaId, uuid_v7};
 use crate::domain::job::Job;
 use crate::domain::media::{
@@ -24,20 +29,29 @@ use crate::domain::media::{
 };
 use crate::domain::permission::Permission;
 use crate::domain::settings::MediaSettings;
-use crate::jobs::{EnqueueOptions, JobError, JobQueue};
-use crate::media::blobs::{BlobStore, TempBlob};
+use crate::events::Event;
+use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
+use crate::media::blobs::{BlobStore, TempBlob, hash_of};
 use crate::media::container::{self, ContainerError};
 use crate::media::photo::{self, PhotoError};
-use crate::store::Store;
+use crate::store::{Rx, Store, Tx};
 
 /// The job kind that makes a new upload's variants.
 pub const PROCESS_MEDIA: &str = "media.process";
 /// The recurring job that deletes unreferenced blobs and stale temp files.
 pub const COLLECT_BLOBS: &str = "media.collect";
-/// How long an unreferenced blob stays before the collector deletes it.
+/// How long a blob file no record knows stays before the collector deletes it: a crash between
+/// writing a blob and committing its record leaves such files.
 pub const BLOB_GRACE: SignedDuration = SignedDuration::from_hours(1);
 /// Bytes read before deciding what an upload is.
 const SNIFF_BYTES: usize = 64;
+/// Bytes gathered before they are written to the temp file (on a blocking thread).
+const WRITE_CHUNK: usize = 256 * 1024;
+/// Most decodes at once (upload checks and processing jobs together). A 12-megapixel photo
+/// takes about 75 MiB while its variants are made; two at a time keeps a burst of uploads
+/// well under 256 MiB however many arrive (the rest wait), and uses both cores of a small
+/// server.
+const HEAVY_WORK_SLOTS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -50,19 +64,18 @@ pub enum MediaError {
     /// Decodes, but is over a limit: pixels, frames, duration (422).
     #[error("{0}")]
     OverLimit(String),
-    #[error("too many uploads; try again in {} s", .0.retry_after_seconds)]
-    RateLimited(Decision),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("no such media")]
-    NotFound,
-    #[error("some fields need attention")]
-    Invalid(Vec<FieldError>),
-    /// The disk refused (full, permissions): nothing was stored (507 / 500).
+    /// The disk refused (full, permissions): nothing was stored (507).
     #[error("{0}")]
     Storage(String),
+    /// Not found, forbidden, rate limited, invalid, the store: the kinds every service shares.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for MediaError {
+    fn from(e: StoreError) -> Self {
+        Self::Service(e.into())
+    }
 }
 
 fn storage(e: std::io::Error) -> MediaError {
@@ -79,10 +92,22 @@ fn storage(e: std::io::Error) -> MediaError {
     }
 }
 
+fn stopped(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Storage(format!("the work stopped: {e}"))
+}
+
+fn forbidden(why: &str) -> MediaError {
+    ServiceError::forbidden(why).into()
+}
+
 /// A file arriving: written to a temp file as it comes, sniffed from its first bytes, and
 /// cut off as soon as it passes its size limit or the member's remaining quota.
 pub struct IncomingFile {
-    temp: TempBlob,
+    /// Taken while a chunk is written on a blocking thread; `None` only if that write panicked.
+    temp: Option<TempBlob>,
+    /// Bytes received and not yet written.
+    pending: Vec<u8>,
+    received: u64,
     head: Vec<u8>,
     format: Option<Format>,
     settings: MediaSettings,
@@ -91,14 +116,16 @@ pub struct IncomingFile {
 }
 
 impl IncomingFile {
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
+    /// Takes the next piece of the file: sniffed while the head arrives, held to the size
+    /// limit and the quota, written out (and hashed) off the async workers a chunk at a time.
+    pub async fn push(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
         if self.format.is_none() && self.head.len() < SNIFF_BYTES {
             self.head.extend_from_slice(chunk);
             if self.head.len() >= SNIFF_BYTES {
                 self.format = Some(identify(&self.head)?);
             }
         }
-        let size = self.temp.size() + chunk.len() as u64;
+        let size = self.received + chunk.len() as u64;
         let limit = match self.format {
             Some(f) if f.is_video() => self.settings.max_video_mib,
             Some(_) => self.settings.max_photo_mib,
@@ -121,20 +148,59 @@ impl IncomingFile {
                 self.quota_left / MediaSettings::MIB
             )));
         }
-        self.temp.write(chunk).map_err(storage)
+        self.received = size;
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= WRITE_CHUNK {
+            self.flush().await?;
+        }
+        Ok(())
     }
 
-    /// What the complete file is; refuses anything we do not accept.
-    fn format(&mut self) -> Result<Format, MediaError> {
-        if self.temp.size() == 0 {
+    /// Writes what is pending to the temp file on a blocking thread.
+    async fn flush(&mut self) -> Result<(), MediaError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut temp = self
+            .temp
+            .take()
+            .ok_or_else(|| stopped("an earlier write"))?;
+        let bytes = std::mem::take(&mut self.pending);
+        let (temp, bytes, written) = tokio::task::spawn_blocking(move || {
+            let written = temp.write(&bytes);
+            (temp, bytes, written)
+        })
+        .await
+        .map_err(stopped)?;
+        self.temp = Some(temp);
+        // Keep the buffer's memory for the next chunk.
+        self.pending = bytes;
+        self.pending.clear();
+        written.map_err(storage)
+    }
+
+    /// The received file, written out and flushed to disk, with what it is; refuses anything
+    /// we do not accept.
+    async fn finish(mut self) -> Result<(TempBlob, Format, String), MediaError> {
+        if self.received == 0 {
             return Err(MediaError::Unsupported(
                 "The file is empty; choose a photo or a video.".into(),
             ));
         }
-        match self.format {
-            Some(f) => Ok(f),
-            None => identify(&self.head),
-        }
+        let format = match self.format {
+            Some(f) => f,
+            None => identify(&self.head)?,
+        };
+        self.flush().await?;
+        let mut temp = self
+            .temp
+            .take()
+            .ok_or_else(|| stopped("an earlier write"))?;
+        let temp = tokio::task::spawn_blocking(move || temp.finish().map(|_| temp))
+            .await
+            .map_err(stopped)?
+            .map_err(storage)?;
+        Ok((temp, format, self.name))
     }
 }
 
@@ -200,18 +266,8 @@ fn blank_mp4_metadata(path: &std::path::Path) -> Result<usize, MediaError> {
     Ok(boxes.len())
 }
 
-#[derive(Clone)]
-pub struct MediaService {
-    /// The store, clock, blob store, settings and limits it shares with the jobs.
-    core: Processor,
-    queue: JobQueue,
-    limiter: Arc<RateLimiter>,
-    /// Decoding is CPU- and memory-heavy: at most this many checks run at once.
-    decoding: Arc<tokio::sync::Semaphore>,
-}
-
-/// The background side: the processing job and the collector. Built before the job queue
-/// (whose handlers it provides); [`MediaService`] is built from it once the queue exists.
+/// What the upload side and the background jobs share: the store, the blob files, the
+/// settings, and the slots for heavy decoding work.
 #[derive(Clone)]
 pub struct Processor {
     store: Store,
@@ -219,28 +275,127 @@ pub struct Processor {
     blobs: BlobStore,
     settings: Settings,
     limits: DecodeLimits,
+    /// Decoding is CPU- and memory-heavy: upload checks and processing jobs take a slot.
+    heavy: Arc<Semaphore>,
 }
 
 impl Processor {
     pub fn new(store: Store, clock: SharedClock, blobs: BlobStore, settings: Settings) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             store,
             clock,
             blobs,
             settings,
             limits: DecodeLimits::DEFAULT,
+            heavy: Arc::new(Semaphore::new(cores.clamp(1, HEAVY_WORK_SLOTS))),
         }
+    }
+
+    /// The media jobs: processing each upload, and the hourly blob collector.
+    pub fn register_jobs(&self, plan: &mut JobPlan) {
+        let processor = self.clone();
+        plan.register(PROCESS_MEDIA, move |job| {
+            let processor = processor.clone();
+            async move { processor.run_process_job(job).await }
+        });
+        let collector = self.clone();
+        plan.register(COLLECT_BLOBS, move |_job| {
+            let collector = collector.clone();
+            async move { collector.run_collect_job().await }
+        });
+        plan.schedule("collect-media-blobs", COLLECT_BLOBS, "every 1h");
+    }
+
+    /// Runs `work` on a blocking thread once a heavy-work slot is free.
+    async fn heavy<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, MediaError> {
+        let _slot = self.heavy.acquire().await.map_err(stopped)?;
+        tokio::task::spawn_blocking(work).await.map_err(stopped)
+    }
+
+    /// Deletes the files of blobs whose last reference just went, at once (a photo's original
+    /// carries its metadata, so it must not linger). Each is re-checked under its lock.
+    async fn release_freed(&self, freed: Vec<[u8; 32]>) -> Result<(), StoreError> {
+        if freed.is_empty() {
+            return Ok(());
+        }
+        let _locks = self.blobs.lock(&freed).await;
+        let gone = self
+            .store
+            .write(move |tx| {
+                let mut gone = Vec::new();
+                for sha in &freed {
+                    if tx.blobs().forget_unreferenced(sha, i64::MAX)? {
+                        gone.push(*sha);
+                    }
+                }
+                Ok(gone)
+            })
+            .await?;
+        self.remove_files(gone).await;
+        Ok(())
+    }
+
+    /// Removes blob files whose reference count is zero (call with their locks held): what a
+    /// failed save or a deleted-while-processing record leaves.
+    async fn forget_orphans(&self, shas: Vec<[u8; 32]>) {
+        let unused = self
+            .store
+            .read(move |rx| rx.blobs().unused(shas))
+            .await
+            .unwrap_or_default();
+        self.remove_files(unused).await;
+    }
+
+    async fn remove_files(&self, shas: Vec<[u8; 32]>) {
+        if shas.is_empty() {
+            return;
+        }
+        let blobs = self.blobs.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for sha in shas {
+                if let Err(e) = blobs.remove(&sha) {
+                    tracing::warn!(
+                        "could not delete blob {}: {e}",
+                        crate::domain::hex::encode(&sha)
+                    );
+                }
+            }
+        })
+        .await;
     }
 }
 
+#[derive(Clone)]
+pub struct MediaService {
+    core: Processor,
+    access: Access,
+    queue: JobQueue,
+    limiter: Arc<RateLimiter>,
+}
+
+/// A page of a member's library, newest first.
+pub struct LibraryPage {
+    pub items: Vec<Media>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<MediaId>,
+}
+
 impl MediaService {
-    pub fn new(processor: &Processor, queue: JobQueue, limiter: Arc<RateLimiter>) -> Self {
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    pub fn new(
+        processor: &Processor,
+        access: Access,
+        queue: JobQueue,
+        limiter: Arc<RateLimiter>,
+    ) -> Self {
         Self {
             core: processor.clone(),
+            access,
             queue,
             limiter,
-            decoding: Arc::new(tokio::sync::Semaphore::new(cpus)),
         }
     }
 
@@ -256,7 +411,7 @@ impl MediaService {
         let limit = Limit::per_window(settings.uploads_per_hour, 3600);
         self.limiter
             .take(LimitKind::Upload, &user.id.to_string(), limit)
-            .map_err(MediaError::RateLimited)?;
+            .map_err(ServiceError::RateLimited)?;
         self.incoming(user, settings, file_name).await
     }
 
@@ -274,10 +429,21 @@ impl MediaService {
         file_name: &str,
     ) -> Result<IncomingFile, MediaError> {
         let id = user.id;
-        let used = self.core.store.read(move |rx| rx.media_usage(id)).await?;
+        let used = self
+            .core
+            .store
+            .read(move |rx| rx.media().usage_of(id))
+            .await?;
         let quota = settings.quota_bytes(user.supporter);
+        let blobs = self.core.blobs.clone();
+        let temp = tokio::task::spawn_blocking(move || blobs.temp())
+            .await
+            .map_err(stopped)?
+            .map_err(storage)?;
         Ok(IncomingFile {
-            temp: self.core.blobs.temp().map_err(storage)?,
+            temp: Some(temp),
+            pending: Vec::new(),
+            received: 0,
             head: Vec::new(),
             format: None,
             quota_left: quota.saturating_sub(used),
@@ -290,50 +456,43 @@ impl MediaService {
     pub async fn finish_upload(
         &self,
         user: &User,
-        mut file: IncomingFile,
+        file: IncomingFile,
         poster: Option<IncomingFile>,
     ) -> Result<Media, MediaError> {
-        let format = file.format()?;
-        let (poster, poster_format) = match poster.filter(|p| p.temp.size() > 0) {
-            Some(mut p) if format.is_video() => {
-                let f = p.format()?;
+        let (mut temp, format, name) = file.finish().await?;
+        let poster = match poster.filter(|p| p.received > 0) {
+            Some(p) if format.is_video() => {
+                let (temp, f, _) = p.finish().await?;
                 if f.is_video() {
                     return Err(MediaError::Unsupported(
                         "The poster must be a photo (JPEG, PNG, WebP or GIF).".into(),
                     ));
                 }
-                (Some(p), Some(f))
+                Some((temp, f))
             }
-            _ => (None, None),
+            _ => None,
         };
-        let upload_size = file.temp.size() + poster.as_ref().map_or(0, |p| p.temp.size());
-        let checked = {
-            let _slot = self
-                .decoding
-                .acquire()
-                .await
-                .map_err(|_| MediaError::Storage("shutting down".into()))?;
-            let (path, limits) = (file.temp.path().to_path_buf(), self.core.limits);
-            let max_seconds = self.core.settings.current().media.max_video_seconds;
-            let poster_path = poster.as_ref().map(|p| p.temp.path().to_path_buf());
-            tokio::task::spawn_blocking(move || {
-                if let (Some(p), Some(f)) = (&poster_path, poster_format) {
-                    photo::check(p, f, limits).map_err(photo_error)?;
+        let upload_size = temp.size() + poster.as_ref().map_or(0, |(p, _)| p.size());
+        let (path, limits) = (temp.path().to_path_buf(), self.core.limits);
+        let max_seconds = self.core.settings.current().media.max_video_seconds;
+        let poster_check = poster.as_ref().map(|(p, f)| (p.path().to_path_buf(), *f));
+        let checked = self
+            .core
+            .heavy(move || {
+                if let Some((p, f)) = &poster_check {
+                    photo::check(p, *f, limits).map_err(photo_error)?;
                 }
                 check_file(&path, format, limits, max_seconds)
             })
-            .await
-            .map_err(|e| MediaError::Storage(format!("the check stopped: {e}")))??
-        };
-        let now = self.core.clock.now();
-        let IncomingFile { mut temp, name, .. } = file;
+            .await??;
         if checked.changed {
             temp = tokio::task::spawn_blocking(move || temp.rehash().map(|()| temp))
                 .await
-                .map_err(|e| MediaError::Storage(format!("the check stopped: {e}")))?
+                .map_err(stopped)?
                 .map_err(storage)?;
         }
-        let mut record = Media {
+        let now = self.core.clock.now();
+        let record = Media {
             id: MediaId(uuid_v7(now.as_millisecond(), rand::random())),
             owner: user.id,
             format,
@@ -350,16 +509,9 @@ impl MediaService {
             poster: None,
             variants: Vec::new(),
         };
-        let _guard = self.core.blobs.lock().await;
-        let poster = poster.zip(poster_format).map(|(p, f)| (p.temp, f));
-        if let Err(e) = self
-            .store_upload(&mut record, user, temp, format, poster)
-            .await
-        {
-            // Whatever part was written goes again (unless other records share it).
-            self.forget_orphans(&record).await;
-            return Err(e);
-        }
+        let record = self
+            .store_upload(record, user, temp, format, poster)
+            .await?;
         self.queue.notify();
         tracing::info!(media = %record.id, user = %user.id, format = record.format.as_str(), size = record.upload_size, "media uploaded");
         Ok(record)
@@ -367,59 +519,72 @@ impl MediaService {
 
     /// Moves the checked files into the blob store and saves the record with its processing
     /// job, in one transaction that also re-checks the quota and that the owner may still
-    /// upload. Fills in `record`'s blobs as they are written, so a failure can clean up.
+    /// upload. The blobs' locks are held from the move to the commit; on a refusal or failure
+    /// the files nothing else uses are removed again.
     async fn store_upload(
         &self,
-        record: &mut Media,
+        mut record: Media,
         user: &User,
         temp: TempBlob,
         format: Format,
         poster: Option<(TempBlob, Format)>,
-    ) -> Result<(), MediaError> {
-        record.original = Some(self.commit(temp, format).await?);
-        if let Some((temp, format)) = poster {
-            record.poster = Some(self.commit(temp, format).await?);
+    ) -> Result<Media, MediaError> {
+        let mut shas = vec![temp.sha256()];
+        shas.extend(poster.as_ref().map(|(p, _)| p.sha256()));
+        let _locks = self.core.blobs.lock(&shas).await;
+        let outcome = async {
+            record.original = Some(self.commit(temp, format).await?);
+            if let Some((temp, format)) = poster {
+                record.poster = Some(self.commit(temp, format).await?);
+            }
+            let job = self
+                .queue
+                .new_job(PROCESS_MEDIA, &record.id, EnqueueOptions::default())
+                .map_err(ServiceError::from)?;
+            let stored = record.clone();
+            let quota = self
+                .core
+                .settings
+                .current()
+                .media
+                .quota_bytes(user.supporter);
+            self.core
+                .store
+                .write(move |tx| {
+                    let owner = tx.users().get(stored.owner)?;
+                    if owner.is_none_or(|u| may_upload(&u).is_err()) {
+                        return Ok(Err(forbidden("Your account cannot upload media.")));
+                    }
+                    if tx.media().usage_of(stored.owner)? + stored.upload_size > quota {
+                        return Ok(Err(MediaError::TooLarge(
+                            "This upload does not fit in your storage. Delete some media first."
+                                .into(),
+                        )));
+                    }
+                    tx.media().insert(&stored)?;
+                    tx.jobs().enqueue(&job)?;
+                    Ok(Ok(()))
+                })
+                .await??;
+            Ok::<_, MediaError>(())
         }
-        let job = self
-            .queue
-            .new_job(PROCESS_MEDIA, &record.id, EnqueueOptions::default())
-            .map_err(|e| MediaError::Storage(e.to_string()))?;
-        let stored = record.clone();
-        let quota = self
-            .core
-            .settings
-            .current()
-            .media
-            .quota_bytes(user.supporter);
-        self.core
-            .store
-            .write(move |tx| {
-                let owner = tx.read_user(stored.owner)?;
-                if owner.is_none_or(|u| may_upload(&u).is_err()) {
-                    return Ok(Err(MediaError::Forbidden(
-                        "Your account cannot upload media.".into(),
-                    )));
-                }
-                if tx.media_usage_of(stored.owner)? + stored.upload_size > quota {
-                    return Ok(Err(MediaError::TooLarge(
-                        "This upload does not fit in your storage. Delete some media first.".into(),
-                    )));
-                }
-                tx.insert_media(&stored)?;
-                tx.enqueue_job(&job)?;
-                Ok::<_, StoreError>(Ok(()))
-            })
-            .await?
+        .await;
+        if let Err(e) = outcome {
+            // Whatever part was written goes again (unless other records share it).
+            self.core.forget_orphans(shas).await;
+            return Err(e);
+        }
+        Ok(record)
     }
 
     /// Moves a finished temp file into the store (fsync and rename, on a blocking thread;
-    /// call with the blob lock held).
+    /// call with its hash's lock held).
     async fn commit(&self, temp: TempBlob, format: Format) -> Result<BlobRef, MediaError> {
         let size = temp.size();
         let blobs = self.core.blobs.clone();
         let sha256 = tokio::task::spawn_blocking(move || blobs.commit(temp))
             .await
-            .map_err(|e| MediaError::Storage(format!("storing stopped: {e}")))?
+            .map_err(stopped)?
             .map_err(storage)?;
         Ok(BlobRef {
             sha256,
@@ -428,28 +593,37 @@ impl MediaService {
         })
     }
 
-    /// After a failed save, removes the blob files the record would have used, unless
-    /// something else uses them (called with the blob lock held).
-    async fn forget_orphans(&self, record: &Media) {
-        for blob in record.blobs() {
-            let sha = blob.sha256;
-            let used = self.core.store.read(move |rx| rx.blob_refs(&sha)).await;
-            if matches!(used, Ok(0)) {
-                let _ = self.core.blobs.remove(&sha);
-            }
-        }
-    }
-
-    /// A member's own media, newest first.
-    pub async fn library(&self, user: &User) -> Result<Vec<Media>, MediaError> {
+    /// A member's own media, newest first, older than `before`, at most `limit`.
+    pub async fn library(
+        &self,
+        user: &User,
+        before: Option<MediaId>,
+        limit: usize,
+    ) -> Result<LibraryPage, MediaError> {
         let id = user.id;
-        Ok(self.core.store.read(move |rx| rx.media_of(id)).await?)
+        let mut items = self
+            .core
+            .store
+            .read(move |rx| rx.media().of_owner(id, before, limit + 1))
+            .await?;
+        let next = (items.len() > limit).then(|| {
+            items.truncate(limit);
+            items.last().map(|m| m.id)
+        });
+        Ok(LibraryPage {
+            items,
+            next: next.flatten(),
+        })
     }
 
     /// How much of their quota a member uses, and the quota, in bytes.
     pub async fn usage(&self, user: &User) -> Result<(u64, u64), MediaError> {
         let id = user.id;
-        let used = self.core.store.read(move |rx| rx.media_usage(id)).await?;
+        let used = self
+            .core
+            .store
+            .read(move |rx| rx.media().usage_of(id))
+            .await?;
         Ok((
             used,
             self.core
@@ -460,30 +634,35 @@ impl MediaService {
         ))
     }
 
-    /// The record, if `viewer` may see it (otherwise `NotFound`, so ids are not probed).
-    pub async fn get(&self, viewer: &User, id: MediaId) -> Result<Media, MediaError> {
+    /// The record, if `viewer` may see it (otherwise not found, so ids are not probed).
+    pub async fn get(&self, viewer: &Actor, id: MediaId) -> Result<Media, MediaError> {
         let found = self
             .core
             .store
             .read(move |rx| {
-                let Some(media) = rx.media(id)? else {
+                let Some(media) = rx.media().get(id)? else {
                     return Ok(None);
                 };
-                let status = rx.user(media.owner)?.map(|u| u.status);
+                let status = rx.users().get(media.owner)?.map(|u| u.status);
                 Ok::<_, StoreError>(Some((media, status)))
             })
             .await?;
+        let moderates = self.access.allows(viewer, Permission::Moderate);
         match found {
-            Some((media, Some(status))) if media::may_view(viewer, &media, &status) => Ok(media),
-            Some((media, None)) if viewer.role.may(Permission::Moderate) => Ok(media),
-            _ => Err(MediaError::NotFound),
+            Some((media, Some(status)))
+                if media::may_view(viewer.id, moderates, &media, &status) =>
+            {
+                Ok(media)
+            }
+            Some((media, None)) if moderates => Ok(media),
+            _ => Err(ServiceError::not_found().into()),
         }
     }
 
     /// The file behind `/media/{id}/{variant}`, if `viewer` may see it.
     pub async fn file(
         &self,
-        viewer: &User,
+        viewer: &Actor,
         id: MediaId,
         variant: Variant,
     ) -> Result<(BlobRef, PathBuf), MediaError> {
@@ -492,97 +671,108 @@ impl MediaService {
             Variant::Video if media.format.is_video() => media.original.clone(),
             v => media.variant(v).cloned(),
         }
-        .ok_or(MediaError::NotFound)?;
+        .ok_or_else(ServiceError::not_found)?;
         let path = self.core.blobs.path_of(&blob.sha256);
         Ok((blob, path))
     }
 
-    /// Deletes one of the member's own media, or (for staff) anyone's, with an audit entry.
-    pub async fn delete(&self, actor: &User, id: MediaId, reason: &str) -> Result<(), MediaError> {
+    /// Deletes one of the member's own media, or (for moderators) anyone's, with an audit
+    /// entry. Its files go at once unless other records use them.
+    pub async fn delete(&self, actor: &Actor, id: MediaId, reason: &str) -> Result<(), MediaError> {
         let media = self.get(actor, id).await?;
         let own = media.owner == actor.id;
-        if !own && !actor.role.may(Permission::Moderate) {
-            return Err(MediaError::NotFound);
+        if !own {
+            self.access.require(actor, Permission::Moderate)?;
         }
         let now = self.core.clock.now();
         let entry = (!own).then(|| {
             audit::entry(
-                &Actor::from(actor),
+                actor,
                 now,
                 "media.remove",
                 &media.id.to_string(),
                 reason,
-                &format!("owner {}", media.owner),
+                &format!("{} by {}", media.format.as_str(), media.original_name),
             )
         });
         let removed = self
             .core
             .store
             .write(move |tx| {
+                let Some((media, freed)) = tx.media().delete(id, now.as_millisecond())? else {
+                    return Ok(None);
+                };
                 if let Some(entry) = &entry {
-                    tx.append_audit(audit::new_id(entry), entry)?;
+                    audit::record(tx, entry)?;
                 }
-                tx.delete_media(id, now.as_millisecond())
+                tx.emit(Event::MediaRemoved {
+                    media: id,
+                    owner: media.owner,
+                });
+                Ok(Some(freed))
             })
             .await?;
-        if removed.is_none() {
-            return Err(MediaError::NotFound);
-        }
+        let Some(freed) = removed else {
+            return Err(ServiceError::not_found().into());
+        };
+        self.core.release_freed(freed).await?;
         tracing::info!(media = %id, by = %actor.id, "media deleted");
         Ok(())
     }
 
-    /// The moderation queue, oldest first (staff).
-    pub async fn queue(&self, staff: &User, limit: usize) -> Result<Vec<Media>, MediaError> {
-        if !staff.role.may(Permission::Moderate) {
-            return Err(MediaError::Forbidden(
-                "Only moderators and admins see the media queue.".into(),
-            ));
-        }
+    /// Staff removal of anyone's media (moderators), audited with `reason`.
+    pub async fn remove(&self, actor: &Actor, id: MediaId, reason: &str) -> Result<(), MediaError> {
+        self.access.require(actor, Permission::Moderate)?;
+        self.delete(actor, id, reason).await
+    }
+
+    /// The moderation queue, oldest first, and how many wait (moderators).
+    pub async fn queue(
+        &self,
+        actor: &Actor,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Media>, u64), MediaError> {
+        self.access.require(actor, Permission::Moderate)?;
         Ok(self
             .core
             .store
-            .read(move |rx| rx.media_queue(limit))
+            .read(move |rx| {
+                Ok::<_, StoreError>((rx.media().queue(offset, limit)?, rx.media().queue_len()?))
+            })
             .await?)
     }
 
-    /// The latest uploads across the site (staff).
-    pub async fn recent(&self, staff: &User, limit: usize) -> Result<Vec<Media>, MediaError> {
-        if !staff.role.may(Permission::Moderate) {
-            return Err(MediaError::Forbidden(
-                "Only moderators and admins see everyone's media.".into(),
-            ));
-        }
+    /// The latest uploads across the site (moderators).
+    pub async fn recent(&self, actor: &Actor, limit: usize) -> Result<Vec<Media>, MediaError> {
+        self.access.require(actor, Permission::Moderate)?;
         Ok(self
             .core
             .store
-            .read(move |rx| rx.recent_media(limit))
+            .read(move |rx| rx.media().recent(limit))
             .await?)
     }
 
     /// Approves or rejects (with a reason the member sees) media waiting in the queue.
     pub async fn decide(
         &self,
-        staff: &User,
+        actor: &Actor,
         id: MediaId,
         approve: bool,
         reason: &str,
     ) -> Result<Media, MediaError> {
-        if !staff.role.may(Permission::Moderate) {
-            return Err(MediaError::Forbidden(
-                "Only moderators and admins decide on media.".into(),
-            ));
-        }
+        self.access.require(actor, Permission::Moderate)?;
         let reason = reason.trim().to_string();
         if !approve && (reason.is_empty() || reason.chars().count() > 500) {
-            return Err(MediaError::Invalid(vec![FieldError::new(
+            return Err(ServiceError::invalid(
                 "reason",
                 "Say why, in 1 to 500 characters; the member sees it.",
-            )]));
+            )
+            .into());
         }
         let now = self.core.clock.now();
         let entry = audit::entry(
-            &Actor::from(staff),
+            actor,
             now,
             if approve {
                 "media.approve"
@@ -593,37 +783,37 @@ impl MediaService {
             &reason,
             "",
         );
-        let decided = self
-            .core
+        self.core
             .store
             .write(move |tx| {
-                let Some(mut media) = tx.read_media(id)? else {
-                    return Ok(None);
+                let Some(mut media) = tx.media().get(id)? else {
+                    return Ok(Err(ServiceError::not_found().into()));
                 };
                 if media.state != MediaState::PendingApproval {
-                    return Ok(Some(Err(media)));
+                    return Ok(Err(ServiceError::invalid(
+                        "decision",
+                        format!(
+                            "This upload is {}, not waiting for a decision.",
+                            media.state.label()
+                        ),
+                    )
+                    .into()));
                 }
                 media.state = if approve {
                     MediaState::Ready
                 } else {
                     MediaState::Rejected(reason.clone())
                 };
-                tx.update_media(&media, now.as_millisecond())?;
-                tx.append_audit(audit::new_id(&entry), &entry)?;
-                Ok::<_, StoreError>(Some(Ok(media)))
+                tx.media().update(&media, now.as_millisecond())?;
+                audit::record(tx, &entry)?;
+                tx.emit(Event::MediaDecided {
+                    media: id,
+                    owner: media.owner,
+                    approved: approve,
+                });
+                Ok(Ok(media))
             })
-            .await?;
-        match decided {
-            None => Err(MediaError::NotFound),
-            Some(Err(media)) => Err(MediaError::Invalid(vec![FieldError::new(
-                "decision",
-                format!(
-                    "This upload is {}, not waiting for a decision.",
-                    media.state.label()
-                ),
-            )])),
-            Some(Ok(media)) => Ok(media),
-        }
+            .await?
     }
 }
 
@@ -644,13 +834,15 @@ impl Processor {
     }
 
     /// The processing job: makes the variants of one upload and moves it on to ready (or
-    /// the queue). A photo's original is dropped afterwards: it carries the metadata.
+    /// the queue). A photo's original is deleted as soon as its variants are saved: it
+    /// carries the metadata.
     pub async fn process(&self, id: MediaId) -> Result<(), JobError> {
+        let retry = |e: &dyn std::fmt::Display| JobError::retry(e.to_string());
         let Some(media) = self
             .store
-            .read(move |rx| rx.media(id))
+            .read(move |rx| rx.media().get(id))
             .await
-            .map_err(|e| JobError::retry(e.to_string()))?
+            .map_err(|e| retry(&e))?
         else {
             return Ok(());
         };
@@ -668,47 +860,48 @@ impl Processor {
             Some((blob, format)) => {
                 let path = self.blobs.path_of(&blob.sha256);
                 let limits = self.limits;
-                let result =
-                    tokio::task::spawn_blocking(move || photo::process(&path, format, limits))
-                        .await
-                        .map_err(|e| JobError::retry(e.to_string()))?;
-                Some(result)
+                let done = self
+                    .heavy(move || {
+                        photo::process(&path, format, limits).map(|p| {
+                            let hashed: Vec<_> = p
+                                .variants
+                                .iter()
+                                .map(|(v, bytes)| (*v, hash_of(bytes)))
+                                .collect();
+                            (p, hashed)
+                        })
+                    })
+                    .await
+                    .map_err(|e| retry(&e))?;
+                Some(done)
             }
         };
-        let now = self.clock.now();
         let needs_approval = self.settings.current().media.needs_approval;
         let mut next = media.clone();
         next.poster = None;
         if !media.format.is_video() {
             next.original = None;
         }
-        let _guard = self.blobs.lock().await;
+        let mut new_blobs = Vec::new();
         match processed {
             Some(Err(PhotoError::Io(why))) => return Err(JobError::retry(why)),
             Some(Err(e)) => next.state = MediaState::Failed(e.to_string()),
-            Some(Ok(p)) => {
-                let blobs = self.blobs.clone();
-                let encoded = p.variants;
-                let variants = tokio::task::spawn_blocking(move || {
-                    encoded
-                        .iter()
-                        .map(|(variant, bytes)| {
-                            let sha256 = blobs.put(bytes)?;
-                            Ok((
-                                *variant,
-                                BlobRef {
-                                    sha256,
-                                    size: bytes.len() as u64,
-                                    content_type: "image/webp".into(),
-                                },
-                            ))
-                        })
-                        .collect::<std::io::Result<Vec<_>>>()
-                })
-                .await
-                .map_err(|e| JobError::retry(e.to_string()))?
-                .map_err(|e| JobError::retry(e.to_string()))?;
-                next.variants = variants;
+            Some(Ok((p, hashed))) => {
+                new_blobs = p.variants;
+                next.variants = hashed
+                    .iter()
+                    .zip(&new_blobs)
+                    .map(|((variant, sha256), (_, bytes))| {
+                        (
+                            *variant,
+                            BlobRef {
+                                sha256: *sha256,
+                                size: bytes.len() as u64,
+                                content_type: "image/webp".into(),
+                            },
+                        )
+                    })
+                    .collect();
                 next.blurhash = Some(p.blurhash);
                 next.animated = p.animated;
                 if !media.format.is_video() {
@@ -718,81 +911,108 @@ impl Processor {
             }
             None => next.state = ready_state(needs_approval),
         }
-        self.save_processed(next, now).await
-    }
-
-    async fn save_processed(&self, next: Media, now: Timestamp) -> Result<(), JobError> {
-        let id = next.id;
-        self.store
+        let shas: Vec<[u8; 32]> = next.variants.iter().map(|(_, b)| b.sha256).collect();
+        let locks = self.blobs.lock(&shas).await;
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || {
+            new_blobs
+                .iter()
+                .try_for_each(|(_, bytes)| blobs.put(bytes).map(drop))
+        })
+        .await
+        .map_err(|e| retry(&e))?
+        .map_err(|e| retry(&e))?;
+        let now = self.clock.now();
+        let saved = next.clone();
+        let freed = self
+            .store
             .write(move |tx| {
-                // Deleted while processing: nothing to save (its variants become garbage).
-                if tx.read_media(next.id)?.is_some() {
-                    tx.update_media(&next, now.as_millisecond())?;
+                // Deleted while processing: nothing to save (its variants go below).
+                if tx.media().get(saved.id)?.is_none() {
+                    return Ok(None);
                 }
-                Ok::<_, StoreError>(())
+                let freed = tx.media().update(&saved, now.as_millisecond())?;
+                tx.emit(Event::MediaProcessed {
+                    media: saved.id,
+                    owner: saved.owner,
+                });
+                Ok(Some(freed))
             })
             .await
-            .map_err(|e| JobError::retry(e.to_string()))?;
-        tracing::info!(media = %id, "media processed");
+            .map_err(|e| retry(&e))?;
+        match freed {
+            Some(freed) => {
+                // The originals' locks may share stripes with the variants'.
+                drop(locks);
+                self.release_freed(freed).await.map_err(|e| retry(&e))?;
+                tracing::info!(media = %id, "media processed");
+            }
+            None => self.forget_orphans(shas).await,
+        }
         Ok(())
     }
 
-    /// The collector: deletes blobs unreferenced for longer than the grace period, and temp
-    /// files a crash left behind.
+    /// The collector: deletes blobs unreferenced for longer than the grace period, notes blob
+    /// files no record knows (a crash between writing a blob and committing its record), and
+    /// removes temp files a crash left behind.
     pub async fn collect(&self) -> Result<usize, StoreError> {
         let cutoff = (self.clock.now() - BLOB_GRACE).as_millisecond();
         let candidates = self
             .store
-            .read(move |rx| rx.unreferenced_blobs(cutoff, 1000))
+            .read(move |rx| rx.blobs().unreferenced(cutoff, 1000))
             .await?;
         let mut removed = 0;
-        let _guard = self.blobs.lock().await;
-        // Files no record uses and the list does not know (a crash between writing a blob and
-        // committing its record) join the list now and go after the grace period. With the
-        // lock held no upload is between those two steps.
+        for sha in candidates {
+            let _lock = self.blobs.lock(&[sha]).await;
+            if self
+                .store
+                .write(move |tx| tx.blobs().forget_unreferenced(&sha, cutoff))
+                .await?
+            {
+                self.remove_files(vec![sha]).await;
+                removed += 1;
+            }
+        }
         let blobs = self.blobs.clone();
         let on_disk = tokio::task::spawn_blocking(move || blobs.list())
             .await
             .map_err(|e| StoreError::Database(e.to_string()))?
             .map_err(|e| StoreError::Database(format!("listing the blob files: {e}")))?;
-        let now_ms = self.clock.now().as_millisecond();
-        let noted = self
+        let unknown = self
             .store
-            .write(move |tx| {
-                let mut noted = 0;
-                for sha in &on_disk {
-                    if tx.note_if_unreferenced(sha, now_ms)? {
-                        noted += 1;
-                    }
-                }
-                Ok::<_, StoreError>(noted)
-            })
+            .read(move |rx| rx.blobs().unused(on_disk))
             .await?;
-        if noted > 0 {
-            tracing::info!(
-                blobs = noted,
-                "found unreferenced blob files; deleting them after the grace period"
-            );
-        }
-        for sha in candidates {
-            if self
+        if !unknown.is_empty() {
+            // With every lock held no upload is between writing a blob and committing it.
+            let _all = self.blobs.lock_all().await;
+            let now_ms = self.clock.now().as_millisecond();
+            let noted = self
                 .store
-                .write(move |tx| tx.forget_unreferenced_blob(&sha, cutoff))
-                .await?
-            {
-                match self.blobs.remove(&sha) {
-                    Ok(()) => removed += 1,
-                    Err(e) => tracing::warn!(
-                        "could not delete blob {}: {e}",
-                        crate::domain::hex::encode(&sha)
-                    ),
-                }
+                .write(move |tx| {
+                    let mut noted = 0;
+                    for sha in &unknown {
+                        if tx.blobs().note_if_unreferenced(sha, now_ms)? {
+                            noted += 1;
+                        }
+                    }
+                    Ok(noted)
+                })
+                .await?;
+            if noted > 0 {
+                tracing::info!(
+                    blobs = noted,
+                    "found unreferenced blob files; deleting them after the grace period"
+                );
             }
         }
-        let swept = self
-            .blobs
-            .sweep_temp(std::time::Duration::from_secs(3600))
-            .unwrap_or(0);
+        let blobs = self.blobs.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            blobs
+                .sweep_temp(std::time::Duration::from_secs(3600))
+                .unwrap_or(0)
+        })
+        .await
+        .unwrap_or(0);
         if removed + swept > 0 {
             tracing::info!(
                 blobs = removed,
@@ -801,6 +1021,48 @@ impl Processor {
             );
         }
         Ok(removed)
+    }
+}
+
+/// A member's uploads in the export (what and where; the files download from there) and in
+/// account deletion (records go; their files go with the collector's next run).
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![Box::new(MediaPart)]
+}
+
+struct MediaPart;
+
+impl MemberData for MediaPart {
+    fn name(&self) -> &'static str {
+        "media"
+    }
+
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        let mut out = Vec::new();
+        let mut before = None;
+        loop {
+            let page = rx.media().of_owner(u.id, before, 500)?;
+            let done = page.len() < 500;
+            before = page.last().map(|m| m.id);
+            out.extend(page.into_iter().map(|m| {
+                let files: Vec<String> = m
+                    .variants
+                    .iter()
+                    .map(|(v, _)| format!("/media/{}/{}", m.id, v.as_str()))
+                    .chain(m.format.is_video().then(|| format!("/media/{}/video", m.id)))
+                    .collect();
+                json!({"id": m.id.to_string(), "name": m.original_name, "format": m.format.as_str(), "uploaded_at": m.created_at.to_string(), "state": m.state.label(), "files": files})
+            }));
+            if done {
+                break;
+            }
+        }
+        Ok(out.into())
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        // Released at time zero: the collector's next run deletes the files.
+        tx.media().delete_of_owner(user.id, 0).map(drop)
     }
 }
 
@@ -824,13 +1086,11 @@ fn poster_format(blob: &BlobRef) -> Format {
 /// Whether `user` may upload: members and above, with a confirmed address, in good standing.
 fn may_upload(user: &User) -> Result<(), MediaError> {
     if !user.role.may(Permission::Create) || user.status != AccountStatus::Active {
-        return Err(MediaError::Forbidden(
-            "Your account cannot upload media.".into(),
-        ));
+        return Err(forbidden("Your account cannot upload media."));
     }
     if !user.email_verified {
-        return Err(MediaError::Forbidden(
-            "Confirm your email address before uploading (see the mail we sent you).".into(),
+        return Err(forbidden(
+            "Confirm your email address before uploading (see the mail we sent you).",
         ));
     }
     Ok(())

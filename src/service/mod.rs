@@ -1,11 +1,14 @@
 //! Use cases. Services combine domain rules, the store and the job queue; they return their own
 //! errors and never HTTP types, so the web layer decides how each error looks.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod error;
 pub mod limits;
 pub mod mail;
 pub mod media;
+pub mod member_data;
 pub mod passkeys;
 pub mod passwords;
 pub mod registration;

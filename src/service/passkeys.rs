@@ -19,16 +19,21 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::StoreError;
 use super::accounts::{
-    AccountError, Accounts, ClientInfo, SecondFactorProof, SignedIn, confirm_current_password,
+    Accounts, ClientInfo, SecondFactorProof, SignedIn, confirm_current_password,
 };
+use super::error::{ErrorCode, Refusal, ServiceError};
 use super::passwords::Passwords;
 use crate::clock::SharedClock;
-use crate::domain::account::{FieldError, User};
+use crate::domain::account::User;
 use crate::domain::ids::{PasskeyId, UserId, uuid_v7};
 use crate::domain::passkey::{MAX_PASSKEYS, PasskeyRecord, check_name};
 use crate::domain::secret::Secret;
-use crate::store::Store;
 use crate::store::passkeys::InsertPasskey;
+use crate::store::{Rx, Store, Tx};
+
+use super::member_data::MemberData;
+
+type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 /// How long the browser has to answer a ceremony's options.
 const CEREMONY_WINDOW: SignedDuration = SignedDuration::from_mins(5);
@@ -39,31 +44,32 @@ const MAX_CEREMONIES: usize = 10_000;
 /// flood of anonymous starts cannot block registrations and second steps.
 const MAX_ANONYMOUS: usize = MAX_CEREMONIES / 2;
 
-#[derive(Debug, thiserror::Error)]
-pub enum PasskeyError {
-    /// The site's address cannot carry passkeys (an IP address, for instance).
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("the passkey request expired or was already used; start again")]
-    CeremonyExpired,
-    /// The browser's answer could not be read as a WebAuthn credential.
-    #[error("{0}")]
-    Malformed(String),
-    /// The credential did not verify (wrong signature, wrong site, unknown passkey, …).
-    #[error("{0}")]
-    NotAccepted(String),
-    #[error("too many passkey requests are waiting; try again in a minute")]
-    Busy,
-    #[error("no such passkey")]
-    NotFound,
-    #[error(transparent)]
-    Account(#[from] AccountError),
+fn unavailable(why: &str) -> ServiceError {
+    ServiceError::conflict(ErrorCode::PasskeysUnavailable, why)
 }
 
-impl From<StoreError> for PasskeyError {
-    fn from(e: StoreError) -> Self {
-        Self::Account(AccountError::Store(e))
-    }
+fn ceremony_expired() -> ServiceError {
+    ServiceError::conflict(
+        ErrorCode::PasskeyRequestExpired,
+        "The passkey request expired or was already answered. Start again.",
+    )
+}
+
+fn busy() -> ServiceError {
+    ServiceError::Unavailable(
+        Refusal::new(
+            ErrorCode::Busy,
+            "Too many passkey requests are waiting; try again in a minute.",
+        ),
+        60,
+    )
+}
+
+fn too_many_passkeys() -> ServiceError {
+    ServiceError::invalid(
+        "name",
+        format!("You have {MAX_PASSKEYS} passkeys already; remove one first."),
+    )
 }
 
 /// A passkey as its owner sees it.
@@ -115,7 +121,7 @@ struct Ceremonies {
 }
 
 impl Ceremonies {
-    fn start(&self, ceremony: Ceremony, now: Timestamp) -> Result<String, PasskeyError> {
+    fn start(&self, ceremony: Ceremony, now: Timestamp) -> Result<String> {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         if waiting.len() >= MAX_CEREMONIES {
             waiting.retain(|_, (expires, _)| *expires > now);
@@ -134,7 +140,7 @@ impl Ceremonies {
             }
         }
         if waiting.len() >= MAX_CEREMONIES {
-            return Err(PasskeyError::Busy);
+            return Err(busy());
         }
         let id = super::tokens::new_token().expose().clone();
         waiting.insert(id.clone(), (now + CEREMONY_WINDOW, ceremony));
@@ -142,11 +148,11 @@ impl Ceremonies {
     }
 
     /// Removes and returns a live ceremony: each is answered once.
-    fn take(&self, id: &str, now: Timestamp) -> Result<Ceremony, PasskeyError> {
+    fn take(&self, id: &str, now: Timestamp) -> Result<Ceremony> {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         match waiting.remove(id) {
             Some((expires, ceremony)) if expires > now => Ok(ceremony),
-            _ => Err(PasskeyError::CeremonyExpired),
+            _ => Err(ceremony_expired()),
         }
     }
 }
@@ -166,27 +172,29 @@ fn relying_party(public_base: &str, site_name: &str) -> Result<Webauthn, String>
         .map_err(|e| format!("passkeys cannot be offered for {public_base}: {e}"))
 }
 
-fn malformed(e: serde_json::Error) -> PasskeyError {
-    PasskeyError::Malformed(format!(
-        "The passkey answer is not a WebAuthn credential in JSON form: {e}."
+fn malformed(e: serde_json::Error) -> ServiceError {
+    ServiceError::Malformed(Refusal::new(
+        ErrorCode::PasskeyMalformed,
+        format!("The passkey answer is not a WebAuthn credential in JSON form: {e}."),
     ))
 }
 
-fn not_accepted(e: &WebauthnError) -> PasskeyError {
+fn not_accepted(e: &WebauthnError) -> ServiceError {
     tracing::info!(error = %e, "passkey not accepted");
-    PasskeyError::NotAccepted(
-        "The passkey was not accepted. Use a passkey registered with this site, on this site's address."
-            .into(),
+    not_accepted_because(
+        "The passkey was not accepted. Use a passkey registered with this site, on this site's address.",
     )
 }
 
-fn to_options(options: &impl serde::Serialize) -> Result<Value, PasskeyError> {
-    serde_json::to_value(options).map_err(|e| {
-        PasskeyError::Account(AccountError::Store(StoreError::Database(e.to_string())))
-    })
+fn not_accepted_because(why: &str) -> ServiceError {
+    ServiceError::Unauthenticated(Refusal::new(ErrorCode::PasskeyNotAccepted, why))
 }
 
-fn stored_passkey(record: &PasskeyRecord) -> Result<Passkey, PasskeyError> {
+fn to_options(options: &impl serde::Serialize) -> Result<Value> {
+    serde_json::to_value(options).map_err(ServiceError::internal)
+}
+
+fn stored_passkey(record: &PasskeyRecord) -> Result<Passkey> {
     serde_json::from_str(&record.credential_json)
         .map_err(|e| StoreError::Corrupt(format!("passkey {}: {e}", record.id)).into())
 }
@@ -231,14 +239,17 @@ impl Passkeys {
         self.relying_party.as_ref().err().map(String::as_str)
     }
 
-    fn rp(&self) -> Result<&Webauthn, PasskeyError> {
+    fn rp(&self) -> Result<&Webauthn> {
         self.relying_party
             .as_deref()
-            .map_err(|why| PasskeyError::Unavailable(why.clone()))
+            .map_err(|why| unavailable(why))
     }
 
     pub async fn list(&self, user: UserId) -> Result<Vec<PasskeyView>, StoreError> {
-        let records = self.store.read(move |rx| rx.passkeys_of(user)).await?;
+        let records = self
+            .store
+            .read(move |rx| rx.passkeys().of_user(user))
+            .await?;
         Ok(records.iter().map(PasskeyView::from).collect())
     }
 
@@ -249,18 +260,14 @@ impl Passkeys {
         user: &User,
         name: &str,
         password: Secret<String>,
-    ) -> Result<CeremonyStart, PasskeyError> {
+    ) -> Result<CeremonyStart> {
         let rp = self.rp()?;
-        let name = check_name(name, "Passkey").map_err(|e| AccountError::Invalid(vec![e]))?;
+        let name = check_name(name, "Passkey").map_err(|e| ServiceError::Invalid(vec![e]))?;
         confirm_current_password(&self.passwords, user, password).await?;
         let id = user.id;
-        let existing = self.store.read(move |rx| rx.passkeys_of(id)).await?;
+        let existing = self.store.read(move |rx| rx.passkeys().of_user(id)).await?;
         if existing.len() >= MAX_PASSKEYS {
-            return Err(AccountError::Invalid(vec![FieldError::new(
-                "name",
-                format!("You have {MAX_PASSKEYS} passkeys already; remove one first."),
-            )])
-            .into());
+            return Err(too_many_passkeys());
         }
         let exclude = existing.iter().map(|r| r.credential_id.clone()).collect();
         let (options, state) = rp
@@ -286,7 +293,7 @@ impl Passkeys {
         user: &User,
         ceremony: &str,
         credential: Value,
-    ) -> Result<PasskeyView, PasskeyError> {
+    ) -> Result<PasskeyView> {
         let rp = self.rp()?;
         let now = self.clock.now();
         let Ceremony::Registration {
@@ -295,10 +302,10 @@ impl Passkeys {
             state,
         } = self.ceremonies.take(ceremony, now)?
         else {
-            return Err(PasskeyError::CeremonyExpired);
+            return Err(ceremony_expired());
         };
         if owner != user.id {
-            return Err(PasskeyError::CeremonyExpired);
+            return Err(ceremony_expired());
         }
         let answer: RegisterPublicKeyCredential =
             serde_json::from_value(credential).map_err(malformed)?;
@@ -306,10 +313,10 @@ impl Passkeys {
             .finish_passkey_registration(&answer, &state)
             .map_err(|e| {
                 tracing::info!(error = %e, "passkey registration not accepted");
-                AccountError::Invalid(vec![FieldError::new(
+                ServiceError::invalid(
                     "credential",
                     "The authenticator's answer did not verify for this site. Try again, on this site's address.",
-                )])
+                )
             })?;
         let record = PasskeyRecord {
             id: PasskeyId(uuid_v7(now.as_millisecond(), rand::random())),
@@ -325,10 +332,10 @@ impl Passkeys {
         let outcome = self
             .store
             .write(move |tx| {
-                if tx.read_passkeys_of(stored.user)?.len() >= MAX_PASSKEYS {
+                if tx.passkeys().of_user(stored.user)?.len() >= MAX_PASSKEYS {
                     return Ok(None);
                 }
-                tx.insert_passkey(&stored).map(Some)
+                tx.passkeys().insert(&stored).map(Some)
             })
             .await?;
         match outcome {
@@ -336,28 +343,21 @@ impl Passkeys {
                 tracing::info!(user = %user.id, passkey = %record.id, "passkey registered");
                 Ok(PasskeyView::from(&record))
             }
-            Some(InsertPasskey::CredentialTaken) => {
-                Err(AccountError::Invalid(vec![FieldError::new(
-                    "credential",
-                    "This passkey is already registered.",
-                )])
-                .into())
-            }
-            None => Err(AccountError::Invalid(vec![FieldError::new(
-                "name",
-                format!("You have {MAX_PASSKEYS} passkeys already; remove one first."),
-            )])
-            .into()),
+            Some(InsertPasskey::CredentialTaken) => Err(ServiceError::invalid(
+                "credential",
+                "This passkey is already registered.",
+            )),
+            None => Err(too_many_passkeys()),
         }
     }
 
-    pub async fn remove(&self, user: UserId, id: PasskeyId) -> Result<(), PasskeyError> {
+    pub async fn remove(&self, user: UserId, id: PasskeyId) -> Result<()> {
         let removed = self
             .store
-            .write(move |tx| tx.delete_passkey(user, id))
+            .write(move |tx| tx.passkeys().delete(user, id))
             .await?;
         if !removed {
-            return Err(PasskeyError::NotFound);
+            return Err(ServiceError::not_found());
         }
         tracing::info!(user = %user, passkey = %id, "passkey removed");
         Ok(())
@@ -365,7 +365,7 @@ impl Passkeys {
 
     /// Options for a passwordless sign-in: the browser offers whichever of this site's
     /// passkeys the person has.
-    pub fn begin_sign_in(&self, client: &ClientInfo) -> Result<CeremonyStart, PasskeyError> {
+    pub fn begin_sign_in(&self, client: &ClientInfo) -> Result<CeremonyStart> {
         self.accounts.check_passkey_start_limit(client)?;
         let (options, state) = self
             .rp()?
@@ -389,11 +389,11 @@ impl Passkeys {
         ceremony: &str,
         credential: Value,
         client: ClientInfo,
-    ) -> Result<(Secret<String>, SignedIn), PasskeyError> {
+    ) -> Result<(Secret<String>, SignedIn)> {
         let rp = self.rp()?;
         self.accounts.check_second_step_limit(&client)?;
         let Ceremony::SignIn(state) = self.ceremonies.take(ceremony, self.clock.now())? else {
-            return Err(PasskeyError::CeremonyExpired);
+            return Err(ceremony_expired());
         };
         let answer: PublicKeyCredential = serde_json::from_value(credential).map_err(malformed)?;
         let (user_handle, credential_id) = rp
@@ -402,7 +402,7 @@ impl Passkeys {
         let credential_id = credential_id.to_vec();
         let record = self
             .store
-            .read(move |rx| rx.passkey_by_credential(&credential_id))
+            .read(move |rx| rx.passkeys().by_credential(&credential_id))
             .await?
             .filter(|r| r.user.0 == user_handle)
             .ok_or_else(|| not_accepted(&WebauthnError::CredentialNotFound))?;
@@ -412,28 +412,25 @@ impl Passkeys {
             .map_err(|e| not_accepted(&e))?;
         self.record_use(record, passkey, &result).await?;
         let user = UserId(user_handle);
-        Ok(self.accounts.open_passkey_session(user, client).await?)
+        self.accounts.open_passkey_session(user, client).await
     }
 
     /// Options for using a passkey as the second step, after the password; `challenge` is the
     /// pending sign-in's.
-    pub async fn begin_second_factor(
-        &self,
-        challenge: &str,
-    ) -> Result<CeremonyStart, PasskeyError> {
+    pub async fn begin_second_factor(&self, challenge: &str) -> Result<CeremonyStart> {
         let rp = self.rp()?;
         let user = self.accounts.challenge_user(challenge).await?;
         let id = user.id;
-        let records = self.store.read(move |rx| rx.passkeys_of(id)).await?;
+        let records = self.store.read(move |rx| rx.passkeys().of_user(id)).await?;
         if records.is_empty() {
-            return Err(PasskeyError::NotAccepted(
-                "This account has no passkeys; use a code instead.".into(),
+            return Err(not_accepted_because(
+                "This account has no passkeys; use a code instead.",
             ));
         }
         let passkeys = records
             .iter()
             .map(stored_passkey)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let (options, state) = rp
             .start_passkey_authentication(&passkeys)
             .map_err(|e| not_accepted(&e))?;
@@ -451,19 +448,19 @@ impl Passkeys {
         ceremony: &str,
         credential: Value,
         client: ClientInfo,
-    ) -> Result<(Secret<String>, SignedIn), PasskeyError> {
+    ) -> Result<(Secret<String>, SignedIn)> {
         let rp = self.rp()?;
         self.accounts.check_second_step_limit(&client)?;
         let Ceremony::SecondFactor { user, state } =
             self.ceremonies.take(ceremony, self.clock.now())?
         else {
-            return Err(PasskeyError::CeremonyExpired);
+            return Err(ceremony_expired());
         };
         let answer: PublicKeyCredential = serde_json::from_value(credential).map_err(malformed)?;
         let credential_id = answer.get_credential_id().to_vec();
         let record = self
             .store
-            .read(move |rx| rx.passkey_by_credential(&credential_id))
+            .read(move |rx| rx.passkeys().by_credential(&credential_id))
             .await?
             .filter(|r| r.user == user)
             .ok_or_else(|| not_accepted(&WebauthnError::CredentialNotFound))?;
@@ -472,10 +469,9 @@ impl Passkeys {
             .finish_passkey_authentication(&answer, &state)
             .map_err(|e| not_accepted(&e))?;
         self.record_use(record, passkey, &result).await?;
-        Ok(self
-            .accounts
+        self.accounts
             .complete_second_factor(challenge, SecondFactorProof::Passkey(user), client)
-            .await?)
+            .await
     }
 
     /// Saves the new signature counter and the time of use.
@@ -484,7 +480,7 @@ impl Passkeys {
         mut record: PasskeyRecord,
         mut passkey: Passkey,
         result: &webauthn_rs::prelude::AuthenticationResult,
-    ) -> Result<(), PasskeyError> {
+    ) -> Result<()> {
         passkey.update_credential(result);
         record.last_used_at = Some(self.clock.now());
         record.credential_json =
@@ -493,15 +489,43 @@ impl Passkeys {
             .write(move |tx| {
                 // Removed meanwhile: the sign-in stands, the record stays gone.
                 if tx
-                    .read_passkey_by_credential(&record.credential_id)?
+                    .passkeys()
+                    .by_credential(&record.credential_id)?
                     .is_some()
                 {
-                    tx.put_passkey(&record)?;
+                    tx.passkeys().put(&record)?;
                 }
                 Ok::<_, StoreError>(())
             })
             .await?;
         Ok(())
+    }
+}
+
+/// The member's passkeys in the export (names and dates; the public keys are of no use to
+/// them) and in account deletion.
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![Box::new(PasskeysPart)]
+}
+
+struct PasskeysPart;
+
+impl MemberData for PasskeysPart {
+    fn name(&self) -> &'static str {
+        "passkeys"
+    }
+
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        Ok(rx
+            .passkeys()
+            .of_user(u.id)?
+            .into_iter()
+            .map(|p| serde_json::json!({"name": p.name, "created_at": p.created_at.to_string(), "last_used_at": p.last_used_at.map(|t| t.to_string())}))
+            .collect())
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        tx.passkeys().delete_of_user(user.id)
     }
 }
 
@@ -527,12 +551,9 @@ mod tests {
         assert!(ceremonies.take(&id, now).is_ok());
         assert!(matches!(
             ceremonies.take(&id, now),
-            Err(PasskeyError::CeremonyExpired)
+            Err(ServiceError::Conflict(r)) if r.code == ErrorCode::PasskeyRequestExpired
         ));
         let late = ceremonies.start(fresh(), now).unwrap();
-        assert!(matches!(
-            ceremonies.take(&late, now + CEREMONY_WINDOW),
-            Err(PasskeyError::CeremonyExpired)
-        ));
+        assert!(ceremonies.take(&late, now + CEREMONY_WINDOW).is_err());
     }
 }

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 
 use super::StoreError;
-use super::accounts::{AccountError, ClientInfo};
-use super::audit::{self, Actor};
+use super::access::{Access, Actor};
+use super::accounts::{ClientInfo, taken};
+use super::audit;
+use super::error::{ErrorCode, Refusal, ServiceError};
 use super::limits::{Limit, LimitKind, RateLimiter};
 use super::mail::Outbox;
 use super::passwords::Passwords;
@@ -25,8 +27,9 @@ use crate::domain::role::Role;
 use crate::domain::secret::Secret;
 use crate::domain::settings::RegistrationMode;
 use crate::mail::templates::Notice;
-use crate::store::Store;
-use crate::store::accounts::InsertUser;
+use crate::store::{Rx, Store, Tx};
+
+use super::member_data::MemberData;
 
 /// Verification links work this long.
 pub const VERIFY_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
@@ -51,31 +54,37 @@ pub struct SignedUp {
     pub verification_sent: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RegistrationError {
-    #[error("{0}")]
-    Closed(&'static str),
-    #[error("{0}")]
-    BadInvite(&'static str),
-    #[error("this link is invalid, expired or already used")]
-    BadLink,
-    #[error("your role may not do this")]
-    Forbidden,
-    #[error("no such account")]
-    NoSuchUser,
-    #[error(transparent)]
-    Account(#[from] AccountError),
+fn closed(why: &str) -> ServiceError {
+    ServiceError::Forbidden(Refusal::new(ErrorCode::RegistrationClosed, why))
 }
 
-impl From<StoreError> for RegistrationError {
-    fn from(e: StoreError) -> Self {
-        RegistrationError::Account(AccountError::Store(e))
-    }
+fn bad_invite(why: &str) -> ServiceError {
+    ServiceError::NotFound(Refusal::new(ErrorCode::InvitationUnusable, why))
+}
+
+fn bad_link() -> ServiceError {
+    ServiceError::NotFound(Refusal::new(
+        ErrorCode::LinkInvalid,
+        "This link is invalid, has expired or was already used. Ask for a new one.",
+    ))
+}
+
+/// A page of invitations, each with the usernames of those who joined with it.
+pub struct InvitePage {
+    pub invites: Vec<(Invite, Vec<String>)>,
+    pub total: u64,
+}
+
+/// A page of the approval queue.
+pub struct ApprovalPage {
+    pub users: Vec<User>,
+    pub total: u64,
 }
 
 #[derive(Clone)]
 pub struct Registration {
     store: Store,
+    access: Access,
     clock: SharedClock,
     passwords: Passwords,
     settings: Settings,
@@ -85,8 +94,10 @@ pub struct Registration {
 }
 
 impl Registration {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
+        access: Access,
         clock: SharedClock,
         passwords: Passwords,
         settings: Settings,
@@ -96,6 +107,7 @@ impl Registration {
     ) -> Self {
         Self {
             store,
+            access,
             clock,
             passwords,
             settings,
@@ -110,10 +122,7 @@ impl Registration {
     }
 
     /// The verification notice and the stored token for `user`, to be written with the change.
-    fn verification(
-        &self,
-        user: &User,
-    ) -> Result<(OneTimeToken, [u8; 32], Notice), RegistrationError> {
+    fn verification(&self, user: &User) -> (OneTimeToken, [u8; 32], Notice) {
         let token = new_token();
         let stored = OneTimeToken {
             purpose: TokenPurpose::VerifyEmail,
@@ -133,30 +142,29 @@ impl Registration {
                 self.link("verify", token.expose()),
             )),
         };
-        Ok((stored, hash_token(token.expose()), notice))
+        (stored, hash_token(token.expose()), notice)
     }
 
-    fn mail_job(&self, notice: &Notice) -> Result<crate::domain::job::Job, RegistrationError> {
+    fn mail_job(&self, notice: &Notice) -> Result<crate::domain::job::Job, ServiceError> {
         let site = self.settings.current().site_name.clone();
-        let mail = notice.render(&site).map_err(|e| {
-            AccountError::Store(StoreError::Database(format!("mail template: {e}")))
-        })?;
-        self.outbox
-            .job_for(&mail)
-            .map_err(|e| AccountError::Store(StoreError::Database(e.to_string())).into())
+        let mail = notice
+            .render(&site)
+            .map_err(|e| ServiceError::internal(format!("mail template: {e}")))?;
+        Ok(self.outbox.job_for(&mail)?)
     }
 
     /// Whether an invitation code is usable now (for showing the sign-up form).
-    pub async fn check_invite(&self, code: &str) -> Result<(), RegistrationError> {
+    pub async fn check_invite(&self, code: &str) -> Result<(), ServiceError> {
         let hash = hash_token(code);
-        let invite = self.store.read(move |rx| rx.invite_by_code(&hash)).await?;
+        let invite = self
+            .store
+            .read(move |rx| rx.invites().by_code(&hash))
+            .await?;
         match invite {
-            None => Err(RegistrationError::BadInvite(
-                "This invitation link is not valid.",
-            )),
+            None => Err(bad_invite("This invitation link is not valid.")),
             Some(invite) => invite
                 .unusable_at(self.clock.now())
-                .map_or(Ok(()), |why| Err(RegistrationError::BadInvite(why))),
+                .map_or(Ok(()), |why| Err(bad_invite(why))),
         }
     }
 
@@ -164,16 +172,14 @@ impl Registration {
         &self,
         input: SignUp,
         client: &ClientInfo,
-    ) -> Result<SignedUp, RegistrationError> {
+    ) -> Result<SignedUp, ServiceError> {
         let settings = self.settings.current();
         let mode = settings.registration;
         if mode == RegistrationMode::Closed {
-            return Err(RegistrationError::Closed(
-                "Sign-ups are closed on this site.",
-            ));
+            return Err(closed("Sign-ups are closed on this site."));
         }
         if mode == RegistrationMode::InviteOnly && input.invite_code.is_none() {
-            return Err(RegistrationError::Closed(
+            return Err(closed(
                 "This site is invite-only: you need an invitation link to join.",
             ));
         }
@@ -182,8 +188,8 @@ impl Registration {
         }
         let limit = Limit::per_window(settings.sign_ups_per_hour, 3600);
         self.limiter
-            .take(LimitKind::SignUpAddress, &client.ip, limit)
-            .map_err(AccountError::RateLimited)?;
+            .take(LimitKind::SignUpAddress, &client.address_key(), limit)
+            .map_err(ServiceError::RateLimited)?;
 
         let (username, email) = account::check_new_account(
             &input.username,
@@ -191,15 +197,11 @@ impl Registration {
             input.password.expose(),
             input.password_confirm.expose(),
         )
-        .map_err(AccountError::Invalid)?;
+        .map_err(ServiceError::Invalid)?;
 
         let invited = input.invite_code.is_some();
         let needs_approval = mode == RegistrationMode::Approval && !invited;
-        let password_hash = self
-            .passwords
-            .hash(input.password)
-            .await
-            .map_err(AccountError::from)?;
+        let password_hash = self.passwords.hash(input.password).await?;
         let now = self.clock.now();
         let user = User {
             id: UserId(uuid_v7(now.as_millisecond(), rand::random())),
@@ -218,7 +220,7 @@ impl Registration {
             deletion_due: None,
         };
         let verification = if self.outbox.is_configured() {
-            let (token, hash, notice) = self.verification(&user)?;
+            let (token, hash, notice) = self.verification(&user);
             Some((token, hash, self.mail_job(&notice)?))
         } else {
             None
@@ -229,32 +231,37 @@ impl Registration {
         let stored = user.clone();
         self.store
             .write(move |tx| {
-                if needs_approval && tx.pending_approval_count()? >= approval_limit {
-                    return Err(RegistrationError::Closed("Sign-ups are paused while staff catch up with the approval queue. Please try again later."));
+                // Every refusal is decided before anything is written.
+                if needs_approval && tx.approvals().count()? >= approval_limit {
+                    return Ok(Err(closed("Sign-ups are paused while staff catch up with the approval queue. Please try again later.")));
                 }
+                let mut invite = None;
                 if let Some(hash) = &invite_hash {
-                    let mut invite = tx.invite_by_code(hash)?.ok_or(RegistrationError::BadInvite("This invitation link is not valid."))?;
-                    if let Some(why) = invite.unusable_at(now) {
-                        return Err(RegistrationError::BadInvite(why));
+                    let Some(found) = tx.invites().by_code(hash)? else {
+                        return Ok(Err(bad_invite("This invitation link is not valid.")));
+                    };
+                    if let Some(why) = found.unusable_at(now) {
+                        return Ok(Err(bad_invite(why)));
                     }
-                    invite.joined.push(stored.id);
-                    tx.put_invite(&invite, None)?;
+                    invite = Some(found);
                 }
-                match tx.insert_user(&stored)? {
-                    InsertUser::Inserted => {}
-                    InsertUser::UsernameTaken => return Err(AccountError::Invalid(vec![FieldError::new("username", "This username is taken.")]).into()),
-                    InsertUser::EmailTaken => return Err(AccountError::Invalid(vec![FieldError::new("email", "This email is already in use.")]).into()),
+                if let Some(which) = tx.users().taken(&stored.username, &stored.email)? {
+                    return Ok(Err(taken(which)));
+                }
+                tx.users().insert(&stored)?;
+                if let Some(invite) = &mut invite {
+                    tx.invites().record_join(invite, stored.id)?;
                 }
                 if needs_approval {
-                    tx.set_pending_approval(stored.id, now.as_millisecond())?;
+                    tx.approvals().add(stored.id, now.as_millisecond())?;
                 }
                 if let Some((token, hash, job)) = &verification {
-                    tx.put_token(hash, token)?;
-                    tx.enqueue_job(job)?;
+                    tx.one_time_tokens().put(hash, token)?;
+                    tx.jobs().enqueue(job)?;
                 }
-                Ok(())
+                Ok(Ok(()))
             })
-            .await?;
+            .await??;
         self.outbox.notify();
         tracing::info!(user = %user.id, needs_approval, invited, "new member signed up");
         Ok(SignedUp {
@@ -264,24 +271,49 @@ impl Registration {
         })
     }
 
+    /// Whether a verification link is still good (for showing its confirmation page).
+    pub async fn verify_link_is_valid(&self, token: &str) -> Result<bool, ServiceError> {
+        self.link_is_valid(token, TokenPurpose::VerifyEmail).await
+    }
+
+    async fn link_is_valid(
+        &self,
+        token: &str,
+        purpose: TokenPurpose,
+    ) -> Result<bool, ServiceError> {
+        let hash = hash_token(token);
+        let now = self.clock.now();
+        let t = self
+            .store
+            .read(move |rx| rx.one_time_tokens().get(&hash))
+            .await?;
+        Ok(t.is_some_and(|t| t.purpose == purpose && now < t.expires_at))
+    }
+
     /// Spends a verification token and marks the address verified.
-    pub async fn verify_email(&self, token: &str) -> Result<User, RegistrationError> {
+    pub async fn verify_email(&self, token: &str) -> Result<User, ServiceError> {
         let hash = hash_token(token);
         let now = self.clock.now();
         self.store
             .write(move |tx| {
-                let Some(t) = tx.take_token(&hash)? else {
-                    return Err(RegistrationError::BadLink);
+                let usable = tx
+                    .one_time_tokens()
+                    .get(&hash)?
+                    .filter(|t| t.purpose == TokenPurpose::VerifyEmail && now < t.expires_at);
+                let Some(user) = usable
+                    .map(|t| tx.users().get(t.user))
+                    .transpose()?
+                    .flatten()
+                else {
+                    return Ok(Err(bad_link()));
                 };
-                if t.purpose != TokenPurpose::VerifyEmail || now >= t.expires_at {
-                    return Err(RegistrationError::BadLink);
-                }
-                let mut user = tx.read_user(t.user)?.ok_or(RegistrationError::BadLink)?;
+                tx.one_time_tokens().take(&hash)?;
+                let mut user = user;
                 user.email_verified = true;
-                tx.put_user(&user)?;
-                Ok(user)
+                tx.users().put(&user)?;
+                Ok(Ok(user))
             })
-            .await
+            .await?
     }
 
     /// Mails a password-reset link if `email` belongs to an account. The answer is the same
@@ -290,23 +322,24 @@ impl Registration {
         &self,
         email: &str,
         client: &ClientInfo,
-    ) -> Result<(), RegistrationError> {
+    ) -> Result<(), ServiceError> {
         let per_hour = self.settings.current().password_resets_per_hour;
         let limit = Limit::per_window(per_hour, 3600);
         let email = email.trim().to_lowercase();
-        for (kind, key) in [
-            (LimitKind::PasswordReset, client.ip.clone()),
-            (LimitKind::PasswordReset, email.clone()),
-        ] {
+        for key in [client.address_key(), email.clone()] {
             self.limiter
-                .take(kind, &key, limit)
-                .map_err(AccountError::RateLimited)?;
+                .take(LimitKind::PasswordReset, &key, limit)
+                .map_err(ServiceError::RateLimited)?;
         }
         if !self.outbox.is_configured() || account::normalize_email(&email).is_err() {
             return Ok(());
         }
         let lookup = email.clone();
-        let Some(user) = self.store.read(move |rx| rx.user_by_login(&lookup)).await? else {
+        let Some(user) = self
+            .store
+            .read(move |rx| rx.users().by_login(&lookup))
+            .await?
+        else {
             return Ok(());
         };
         let token = new_token();
@@ -329,8 +362,8 @@ impl Registration {
         let hash = hash_token(token.expose());
         self.store
             .write(move |tx| {
-                tx.put_token(&hash, &stored)?;
-                tx.enqueue_job(&job)
+                tx.one_time_tokens().put(&hash, &stored)?;
+                tx.jobs().enqueue(&job)
             })
             .await?;
         self.outbox.notify();
@@ -338,11 +371,8 @@ impl Registration {
     }
 
     /// Whether a reset link is still good (for showing the form).
-    pub async fn reset_link_is_valid(&self, token: &str) -> Result<bool, RegistrationError> {
-        let hash = hash_token(token);
-        let now = self.clock.now();
-        let t = self.store.read(move |rx| rx.one_time_token(&hash)).await?;
-        Ok(t.is_some_and(|t| t.purpose == TokenPurpose::ResetPassword && now < t.expires_at))
+    pub async fn reset_link_is_valid(&self, token: &str) -> Result<bool, ServiceError> {
+        self.link_is_valid(token, TokenPurpose::ResetPassword).await
     }
 
     /// Sets a new password with a reset link; every session of the account ends.
@@ -351,38 +381,39 @@ impl Registration {
         token: &str,
         password: Secret<String>,
         confirm: Secret<String>,
-    ) -> Result<(), RegistrationError> {
+    ) -> Result<(), ServiceError> {
         if let Err(e) = account::check_new_password(password.expose(), confirm.expose()) {
-            return Err(AccountError::Invalid(vec![e]).into());
+            return Err(ServiceError::Invalid(vec![e]));
         }
         if !self.reset_link_is_valid(token).await? {
-            return Err(RegistrationError::BadLink);
+            return Err(bad_link());
         }
-        let password_hash = self
-            .passwords
-            .hash(password)
-            .await
-            .map_err(AccountError::from)?;
+        let password_hash = self.passwords.hash(password).await?;
         let hash = hash_token(token);
         let now = self.clock.now();
         let user = self
             .store
             .write(move |tx| {
-                let Some(t) = tx.take_token(&hash)? else {
-                    return Err(RegistrationError::BadLink);
+                let usable = tx
+                    .one_time_tokens()
+                    .get(&hash)?
+                    .filter(|t| t.purpose == TokenPurpose::ResetPassword && now < t.expires_at);
+                let Some(mut user) = usable
+                    .map(|t| tx.users().get(t.user))
+                    .transpose()?
+                    .flatten()
+                else {
+                    return Ok(Err(bad_link()));
                 };
-                if t.purpose != TokenPurpose::ResetPassword || now >= t.expires_at {
-                    return Err(RegistrationError::BadLink);
-                }
-                let mut user = tx.read_user(t.user)?.ok_or(RegistrationError::BadLink)?;
+                tx.one_time_tokens().take(&hash)?;
                 user.password_hash = password_hash.clone();
                 // Whoever reads the mail controls the address.
                 user.email_verified = true;
-                tx.put_user(&user)?;
-                tx.delete_sessions_of(user.id, None)?;
-                Ok(user.id)
+                tx.users().put(&user)?;
+                tx.sessions().delete_of_user(user.id, None)?;
+                Ok(Ok(user.id))
             })
-            .await?;
+            .await??;
         tracing::info!(user = %user, "password reset; all sessions ended");
         Ok(())
     }
@@ -394,10 +425,8 @@ impl Registration {
         valid_for_days: u32,
         max_uses: u32,
         note: &str,
-    ) -> Result<(Invite, String), RegistrationError> {
-        if !actor.role.may(Permission::ManageUsers) {
-            return Err(RegistrationError::Forbidden);
-        }
+    ) -> Result<(Invite, String), ServiceError> {
+        self.access.require(actor, Permission::ManageUsers)?;
         let mut problems = Vec::new();
         if !(1..=365).contains(&valid_for_days) {
             problems.push(FieldError::new("valid_for_days", "Use 1 to 365 days."));
@@ -408,9 +437,7 @@ impl Registration {
         if note.chars().count() > 200 {
             problems.push(FieldError::new("note", "Use at most 200 characters."));
         }
-        if !problems.is_empty() {
-            return Err(AccountError::Invalid(problems).into());
-        }
+        ServiceError::check(problems)?;
         let now = self.clock.now();
         let code = new_token();
         let invite = Invite {
@@ -429,21 +456,15 @@ impl Registration {
         let stored = invite.clone();
         self.store
             .write(move |tx| {
-                tx.put_invite(&stored, Some(&hash))?;
-                tx.append_audit(audit::new_id(&entry), &entry)
+                tx.invites().insert(&stored, &hash)?;
+                audit::record(tx, &entry)
             })
             .await?;
         Ok((invite, self.link("join", code.expose())))
     }
 
-    pub async fn revoke_invite(
-        &self,
-        actor: &Actor,
-        id: InviteId,
-    ) -> Result<(), RegistrationError> {
-        if !actor.role.may(Permission::ManageUsers) {
-            return Err(RegistrationError::Forbidden);
-        }
+    pub async fn revoke_invite(&self, actor: &Actor, id: InviteId) -> Result<(), ServiceError> {
+        self.access.require(actor, Permission::ManageUsers)?;
         let entry = audit::entry(
             actor,
             self.clock.now(),
@@ -454,47 +475,69 @@ impl Registration {
         );
         self.store
             .write(move |tx| {
-                let mut invite = tx.read_invite(id)?.ok_or(RegistrationError::NoSuchUser)?;
+                let Some(mut invite) = tx.invites().get(id)? else {
+                    return Ok(Err(ServiceError::not_found()));
+                };
                 invite.revoked = true;
-                tx.put_invite(&invite, None)?;
-                tx.append_audit(audit::new_id(&entry), &entry)?;
-                Ok(())
+                tx.invites().put(&invite)?;
+                audit::record(tx, &entry)?;
+                Ok(Ok(()))
             })
-            .await
+            .await?
     }
 
-    /// Every invitation with the usernames of those who joined with it (staff).
+    /// A page of invitations, newest first, with the usernames of those who joined (staff).
     pub async fn invites(
         &self,
         actor: &Actor,
-    ) -> Result<Vec<(Invite, Vec<String>)>, RegistrationError> {
-        if !actor.role.may(Permission::ManageUsers) {
-            return Err(RegistrationError::Forbidden);
-        }
+        offset: usize,
+        limit: usize,
+    ) -> Result<InvitePage, ServiceError> {
+        self.access.require(actor, Permission::ManageUsers)?;
         Ok(self
             .store
-            .read(|rx| {
+            .read(move |rx| {
+                let (invites, total) = rx.invites().page(offset, limit)?;
                 let mut out = Vec::new();
-                for invite in rx.invites()? {
+                for invite in invites {
                     let mut names = Vec::new();
                     for id in &invite.joined {
-                        if let Some(u) = rx.user(*id)? {
-                            names.push(u.username);
+                        match rx.users().get(*id)? {
+                            Some(u) => names.push(u.username),
+                            None => names.push("(deleted)".into()),
                         }
                     }
                     out.push((invite, names));
                 }
-                Ok::<_, StoreError>(out)
+                Ok::<_, StoreError>(InvitePage {
+                    invites: out,
+                    total,
+                })
             })
             .await?)
     }
 
     /// Accounts waiting for approval, oldest first (staff).
-    pub async fn approval_queue(&self, actor: &Actor) -> Result<Vec<User>, RegistrationError> {
-        if !actor.role.may(Permission::ManageUsers) {
-            return Err(RegistrationError::Forbidden);
-        }
-        Ok(self.store.read(|rx| rx.pending_approval()).await?)
+    pub async fn approval_queue(
+        &self,
+        actor: &Actor,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ApprovalPage, ServiceError> {
+        self.access.require(actor, Permission::ManageUsers)?;
+        Ok(self
+            .store
+            .read(move |rx| {
+                let mut users = Vec::new();
+                for id in rx.approvals().page(offset, limit)? {
+                    users.extend(rx.users().get(id)?);
+                }
+                Ok::<_, StoreError>(ApprovalPage {
+                    users,
+                    total: rx.approvals().count()?,
+                })
+            })
+            .await?)
     }
 
     /// Approves or rejects a waiting account, tells the member by mail, and records it.
@@ -504,23 +547,17 @@ impl Registration {
         user: UserId,
         approve: bool,
         reason: &str,
-    ) -> Result<(), RegistrationError> {
-        if !actor.role.may(Permission::ManageUsers) {
-            return Err(RegistrationError::Forbidden);
-        }
+    ) -> Result<(), ServiceError> {
+        self.access.require(actor, Permission::ManageUsers)?;
         let reason = reason.trim().to_string();
         if !approve && reason.is_empty() {
-            return Err(AccountError::Invalid(vec![FieldError::new(
-                "reason",
-                "Give the member a reason.",
-            )])
-            .into());
+            return Err(ServiceError::invalid("reason", "Give the member a reason."));
         }
         let target = self
             .store
-            .read(move |rx| rx.user(user))
+            .read(move |rx| rx.users().get(user))
             .await?
-            .ok_or(RegistrationError::NoSuchUser)?;
+            .ok_or_else(ServiceError::not_found)?;
         let notice = Notice {
             to: target.email.clone(),
             name: target.username.clone(),
@@ -558,10 +595,12 @@ impl Registration {
         );
         self.store
             .write(move |tx| {
-                if !tx.clear_pending_approval(user)? {
-                    return Err(RegistrationError::NoSuchUser);
+                let Some(mut stored) = tx.users().get(user)? else {
+                    return Ok(Err(ServiceError::not_found()));
+                };
+                if !tx.approvals().remove(user)? {
+                    return Ok(Err(ServiceError::not_found()));
                 }
-                let mut stored = tx.read_user(user)?.ok_or(RegistrationError::NoSuchUser)?;
                 stored.status = if approve {
                     AccountStatus::Active
                 } else {
@@ -569,15 +608,43 @@ impl Registration {
                         reason: reason.clone(),
                     }
                 };
-                tx.put_user(&stored)?;
+                tx.users().put(&stored)?;
                 if let Some(job) = &job {
-                    tx.enqueue_job(job)?;
+                    tx.jobs().enqueue(job)?;
                 }
-                tx.append_audit(audit::new_id(&entry), &entry)?;
-                Ok(())
+                audit::record(tx, &entry)?;
+                Ok(Ok(()))
             })
-            .await?;
+            .await??;
         self.outbox.notify();
         Ok(())
+    }
+}
+
+/// Sign-up records in the export (invitations the member made) and in account deletion: the
+/// approval queue entry goes, and invitations forget the member (the uses still count).
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![Box::new(InvitationsPart)]
+}
+
+struct InvitationsPart;
+
+impl MemberData for InvitationsPart {
+    fn name(&self) -> &'static str {
+        "invitations_created"
+    }
+
+    fn export(&self, rx: &Rx, u: &User) -> Result<serde_json::Value, StoreError> {
+        Ok(rx
+            .invites()
+            .by_creator(u.id)?
+            .into_iter()
+            .map(|i| serde_json::json!({"note": i.note, "created_at": i.created_at.to_string(), "expires_at": i.expires_at.to_string(), "used": i.joined.len(), "max_uses": i.max_uses}))
+            .collect())
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        tx.approvals().remove(user.id)?;
+        tx.invites().forget_member(user.id)
     }
 }

@@ -5,16 +5,20 @@
 use totp_rs::{Builder, Totp};
 
 use super::StoreError;
-use super::accounts::{AccountError, confirm_current_password};
+use super::accounts::confirm_current_password;
+use super::error::ServiceError;
 use super::passwords::Passwords;
 use super::settings::Settings;
 use super::tokens::hash_token;
 use crate::clock::SharedClock;
-use crate::domain::account::{FieldError, User};
+use crate::domain::account::User;
 use crate::domain::ids::UserId;
 use crate::domain::second_factor::{RECOVERY_CODES, SecondFactor, normalize_recovery_code};
 use crate::domain::secret::Secret;
-use crate::store::{Store, Tx};
+use crate::store::{Rx, Store, Tx};
+use serde_json::{Value, json};
+
+use super::member_data::MemberData;
 
 /// What the member needs to add Hearth to an authenticator app.
 #[derive(Debug, Clone)]
@@ -25,14 +29,14 @@ pub struct Enrolment {
     pub qr_svg: String,
 }
 
-fn totp(secret: &[u8], account: &str, issuer: &str) -> Result<Totp, AccountError> {
+fn totp(secret: &[u8], account: &str, issuer: &str) -> Result<Totp, StoreError> {
     let issuer: String = issuer.chars().filter(|c| *c != ':').collect();
     Builder::new()
         .with_secret(secret.to_vec())
         .with_account_name(account.replace(':', ""))
         .with_issuer(Some(issuer))
         .build()
-        .map_err(|e| AccountError::Store(StoreError::Database(format!("totp: {e}"))))
+        .map_err(|e| StoreError::Database(format!("totp: {e}")))
 }
 
 fn base32(bytes: &[u8]) -> String {
@@ -54,16 +58,18 @@ fn base32(bytes: &[u8]) -> String {
 }
 
 /// Checks `code` (a 6-digit TOTP code or a recovery code) inside a write transaction: a
-/// TOTP time step is accepted once, a recovery code is spent. False when it does not match.
+/// TOTP time step is accepted once, a recovery code is spent. False when it does not match
+/// (and then nothing was written).
 pub fn check_code(
     tx: &Tx<'_>,
     user: &User,
     code: &str,
     now_secs: u64,
     issuer: &str,
-) -> Result<bool, AccountError> {
+) -> Result<bool, StoreError> {
     let Some(mut factor) = tx
-        .read_second_factor(user.id)?
+        .second_factors()
+        .get(user.id)?
         .filter(SecondFactor::is_enabled)
     else {
         return Ok(false);
@@ -74,7 +80,7 @@ pub fn check_code(
         return match step {
             Some(step) if step > factor.last_step || factor.last_step == 0 => {
                 factor.last_step = step;
-                tx.put_second_factor(user.id, &factor)?;
+                tx.second_factors().put(user.id, &factor)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -86,7 +92,7 @@ pub fn check_code(
     if factor.recovery_codes.len() == before {
         return Ok(false);
     }
-    tx.put_second_factor(user.id, &factor)?;
+    tx.second_factors().put(user.id, &factor)?;
     tracing::info!(user = %user.id, left = factor.recovery_codes.len(), "recovery code used");
     Ok(true)
 }
@@ -112,27 +118,26 @@ impl SecondFactors {
     pub async fn is_enabled(&self, user: UserId) -> Result<bool, StoreError> {
         Ok(self
             .store
-            .read(move |rx| rx.second_factor(user))
+            .read(move |rx| rx.second_factors().get(user))
             .await?
             .is_some_and(|f| f.is_enabled()))
     }
 
     /// Starts (or restarts) enrolment with a fresh secret; nothing changes at sign-in until
     /// the member confirms with a first code.
-    pub async fn begin(&self, user: &User) -> Result<Enrolment, AccountError> {
+    pub async fn begin(&self, user: &User) -> Result<Enrolment, ServiceError> {
         if self.is_enabled(user.id).await? {
-            return Err(AccountError::Invalid(vec![FieldError::new(
+            return Err(ServiceError::invalid(
                 "code",
                 "Two-factor authentication is already on.",
-            )]));
+            ));
         }
         let secret: [u8; 20] = rand::random();
         let site = self.settings.current().site_name.clone();
         let url = totp(&secret, &user.username, &site)?
             .to_url()
-            .map_err(|e| AccountError::Store(StoreError::Database(e.to_string())))?;
-        let qr = qrcode::QrCode::new(url.as_bytes())
-            .map_err(|e| AccountError::Store(StoreError::Database(e.to_string())))?;
+            .map_err(ServiceError::internal)?;
+        let qr = qrcode::QrCode::new(url.as_bytes()).map_err(ServiceError::internal)?;
         let qr_svg = qr
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(220, 220)
@@ -145,7 +150,7 @@ impl SecondFactors {
         };
         let id = user.id;
         self.store
-            .write(move |tx| tx.put_second_factor(id, &pending))
+            .write(move |tx| tx.second_factors().put(id, &pending))
             .await?;
         Ok(Enrolment {
             secret_base32: base32(&secret),
@@ -156,7 +161,7 @@ impl SecondFactors {
 
     /// Switches TOTP on once the member proves their app works; returns the recovery codes,
     /// shown this once and stored only hashed.
-    pub async fn confirm(&self, user: &User, code: &str) -> Result<Vec<String>, AccountError> {
+    pub async fn confirm(&self, user: &User, code: &str) -> Result<Vec<String>, ServiceError> {
         let codes: Vec<String> = (0..RECOVERY_CODES)
             .map(|_| {
                 let raw = base32(&rand::random::<[u8; 8]>()).to_lowercase();
@@ -174,38 +179,70 @@ impl SecondFactors {
         self.store
             .write(move |tx| {
                 let wrong = || {
-                    AccountError::Invalid(vec![FieldError::new(
+                    ServiceError::invalid(
                         "code",
                         "That code is not right; check the app's clock and try the current code.",
-                    )])
+                    )
                 };
-                let Some(mut factor) = tx.read_second_factor(id)?.filter(|f| !f.is_enabled())
+                let Some(mut factor) = tx.second_factors().get(id)?.filter(|f| !f.is_enabled())
                 else {
-                    return Err(wrong());
+                    return Ok(Err(wrong()));
                 };
-                let step = totp(&factor.totp_secret, &username, &site)?
-                    .check(code.trim(), now_secs)
-                    .ok_or_else(wrong)?;
+                let Some(step) =
+                    totp(&factor.totp_secret, &username, &site)?.check(code.trim(), now_secs)
+                else {
+                    return Ok(Err(wrong()));
+                };
                 factor.enabled_at = Some(now);
                 factor.last_step = step;
                 factor.recovery_codes = hashes.clone();
-                tx.put_second_factor(id, &factor)?;
-                Ok(())
+                tx.second_factors().put(id, &factor)?;
+                Ok(Ok(()))
             })
-            .await?;
+            .await??;
         tracing::info!(user = %user.id, "two-factor authentication enabled");
         Ok(codes)
     }
 
     /// Switches it off after checking the password.
-    pub async fn disable(&self, user: &User, password: Secret<String>) -> Result<(), AccountError> {
+    pub async fn disable(&self, user: &User, password: Secret<String>) -> Result<(), ServiceError> {
         confirm_current_password(&self.passwords, user, password).await?;
         let id = user.id;
         self.store
-            .write(move |tx| tx.delete_second_factor(id))
+            .write(move |tx| tx.second_factors().delete(id))
             .await?;
         tracing::info!(user = %id, "two-factor authentication disabled");
         Ok(())
+    }
+}
+
+/// The member's second factor in the export (whether it is on, never the secret) and in
+/// account deletion.
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![Box::new(SecondFactorPart)]
+}
+
+struct SecondFactorPart;
+
+impl MemberData for SecondFactorPart {
+    fn name(&self) -> &'static str {
+        "two_factor"
+    }
+
+    fn export(&self, rx: &Rx, u: &User) -> Result<Value, StoreError> {
+        // Whether it is on, not the secret: an export must not be a way to clone the factor.
+        Ok(
+            match rx.second_factors().get(u.id)?.filter(|f| f.is_enabled()) {
+                Some(f) => {
+                    json!({"enabled": true, "enabled_at": f.enabled_at.map(|t| t.to_string()), "recovery_codes_left": f.recovery_codes.len()})
+                }
+                None => json!({"enabled": false}),
+            },
+        )
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        tx.second_factors().delete(user.id)
     }
 }
 

@@ -1,27 +1,24 @@
-//! Runtime site settings: read from memory on every request, changed by admins, persisted in
-//! redb together with an audit-log entry.
+//! Runtime site settings: read from memory on every request, changed by admins.
+//!
+//! A change is read-modify-write inside one write transaction (two admins saving different
+//! forms at once both keep their change), recorded in the audit log in that transaction, and
+//! the in-memory copy is replaced with the committed value by a bus listener, in commit order,
+//! before the write returns.
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::StoreError;
-use super::audit::{self, Actor};
+use super::access::{Access, Actor};
+use super::audit;
+use super::error::ServiceError;
 use crate::clock::SharedClock;
 use crate::domain::account::FieldError;
 use crate::domain::permission::Permission;
-use crate::domain::settings::SiteSettings;
+use crate::domain::settings::{SettingsPatch, SiteSettings};
+use crate::events::{Event, EventBus};
 use crate::store::Store;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error("your role may not change site settings")]
-    Forbidden,
-    #[error("some settings need attention")]
-    Invalid(Vec<FieldError>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 #[derive(Clone)]
 pub struct Settings {
@@ -31,13 +28,25 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub async fn load(store: Store, clock: SharedClock) -> Result<Self, StoreError> {
-        let stored = store.read(|rx| rx.settings()).await?;
+    /// Loads the stored settings and keeps the copy in memory current from `events`.
+    pub async fn load(
+        store: Store,
+        clock: SharedClock,
+        events: &EventBus,
+    ) -> Result<Self, StoreError> {
+        let stored = store.read(|rx| rx.instance().settings()).await?;
         let (current, _) = watch::channel(Arc::new(stored));
+        let current = Arc::new(current);
+        let follower = current.clone();
+        events.listen(move |event| {
+            if let Event::SettingsChanged { settings } = event {
+                follower.send_replace(settings.clone());
+            }
+        });
         Ok(Self {
             store,
             clock,
-            current: Arc::new(current),
+            current,
         })
     }
 
@@ -46,30 +55,53 @@ impl Settings {
         self.current.borrow().clone()
     }
 
-    /// Validates and saves new settings, recording what changed in the audit log.
-    pub async fn update(&self, actor: &Actor, new: SiteSettings) -> Result<(), SettingsError> {
-        if !actor.role.may(Permission::ManageSettings) {
-            return Err(SettingsError::Forbidden);
-        }
-        let problems = new.problems();
-        if !problems.is_empty() {
-            return Err(SettingsError::Invalid(problems));
-        }
-        let old = self.current();
-        let details = describe_changes(&old, &new);
-        if details.is_empty() {
-            return Ok(());
-        }
-        let entry = audit::entry(actor, self.clock.now(), "settings.update", "", "", &details);
-        let saved = new.clone();
-        self.store
+    /// The settings in force, for those who manage them (the admin panel and the API).
+    pub fn read(&self, actor: &Actor) -> Result<Arc<SiteSettings>, ServiceError> {
+        Access::new(self.clone()).require(actor, Permission::ManageSettings)?;
+        Ok(self.current())
+    }
+
+    /// Applies `patch` to the stored settings, validates the result and saves it with an
+    /// audit entry saying what changed; returns the settings in force afterwards.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        patch: SettingsPatch,
+    ) -> Result<Arc<SiteSettings>, ServiceError> {
+        Access::new(self.clone()).require(actor, Permission::ManageSettings)?;
+        let (actor, now) = (actor.clone(), self.clock.now());
+        let outcome = self
+            .store
             .write(move |tx| {
-                tx.put_settings(&saved)?;
-                tx.append_audit(audit::new_id(&entry), &entry)
+                let old = tx.instance().settings()?;
+                let mut new = old.clone();
+                patch.apply(&mut new);
+                let mut problems = new.problems();
+                if new.require_staff_second_factor
+                    && !old.require_staff_second_factor
+                    && !actor.second_factor
+                {
+                    problems.push(FieldError::new(
+                        "require_staff_second_factor",
+                        "Sign in with a second factor yourself before requiring it of staff.",
+                    ));
+                }
+                if !problems.is_empty() {
+                    return Ok(Err(ServiceError::Invalid(problems)));
+                }
+                let details = describe_changes(&old, &new);
+                if !details.is_empty() {
+                    tx.instance().put_settings(&new)?;
+                    audit::record(
+                        tx,
+                        &audit::entry(&actor, now, "settings.update", "", "", &details),
+                    )?;
+                }
+                Ok(Ok(()))
             })
             .await?;
-        self.current.send_replace(Arc::new(new));
-        Ok(())
+        outcome?;
+        Ok(self.current())
     }
 }
 

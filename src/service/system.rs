@@ -5,7 +5,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::access::{Access, Actor};
+use super::error::ServiceError;
 use crate::clock::SharedClock;
+use crate::domain::permission::Permission;
 use crate::jobs::JobQueue;
 use crate::store::jobs::QueueCounts;
 use crate::store::{Store, StoreError};
@@ -37,6 +40,7 @@ pub struct Check {
 #[derive(Clone)]
 pub struct System {
     store: Store,
+    access: Access,
     queue: JobQueue,
     clock: SharedClock,
     tls: TlsStatus,
@@ -49,6 +53,7 @@ pub struct System {
 impl System {
     pub fn new(
         store: Store,
+        access: Access,
         queue: JobQueue,
         clock: SharedClock,
         tls: TlsStatus,
@@ -58,6 +63,7 @@ impl System {
         let started_at = clock.now();
         Self {
             store,
+            access,
             queue,
             clock,
             tls,
@@ -68,7 +74,10 @@ impl System {
         }
     }
 
-    pub async fn status(&self) -> Result<SystemStatus, StoreError> {
+    /// The instance's internals (paths, sizes, certificates, jobs): for those who manage
+    /// settings.
+    pub async fn status(&self, actor: &Actor) -> Result<SystemStatus, ServiceError> {
+        self.access.require(actor, Permission::ManageSettings)?;
         let jobs = self.queue.counts().await?;
         let dir = self.data_dir.clone();
         let (data_dir_bytes, disk_free_bytes) =
@@ -99,7 +108,7 @@ impl System {
 
     /// Readiness: the store answers, the job queue can be read, and the disk has room.
     pub async fn readiness(&self) -> Vec<Check> {
-        let store = match self.store.read(|rx| rx.user_count()).await {
+        let store = match self.store.read(|rx| rx.users().count()).await {
             Ok(_) => Check {
                 name: "store",
                 ok: true,

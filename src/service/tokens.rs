@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::domain::secret::Secret;
-use crate::store::accounts::TokenHash;
+use crate::store::instance::TokenHash;
 
 /// A fresh 256-bit token, base64url without padding (43 characters).
 pub fn new_token() -> Secret<String> {

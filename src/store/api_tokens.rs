@@ -1,89 +1,94 @@
-//! Personal API tokens, stored under the SHA-256 of the token with a per-user index.
+//! Personal API tokens, stored under the SHA-256 of the token with a per-member index.
 
-use redb::{ReadableMultimapTable, ReadableTable};
+use redb::{MultimapTableDefinition, ReadableMultimapTable, ReadableTable, WriteTransaction};
 
-use super::accounts::TokenHash;
-use super::codec::{decode, encode};
-use super::tables::{API_TOKENS, API_TOKENS_BY_USER};
-use super::{Rx, StoreError, Tx};
+use super::codec::decode;
+use super::instance::TokenHash;
+use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::api_token::ApiToken;
 use crate::domain::ids::UserId;
+use crate::events::Event;
 
-impl Tx<'_> {
-    pub fn insert_api_token(&self, hash: &TokenHash, token: &ApiToken) -> Result<(), StoreError> {
-        self.txn
-            .open_table(API_TOKENS)?
-            .insert(hash, encode(token)?.as_slice())?;
-        self.txn
-            .open_multimap_table(API_TOKENS_BY_USER)?
-            .insert(token.user.as_u128(), hash)?;
-        Ok(())
-    }
+/// SHA-256 of a personal API token → `ApiToken`.
+const API_TOKENS: Rows<&[u8; 32], ApiToken> = Rows::new("api_tokens");
+/// user id → SHA-256 of each of their API tokens.
+const BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
+    MultimapTableDefinition::new("api_tokens_by_user");
 
-    /// Deletes every token of the user (account deletion).
-    pub fn delete_api_tokens_of(&self, user: UserId) -> Result<(), StoreError> {
-        let hashes: Vec<TokenHash> = {
-            let index = self.txn.open_multimap_table(API_TOKENS_BY_USER)?;
-            index
-                .get(user.as_u128())?
-                .map(|e| e.map(|v| *v.value()))
-                .collect::<Result<_, _>>()?
-        };
-        let mut tokens = self.txn.open_table(API_TOKENS)?;
-        for hash in &hashes {
-            tokens.remove(hash)?;
-        }
-        self.txn
-            .open_multimap_table(API_TOKENS_BY_USER)?
-            .remove_all(user.as_u128())?;
-        Ok(())
-    }
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    API_TOKENS.create(txn)?;
+    txn.open_multimap_table(BY_USER)?;
+    Ok(())
+}
 
-    /// Deletes the user's token with public handle `id`; false if there is none.
-    pub fn delete_api_token(&self, user: UserId, id: &str) -> Result<bool, StoreError> {
-        let found = {
-            let index = self.txn.open_multimap_table(API_TOKENS_BY_USER)?;
-            let tokens = self.txn.open_table(API_TOKENS)?;
-            let mut found = None;
-            for entry in index.get(user.as_u128())? {
-                let hash = *entry?.value();
-                if let Some(raw) = tokens.get(&hash)?
-                    && decode::<ApiToken>(raw.value())?.id == id
-                {
-                    found = Some(hash);
-                }
-            }
-            found
-        };
-        let Some(hash) = found else { return Ok(false) };
-        self.txn.open_table(API_TOKENS)?.remove(&hash)?;
-        self.txn
-            .open_multimap_table(API_TOKENS_BY_USER)?
-            .remove(user.as_u128(), &hash)?;
-        Ok(true)
+pub struct ApiTokens<'s, S>(&'s S);
+
+impl Rx {
+    pub fn api_tokens(&self) -> ApiTokens<'_, Self> {
+        ApiTokens(self)
     }
 }
 
-impl Rx {
-    pub fn api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
-        let token = self
-            .txn
-            .open_table(API_TOKENS)?
-            .get(hash)?
-            .map(|v| decode(v.value()))
-            .transpose()?;
-        Ok(token)
+impl<'t> Tx<'t> {
+    pub fn api_tokens(&self) -> ApiTokens<'_, Self> {
+        ApiTokens(self)
+    }
+}
+
+impl<S: Snapshot> ApiTokens<'_, S> {
+    pub fn get(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
+        API_TOKENS.get(self.0, hash)
     }
 
-    pub fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
-        let index = self.txn.open_multimap_table(API_TOKENS_BY_USER)?;
-        let tokens = self.txn.open_table(API_TOKENS)?;
+    /// A member's tokens with their stored hashes.
+    pub fn of_user(&self, user: UserId) -> Result<Vec<(TokenHash, ApiToken)>, StoreError> {
+        let index = self.0.multimap(BY_USER)?;
+        let tokens = API_TOKENS.open(self.0)?;
         let mut out = Vec::new();
         for entry in index.get(user.as_u128())? {
-            if let Some(raw) = tokens.get(entry?.value())? {
-                out.push(decode(raw.value())?);
+            let hash = *entry?.value();
+            if let Some(raw) = tokens.get(&hash)? {
+                out.push((hash, decode(raw.value())?));
             }
         }
         Ok(out)
+    }
+}
+
+impl ApiTokens<'_, Tx<'_>> {
+    pub fn insert(&self, hash: &TokenHash, token: &ApiToken) -> Result<(), StoreError> {
+        API_TOKENS.insert(self.0, hash, token)?;
+        self.0
+            .multimap(BY_USER)?
+            .insert(token.user.as_u128(), hash)?;
+        self.0.emit(Event::TokensChanged { user: token.user });
+        Ok(())
+    }
+
+    fn remove(&self, user: UserId, hash: &TokenHash) -> Result<(), StoreError> {
+        API_TOKENS.remove(self.0, hash)?;
+        self.0.multimap(BY_USER)?.remove(user.as_u128(), hash)?;
+        self.0.emit(Event::TokensChanged { user });
+        Ok(())
+    }
+
+    /// Deletes the member's token with public handle `id`; false if there is none.
+    pub fn delete(&self, user: UserId, id: &str) -> Result<bool, StoreError> {
+        let found = self
+            .of_user(user)?
+            .into_iter()
+            .find(|(_, token)| token.id == id)
+            .map(|(hash, _)| hash);
+        let Some(hash) = found else { return Ok(false) };
+        self.remove(user, &hash)?;
+        Ok(true)
+    }
+
+    /// Deletes every token of the member.
+    pub fn delete_of_user(&self, user: UserId) -> Result<(), StoreError> {
+        for (hash, _) in self.of_user(user)? {
+            self.remove(user, &hash)?;
+        }
+        Ok(())
     }
 }

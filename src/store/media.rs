@@ -1,261 +1,199 @@
-//! Media records, their indexes, per-member usage, and the reference counts of the blobs they
-//! use. A record and the counts of its blobs change in the same transaction, so a blob is
-//! never counted for a record that does not exist, nor missed for one that does.
+//! Media records, their indexes and per-member usage. A record and the reference counts of
+//! its blobs (see `blobs`) change in the same transaction, so a blob is never counted for a
+//! record that does not exist, nor missed for one that does.
 
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
-use super::codec::{decode, encode};
-use super::tables::{
-    BLOB_REFS, BLOBS_UNREFERENCED, MEDIA, MEDIA_BY_OWNER, MEDIA_QUEUE, MEDIA_USAGE,
-};
-use super::{Rx, StoreError, Tx};
+use super::blobs::Sha256;
+use super::codec::decode;
+use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::{MediaId, UserId};
 use crate::domain::media::{Media, MediaState};
 
-fn media_in(
-    table: &impl ReadableTable<u128, &'static [u8]>,
-    id: MediaId,
-) -> Result<Option<Media>, StoreError> {
-    let found = table
-        .get(id.as_u128())?
-        .map(|v| decode(v.value()))
-        .transpose()?;
-    Ok(found)
+/// media id → `Media`. Ids are UUIDv7, so a reverse scan is newest first.
+const MEDIA: Rows<u128, Media> = Rows::new("media");
+/// (owner id, media id) → (): a member's library.
+const BY_OWNER: TableDefinition<(u128, u128), ()> = TableDefinition::new("media_by_owner");
+/// media id → () for media waiting for staff approval (ids sort oldest first).
+const QUEUE: TableDefinition<u128, ()> = TableDefinition::new("media_queue");
+/// owner id → bytes uploaded, for the quota.
+const USAGE: TableDefinition<u128, u64> = TableDefinition::new("media_usage");
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    MEDIA.create(txn)?;
+    txn.open_table(BY_OWNER)?;
+    txn.open_table(QUEUE)?;
+    txn.open_table(USAGE)?;
+    Ok(())
 }
 
-impl Tx<'_> {
-    pub fn read_media(&self, id: MediaId) -> Result<Option<Media>, StoreError> {
-        media_in(&self.txn.open_table(MEDIA)?, id)
+pub struct MediaView<'s, S>(&'s S);
+
+impl Rx {
+    pub fn media(&self) -> MediaView<'_, Self> {
+        MediaView(self)
+    }
+}
+
+impl<'t> Tx<'t> {
+    pub fn media(&self) -> MediaView<'_, Self> {
+        MediaView(self)
+    }
+}
+
+impl<S: Snapshot> MediaView<'_, S> {
+    pub fn get(&self, id: MediaId) -> Result<Option<Media>, StoreError> {
+        MEDIA.get(self.0, id.as_u128())
     }
 
-    pub fn media_usage_of(&self, owner: UserId) -> Result<u64, StoreError> {
-        let usage = self
-            .txn
-            .open_table(MEDIA_USAGE)?
+    pub fn usage_of(&self, owner: UserId) -> Result<u64, StoreError> {
+        Ok(self
+            .0
+            .table(USAGE)?
             .get(owner.as_u128())?
-            .map_or(0, |v| v.value());
-        Ok(usage)
+            .map_or(0, |v| v.value()))
     }
 
-    /// Stores a new record: its indexes, its owner's usage and one reference per blob.
-    pub fn insert_media(&self, media: &Media) -> Result<(), StoreError> {
-        for blob in media.blobs() {
-            self.retain_blob(&blob.sha256)?;
+    /// A member's media, newest first, older than `before` (from the newest when `None`),
+    /// at most `limit`.
+    pub fn of_owner(
+        &self,
+        owner: UserId,
+        before: Option<MediaId>,
+        limit: usize,
+    ) -> Result<Vec<Media>, StoreError> {
+        let o = owner.as_u128();
+        let upper = before.map_or(u128::MAX, MediaId::as_u128);
+        let mut out = Vec::new();
+        for entry in self
+            .0
+            .table(BY_OWNER)?
+            .range((o, 0)..(o, upper))?
+            .rev()
+            .take(limit)
+        {
+            out.extend(self.get(MediaId::from_u128(entry?.0.value().1))?);
         }
-        let usage = self.media_usage_of(media.owner)? + media.upload_size;
-        self.txn
-            .open_table(MEDIA_USAGE)?
-            .insert(media.owner.as_u128(), usage)?;
-        self.txn
-            .open_table(MEDIA_BY_OWNER)?
-            .insert((media.owner.as_u128(), media.id.as_u128()), ())?;
-        self.write_media(media)
+        Ok(out)
+    }
+
+    /// Media waiting for approval, oldest first, skipping `offset`, at most `limit`.
+    pub fn queue(&self, offset: usize, limit: usize) -> Result<Vec<Media>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.0.table(QUEUE)?.iter()?.skip(offset).take(limit) {
+            out.extend(self.get(MediaId::from_u128(entry?.0.value()))?);
+        }
+        Ok(out)
+    }
+
+    pub fn queue_len(&self) -> Result<u64, StoreError> {
+        Ok(self.0.table(QUEUE)?.len()?)
+    }
+
+    /// The most recent uploads on the site, newest first.
+    pub fn recent(&self, limit: usize) -> Result<Vec<Media>, StoreError> {
+        let mut out = Vec::new();
+        for entry in MEDIA.open(self.0)?.iter()?.rev().take(limit) {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+}
+
+impl MediaView<'_, Tx<'_>> {
+    /// Stores a new record: its indexes, its owner's usage and one reference per blob.
+    pub fn insert(&self, media: &Media) -> Result<(), StoreError> {
+        for blob in media.blobs() {
+            self.0.blobs().retain(&blob.sha256)?;
+        }
+        let o = media.owner.as_u128();
+        let usage = self.usage_of(media.owner)? + media.upload_size;
+        self.0.table(USAGE)?.insert(o, usage)?;
+        self.0
+            .table(BY_OWNER)?
+            .insert((o, media.id.as_u128()), ())?;
+        self.write(media)
     }
 
     /// Replaces a record; blobs it gained are retained and blobs it dropped released at
-    /// `now_ms`.
-    pub fn update_media(&self, media: &Media, now_ms: i64) -> Result<(), StoreError> {
+    /// `now_ms`. Returns the blobs nothing references any more.
+    pub fn update(&self, media: &Media, now_ms: i64) -> Result<Vec<Sha256>, StoreError> {
         let old = self
-            .read_media(media.id)?
+            .get(media.id)?
             .ok_or_else(|| StoreError::Database(format!("media {} vanished", media.id)))?;
         for blob in media.blobs() {
-            self.retain_blob(&blob.sha256)?;
+            self.0.blobs().retain(&blob.sha256)?;
         }
+        let mut freed = Vec::new();
         for blob in old.blobs() {
-            self.release_blob(&blob.sha256, now_ms)?;
+            if self.0.blobs().release(&blob.sha256, now_ms)? {
+                freed.push(blob.sha256);
+            }
         }
-        self.write_media(media)
+        self.write(media)?;
+        Ok(freed)
     }
 
-    fn write_media(&self, media: &Media) -> Result<(), StoreError> {
-        let mut queue = self.txn.open_table(MEDIA_QUEUE)?;
+    fn write(&self, media: &Media) -> Result<(), StoreError> {
+        let mut queue = self.0.table(QUEUE)?;
         if media.state == MediaState::PendingApproval {
             queue.insert(media.id.as_u128(), ())?;
         } else {
             queue.remove(media.id.as_u128())?;
         }
-        self.txn
-            .open_table(MEDIA)?
-            .insert(media.id.as_u128(), encode(media)?.as_slice())?;
-        Ok(())
+        MEDIA.insert(self.0, media.id.as_u128(), media)
     }
 
     /// Removes a record with its indexes, gives back its usage and releases its blobs.
-    pub fn delete_media(&self, id: MediaId, now_ms: i64) -> Result<Option<Media>, StoreError> {
-        let Some(media) = self.read_media(id)? else {
+    /// Returns the record and the blobs nothing references any more.
+    pub fn delete(
+        &self,
+        id: MediaId,
+        now_ms: i64,
+    ) -> Result<Option<(Media, Vec<Sha256>)>, StoreError> {
+        let Some(media) = self.get(id)? else {
             return Ok(None);
         };
+        let mut freed = Vec::new();
         for blob in media.blobs() {
-            self.release_blob(&blob.sha256, now_ms)?;
+            if self.0.blobs().release(&blob.sha256, now_ms)? {
+                freed.push(blob.sha256);
+            }
         }
+        let o = media.owner.as_u128();
         let usage = self
-            .media_usage_of(media.owner)?
+            .usage_of(media.owner)?
             .saturating_sub(media.upload_size);
-        self.txn
-            .open_table(MEDIA_USAGE)?
-            .insert(media.owner.as_u128(), usage)?;
-        self.txn
-            .open_table(MEDIA_BY_OWNER)?
-            .remove((media.owner.as_u128(), id.as_u128()))?;
-        self.txn.open_table(MEDIA_QUEUE)?.remove(id.as_u128())?;
-        self.txn.open_table(MEDIA)?.remove(id.as_u128())?;
-        Ok(Some(media))
+        let mut usage_table = self.0.table(USAGE)?;
+        if usage == 0 {
+            usage_table.remove(o)?;
+        } else {
+            usage_table.insert(o, usage)?;
+        }
+        drop(usage_table);
+        self.0.table(BY_OWNER)?.remove((o, id.as_u128()))?;
+        self.0.table(QUEUE)?.remove(id.as_u128())?;
+        MEDIA.remove(self.0, id.as_u128())?;
+        Ok(Some((media, freed)))
     }
 
-    /// Removes every record of a member (their account is being deleted). The blobs become
-    /// collectable at once.
-    pub fn delete_media_of(&self, owner: UserId) -> Result<(), StoreError> {
+    /// Removes every record of a member (their account is being deleted); returns the blobs
+    /// nothing references any more.
+    pub fn delete_of_owner(&self, owner: UserId, now_ms: i64) -> Result<Vec<Sha256>, StoreError> {
         let o = owner.as_u128();
         let ids: Vec<u128> = self
-            .txn
-            .open_table(MEDIA_BY_OWNER)?
+            .0
+            .table(BY_OWNER)?
             .range((o, 0)..=(o, u128::MAX))?
             .map(|e| e.map(|(k, _)| k.value().1))
             .collect::<Result<_, _>>()?;
+        let mut freed = Vec::new();
         for id in ids {
-            self.delete_media(MediaId::from_u128(id), 0)?;
-        }
-        self.txn.open_table(MEDIA_USAGE)?.remove(o)?;
-        Ok(())
-    }
-
-    pub fn retain_blob(&self, sha256: &[u8; 32]) -> Result<(), StoreError> {
-        let mut refs = self.txn.open_table(BLOB_REFS)?;
-        let count = refs.get(sha256)?.map_or(0, |v| v.value());
-        refs.insert(sha256, count + 1)?;
-        self.txn.open_table(BLOBS_UNREFERENCED)?.remove(sha256)?;
-        Ok(())
-    }
-
-    /// Drops one reference; a blob with none left goes on the collector's list.
-    pub fn release_blob(&self, sha256: &[u8; 32], now_ms: i64) -> Result<(), StoreError> {
-        let mut refs = self.txn.open_table(BLOB_REFS)?;
-        let count = refs.get(sha256)?.map_or(0, |v| v.value());
-        if count > 1 {
-            refs.insert(sha256, count - 1)?;
-        } else {
-            refs.remove(sha256)?;
-            self.txn
-                .open_table(BLOBS_UNREFERENCED)?
-                .insert(sha256, now_ms)?;
-        }
-        Ok(())
-    }
-
-    /// Puts a blob file nothing references on the collector's list, unless it is there
-    /// already (a crash between writing a blob and committing its record leaves such files).
-    pub fn note_if_unreferenced(&self, sha256: &[u8; 32], now_ms: i64) -> Result<bool, StoreError> {
-        if self.txn.open_table(BLOB_REFS)?.get(sha256)?.is_some() {
-            return Ok(false);
-        }
-        let mut listed = self.txn.open_table(BLOBS_UNREFERENCED)?;
-        if listed.get(sha256)?.is_some() {
-            return Ok(false);
-        }
-        listed.insert(sha256, now_ms)?;
-        Ok(true)
-    }
-
-    /// Takes a blob off the collector's list if it is still unreferenced and has been since
-    /// before `cutoff_ms`; true when the caller may delete its file.
-    pub fn forget_unreferenced_blob(
-        &self,
-        sha256: &[u8; 32],
-        cutoff_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let mut listed = self.txn.open_table(BLOBS_UNREFERENCED)?;
-        if self.txn.open_table(BLOB_REFS)?.get(sha256)?.is_some() {
-            listed.remove(sha256)?;
-            return Ok(false);
-        }
-        let since = listed.get(sha256)?.map(|v| v.value());
-        match since {
-            Some(since) if since < cutoff_ms => {
-                listed.remove(sha256)?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-}
-
-impl Rx {
-    pub fn media(&self, id: MediaId) -> Result<Option<Media>, StoreError> {
-        media_in(&self.txn.open_table(MEDIA)?, id)
-    }
-
-    /// A member's media, newest first.
-    pub fn media_of(&self, owner: UserId) -> Result<Vec<Media>, StoreError> {
-        let o = owner.as_u128();
-        let table = self.txn.open_table(MEDIA)?;
-        let mut out = Vec::new();
-        for entry in self
-            .txn
-            .open_table(MEDIA_BY_OWNER)?
-            .range((o, 0)..=(o, u128::MAX))?
-            .rev()
-        {
-            let id = MediaId::from_u128(entry?.0.value().1);
-            out.extend(media_in(&table, id)?);
-        }
-        Ok(out)
-    }
-
-    /// Media waiting for approval, oldest first.
-    pub fn media_queue(&self, limit: usize) -> Result<Vec<Media>, StoreError> {
-        let table = self.txn.open_table(MEDIA)?;
-        let mut out = Vec::new();
-        for entry in self.txn.open_table(MEDIA_QUEUE)?.iter()?.take(limit) {
-            out.extend(media_in(&table, MediaId::from_u128(entry?.0.value()))?);
-        }
-        Ok(out)
-    }
-
-    pub fn media_queue_len(&self) -> Result<u64, StoreError> {
-        Ok(self.txn.open_table(MEDIA_QUEUE)?.len()?)
-    }
-
-    /// The most recent uploads on the site, newest first.
-    pub fn recent_media(&self, limit: usize) -> Result<Vec<Media>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.txn.open_table(MEDIA)?.iter()?.rev().take(limit) {
-            out.push(decode(entry?.1.value())?);
-        }
-        Ok(out)
-    }
-
-    pub fn media_usage(&self, owner: UserId) -> Result<u64, StoreError> {
-        Ok(self
-            .txn
-            .open_table(MEDIA_USAGE)?
-            .get(owner.as_u128())?
-            .map_or(0, |v| v.value()))
-    }
-
-    pub fn blob_refs(&self, sha256: &[u8; 32]) -> Result<u64, StoreError> {
-        Ok(self
-            .txn
-            .open_table(BLOB_REFS)?
-            .get(sha256)?
-            .map_or(0, |v| v.value()))
-    }
-
-    /// Blobs unreferenced since before `cutoff_ms`, at most `limit`.
-    pub fn unreferenced_blobs(
-        &self,
-        cutoff_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<[u8; 32]>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.txn.open_table(BLOBS_UNREFERENCED)?.iter()? {
-            let (hash, since) = entry?;
-            if since.value() < cutoff_ms {
-                out.push(*hash.value());
-                if out.len() >= limit {
-                    break;
-                }
+            if let Some((_, blobs)) = self.delete(MediaId::from_u128(id), now_ms)? {
+                freed.extend(blobs);
             }
         }
-        Ok(out)
+        self.0.table(USAGE)?.remove(o)?;
+        Ok(freed)
     }
 }

@@ -7,10 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use redb::{Database, ReadableDatabase, WriteTransaction};
+use redb::{Database, WriteTransaction};
 
 use super::StoreError;
-use super::tables::META;
+use super::instance::{
+    schema_version as read_version, write_created_at, write_schema_version as write_version,
+};
 
 /// One step from version `to - 1` to `to`.
 pub struct Migration {
@@ -20,10 +22,22 @@ pub struct Migration {
 }
 
 /// Every migration, in order. The first schema is version 1 and needs none.
-pub const MIGRATIONS: &[Migration] = &[];
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    to: 2,
+    description: "index accounts by role, one-time tokens by expiry and member, invitations by creator and member, the approval queue by time, the audit log by actor, failed jobs by age",
+    run: index_v2,
+}];
 
-const VERSION_KEY: &str = "schema_version";
-const CREATED_KEY: &str = "created_at";
+/// Schema 2 added secondary indexes; build them from the rows already there.
+fn index_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    super::users::index_roles(txn)?;
+    super::one_time_tokens::index_tokens(txn)?;
+    super::invites::index_invites(txn)?;
+    super::approvals::index_queue(txn)?;
+    super::audit::index_actors(txn)?;
+    super::jobs::index_failed(txn)?;
+    Ok(())
+}
 
 pub fn target_version(migrations: &[Migration]) -> u32 {
     u32::try_from(migrations.len()).unwrap_or(u32::MAX - 1) + 1
@@ -39,29 +53,6 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
     })
 }
 
-fn read_version(db: &Database) -> Result<Option<u32>, StoreError> {
-    let txn = db.begin_read()?;
-    let table = match txn.open_table(META) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let Some(raw) = table.get(VERSION_KEY)? else {
-        return Ok(None);
-    };
-    let bytes: [u8; 4] = raw
-        .value()
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("schema version is not 4 bytes".into()))?;
-    Ok(Some(u32::from_le_bytes(bytes)))
-}
-
-fn write_version(txn: &WriteTransaction, version: u32) -> Result<(), StoreError> {
-    let mut meta = txn.open_table(META)?;
-    meta.insert(VERSION_KEY, version.to_le_bytes().as_slice())?;
-    Ok(())
-}
-
 pub fn open_and_migrate(
     path: &Path,
     data_dir: &Path,
@@ -75,8 +66,7 @@ pub fn open_and_migrate(
             let txn = db.begin_write()?;
             write_version(&txn, target)?;
             super::tables::create_all(&txn)?;
-            txn.open_table(META)?
-                .insert(CREATED_KEY, now.as_millisecond().to_le_bytes().as_slice())?;
+            write_created_at(&txn, now)?;
             txn.commit()?;
             Ok(db)
         }
@@ -129,6 +119,7 @@ fn snapshot_before_migration(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redb::ReadableDatabase;
 
     const NOTES: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("notes");
 

@@ -1,33 +1,56 @@
 //! The store: the only module that names redb. redb is the source of truth.
 //!
-//! - [`tables`] is the catalog of every table;
-//! - [`codec`] encodes values with a version byte;
+//! - [`tables`] is the catalog: every aggregate's tables, created at every open;
+//! - [`codec`] encodes values with a version byte; [`Rows`] is the typed table that uses it;
 //! - [`migrate`] brings an older database up to date, after a snapshot;
 //! - [`writer`] is the group-commit writer through which every write goes;
-//! - one file per aggregate ([`accounts`], [`jobs`]) adds typed operations to [`Tx`] and [`Rx`].
+//! - one file per aggregate (`users`, `sessions`, `media`, `jobs`, …) declares its own tables,
+//!   private to that file, and a view over them: `rx.users().get(id)`, `tx.media().insert(…)`.
+//!   Read operations are written once for both transactions ([`Snapshot`]); write operations
+//!   exist on [`Tx`] only.
 //!
 //! Every write returns only after its transaction committed with fsync (redb's `Immediate`
 //! durability), so an acknowledged write survives a crash.
+//!
+//! **Refusals are values.** A write operation returns `Err` only for a failure of the store
+//! itself, which rolls back its whole group-commit batch and redoes it without the failed
+//! operation. A rule the caller broke (a taken username, a used-up invitation) is an
+//! `Ok(Err(refusal))`: checked before anything is changed, so committing the batch commits
+//! nothing of the refused operation, and its neighbours are not redone.
 
-pub mod accounts;
 pub mod api_tokens;
+pub mod approvals;
 pub mod audit;
+pub mod blobs;
 pub mod codec;
+pub mod instance;
+pub mod invites;
 pub mod jobs;
 pub mod media;
 pub mod migrate;
+pub mod one_time_tokens;
 pub mod passkeys;
-pub mod registration;
 pub mod second_factors;
-pub mod settings;
+pub mod sessions;
 pub mod tables;
+pub mod users;
 pub mod writer;
 
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{
+    Database, Key, MultimapTableDefinition, ReadTransaction, ReadableDatabase,
+    ReadableMultimapTable, ReadableTable, TableDefinition, Value, WriteTransaction,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::events::{Event, EventBus};
 
 pub use writer::WriterOptions;
 
@@ -83,14 +106,152 @@ from_redb!(
     redb::CommitError
 );
 
-/// A write transaction as the aggregate files see it; services never see redb itself.
+/// A write transaction as one write operation sees it; services never see redb itself.
+/// Events recorded with [`Tx::emit`] reach the bus only if the transaction commits.
 pub struct Tx<'a> {
     txn: &'a WriteTransaction,
+    emitted: RefCell<Vec<Event>>,
 }
 
 /// A read transaction (a consistent snapshot).
 pub struct Rx {
     txn: ReadTransaction,
+}
+
+impl Tx<'_> {
+    /// Records an event to publish once this write has committed.
+    pub fn emit(&self, event: Event) {
+        self.emitted.borrow_mut().push(event);
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Rx {}
+    impl Sealed for super::Tx<'_> {}
+}
+
+/// What read and write transactions share: opening a table to read it. The aggregate views
+/// are generic over it, so a read is written once for both.
+pub trait Snapshot: sealed::Sealed {
+    type Table<K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>;
+    type Multimap<K: Key + 'static, V: Key + 'static>: ReadableMultimapTable<K, V>;
+
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<Self::Table<K, V>, StoreError>;
+
+    fn multimap<K: Key + 'static, V: Key + 'static>(
+        &self,
+        def: MultimapTableDefinition<'static, K, V>,
+    ) -> Result<Self::Multimap<K, V>, StoreError>;
+}
+
+impl<'a> Snapshot for Tx<'a> {
+    type Table<K: Key + 'static, V: Value + 'static> = redb::Table<'a, K, V>;
+    type Multimap<K: Key + 'static, V: Key + 'static> = redb::MultimapTable<'a, K, V>;
+
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<Self::Table<K, V>, StoreError> {
+        Ok(self.txn.open_table(def)?)
+    }
+
+    fn multimap<K: Key + 'static, V: Key + 'static>(
+        &self,
+        def: MultimapTableDefinition<'static, K, V>,
+    ) -> Result<Self::Multimap<K, V>, StoreError> {
+        Ok(self.txn.open_multimap_table(def)?)
+    }
+}
+
+impl Snapshot for Rx {
+    type Table<K: Key + 'static, V: Value + 'static> = redb::ReadOnlyTable<K, V>;
+    type Multimap<K: Key + 'static, V: Key + 'static> = redb::ReadOnlyMultimapTable<K, V>;
+
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<Self::Table<K, V>, StoreError> {
+        Ok(self.txn.open_table(def)?)
+    }
+
+    fn multimap<K: Key + 'static, V: Key + 'static>(
+        &self,
+        def: MultimapTableDefinition<'static, K, V>,
+    ) -> Result<Self::Multimap<K, V>, StoreError> {
+        Ok(self.txn.open_multimap_table(def)?)
+    }
+}
+
+/// A table of encoded values (see [`codec`]): the one typed getter and setter every aggregate
+/// uses, in read and write transactions alike.
+pub(crate) struct Rows<K: Key + 'static, V> {
+    def: TableDefinition<'static, K, &'static [u8]>,
+    value: PhantomData<fn() -> V>,
+}
+
+impl<K: Key + 'static, V: Serialize + DeserializeOwned> Rows<K, V> {
+    pub(crate) const fn new(name: &'static str) -> Self {
+        Self {
+            def: TableDefinition::new(name),
+            value: PhantomData,
+        }
+    }
+
+    /// The raw table, for scans (decode values with [`codec::decode`]).
+    pub(crate) fn open<S: Snapshot>(
+        &self,
+        s: &S,
+    ) -> Result<S::Table<K, &'static [u8]>, StoreError> {
+        s.table(self.def)
+    }
+
+    pub(crate) fn get<'k>(
+        &self,
+        s: &impl Snapshot,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<V>, StoreError> {
+        let table = s.table(self.def)?;
+        let found = table
+            .get(key)?
+            .map(|v| codec::decode(v.value()))
+            .transpose()?;
+        Ok(found)
+    }
+
+    pub(crate) fn insert<'k>(
+        &self,
+        tx: &Tx<'_>,
+        key: impl Borrow<K::SelfType<'k>>,
+        value: &V,
+    ) -> Result<(), StoreError> {
+        tx.txn
+            .open_table(self.def)?
+            .insert(key, codec::encode(value)?.as_slice())?;
+        Ok(())
+    }
+
+    pub(crate) fn remove<'k>(
+        &self,
+        tx: &Tx<'_>,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<V>, StoreError> {
+        let removed = tx
+            .txn
+            .open_table(self.def)?
+            .remove(key)?
+            .map(|v| codec::decode(v.value()))
+            .transpose()?;
+        Ok(removed)
+    }
+
+    pub(crate) fn create(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        txn.open_table(self.def)?;
+        Ok(())
+    }
 }
 
 /// Shared handle to the database. Clone freely.
@@ -103,24 +264,37 @@ struct Inner {
     db: Arc<Database>,
     path: PathBuf,
     writer: writer::Writer,
+    events: EventBus,
 }
 
 impl Store {
     /// Opens (or creates) the database in `data_dir`, refusing one from a newer Hearth and
     /// migrating an older one after taking a snapshot. Blocking: call from a blocking context.
+    /// Committed writes' events go to the store's bus ([`Store::events`]).
     pub fn open(
         data_dir: &Path,
         now: Timestamp,
         options: WriterOptions,
     ) -> Result<Store, StoreError> {
+        let events = EventBus::new();
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::io(data_dir, &e))?;
         let path = data_dir.join(DB_FILE);
         let db = migrate::open_and_migrate(&path, data_dir, now, migrate::MIGRATIONS)?;
         let db = Arc::new(db);
-        let writer = writer::Writer::start(db.clone(), options);
+        let writer = writer::Writer::start(db.clone(), options, events.clone());
         Ok(Store {
-            inner: Arc::new(Inner { db, path, writer }),
+            inner: Arc::new(Inner {
+                db,
+                path,
+                writer,
+                events,
+            }),
         })
+    }
+
+    /// The bus that committed writes' events are published on.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
     }
 
     pub fn path(&self) -> &Path {
@@ -137,15 +311,30 @@ impl Store {
     /// Runs `op` in a write transaction through the group-commit writer and returns once the
     /// transaction is durable. `op` may run more than once (when a neighbour in its batch fails,
     /// the batch is redone without it), so it must depend only on its captures and the database.
-    pub async fn write<T, E>(
+    /// A refusal is returned as `Ok(Err(refusal))`, decided before `op` changes anything (see
+    /// the module documentation).
+    pub async fn write<T: Send + 'static>(
         &self,
-        op: impl FnMut(&Tx<'_>) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
+        op: impl FnMut(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         self.inner.writer.submit(op).await
+    }
+
+    /// Runs `op` (which removes at most `batch` rows and says how many) in one write after
+    /// another until it removes fewer: a purge of any size never holds the writer long.
+    pub async fn write_in_batches(
+        &self,
+        batch: u64,
+        op: impl Fn(&Tx<'_>) -> Result<u64, StoreError> + Clone + Send + 'static,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self.write(op.clone()).await?;
+            total += n;
+            if n < batch {
+                return Ok(total);
+            }
+        }
     }
 
     /// Runs `op` on a consistent snapshot, off the async workers.
@@ -177,6 +366,16 @@ impl Store {
             txn: self.inner.db.begin_read().map_err(StoreError::from)?,
         };
         op(&rx)
+    }
+
+    /// The names of every table in the database (plain and multimap).
+    pub fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        use redb::{MultimapTableHandle, TableHandle};
+        let txn = self.inner.db.begin_read()?;
+        let mut names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_string()).collect();
+        names.extend(txn.list_multimap_tables()?.map(|t| t.name().to_string()));
+        names.sort();
+        Ok(names)
     }
 
     /// Stops the writer after it has committed everything already submitted.

@@ -1,12 +1,23 @@
 //! Passkeys, listed per member and found by credential id at sign-in.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::codec::{decode, encode};
-use super::tables::{PASSKEYS, PASSKEYS_BY_CREDENTIAL};
-use super::{Rx, StoreError, Tx};
+use super::codec::decode;
+use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::{PasskeyId, UserId};
 use crate::domain::passkey::PasskeyRecord;
+
+/// (user id, passkey id) → `PasskeyRecord`; a range scan lists a member's passkeys.
+const PASSKEYS: Rows<(u128, u128), PasskeyRecord> = Rows::new("passkeys");
+/// WebAuthn credential id → (user id, passkey id): a credential belongs to one account.
+const BY_CREDENTIAL: TableDefinition<&[u8], (u128, u128)> =
+    TableDefinition::new("passkeys_by_credential");
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    PASSKEYS.create(txn)?;
+    txn.open_table(BY_CREDENTIAL)?;
+    Ok(())
+}
 
 /// Whether the credential could be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,104 +27,76 @@ pub enum InsertPasskey {
     CredentialTaken,
 }
 
-fn passkeys_in(
-    table: &impl ReadableTable<(u128, u128), &'static [u8]>,
-    user: UserId,
-) -> Result<Vec<PasskeyRecord>, StoreError> {
-    let u = user.as_u128();
-    let mut out = Vec::new();
-    for entry in table.range((u, 0)..=(u, u128::MAX))? {
-        out.push(decode(entry?.1.value())?);
+pub struct Passkeys<'s, S>(&'s S);
+
+impl Rx {
+    pub fn passkeys(&self) -> Passkeys<'_, Self> {
+        Passkeys(self)
     }
-    Ok(out)
 }
 
-fn passkey_by_credential(
-    index: &impl ReadableTable<&'static [u8], (u128, u128)>,
-    table: &impl ReadableTable<(u128, u128), &'static [u8]>,
-    credential_id: &[u8],
-) -> Result<Option<PasskeyRecord>, StoreError> {
-    let Some(key) = index.get(credential_id)?.map(|v| v.value()) else {
-        return Ok(None);
-    };
-    let found = table.get(key)?.map(|v| decode(v.value())).transpose()?;
-    Ok(found)
+impl<'t> Tx<'t> {
+    pub fn passkeys(&self) -> Passkeys<'_, Self> {
+        Passkeys(self)
+    }
 }
 
-impl Tx<'_> {
-    pub fn read_passkeys_of(&self, user: UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
-        passkeys_in(&self.txn.open_table(PASSKEYS)?, user)
+impl<S: Snapshot> Passkeys<'_, S> {
+    pub fn of_user(&self, user: UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
+        let u = user.as_u128();
+        let mut out = Vec::new();
+        for entry in PASSKEYS.open(self.0)?.range((u, 0)..=(u, u128::MAX))? {
+            out.push(decode(entry?.1.value())?);
+        }
+        Ok(out)
     }
 
-    pub fn read_passkey_by_credential(
-        &self,
-        credential_id: &[u8],
-    ) -> Result<Option<PasskeyRecord>, StoreError> {
-        passkey_by_credential(
-            &self.txn.open_table(PASSKEYS_BY_CREDENTIAL)?,
-            &self.txn.open_table(PASSKEYS)?,
-            credential_id,
-        )
+    pub fn by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRecord>, StoreError> {
+        let key = self
+            .0
+            .table(BY_CREDENTIAL)?
+            .get(credential_id)?
+            .map(|v| v.value());
+        match key {
+            Some(key) => PASSKEYS.get(self.0, key),
+            None => Ok(None),
+        }
     }
+}
 
-    pub fn insert_passkey(&self, record: &PasskeyRecord) -> Result<InsertPasskey, StoreError> {
+impl Passkeys<'_, Tx<'_>> {
+    /// Adds a passkey unless its credential is registered already (then nothing is written).
+    pub fn insert(&self, record: &PasskeyRecord) -> Result<InsertPasskey, StoreError> {
         let key = (record.user.as_u128(), record.id.as_u128());
-        let mut index = self.txn.open_table(PASSKEYS_BY_CREDENTIAL)?;
+        let mut index = self.0.table(BY_CREDENTIAL)?;
         if index.get(record.credential_id.as_slice())?.is_some() {
             return Ok(InsertPasskey::CredentialTaken);
         }
         index.insert(record.credential_id.as_slice(), key)?;
-        self.put_passkey(record)?;
+        self.put(record)?;
         Ok(InsertPasskey::Inserted)
     }
 
     /// Replaces a passkey's record (new counter, last use); its credential id is unchanged.
-    pub fn put_passkey(&self, record: &PasskeyRecord) -> Result<(), StoreError> {
-        let key = (record.user.as_u128(), record.id.as_u128());
-        self.txn
-            .open_table(PASSKEYS)?
-            .insert(key, encode(record)?.as_slice())?;
-        Ok(())
+    pub fn put(&self, record: &PasskeyRecord) -> Result<(), StoreError> {
+        PASSKEYS.insert(self.0, (record.user.as_u128(), record.id.as_u128()), record)
     }
 
     /// Removes one of `user`'s passkeys; false when they have none with that id.
-    pub fn delete_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
-        let removed = self
-            .txn
-            .open_table(PASSKEYS)?
-            .remove((user.as_u128(), id.as_u128()))?
-            .map(|v| decode::<PasskeyRecord>(v.value()))
-            .transpose()?;
-        let Some(record) = removed else {
+    pub fn delete(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let Some(record) = PASSKEYS.remove(self.0, (user.as_u128(), id.as_u128()))? else {
             return Ok(false);
         };
-        self.txn
-            .open_table(PASSKEYS_BY_CREDENTIAL)?
+        self.0
+            .table(BY_CREDENTIAL)?
             .remove(record.credential_id.as_slice())?;
         Ok(true)
     }
 
-    pub fn delete_passkeys_of(&self, user: UserId) -> Result<(), StoreError> {
-        for record in self.read_passkeys_of(user)? {
-            self.delete_passkey(user, record.id)?;
+    pub fn delete_of_user(&self, user: UserId) -> Result<(), StoreError> {
+        for record in self.of_user(user)? {
+            self.delete(user, record.id)?;
         }
         Ok(())
-    }
-}
-
-impl Rx {
-    pub fn passkeys_of(&self, user: UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
-        passkeys_in(&self.txn.open_table(PASSKEYS)?, user)
-    }
-
-    pub fn passkey_by_credential(
-        &self,
-        credential_id: &[u8],
-    ) -> Result<Option<PasskeyRecord>, StoreError> {
-        passkey_by_credential(
-            &self.txn.open_table(PASSKEYS_BY_CREDENTIAL)?,
-            &self.txn.open_table(PASSKEYS)?,
-            credential_id,
-        )
     }
 }

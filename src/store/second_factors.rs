@@ -1,47 +1,50 @@
-//! Second factors, one record per member.
+//! Second factors (TOTP secret and recovery codes), one record per member.
 
-use redb::ReadableTable;
+use redb::WriteTransaction;
 
-use super::codec::{decode, encode};
-use super::tables::SECOND_FACTORS;
-use super::{Rx, StoreError, Tx};
+use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::UserId;
 use crate::domain::second_factor::SecondFactor;
+use crate::events::Event;
 
-impl Tx<'_> {
-    pub fn read_second_factor(&self, user: UserId) -> Result<Option<SecondFactor>, StoreError> {
-        let found = self
-            .txn
-            .open_table(SECOND_FACTORS)?
-            .get(user.as_u128())?
-            .map(|v| decode(v.value()))
-            .transpose()?;
-        Ok(found)
-    }
+/// user id → `SecondFactor`.
+const SECOND_FACTORS: Rows<u128, SecondFactor> = Rows::new("second_factors");
 
-    pub fn put_second_factor(&self, user: UserId, factor: &SecondFactor) -> Result<(), StoreError> {
-        self.txn
-            .open_table(SECOND_FACTORS)?
-            .insert(user.as_u128(), encode(factor)?.as_slice())?;
-        Ok(())
-    }
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    SECOND_FACTORS.create(txn)
+}
 
-    pub fn delete_second_factor(&self, user: UserId) -> Result<(), StoreError> {
-        self.txn
-            .open_table(SECOND_FACTORS)?
-            .remove(user.as_u128())?;
-        Ok(())
+pub struct SecondFactors<'s, S>(&'s S);
+
+impl Rx {
+    pub fn second_factors(&self) -> SecondFactors<'_, Self> {
+        SecondFactors(self)
     }
 }
 
-impl Rx {
-    pub fn second_factor(&self, user: UserId) -> Result<Option<SecondFactor>, StoreError> {
-        let found = self
-            .txn
-            .open_table(SECOND_FACTORS)?
-            .get(user.as_u128())?
-            .map(|v| decode(v.value()))
-            .transpose()?;
-        Ok(found)
+impl<'t> Tx<'t> {
+    pub fn second_factors(&self) -> SecondFactors<'_, Self> {
+        SecondFactors(self)
+    }
+}
+
+impl<S: Snapshot> SecondFactors<'_, S> {
+    pub fn get(&self, user: UserId) -> Result<Option<SecondFactor>, StoreError> {
+        SECOND_FACTORS.get(self.0, user.as_u128())
+    }
+}
+
+impl SecondFactors<'_, Tx<'_>> {
+    pub fn put(&self, user: UserId, factor: &SecondFactor) -> Result<(), StoreError> {
+        SECOND_FACTORS.insert(self.0, user.as_u128(), factor)?;
+        self.0.emit(Event::AccountChanged { user });
+        Ok(())
+    }
+
+    pub fn delete(&self, user: UserId) -> Result<(), StoreError> {
+        if SECOND_FACTORS.remove(self.0, user.as_u128())?.is_some() {
+            self.0.emit(Event::AccountChanged { user });
+        }
+        Ok(())
     }
 }

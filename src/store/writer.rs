@@ -5,9 +5,14 @@
 //! `max_batch`) in one transaction, commits once, and only then answers each caller. Under load
 //! the fsync is shared by the whole batch, so throughput grows with concurrency.
 //!
-//! A request that fails must not take its neighbours down: its transaction is aborted and the
-//! batch is redone without it. Requests are therefore re-runnable closures (see
-//! [`super::Store::write`]). A panicking request counts as a failed one.
+//! A request that fails (a store error, or a panic) must not take its neighbours down: the
+//! transaction is aborted and the batch is redone without it. Requests are therefore
+//! re-runnable closures (see [`super::Store::write`]). A refusal is not a failure: it is a
+//! value the request returns, so it costs its neighbours nothing.
+//!
+//! Each request gets its own [`Tx`] view of the shared transaction, which collects the events
+//! it emits; after the commit the writer publishes them in order, before answering anyone, so
+//! a caller that gets its answer can rely on every listener having seen its events.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -16,6 +21,7 @@ use redb::Database;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, Tx};
+use crate::events::{Event, EventBus};
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterOptions {
@@ -31,44 +37,50 @@ impl Default for WriterOptions {
 
 /// A request as the writer thread sees it: apply it, then tell the caller the outcome.
 trait Pending: Send {
-    /// Runs the operation; `false` when it failed (its error is kept for `finish`).
-    fn apply(&mut self, tx: &Tx<'_>) -> bool;
+    /// Runs the operation; `false` when it failed (its error is kept for `finish`). The events
+    /// it emitted are kept until the batch commits.
+    fn apply(&mut self, txn: &redb::WriteTransaction) -> bool;
+    /// The events of the last successful apply.
+    fn take_events(&mut self) -> Vec<Event>;
     /// Answers the caller: the kept result when the commit succeeded, else the commit error.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
 }
 
-struct Request<F, T, E> {
+struct Request<F, T> {
     op: F,
-    result: Option<Result<T, E>>,
-    reply: oneshot::Sender<Result<T, E>>,
+    result: Option<Result<T, StoreError>>,
+    events: Vec<Event>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
-impl<F, T, E> Pending for Request<F, T, E>
+impl<F, T> Pending for Request<F, T>
 where
-    F: FnMut(&Tx<'_>) -> Result<T, E> + Send,
+    F: FnMut(&Tx<'_>) -> Result<T, StoreError> + Send,
     T: Send,
-    E: From<StoreError> + Send,
 {
-    fn apply(&mut self, tx: &Tx<'_>) -> bool {
-        let outcome =
-            std::panic::catch_unwind(AssertUnwindSafe(|| (self.op)(tx))).unwrap_or_else(|_| {
-                Err(E::from(StoreError::Database(
-                    "a write operation panicked".into(),
-                )))
-            });
+    fn apply(&mut self, txn: &redb::WriteTransaction) -> bool {
+        let tx = Tx {
+            txn,
+            emitted: Default::default(),
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (self.op)(&tx)))
+            .unwrap_or_else(|_| Err(StoreError::Database("a write operation panicked".into())));
         let ok = outcome.is_ok();
+        self.events = if ok { tx.emitted.take() } else { Vec::new() };
         self.result = Some(outcome);
         ok
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
         let answer = match (commit, self.result) {
             (Ok(()), Some(result)) => result,
-            (Ok(()), None) => Err(E::from(StoreError::Database(
-                "write was never applied".into(),
-            ))),
+            (Ok(()), None) => Err(StoreError::Database("write was never applied".into())),
             (Err(_), Some(Err(own))) => Err(own),
-            (Err(e), _) => Err(E::from(e)),
+            (Err(e), _) => Err(e),
         };
         // The caller may have gone away (request cancelled); the write stands regardless.
         let _ = self.reply.send(answer);
@@ -82,14 +94,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: Arc<Database>, options: WriterOptions) -> Writer {
+    pub fn start(db: Arc<Database>, options: WriterOptions, events: EventBus) -> Writer {
         let (sender, receiver) = mpsc::channel::<Box<dyn Pending>>(4096);
         let (done_tx, done_rx) = oneshot::channel();
         let max_batch = options.max_batch.max(1);
         let spawned = std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || {
-                run(&db, receiver, max_batch);
+                run(&db, receiver, max_batch, &events);
                 let _ = done_tx.send(());
             });
         if let Err(e) = spawned {
@@ -102,31 +114,31 @@ impl Writer {
         }
     }
 
-    pub async fn submit<F, T, E>(&self, op: F) -> Result<T, E>
+    pub async fn submit<F, T>(&self, op: F) -> Result<T, StoreError>
     where
-        F: FnMut(&Tx<'_>) -> Result<T, E> + Send + 'static,
+        F: FnMut(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
     {
         let sender = self
             .sender
             .lock()
-            .map_err(|_| E::from(StoreError::WriterGone))?
+            .map_err(|_| StoreError::WriterGone)?
             .clone();
         let Some(sender) = sender else {
-            return Err(E::from(StoreError::WriterGone));
+            return Err(StoreError::WriterGone);
         };
         let (reply, answer) = oneshot::channel();
         let request: Box<dyn Pending> = Box::new(Request {
             op,
             result: None,
+            events: Vec::new(),
             reply,
         });
         sender
             .send(request)
             .await
-            .map_err(|_| E::from(StoreError::WriterGone))?;
-        answer.await.map_err(|_| E::from(StoreError::WriterGone))?
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
     /// Closes the queue and waits until everything submitted before has been committed.
@@ -141,7 +153,12 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, mut receiver: mpsc::Receiver<Box<dyn Pending>>, max_batch: usize) {
+fn run(
+    db: &Database,
+    mut receiver: mpsc::Receiver<Box<dyn Pending>>,
+    max_batch: usize,
+    events: &EventBus,
+) {
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
@@ -151,12 +168,12 @@ fn run(db: &Database, mut receiver: mpsc::Receiver<Box<dyn Pending>>, max_batch:
                 Err(_) => break,
             }
         }
-        commit_batch(db, &mut batch);
+        commit_batch(db, &mut batch, events);
     }
 }
 
-/// Applies and commits `batch`, answering every request in it.
-fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>) {
+/// Applies and commits `batch`, publishes what it emitted, and answers every request in it.
+fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>, events: &EventBus) {
     while !batch.is_empty() {
         let txn = match db.begin_write() {
             Ok(txn) => txn,
@@ -166,10 +183,7 @@ fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>) {
                 return;
             }
         };
-        let failed = {
-            let tx = Tx { txn: &txn };
-            batch.iter_mut().position(|request| !request.apply(&tx))
-        };
+        let failed = batch.iter_mut().position(|request| !request.apply(&txn));
         if let Some(index) = failed {
             // Roll back everything and redo the batch without the failed request.
             if let Err(e) = txn.abort() {
@@ -181,8 +195,9 @@ fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>) {
             continue;
         }
         let outcome = txn.commit().map_err(StoreError::from);
-        if let Err(e) = &outcome {
-            tracing::error!("commit failed: {e}");
+        match &outcome {
+            Ok(()) => events.publish(batch.iter_mut().flat_map(|r| r.take_events()).collect()),
+            Err(e) => tracing::error!("commit failed: {e}"),
         }
         batch.drain(..).for_each(|r| r.finish(outcome.clone()));
     }

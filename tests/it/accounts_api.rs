@@ -1,7 +1,7 @@
 //! The account and staff tools through the JSON API: sign-up, members, invitations,
 //! approvals.
 
-use crate::helpers::{PASSWORD, TestApp, save_settings};
+use crate::helpers::{PASSWORD, TestApp, get_json, save_settings};
 
 #[tokio::test]
 async fn sign_up_invitations_approvals_and_staff_actions_over_json() {
@@ -47,14 +47,7 @@ async fn sign_up_invitations_approvals_and_staff_actions_over_json() {
         .as_str()
         .unwrap()
         .to_string();
-    let invites: serde_json::Value = owner
-        .get(app.url("/api/v1/admin/invitations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invites: serde_json::Value = get_json(&owner, &app.url("/api/v1/admin/invitations")).await;
     assert_eq!(invites["data"][0]["joined"][0], "ann");
 
     // Approval mode: the sign-up waits; staff approve it.
@@ -66,14 +59,7 @@ async fn sign_up_invitations_approvals_and_staff_actions_over_json() {
     assert_eq!(waiting.status(), 201);
     let body: serde_json::Value = waiting.json().await.unwrap();
     assert_eq!(body["data"]["needsApproval"], true);
-    let queue: serde_json::Value = owner
-        .get(app.url("/api/v1/admin/approvals"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue: serde_json::Value = get_json(&owner, &app.url("/api/v1/admin/approvals")).await;
     let bob_id = queue["data"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(queue["data"][0]["status"], "pending_approval");
     let decided = owner
@@ -121,28 +107,33 @@ async fn sign_up_invitations_approvals_and_staff_actions_over_json() {
         act(ann_id.clone(), serde_json::json!({"action": "dance"}))
             .await
             .status(),
-        422
+        400,
+        "not an action the schema lists"
     );
-    let ann: serde_json::Value = owner
-        .get(app.url(&format!("/api/v1/admin/users/{ann_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ann: serde_json::Value =
+        get_json(&owner, &app.url(&format!("/api/v1/admin/users/{ann_id}"))).await;
     assert_eq!(ann["data"]["status"], "banned");
     assert_eq!(ann["data"]["statusReason"], "spam");
-    let list: serde_json::Value = owner
-        .get(app.url("/api/v1/admin/users?q=bo"))
+    let list: serde_json::Value = get_json(&owner, &app.url("/api/v1/admin/users?q=bo")).await;
+    assert_eq!(list["pagination"]["total"], 1, "{list}");
+    assert_eq!(list["pagination"]["hasMore"], false);
+    assert_eq!(list["data"][0]["username"], "bob");
+    // Pages of the whole list, by username.
+    let page: serde_json::Value = get_json(
+        &owner,
+        &app.url("/api/v1/admin/users?sort=username&limit=2&page=2"),
+    )
+    .await;
+    assert_eq!(page["pagination"]["total"], 3, "{page}");
+    assert_eq!(page["pagination"]["page"], 2);
+    assert_eq!(page["data"][0]["username"], "owner", "ann, bob | owner");
+    assert_eq!(page["pagination"]["hasMore"], false);
+    let too_big = owner
+        .get(app.url("/api/v1/admin/users?limit=101"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert_eq!(list["data"]["total"], 1);
-    assert_eq!(list["data"]["members"][0]["username"], "bob");
+    assert_eq!(too_big.status(), 400, "limit is at most 100");
 
     // Members cannot use the staff API.
     let bob = app.client();

@@ -40,7 +40,7 @@ async fn write_until_killed(dir: std::path::PathBuf) {
                 let job = job(SystemClock.now(), format!("{round}-{writer}-{n}"));
                 let id = job.id;
                 store
-                    .write(move |tx| tx.enqueue_job(&job).map(|_| ()))
+                    .write(move |tx| tx.jobs().enqueue(&job).map(|_| ()))
                     .await?;
                 println!("ACK {id}");
             }
@@ -99,7 +99,7 @@ fn acknowledged_writes_survive_sigkill() {
             .read_blocking(|rx| {
                 let mut missing = Vec::new();
                 for id in &acknowledged {
-                    if rx.pending_job(*id)?.is_none() {
+                    if rx.jobs().pending(*id)?.is_none() {
                         missing.push(*id);
                     }
                 }

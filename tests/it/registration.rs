@@ -59,7 +59,19 @@ async fn open_sign_up_mails_a_single_use_verification_link() {
     assert_eq!(mail.to, ["ann@example.test"]);
     let link = link_in(&mail.data, "verify");
     let client = app.client();
-    let confirmed = client.get(&link).send().await.unwrap();
+    // Opening the link (as a mail scanner would) only shows a button; nothing is confirmed.
+    for _ in 0..2 {
+        let page = client.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("Confirm my address"));
+    }
+    let csrf = TestApp::csrf_from(&client, &link).await;
+    let confirmed = client
+        .post(&link)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(confirmed.status(), 200);
     assert!(
         confirmed
@@ -73,6 +85,13 @@ async fn open_sign_up_mails_a_single_use_verification_link() {
         404,
         "single use"
     );
+    let replay = client
+        .post(&link)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 404, "single use");
     assert_eq!(can_sign_in(&app, "ann", PASSWORD).await.status(), 303);
     app.stop().await;
 }

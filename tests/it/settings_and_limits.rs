@@ -194,9 +194,9 @@ async fn settings_over_the_api_keep_the_smtp_password_write_only() {
 
     let data = &mut settings["data"];
     data["registration"] = "open".into();
-    data["smtpHost"] = "smtp.example.org".into();
-    data["mailFrom"] = "Club <hearth@example.org>".into();
-    data["smtpPassword"] = "s3cret-s3cret".into();
+    data["mail"]["smtpHost"] = "smtp.example.org".into();
+    data["mail"]["from"] = "Club <hearth@example.org>".into();
+    data["mail"]["smtpPassword"] = "s3cret-s3cret".into();
     assert_eq!(data["media"]["maxPhotoMib"], 20);
     data["media"]["needsApproval"] = true.into();
     data["media"]["maxVideoSeconds"] = 60.into();
@@ -213,29 +213,53 @@ async fn settings_over_the_api_keep_the_smtp_password_write_only() {
         body.contains(r#""registration":"open""#) && !body.contains("s3cret"),
         "{body}"
     );
-
     assert!(body.contains(r#""needsApproval":true"#) && body.contains(r#""maxVideoSeconds":60"#));
+
+    // What the schema bounds is refused as a malformed request (400) ...
+    let send = |body: serde_json::Value| {
+        owner
+            .put(app.url("/api/v1/admin/settings"))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
     let mut huge = settings["data"].clone();
     huge["media"]["maxPhotoMib"] = 100_000.into();
-    let refused = owner
-        .put(app.url("/api/v1/admin/settings"))
-        .header("x-csrf-token", &csrf)
-        .json(&huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 422, "media limits are checked too");
-
+    assert_eq!(
+        send(huge).await.unwrap().status(),
+        400,
+        "the schema bounds it"
+    );
     let mut bad = settings["data"].clone();
     bad["registration"] = "anarchy".into();
-    let refused = owner
-        .put(app.url("/api/v1/admin/settings"))
+    assert_eq!(
+        send(bad).await.unwrap().status(),
+        400,
+        "not one of the modes"
+    );
+    // ... and a rule across fields as invalid (422): a mail host needs a sender.
+    let mut no_sender = settings["data"].clone();
+    no_sender["mail"]["from"] = "".into();
+    let refused = send(no_sender).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(refused["fields"][0]["field"], "from");
+
+    // PATCH changes only what it is sent.
+    let patched: serde_json::Value = owner
+        .patch(app.url("/api/v1/admin/settings"))
         .header("x-csrf-token", &csrf)
-        .json(&bad)
+        .json(&serde_json::json!({"siteName": "Riverside", "media": {"uploadsPerHour": 7}}))
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(refused.status(), 422);
+    assert_eq!(patched["data"]["siteName"], "Riverside");
+    assert_eq!(patched["data"]["media"]["uploadsPerHour"], 7);
+    assert_eq!(patched["data"]["registration"], "open", "{patched}");
+    assert_eq!(patched["data"]["mail"]["smtpHost"], "smtp.example.org");
 
     let audit = owner
         .get(app.url("/admin/audit"))

@@ -6,15 +6,23 @@ use poem::web::{Form, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::settings::require_settings_manager;
+use super::require;
 use crate::domain::account::FieldError;
+use crate::domain::permission::Permission;
 use crate::domain::secret::Secret;
-use crate::domain::settings::{MailSettings, SiteSettings, SmtpSecurity};
+use crate::domain::settings::{MailSettings, SettingsPatch, SmtpSecurity};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, state_of};
+use crate::service::error::ServiceError;
 use crate::service::mail::TestMailError;
-use crate::service::settings::SettingsError;
+
+fn require_settings_manager(
+    req: &Request,
+    viewer: &Viewer,
+) -> Result<crate::service::access::Actor, AppError> {
+    require(req, viewer, Permission::ManageSettings)
+}
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct MailForm {
@@ -48,7 +56,8 @@ impl MailForm {
         }
     }
 
-    fn parse(&self, current: &MailSettings) -> Result<MailSettings, Vec<FieldError>> {
+    /// The mail fields as a change; an empty password keeps the stored one.
+    fn parse(&self) -> Result<SettingsPatch, Vec<FieldError>> {
         let mut problems = Vec::new();
         let port = self.smtp_port.trim().parse::<u16>().unwrap_or_else(|_| {
             problems.push(FieldError::new("smtp_port", "Use a port from 1 to 65535."));
@@ -61,21 +70,18 @@ impl MailForm {
             ));
             SmtpSecurity::default()
         });
-        let password = if self.smtp_password.is_empty() {
-            current.smtp_password.clone()
-        } else {
-            Secret::new(self.smtp_password.clone())
-        };
-        let settings = MailSettings {
-            smtp_host: self.smtp_host.trim().to_string(),
-            smtp_port: port,
-            smtp_security: security,
-            smtp_username: self.smtp_username.trim().to_string(),
-            smtp_password: password,
-            from: self.from.trim().to_string(),
+        let patch = SettingsPatch {
+            smtp_host: Some(self.smtp_host.clone()),
+            smtp_port: Some(port),
+            smtp_security: Some(security),
+            smtp_username: Some(self.smtp_username.clone()),
+            smtp_password: (!self.smtp_password.is_empty())
+                .then(|| Secret::new(self.smtp_password.clone())),
+            mail_from: Some(self.from.clone()),
+            ..SettingsPatch::default()
         };
         if problems.is_empty() {
-            Ok(settings)
+            Ok(patch)
         } else {
             Err(problems)
         }
@@ -132,34 +138,21 @@ pub async fn save(
     let actor = require_settings_manager(req, &viewer)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    let current = state.settings.current();
-    let outcome = match input.parse(&current.mail) {
-        Ok(mail) => {
-            state
-                .settings
-                .update(
-                    &actor,
-                    SiteSettings {
-                        mail,
-                        ..(*current).clone()
-                    },
-                )
-                .await
-        }
-        Err(problems) => Err(SettingsError::Invalid(problems)),
+    let outcome = match input.parse() {
+        Ok(patch) => state.settings.update(&actor, patch).await.map(drop),
+        Err(problems) => Err(ServiceError::Invalid(problems)),
     };
     match outcome {
         Ok(()) => {
             flash::set(req, "Mail settings saved.");
             Ok(Redirect::see_other("/admin/mail").into_response())
         }
-        Err(SettingsError::Invalid(errors)) => Ok(render(
+        Err(ServiceError::Invalid(errors)) => Ok(render(
             &mail_page(req, &viewer, Some(input), errors).await?,
         )?
         .with_status(StatusCode::UNPROCESSABLE_ENTITY)
         .into_response()),
-        Err(SettingsError::Forbidden) => Err(AppError::forbidden()),
-        Err(SettingsError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -185,8 +178,8 @@ pub async fn send_test(
             flash::set(req, &format!("Test email sent to {}.", input.to.trim()));
             Ok(Redirect::see_other("/admin/mail").into_response())
         }
-        Err(TestMailError::Forbidden) => Err(AppError::forbidden()),
-        Err(e) => {
+        Err(TestMailError::Service(e)) => Err(e.into()),
+        Err(TestMailError::Mail(e)) => {
             let errors = vec![FieldError::new(
                 "to",
                 format!("The test email was not sent: {e}"),

@@ -6,15 +6,14 @@ use poem::web::{Form, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::require_staff;
+use super::staff_actor;
 use crate::domain::account::FieldError;
 use crate::domain::media::Media;
-use crate::domain::settings::MediaSettings;
+use crate::domain::settings::{MediaSettings, SettingsPatch};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, render_status, state_of};
-use crate::service::audit::Actor;
-use crate::service::settings::SettingsError;
+use crate::service::error::ServiceError;
 
 #[derive(Template)]
 #[template(path = "admin/media.html")]
@@ -33,13 +32,13 @@ async fn media_page(
     settings: Option<MediaSettings>,
     errors: Vec<FieldError>,
 ) -> Result<MediaPage, AppError> {
-    let me = require_staff(req, viewer)?;
+    let me = staff_actor(req, viewer)?;
     let state = state_of(req)?;
     Ok(MediaPage {
         page: PageContext::new(req, &state, viewer),
         section: "media",
-        queue: state.media.queue(&me.user, 200).await?,
-        recent: state.media.recent(&me.user, 60).await?,
+        queue: state.media.queue(&me, 0, 200).await?.0,
+        recent: state.media.recent(&me, 60).await?,
         settings: settings.unwrap_or_else(|| state.settings.current().media.clone()),
         errors,
     })
@@ -67,15 +66,12 @@ pub async fn decide(
     Path(id): Path<String>,
     Form(input): Form<DecisionInput>,
 ) -> Result<Response, AppError> {
-    let me = require_staff(req, &viewer)?;
+    let me = staff_actor(req, &viewer)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
     let approve = input.decision == "approve";
-    state
-        .media
-        .decide(&me.user, id, approve, &input.reason)
-        .await?;
+    state.media.decide(&me, id, approve, &input.reason).await?;
     flash::set(req, if approve { "Approved." } else { "Rejected." });
     Ok(Redirect::see_other("/admin/media").into_response())
 }
@@ -95,14 +91,11 @@ pub async fn remove(
     Path(id): Path<String>,
     Form(input): Form<RemoveInput>,
 ) -> Result<Response, AppError> {
-    let me = require_staff(req, &viewer)?;
+    let me = staff_actor(req, &viewer)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
-    state
-        .media
-        .delete(&me.user, id, input.reason.trim())
-        .await?;
+    state.media.remove(&me, id, input.reason.trim()).await?;
     flash::set(req, "Removed.");
     Ok(Redirect::see_other("/admin/media").into_response())
 }
@@ -133,7 +126,7 @@ pub async fn save_settings(
     viewer: Viewer,
     Form(input): Form<SettingsInput>,
 ) -> Result<Response, AppError> {
-    let me = require_staff(req, &viewer)?;
+    let me = staff_actor(req, &viewer)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let mut problems = Vec::new();
@@ -151,22 +144,25 @@ pub async fn save_settings(
         let view = media_page(req, &viewer, Some(media), problems).await?;
         return render_status(&view, poem::http::StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let mut settings = (*state.settings.current()).clone();
-    settings.media = media.clone();
-    match state
-        .settings
-        .update(&Actor::from(&me.user), settings)
-        .await
-    {
-        Ok(()) => {
+    let patch = SettingsPatch {
+        max_photo_mib: Some(media.max_photo_mib),
+        max_video_mib: Some(media.max_video_mib),
+        max_video_seconds: Some(media.max_video_seconds),
+        quota_mib: Some(media.quota_mib),
+        supporter_quota_mib: Some(media.supporter_quota_mib),
+        uploads_per_hour: Some(media.uploads_per_hour),
+        needs_approval: Some(media.needs_approval),
+        ..SettingsPatch::default()
+    };
+    match state.settings.update(&me, patch).await {
+        Ok(_) => {
             flash::set(req, "Media settings saved.");
             Ok(Redirect::see_other("/admin/media").into_response())
         }
-        Err(SettingsError::Invalid(fields)) => {
+        Err(ServiceError::Invalid(fields)) => {
             let view = media_page(req, &viewer, Some(media), fields).await?;
             render_status(&view, poem::http::StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(SettingsError::Forbidden) => Err(AppError::forbidden()),
-        Err(SettingsError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -13,10 +13,40 @@ use poem::{IntoResponse, Request, Response, handler};
 
 use super::auth::Viewer;
 use super::error::AppError;
+use super::routing::Routes;
 use super::ui::{PageContext, render, state_of};
+use crate::domain::permission::Permission;
+use crate::service::access::Actor;
 use crate::service::accounts::SignedIn;
 
-/// Signed-in staff pass; anonymous visitors are sent to sign in, others get 403.
+/// The admin panel's pages.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/admin", overview)
+        .get("/admin/system", system::page)
+        .get("/admin/settings", settings::form)
+        .post("/admin/settings", settings::save)
+        .get("/admin/audit", audit::page)
+        .get("/admin/users", users::list)
+        .get("/admin/users/:id", users::show)
+        .post("/admin/users/:id", users::act)
+        .get("/admin/media", media::page)
+        .post("/admin/media/settings", media::save_settings)
+        .post("/admin/media/:id/decision", media::decide)
+        .post("/admin/media/:id/remove", media::remove)
+        .get("/admin/approvals", registration::approvals)
+        .post("/admin/approvals/:id", registration::decide)
+        .get("/admin/invitations", registration::invitations)
+        .post("/admin/invitations", registration::create_invitation)
+        .post(
+            "/admin/invitations/:id/revoke",
+            registration::revoke_invitation,
+        )
+        .get("/admin/mail", mail::page)
+        .post("/admin/mail", mail::save)
+        .post("/admin/mail/test", mail::send_test)
+}
+
 /// A whole-number form field; when it is not one, the problem is noted and 0 stands in (the
 /// form comes back with the message, nothing is saved).
 pub(super) fn whole_number(
@@ -33,24 +63,50 @@ pub(super) fn whole_number(
     })
 }
 
-pub fn require_staff(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
-    match &viewer.0 {
-        None => Err(AppError::sign_in_first(req.uri().path())),
-        Some(s) if s.user.role.is_staff() => {
-            let required = req
-                .data::<crate::http::state::AppState>()
-                .is_some_and(|st| st.settings.current().require_staff_second_factor);
-            if required && !s.second_factor {
-                return Err(AppError::new(
-                    poem::http::StatusCode::FORBIDDEN,
-                    "SECOND_FACTOR_REQUIRED",
-                    "Staff must turn on two-factor authentication (on your account page) before using the admin panel.",
-                ));
-            }
-            Ok(s.clone())
-        }
-        Some(_) => Err(AppError::forbidden()),
+/// Rows per page of the admin lists.
+pub const PAGE_SIZE: usize = 50;
+
+/// `?offset=` of a list page, from the query string (0 when absent or bad).
+pub fn offset_of(req: &Request) -> usize {
+    #[derive(serde::Deserialize)]
+    struct Offset {
+        offset: Option<usize>,
     }
+    req.params::<Offset>()
+        .ok()
+        .and_then(|o| o.offset)
+        .unwrap_or(0)
+}
+
+/// Links to the previous and next pages of a list at `offset` of `total`; `base` is the
+/// page's path with its query so far (ending in `?` or `&`).
+pub fn pager(base: &str, offset: usize, total: usize) -> (Option<String>, Option<String>) {
+    let prev = (offset > 0).then(|| format!("{base}offset={}", offset.saturating_sub(PAGE_SIZE)));
+    let next = (offset + PAGE_SIZE < total).then(|| format!("{base}offset={}", offset + PAGE_SIZE));
+    (prev, next)
+}
+
+/// The staff member behind a page that needs `permission`, under the same rule the services
+/// apply (the permission matrix, and a second factor when the site requires one of staff);
+/// anonymous visitors are sent to sign in.
+pub fn require(req: &Request, viewer: &Viewer, permission: Permission) -> Result<Actor, AppError> {
+    let Some(signed_in) = &viewer.0 else {
+        return Err(AppError::sign_in_first(req.uri().path()));
+    };
+    let actor = signed_in.actor();
+    state_of(req)?.access.require(&actor, permission)?;
+    Ok(actor)
+}
+
+/// Signed-in staff (moderators and up) pass.
+pub fn require_staff(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
+    require(req, viewer, Permission::Moderate)?;
+    viewer.0.clone().ok_or_else(AppError::unauthorized)
+}
+
+/// The staff member who acts through this request.
+pub fn staff_actor(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
+    require(req, viewer, Permission::Moderate)
 }
 
 #[derive(Template)]

@@ -6,18 +6,18 @@ use poem::web::{Form, Path, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::require_staff;
+use super::{PAGE_SIZE, offset_of, pager, require};
 use crate::domain::account::{FieldError, User};
 use crate::domain::ids::{InviteId, UserId};
+use crate::domain::permission::Permission;
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, state_of};
-use crate::service::accounts::AccountError;
-use crate::service::audit::Actor;
-use crate::service::registration::RegistrationError;
+use crate::service::access::Actor;
+use crate::service::error::ServiceError;
 
 fn actor(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
-    Ok(Actor::from(&require_staff(req, viewer)?.user))
+    require(req, viewer, Permission::ManageUsers)
 }
 
 #[derive(Template)]
@@ -26,17 +26,28 @@ struct ApprovalsPage {
     page: PageContext,
     section: &'static str,
     users: Vec<User>,
+    total: u64,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 #[handler]
 pub async fn approvals(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let actor = actor(req, &viewer)?;
     let state = state_of(req)?;
-    let users = state.registration.approval_queue(&actor).await?;
+    let offset = offset_of(req);
+    let queue = state
+        .registration
+        .approval_queue(&actor, offset, PAGE_SIZE)
+        .await?;
+    let (prev, next) = pager("/admin/approvals?", offset, queue.total as usize);
     Ok(render(&ApprovalsPage {
         page: PageContext::new(req, &state, &viewer),
         section: "approvals",
-        users,
+        users: queue.users,
+        total: queue.total,
+        prev,
+        next,
     })?
     .into_response())
 }
@@ -66,10 +77,7 @@ pub async fn decide(
         "approve" => true,
         "reject" => false,
         _ => {
-            return Err(AppError::validation(vec![FieldError::new(
-                "decision",
-                "Choose approve or reject.",
-            )]));
+            return Err(AppError::invalid("decision", "Choose approve or reject."));
         }
     };
     state
@@ -106,6 +114,9 @@ struct InvitationsPage {
     page: PageContext,
     section: &'static str,
     invites: Vec<InviteRow>,
+    total: u64,
+    prev: Option<String>,
+    next: Option<String>,
     new_link: Option<String>,
     errors: Vec<FieldError>,
 }
@@ -119,10 +130,11 @@ async fn invitations_page(
 ) -> Result<InvitationsPage, AppError> {
     let state = state_of(req)?;
     let now = state.system.now();
-    let invites = state
-        .registration
-        .invites(actor)
-        .await?
+    let offset = offset_of(req);
+    let found = state.registration.invites(actor, offset, PAGE_SIZE).await?;
+    let (prev, next) = pager("/admin/invitations?", offset, found.total as usize);
+    let invites = found
+        .invites
         .into_iter()
         .map(|(invite, names)| {
             let unusable = invite.unusable_at(now);
@@ -148,6 +160,9 @@ async fn invitations_page(
         page: PageContext::new(req, &state, viewer),
         section: "invitations",
         invites,
+        total: found.total,
+        prev,
+        next,
         new_link,
         errors,
     })
@@ -192,7 +207,7 @@ pub async fn create_invitation(
         )?
         .with_status(StatusCode::CREATED)
         .into_response()),
-        Err(RegistrationError::Account(AccountError::Invalid(errors))) => Ok(render(
+        Err(ServiceError::Invalid(errors)) => Ok(render(
             &invitations_page(req, &viewer, &actor, None, errors).await?,
         )?
         .with_status(StatusCode::UNPROCESSABLE_ENTITY)

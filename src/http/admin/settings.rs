@@ -6,15 +6,14 @@ use poem::web::{Form, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::require_staff;
+use super::require;
 use crate::domain::account::FieldError;
 use crate::domain::permission::Permission;
-use crate::domain::settings::{RegistrationMode, SiteSettings};
+use crate::domain::settings::{RegistrationMode, SettingsPatch, SiteSettings};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, render_status, state_of};
-use crate::service::audit::Actor;
-use crate::service::settings::SettingsError;
+use crate::service::error::ServiceError;
 
 /// The form's values, as strings so a bad entry can be shown back as typed.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -59,13 +58,12 @@ impl SettingsForm {
         }
     }
 
-    /// The new settings: `base` with this form's fields replaced.
-    fn parse(&self, base: &SiteSettings) -> Result<SiteSettings, Vec<FieldError>> {
+    /// The change this form asks for (every field of the form; the rest stay as stored).
+    fn parse(&self) -> Result<SettingsPatch, Vec<FieldError>> {
         let mut problems = Vec::new();
-        let mut number = |field, raw: &str| super::whole_number(&mut problems, field, raw);
-        let settings = SiteSettings {
-            site_name: self.site_name.trim().to_string(),
-            registration: RegistrationMode::default(),
+        let mut number = |field, raw: &str| Some(super::whole_number(&mut problems, field, raw));
+        let patch = SettingsPatch {
+            site_name: Some(self.site_name.clone()),
             approval_queue_limit: number("approval_queue_limit", &self.approval_queue_limit),
             api_requests_per_second: number(
                 "api_requests_per_second",
@@ -80,22 +78,18 @@ impl SettingsForm {
                 "password_resets_per_hour",
                 &self.password_resets_per_hour,
             ),
-            require_staff_second_factor: self.require_staff_second_factor == "yes",
-            mail: base.mail.clone(),
-            media: base.media.clone(),
+            require_staff_second_factor: Some(self.require_staff_second_factor == "yes"),
+            registration: RegistrationMode::parse(&self.registration),
+            ..SettingsPatch::default()
         };
-        let registration = RegistrationMode::parse(&self.registration);
-        if registration.is_none() {
+        if patch.registration.is_none() {
             problems.push(FieldError::new(
                 "registration",
                 "Choose a registration mode.",
             ));
         }
         if problems.is_empty() {
-            Ok(SiteSettings {
-                registration: registration.unwrap_or_default(),
-                ..settings
-            })
+            Ok(patch)
         } else {
             Err(problems)
         }
@@ -128,17 +122,9 @@ fn modes() -> Vec<(&'static str, &'static str, &'static str)> {
         .collect()
 }
 
-pub fn require_settings_manager(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
-    let signed_in = require_staff(req, viewer)?;
-    if !signed_in.user.role.may(Permission::ManageSettings) {
-        return Err(AppError::forbidden());
-    }
-    Ok(Actor::from(&signed_in.user))
-}
-
 #[handler]
 pub async fn form(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
-    require_settings_manager(req, &viewer)?;
+    require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
     let form = SettingsForm::from_settings(&state.settings.current());
     let page = SettingsPage {
@@ -157,31 +143,19 @@ pub async fn save(
     viewer: Viewer,
     Form(input): Form<SettingsForm>,
 ) -> Result<Response, AppError> {
-    let actor = require_settings_manager(req, &viewer)?;
+    let actor = require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    let current = state.settings.current();
-    let outcome = match input.parse(&current) {
-        // Requiring a second factor of staff who lack one themselves would lock them out.
-        Ok(settings)
-            if settings.require_staff_second_factor
-                && !current.require_staff_second_factor
-                && !viewer.0.as_ref().is_some_and(|s| s.second_factor) =>
-        {
-            Err(SettingsError::Invalid(vec![FieldError::new(
-                "require_staff_second_factor",
-                "Turn on two-factor authentication for yourself first (on your account page).",
-            )]))
-        }
-        Ok(settings) => state.settings.update(&actor, settings).await,
-        Err(problems) => Err(SettingsError::Invalid(problems)),
+    let outcome = match input.parse() {
+        Ok(patch) => state.settings.update(&actor, patch).await.map(drop),
+        Err(problems) => Err(ServiceError::Invalid(problems)),
     };
     match outcome {
         Ok(()) => {
             flash::set(req, "Settings saved.");
             Ok(Redirect::see_other("/admin/settings").into_response())
         }
-        Err(SettingsError::Invalid(errors)) => {
+        Err(ServiceError::Invalid(errors)) => {
             let page = SettingsPage {
                 page: PageContext::new(req, &state, &viewer),
                 section: "settings",
@@ -191,7 +165,6 @@ pub async fn save(
             };
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(SettingsError::Forbidden) => Err(AppError::forbidden()),
-        Err(SettingsError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }

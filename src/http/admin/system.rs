@@ -3,7 +3,8 @@
 use askama::Template;
 use poem::{IntoResponse, Request, Response, handler};
 
-use super::require_staff;
+use super::require;
+use crate::domain::permission::Permission;
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, render, state_of};
@@ -24,12 +25,9 @@ struct SystemPage {
 
 #[handler]
 pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
-    let signed_in = require_staff(req, &viewer)?;
-    if !signed_in.user.role.may_view_system() {
-        return Err(AppError::forbidden());
-    }
+    let actor = require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
-    let status = state.system.status().await?;
+    let status = state.system.status(&actor).await?;
     let now = state.system.now();
     let cert_expiry = match status.tls.not_after {
         Some(at) => {

@@ -7,7 +7,7 @@ use poem::web::{Form, Path, Query, Redirect};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::require_staff;
+use super::{PAGE_SIZE, pager, require};
 use crate::domain::account::{AccountStatus, FieldError, User};
 use crate::domain::ids::UserId;
 use crate::domain::permission::Permission;
@@ -15,10 +15,9 @@ use crate::domain::role::Role;
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, state_of};
-use crate::service::audit::Actor;
-use crate::service::staff::{StaffAction, StaffError};
-
-const PAGE_SIZE: usize = 50;
+use crate::service::access::Actor;
+use crate::service::error::ServiceError;
+use crate::service::staff::StaffAction;
 
 /// A user as the admin tables show them.
 pub struct UserRow {
@@ -57,7 +56,7 @@ impl From<&User> for UserRow {
 }
 
 fn actor(req: &Request, viewer: &Viewer) -> Result<Actor, AppError> {
-    Ok(Actor::from(&require_staff(req, viewer)?.user))
+    require(req, viewer, Permission::ManageUsers)
 }
 
 #[derive(Template)]
@@ -90,17 +89,10 @@ pub async fn list(
     let state = state_of(req)?;
     let found = state
         .staff
-        .find(&actor, &params.q, params.offset, PAGE_SIZE)
+        .find(&actor, &params.q, false, params.offset, PAGE_SIZE)
         .await?;
     let q = url::form_urlencoded::byte_serialize(params.q.as_bytes()).collect::<String>();
-    let prev = (params.offset > 0).then(|| {
-        format!(
-            "/admin/users?q={q}&offset={}",
-            params.offset.saturating_sub(PAGE_SIZE)
-        )
-    });
-    let next = (params.offset + PAGE_SIZE < found.total)
-        .then(|| format!("/admin/users?q={q}&offset={}", params.offset + PAGE_SIZE));
+    let (prev, next) = pager(&format!("/admin/users?q={q}&"), params.offset, found.total);
     let page = UsersPage {
         page: PageContext::new(req, &state, &viewer),
         section: "users",
@@ -172,9 +164,7 @@ pub struct ActionInput {
 }
 
 fn parse_action(input: &ActionInput) -> Result<StaffAction, AppError> {
-    let invalid = |field: &'static str, message: &str| {
-        AppError::validation(vec![FieldError::new(field, message)])
-    };
+    let invalid = |field: &'static str, message: &str| AppError::invalid(field, message);
     Ok(match input.action.as_str() {
         "role" => StaffAction::SetRole(match input.role.as_str() {
             "member" => Role::Member,
@@ -231,7 +221,7 @@ pub async fn act(
             flash::set(req, "Done.");
             Ok(Redirect::see_other(format!("/admin/users/{id}")).into_response())
         }
-        Err(StaffError::Invalid(errors)) => {
+        Err(ServiceError::Invalid(errors)) => {
             Ok(render(&user_page(req, &viewer, &actor, id, errors).await?)?
                 .with_status(StatusCode::UNPROCESSABLE_ENTITY)
                 .into_response())

@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::me::acting;
-use super::{ApiTags, Data};
+use super::{ApiTags, Data, Listed, PageRequest};
 use crate::domain::account::{AccountStatus, User};
 use crate::domain::ids::{InviteId, UserId};
 use crate::domain::role::Role;
@@ -16,7 +16,7 @@ use crate::http::auth::{Viewer, is_cross_origin};
 use crate::http::error::AppError;
 use crate::http::ui::join::client_info;
 use crate::http::ui::state_of;
-use crate::service::audit::Actor;
+use crate::service::access::Actor;
 use crate::service::registration::SignUp;
 use crate::service::staff::StaffAction;
 
@@ -25,11 +25,13 @@ pub struct AccountsApi;
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct SignUpRequest {
-    #[oai(validator(max_length = 64))]
+    /// 3 to 32 letters, digits, `_`, `-` or `.`.
+    #[oai(validator(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]+$"))]
     pub username: String,
-    #[oai(validator(max_length = 254, pattern = "@"))]
+    #[oai(validator(min_length = 3, max_length = 254, pattern = "^[^@\\s]+@[^@\\s]+$"))]
     pub email: String,
-    #[oai(validator(max_length = 256))]
+    /// 12 to 256 characters, not a common password.
+    #[oai(validator(min_length = 12, max_length = 256))]
     pub password: String,
     /// The code from an invitation link (`/join/{code}`), when joining by invitation.
     #[oai(validator(max_length = 128))]
@@ -111,24 +113,60 @@ impl From<&User> for MemberView {
     }
 }
 
-#[derive(Object)]
-#[oai(rename_all = "camelCase")]
-pub struct MemberPage {
-    pub members: Vec<MemberView>,
-    /// How many members match in all.
-    pub total: u64,
+/// How the member list is ordered.
+#[derive(poem_openapi::Enum, Clone, Copy, Default, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum MemberSort {
+    /// Sign-up order, oldest first.
+    #[default]
+    Joined,
+    /// By username.
+    Username,
 }
 
-/// One staff action. `action` is one of: role, verify, suspend, ban, reinstate, sign_out,
-/// supporter_on, supporter_off, delete.
+/// What a staff action does.
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum StaffActionKind {
+    Role,
+    Verify,
+    Suspend,
+    Ban,
+    Reinstate,
+    SignOut,
+    SupporterOn,
+    SupporterOff,
+    Delete,
+}
+
+/// A role, from least to most powerful.
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum RoleName {
+    Member,
+    Moderator,
+    Admin,
+    Owner,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Member => Role::Member,
+            RoleName::Moderator => Role::Moderator,
+            RoleName::Admin => Role::Admin,
+            RoleName::Owner => Role::Owner,
+        }
+    }
+}
+
+/// One staff action.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct StaffActionRequest {
-    #[oai(validator(max_length = 32))]
-    pub action: String,
-    /// For `role`: member, moderator, admin or owner.
-    #[oai(validator(max_length = 16))]
-    pub role: Option<String>,
+    pub action: StaffActionKind,
+    /// For `role`.
+    pub role: Option<RoleName>,
     /// For suspend, ban and delete (shown to the member).
     #[oai(validator(max_length = 500))]
     pub reason: Option<String>,
@@ -140,7 +178,9 @@ pub struct StaffActionRequest {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct NewInvitation {
+    #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
     pub valid_for_days: u32,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub max_uses: u32,
     #[oai(default, validator(max_length = 200))]
     pub note: String,
@@ -203,44 +243,36 @@ fn invitation_view(invite: &crate::domain::invite::Invite, names: Vec<String>) -
 }
 
 fn parse_action(body: &StaffActionRequest) -> Result<StaffAction, AppError> {
-    let invalid = |field: &'static str, msg: &str| {
-        AppError::validation(vec![crate::domain::account::FieldError::new(field, msg)])
-    };
     let reason = body.reason.clone().unwrap_or_default();
-    Ok(match body.action.as_str() {
-        "role" => StaffAction::SetRole(match body.role.as_deref() {
-            Some("member") => Role::Member,
-            Some("moderator") => Role::Moderator,
-            Some("admin") => Role::Admin,
-            Some("owner") => Role::Owner,
-            _ => {
-                return Err(invalid(
-                    "role",
-                    "Give a role: member, moderator, admin or owner.",
-                ));
-            }
-        }),
-        "verify" => StaffAction::VerifyEmail,
-        "suspend" => {
+    Ok(match body.action {
+        StaffActionKind::Role => StaffAction::SetRole(
+            body.role
+                .ok_or_else(|| {
+                    AppError::invalid("role", "Give a role: member, moderator, admin or owner.")
+                })?
+                .into(),
+        ),
+        StaffActionKind::Verify => StaffAction::VerifyEmail,
+        StaffActionKind::Suspend => {
             let until = body
                 .until
                 .as_deref()
                 .and_then(|u| u.parse::<jiff::Timestamp>().ok())
-                .ok_or_else(|| invalid("until", "Give an RFC 3339 time."))?;
+                .ok_or_else(|| AppError::invalid("until", "Give an RFC 3339 time."))?;
             StaffAction::Suspend { until, reason }
         }
-        "ban" => StaffAction::Ban { reason },
-        "reinstate" => StaffAction::Reinstate,
-        "sign_out" => StaffAction::SignOutEverywhere,
-        "supporter_on" => StaffAction::SetSupporter(true),
-        "supporter_off" => StaffAction::SetSupporter(false),
-        "delete" => StaffAction::Delete { reason },
-        _ => return Err(invalid("action", "Unknown action.")),
+        StaffActionKind::Ban => StaffAction::Ban { reason },
+        StaffActionKind::Reinstate => StaffAction::Reinstate,
+        StaffActionKind::SignOut => StaffAction::SignOutEverywhere,
+        StaffActionKind::SupporterOn => StaffAction::SetSupporter(true),
+        StaffActionKind::SupporterOff => StaffAction::SetSupporter(false),
+        StaffActionKind::Delete => StaffAction::Delete { reason },
     })
 }
 
+/// The staff member reading through this request.
 fn staff_actor(viewer: &Viewer) -> Result<Actor, AppError> {
-    Ok(Actor::from(&viewer.clone().require()?.user))
+    Ok(viewer.clone().require()?.actor())
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Accounts")]
@@ -249,10 +281,14 @@ impl AccountsApi {
     ///
     /// Creates an account under the registration mode in force (or with an invitation code).
     #[oai(path = "/accounts", method = "post", operation_id = "signUp")]
-    async fn sign_up(&self, req: &Request, body: Json<SignUpRequest>) -> poem::Result<SignedUp> {
+    async fn sign_up(
+        &self,
+        req: &Request,
+        body: Json<SignUpRequest>,
+    ) -> Result<SignedUp, AppError> {
         let state = state_of(req)?;
         if is_cross_origin(req, &state) {
-            return Err(AppError::csrf().into());
+            return Err(AppError::csrf());
         }
         let b = body.0;
         let input = SignUp {
@@ -262,11 +298,7 @@ impl AccountsApi {
             password_confirm: Secret::new(b.password),
             invite_code: b.invite_code,
         };
-        let done = state
-            .registration
-            .sign_up(input, &client_info(req))
-            .await
-            .map_err(AppError::from)?;
+        let done = state.registration.sign_up(input, &client_info(req)).await?;
         Ok(SignedUp::Created(Json(Data {
             data: SignUpResult {
                 id: done.user.to_string(),
@@ -289,45 +321,48 @@ impl AccountsApi {
         &self,
         req: &Request,
         body: Json<ResetRequest>,
-    ) -> poem::Result<Accepted> {
+    ) -> Result<Accepted, AppError> {
         let state = state_of(req)?;
         state
             .registration
             .request_password_reset(&body.0.email, &client_info(req))
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Accepted::Accepted)
     }
 
     /// List members
     ///
-    /// Members whose username or email contains `q`, in sign-up order (staff who manage users).
+    /// Members whose username or email starts with `q` (ordered by username), or all members
+    /// ordered by `sort` (staff who manage users).
     #[oai(path = "/admin/users", method = "get", operation_id = "listMembers")]
     async fn members(
         &self,
         req: &Request,
         viewer: Viewer,
+        /// The start of a username or email address.
+        #[oai(validator(max_length = 254))]
         q: Query<Option<String>>,
-        offset: Query<Option<u32>>,
-        limit: Query<Option<u32>>,
-    ) -> poem::Result<Json<Data<MemberPage>>> {
+        sort: Query<Option<MemberSort>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<MemberView>>, AppError> {
         let actor = staff_actor(&viewer)?;
-        let page = state_of(req)?
+        let paging = PageRequest::new(page.0, limit.0);
+        let by_name = sort.0 == Some(MemberSort::Username);
+        let found = state_of(req)?
             .staff
             .find(
                 &actor,
                 q.0.as_deref().unwrap_or(""),
-                offset.0.unwrap_or(0) as usize,
-                limit.0.unwrap_or(50).clamp(1, 200) as usize,
+                by_name,
+                paging.offset(),
+                paging.limit(),
             )
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: MemberPage {
-                members: page.users.iter().map(MemberView::from).collect(),
-                total: page.total as u64,
-            },
-        }))
+            .await?;
+        Ok(Json(paging.answer(
+            found.users.iter().map(MemberView::from).collect(),
+            found.total as u64,
+        )))
     }
 
     /// Get a member
@@ -336,15 +371,11 @@ impl AccountsApi {
         &self,
         req: &Request,
         viewer: Viewer,
-        id: Path<String>,
-    ) -> poem::Result<Json<Data<MemberView>>> {
+        #[oai(validator(max_length = 36))] id: Path<String>,
+    ) -> Result<Json<Data<MemberView>>, AppError> {
         let actor = staff_actor(&viewer)?;
         let id: UserId = id.0.parse().map_err(|_| AppError::not_found())?;
-        let (user, _) = state_of(req)?
-            .staff
-            .user(&actor, id)
-            .await
-            .map_err(AppError::from)?;
+        let (user, _) = state_of(req)?.staff.user(&actor, id).await?;
         Ok(Json(Data {
             data: MemberView::from(&user),
         }))
@@ -364,15 +395,11 @@ impl AccountsApi {
         viewer: Viewer,
         id: Path<String>,
         body: Json<StaffActionRequest>,
-    ) -> poem::Result<Done> {
-        let actor = Actor::from(&acting(req, &viewer)?.user);
+    ) -> Result<Done, AppError> {
+        let actor = acting(req, &viewer)?.actor();
         let id: UserId = id.0.parse().map_err(|_| AppError::not_found())?;
         let action = parse_action(&body.0)?;
-        state_of(req)?
-            .staff
-            .act(&actor, id, action)
-            .await
-            .map_err(AppError::from)?;
+        state_of(req)?.staff.act(&actor, id, action).await?;
         Ok(Done::Done)
     }
 
@@ -386,19 +413,25 @@ impl AccountsApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<InvitationView>>>> {
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<InvitationView>>, AppError> {
         let actor = staff_actor(&viewer)?;
-        let all = state_of(req)?
+        let paging = PageRequest::new(page.0, limit.0);
+        let found = state_of(req)?
             .registration
-            .invites(&actor)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: all
-                .into_iter()
-                .map(|(i, names)| invitation_view(&i, names))
-                .collect(),
-        }))
+            .invites(&actor, paging.offset(), paging.limit())
+            .await?;
+        Ok(Json(
+            paging.answer(
+                found
+                    .invites
+                    .into_iter()
+                    .map(|(i, names)| invitation_view(&i, names))
+                    .collect(),
+                found.total,
+            ),
+        ))
     }
 
     /// Create an invitation
@@ -412,13 +445,12 @@ impl AccountsApi {
         req: &Request,
         viewer: Viewer,
         body: Json<NewInvitation>,
-    ) -> poem::Result<InvitationCreated> {
-        let actor = Actor::from(&acting(req, &viewer)?.user);
+    ) -> Result<InvitationCreated, AppError> {
+        let actor = acting(req, &viewer)?.actor();
         let (invite, link) = state_of(req)?
             .registration
             .create_invite(&actor, body.0.valid_for_days, body.0.max_uses, &body.0.note)
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(InvitationCreated::Created(Json(Data {
             data: CreatedInvitation {
                 invitation: invitation_view(&invite, Vec::new()),
@@ -438,14 +470,13 @@ impl AccountsApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-    ) -> poem::Result<Done> {
-        let actor = Actor::from(&acting(req, &viewer)?.user);
+    ) -> Result<Done, AppError> {
+        let actor = acting(req, &viewer)?.actor();
         let id: InviteId = id.0.parse().map_err(|_| AppError::not_found())?;
         state_of(req)?
             .registration
             .revoke_invite(&actor, id)
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Done::Done)
     }
 
@@ -459,16 +490,19 @@ impl AccountsApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<MemberView>>>> {
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<MemberView>>, AppError> {
         let actor = staff_actor(&viewer)?;
-        let users = state_of(req)?
+        let paging = PageRequest::new(page.0, limit.0);
+        let queue = state_of(req)?
             .registration
-            .approval_queue(&actor)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: users.iter().map(MemberView::from).collect(),
-        }))
+            .approval_queue(&actor, paging.offset(), paging.limit())
+            .await?;
+        Ok(Json(paging.answer(
+            queue.users.iter().map(MemberView::from).collect(),
+            queue.total,
+        )))
     }
 
     /// Approve or reject a sign-up
@@ -483,8 +517,8 @@ impl AccountsApi {
         viewer: Viewer,
         id: Path<String>,
         body: Json<Decision>,
-    ) -> poem::Result<Done> {
-        let actor = Actor::from(&acting(req, &viewer)?.user);
+    ) -> Result<Done, AppError> {
+        let actor = acting(req, &viewer)?.actor();
         let id: UserId = id.0.parse().map_err(|_| AppError::not_found())?;
         state_of(req)?
             .registration
@@ -494,8 +528,7 @@ impl AccountsApi {
                 body.0.approve,
                 body.0.reason.as_deref().unwrap_or(""),
             )
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Done::Done)
     }
 }

@@ -1,11 +1,11 @@
 //! `/api/v1/me/…`: the member's own sessions and password.
 
 use poem::Request;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::{ApiTags, Data};
+use super::{ApiTags, Data, Listed, PageRequest};
 use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, current_session_token, verify_csrf};
@@ -182,18 +182,16 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<SessionInfo>>>> {
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<SessionInfo>>, AppError> {
         let me = viewer.require()?;
         let state = state_of(req)?;
         let token = current_session_token(req, state.tls).unwrap_or_default();
-        let sessions = state
-            .accounts
-            .sessions(me.user.id, &token)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: sessions.into_iter().map(SessionInfo::from).collect(),
-        }))
+        let sessions = state.accounts.sessions(me.user.id, &token).await?;
+        Ok(Json(PageRequest::new(page.0, limit.0).slice(
+            sessions.into_iter().map(SessionInfo::from).collect(),
+        )))
     }
 
     /// End one of my sessions
@@ -202,15 +200,19 @@ impl MeApi {
         method = "delete",
         operation_id = "revokeMySession"
     )]
-    async fn revoke(&self, req: &Request, viewer: Viewer, id: Path<String>) -> poem::Result<Done> {
+    async fn revoke(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
         if !state_of(req)?
             .accounts
             .revoke_session(me.user.id, &id.0)
-            .await
-            .map_err(AppError::from)?
+            .await?
         {
-            return Err(AppError::not_found().into());
+            return Err(AppError::not_found());
         }
         Ok(Done::Done)
     }
@@ -227,15 +229,14 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Ended>>> {
+    ) -> Result<Json<Data<Ended>>, AppError> {
         let me = acting(req, &viewer)?;
         let state = state_of(req)?;
         let token = current_session_token(req, state.tls);
         let ended = state
             .accounts
             .sign_out_everywhere(me.user.id, token.as_deref())
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Json(Data {
             data: Ended { ended },
         }))
@@ -247,16 +248,14 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<TokenInfo>>>> {
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<TokenInfo>>, AppError> {
         let me = viewer.require()?;
-        let tokens = state_of(req)?
-            .accounts
-            .api_tokens(me.user.id)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: tokens.iter().map(TokenInfo::from).collect(),
-        }))
+        let tokens = state_of(req)?.accounts.api_tokens(me.user.id).await?;
+        Ok(Json(
+            PageRequest::new(page.0, limit.0).slice(tokens.iter().map(TokenInfo::from).collect()),
+        ))
     }
 
     /// Create an API token
@@ -268,7 +267,7 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         body: Json<NewToken>,
-    ) -> poem::Result<Created> {
+    ) -> Result<Created, AppError> {
         let me = acting(req, &viewer)?;
         let scope = if body.0.write {
             TokenScope::ReadWrite
@@ -284,8 +283,7 @@ impl MeApi {
                 body.0.valid_for_days,
                 body.0.staff_powers,
             )
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Created::Created(Json(Data {
             data: CreatedToken {
                 token: TokenInfo::from(&token),
@@ -305,15 +303,14 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-    ) -> poem::Result<Done> {
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
         if !state_of(req)?
             .accounts
             .revoke_api_token(me.user.id, &id.0)
-            .await
-            .map_err(AppError::from)?
+            .await?
         {
-            return Err(AppError::not_found().into());
+            return Err(AppError::not_found());
         }
         Ok(Done::Done)
     }
@@ -322,15 +319,13 @@ impl MeApi {
     ///
     /// Everything Hearth holds about the member, one JSON document (sections per module).
     #[oai(path = "/export", method = "get", operation_id = "exportMyData")]
-    async fn export(&self, req: &Request, viewer: Viewer) -> poem::Result<Json<serde_json::Value>> {
+    async fn export(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> Result<Json<serde_json::Value>, AppError> {
         let me = viewer.require()?;
-        Ok(Json(
-            state_of(req)?
-                .self_service
-                .export(&me.user)
-                .await
-                .map_err(AppError::from)?,
-        ))
+        Ok(Json(state_of(req)?.self_service.export(&me.user).await?))
     }
 
     /// Delete my account
@@ -347,13 +342,12 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         body: Json<PasswordConfirmation>,
-    ) -> poem::Result<Scheduled> {
+    ) -> Result<Scheduled, AppError> {
         let me = acting(req, &viewer)?;
         let due = state_of(req)?
             .self_service
             .request_deletion(&me.user, Secret::new(body.0.current_password))
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Scheduled::Scheduled(Json(Data {
             data: DeletionScheduled {
                 deletion_due: due.to_string(),
@@ -369,13 +363,9 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<TotpEnrolment>>> {
+    ) -> Result<Json<Data<TotpEnrolment>>, AppError> {
         let me = acting(req, &viewer)?;
-        let enrolment = state_of(req)?
-            .second_factors
-            .begin(&me.user)
-            .await
-            .map_err(AppError::from)?;
+        let enrolment = state_of(req)?.second_factors.begin(&me.user).await?;
         Ok(Json(Data {
             data: TotpEnrolment {
                 secret: enrolment.secret_base32,
@@ -397,13 +387,12 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         body: Json<TotpCode>,
-    ) -> poem::Result<Json<Data<RecoveryCodes>>> {
+    ) -> Result<Json<Data<RecoveryCodes>>, AppError> {
         let me = acting(req, &viewer)?;
         let codes = state_of(req)?
             .second_factors
             .confirm(&me.user, &body.0.code)
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Json(Data {
             data: RecoveryCodes {
                 recovery_codes: codes,
@@ -422,13 +411,12 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         body: Json<PasswordConfirmation>,
-    ) -> poem::Result<Done> {
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
         state_of(req)?
             .second_factors
             .disable(&me.user, Secret::new(body.0.current_password))
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Done::Done)
     }
 
@@ -441,7 +429,7 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         body: Json<PasswordChange>,
-    ) -> poem::Result<Done> {
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
         let state = state_of(req)?;
         let token = current_session_token(req, state.tls).unwrap_or_default();
@@ -455,8 +443,7 @@ impl MeApi {
                 Secret::new(new),
                 &token,
             )
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Done::Done)
     }
 }

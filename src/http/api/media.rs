@@ -3,12 +3,12 @@
 
 use poem::Request;
 use poem::web::Multipart;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::me::{Done, acting};
-use super::{ApiTags, Data};
+use super::{ApiTags, Data, Feed, Listed, PageRequest, feed};
 use crate::domain::media::{Media, Variant};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
@@ -109,22 +109,34 @@ fn media_id(raw: &str) -> Result<crate::domain::ids::MediaId, AppError> {
 impl MediaApi {
     /// List my media
     ///
-    /// The member's uploads, newest first, in every state.
+    /// The member's uploads, newest first, in every state; a feed (`cursor`).
     #[oai(path = "/media", method = "get", operation_id = "listMyMedia")]
     async fn list(
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<MediaView>>>> {
+        /// `nextCursor` of the page before.
+        #[oai(validator(max_length = 36))]
+        cursor: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Feed<MediaView>>, AppError> {
         let me = viewer.require()?;
-        let items = state_of(req)?
+        let before = match cursor.0.as_deref() {
+            Some(c) => Some(c.parse().map_err(|_| {
+                AppError::invalid("cursor", "Use the nextCursor of an earlier page, as given.")
+            })?),
+            None => None,
+        };
+        let limit = PageRequest::new(None, limit.0).limit;
+        let page = state_of(req)?
             .media
-            .library(&me.user)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: items.iter().map(MediaView::from).collect(),
-        }))
+            .library(&me.user, before, limit as usize)
+            .await?;
+        Ok(Json(feed(
+            page.items.iter().map(MediaView::from).collect(),
+            limit,
+            page.next.map(|id| id.to_string()),
+        )))
     }
 
     /// Get media
@@ -137,13 +149,12 @@ impl MediaApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-    ) -> poem::Result<Json<Data<MediaView>>> {
+    ) -> Result<Json<Data<MediaView>>, AppError> {
         let me = viewer.require()?;
         let media = state_of(req)?
             .media
-            .get(&me.user, media_id(&id.0)?)
-            .await
-            .map_err(AppError::from)?;
+            .get(&me.actor(), media_id(&id.0)?)
+            .await?;
         Ok(Json(Data {
             data: MediaView::from(&media),
         }))
@@ -151,13 +162,17 @@ impl MediaApi {
 
     /// Delete my media
     #[oai(path = "/media/:id", method = "delete", operation_id = "deleteMedia")]
-    async fn delete(&self, req: &Request, viewer: Viewer, id: Path<String>) -> poem::Result<Done> {
+    async fn delete(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
         state_of(req)?
             .media
-            .delete(&me.user, media_id(&id.0)?, "")
-            .await
-            .map_err(AppError::from)?;
+            .delete(&me.actor(), media_id(&id.0)?, "")
+            .await?;
         Ok(Done::Done)
     }
 
@@ -173,16 +188,19 @@ impl MediaApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<MediaView>>>> {
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<MediaView>>, AppError> {
         let me = viewer.require()?;
-        let items = state_of(req)?
+        let paging = PageRequest::new(page.0, limit.0);
+        let (items, total) = state_of(req)?
             .media
-            .queue(&me.user, 500)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: items.iter().map(MediaView::from).collect(),
-        }))
+            .queue(&me.actor(), paging.offset(), paging.limit())
+            .await?;
+        Ok(Json(paging.answer(
+            items.iter().map(MediaView::from).collect(),
+            total,
+        )))
     }
 
     /// Approve or reject media
@@ -197,18 +215,17 @@ impl MediaApi {
         viewer: Viewer,
         id: Path<String>,
         body: Json<MediaDecision>,
-    ) -> poem::Result<Json<Data<MediaView>>> {
+    ) -> Result<Json<Data<MediaView>>, AppError> {
         let me = acting(req, &viewer)?;
         let media = state_of(req)?
             .media
             .decide(
-                &me.user,
+                &me.actor(),
                 media_id(&id.0)?,
                 body.0.approve,
                 body.0.reason.as_deref().unwrap_or_default(),
             )
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Json(Data {
             data: MediaView::from(&media),
         }))
@@ -220,16 +237,17 @@ impl MediaApi {
         method = "delete",
         operation_id = "removeMedia"
     )]
-    async fn remove(&self, req: &Request, viewer: Viewer, id: Path<String>) -> poem::Result<Done> {
+    async fn remove(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
-        if !me.user.role.is_staff() {
-            return Err(AppError::forbidden().into());
-        }
         state_of(req)?
             .media
-            .delete(&me.user, media_id(&id.0)?, "removed through the API")
-            .await
-            .map_err(AppError::from)?;
+            .remove(&me.actor(), media_id(&id.0)?, "removed through the API")
+            .await?;
         Ok(Done::Done)
     }
 }
@@ -242,7 +260,7 @@ pub async fn upload(
     req: &Request,
     viewer: Viewer,
     multipart: Multipart,
-) -> poem::Result<poem::Response> {
+) -> Result<poem::Response, AppError> {
     use poem::IntoResponse;
     let me = viewer.clone().require()?;
     let state = state_of(req)?;

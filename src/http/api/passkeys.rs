@@ -3,13 +3,13 @@
 //! for `navigator.credentials.create()`/`get()`, then the browser's answer.
 
 use poem::Request;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::me::{Done, acting};
 use super::session::{Me, verify_origin_only};
-use super::{ApiTags, Data};
+use super::{ApiTags, Data, Listed, PageRequest};
 use crate::domain::secret::Secret;
 use crate::http::auth::{Viewer, set_session_cookie};
 use crate::http::error::AppError;
@@ -95,16 +95,14 @@ impl PasskeysApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<Vec<PasskeyInfo>>>> {
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Json<Listed<PasskeyInfo>>, AppError> {
         let me = viewer.require()?;
-        let passkeys = state_of(req)?
-            .passkeys
-            .list(me.user.id)
-            .await
-            .map_err(AppError::from)?;
-        Ok(Json(Data {
-            data: passkeys.into_iter().map(PasskeyInfo::from).collect(),
-        }))
+        let passkeys = state_of(req)?.passkeys.list(me.user.id).await?;
+        Ok(Json(PageRequest::new(page.0, limit.0).slice(
+            passkeys.into_iter().map(PasskeyInfo::from).collect(),
+        )))
     }
 
     /// Start registering a passkey
@@ -120,13 +118,12 @@ impl PasskeysApi {
         req: &Request,
         viewer: Viewer,
         body: Json<NewPasskey>,
-    ) -> poem::Result<Json<Data<PasskeyOptions>>> {
+    ) -> Result<Json<Data<PasskeyOptions>>, AppError> {
         let me = acting(req, &viewer)?;
         let start = state_of(req)?
             .passkeys
             .begin_registration(&me.user, &body.0.name, Secret::new(body.0.current_password))
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Json(Data { data: start.into() }))
     }
 
@@ -143,13 +140,12 @@ impl PasskeysApi {
         req: &Request,
         viewer: Viewer,
         body: Json<PasskeyAnswer>,
-    ) -> poem::Result<Registered> {
+    ) -> Result<Registered, AppError> {
         let me = acting(req, &viewer)?;
         let passkey = state_of(req)?
             .passkeys
             .finish_registration(&me.user, &body.0.ceremony, body.0.credential)
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         Ok(Registered::Created(Json(Data {
             data: passkey.into(),
         })))
@@ -161,14 +157,15 @@ impl PasskeysApi {
         method = "delete",
         operation_id = "deleteMyPasskey"
     )]
-    async fn delete(&self, req: &Request, viewer: Viewer, id: Path<String>) -> poem::Result<Done> {
+    async fn delete(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> Result<Done, AppError> {
         let me = acting(req, &viewer)?;
         let id = id.0.parse().map_err(|_| AppError::not_found())?;
-        state_of(req)?
-            .passkeys
-            .remove(me.user.id, id)
-            .await
-            .map_err(AppError::from)?;
+        state_of(req)?.passkeys.remove(me.user.id, id).await?;
         Ok(Done::Done)
     }
 
@@ -181,14 +178,11 @@ impl PasskeysApi {
         method = "post",
         operation_id = "beginPasskeySignIn"
     )]
-    async fn begin_sign_in(&self, req: &Request) -> poem::Result<Json<Data<PasskeyOptions>>> {
+    async fn begin_sign_in(&self, req: &Request) -> Result<Json<Data<PasskeyOptions>>, AppError> {
         let state = state_of(req)?;
         verify_origin_only(req, &state)?;
         let client = crate::http::ui::join::client_info(req);
-        let start = state
-            .passkeys
-            .begin_sign_in(&client)
-            .map_err(AppError::from)?;
+        let start = state.passkeys.begin_sign_in(&client)?;
         Ok(Json(Data { data: start.into() }))
     }
 
@@ -205,15 +199,14 @@ impl PasskeysApi {
         &self,
         req: &Request,
         body: Json<PasskeyAnswer>,
-    ) -> poem::Result<Json<Data<Me>>> {
+    ) -> Result<Json<Data<Me>>, AppError> {
         let state = state_of(req)?;
         verify_origin_only(req, &state)?;
         let client = crate::http::ui::join::client_info(req);
         let (token, signed_in) = state
             .passkeys
             .finish_sign_in(&body.0.ceremony, body.0.credential, client)
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         crate::http::auth::end_current_session(req, &state).await?;
         set_session_cookie(req.cookie(), token.expose(), state.tls);
         Ok(Json(Data {

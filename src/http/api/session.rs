@@ -10,6 +10,7 @@ use crate::http::auth::{Viewer, end_current_session, set_session_cookie, verify_
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
 use crate::service::accounts::{SecondFactorProof, SignInOutcome, SignedIn};
+use crate::service::error::ErrorCode;
 
 pub struct SessionApi;
 
@@ -67,7 +68,7 @@ impl SessionApi {
         &self,
         req: &Request,
         body: Json<SignInRequest>,
-    ) -> poem::Result<Json<Data<Me>>> {
+    ) -> Result<Json<Data<Me>>, AppError> {
         let state = state_of(req)?;
         // A sign-in from a foreign page would plant the attacker's session: check the origin.
         verify_origin_only(req, &state)?;
@@ -75,22 +76,25 @@ impl SessionApi {
         let outcome = state
             .accounts
             .sign_in(&body.0.login, Secret::new(body.0.password), client.clone())
-            .await
-            .map_err(AppError::from)?;
+            .await?;
         let (token, signed_in) = match (outcome, body.0.code) {
             (SignInOutcome::SignedIn(token, signed_in), _) => (token, *signed_in),
-            (SignInOutcome::SecondFactorNeeded(challenge), Some(code)) => state
-                .accounts
-                .complete_second_factor(challenge.expose(), SecondFactorProof::Code(code), client)
-                .await
-                .map_err(AppError::from)?,
+            (SignInOutcome::SecondFactorNeeded(challenge), Some(code)) => {
+                state
+                    .accounts
+                    .complete_second_factor(
+                        challenge.expose(),
+                        SecondFactorProof::Code(code),
+                        client,
+                    )
+                    .await?
+            }
             (SignInOutcome::SecondFactorNeeded(_), None) => {
                 return Err(AppError::new(
                     poem::http::StatusCode::UNAUTHORIZED,
-                    "SECOND_FACTOR_REQUIRED",
+                    ErrorCode::SecondFactorRequired,
                     "This account uses two-factor authentication: send the current code (or a recovery code) in `code`.",
-                )
-                .into());
+                ));
             }
         };
         set_session_cookie(req.cookie(), token.expose(), state.tls);
@@ -103,10 +107,10 @@ impl SessionApi {
     ///
     /// Closes the current session. Needs `X-CSRF-Token`.
     #[oai(path = "/session", method = "delete", operation_id = "signOut")]
-    async fn sign_out(&self, req: &Request, viewer: Viewer) -> poem::Result<SignedOut> {
+    async fn sign_out(&self, req: &Request, viewer: Viewer) -> Result<SignedOut, AppError> {
         let state = state_of(req)?;
         if viewer.0.is_none() {
-            return Err(AppError::unauthorized().into());
+            return Err(AppError::unauthorized());
         }
         verify_csrf(req, &state, &viewer, None)?;
         end_current_session(req, &state).await?;
@@ -117,7 +121,7 @@ impl SessionApi {
     ///
     /// The signed-in member and the CSRF token for state changes.
     #[oai(path = "/me", method = "get", operation_id = "getMe")]
-    async fn me(&self, viewer: Viewer) -> poem::Result<Json<Data<Me>>> {
+    async fn me(&self, viewer: Viewer) -> Result<Json<Data<Me>>, AppError> {
         let signed_in = viewer.require()?;
         Ok(Json(Data {
             data: Me::from(&signed_in),

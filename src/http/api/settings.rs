@@ -1,143 +1,322 @@
-//! `/api/v1/admin/settings`: the runtime site settings (admins). The SMTP password is
-//! write-only: it is never sent back, and leaving it out keeps the stored one.
+//! `/api/v1/admin/settings`: the runtime site settings (admins). `PUT` replaces them, `PATCH`
+//! changes the fields it is sent. The SMTP password is write-only: it is never sent back, and
+//! leaving it out keeps the stored one. Every bound the server checks is in the schema.
 
 use poem::Request;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 
 use super::me::acting;
 use super::{ApiTags, Data};
-use crate::domain::permission::Permission;
 use crate::domain::secret::Secret;
-use crate::domain::settings::{
-    MailSettings, MediaSettings, RegistrationMode, SiteSettings, SmtpSecurity,
-};
+use crate::domain::settings::{RegistrationMode, SettingsPatch, SiteSettings, SmtpSecurity};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
-use crate::service::audit::Actor;
-use crate::service::settings::SettingsError;
 
 pub struct SettingsApi;
 
+/// Who may sign up.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum Registration {
+    Open,
+    Approval,
+    InviteOnly,
+    Closed,
+}
+
+impl From<Registration> for RegistrationMode {
+    fn from(r: Registration) -> Self {
+        match r {
+            Registration::Open => RegistrationMode::Open,
+            Registration::Approval => RegistrationMode::Approval,
+            Registration::InviteOnly => RegistrationMode::InviteOnly,
+            Registration::Closed => RegistrationMode::Closed,
+        }
+    }
+}
+
+impl From<RegistrationMode> for Registration {
+    fn from(r: RegistrationMode) -> Self {
+        match r {
+            RegistrationMode::Open => Registration::Open,
+            RegistrationMode::Approval => Registration::Approval,
+            RegistrationMode::InviteOnly => Registration::InviteOnly,
+            RegistrationMode::Closed => Registration::Closed,
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum Security {
+    /// STARTTLS (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// None: only for a relay on the same machine.
+    None,
+}
+
+impl From<Security> for SmtpSecurity {
+    fn from(s: Security) -> Self {
+        match s {
+            Security::Starttls => SmtpSecurity::StartTls,
+            Security::Tls => SmtpSecurity::Tls,
+            Security::None => SmtpSecurity::None,
+        }
+    }
+}
+
+impl From<SmtpSecurity> for Security {
+    fn from(s: SmtpSecurity) -> Self {
+        match s {
+            SmtpSecurity::StartTls => Security::Starttls,
+            SmtpSecurity::Tls => Security::Tls,
+            SmtpSecurity::None => Security::None,
+        }
+    }
+}
+
+/// The site settings. The bounds are those `SiteSettings::problems` checks.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct SettingsView {
-    #[oai(validator(max_length = 60))]
+    #[oai(validator(min_length = 1, max_length = 60, pattern = r"\S"))]
     pub site_name: String,
-    /// open, approval, invite_only or closed.
-    #[oai(validator(max_length = 16))]
-    pub registration: String,
+    pub registration: Registration,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub approval_queue_limit: u32,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub api_requests_per_second: u32,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub sign_in_attempts_per_15_minutes: u32,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub sign_ups_per_hour: u32,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     pub password_resets_per_hour: u32,
+    /// Can be switched on only by someone signed in with a second factor.
     pub require_staff_second_factor: bool,
-    #[oai(validator(max_length = 253))]
+    pub mail: MailView,
+    pub media: MediaSettingsView,
+}
+
+/// Outgoing mail. With an empty host, mail is off.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+pub struct MailView {
+    /// A host name such as smtp.example.org (no scheme or port), or empty for no mail.
+    #[oai(validator(max_length = 253, pattern = r"^[^\s/:]*$"))]
     pub smtp_host: String,
+    #[oai(validator(minimum(value = "1"), maximum(value = "65535")))]
     pub smtp_port: u16,
-    /// starttls, tls or none.
-    #[oai(validator(max_length = 16))]
-    pub smtp_security: String,
+    pub smtp_security: Security,
     #[oai(validator(max_length = 320))]
     pub smtp_username: String,
     /// Write-only: never returned; absent keeps the stored password.
     #[oai(skip_serializing_if_is_none, validator(max_length = 1024))]
     pub smtp_password: Option<String>,
+    /// The sender, e.g. `Club <hearth@example.org>` (needed when a host is set).
     #[oai(validator(max_length = 320))]
-    pub mail_from: String,
-    /// Upload limits and moderation; absent in a replacement keeps the current ones.
-    #[oai(skip_serializing_if_is_none)]
-    pub media: Option<MediaSettingsView>,
+    pub from: String,
 }
 
 /// Upload limits, and whether new uploads wait for approval.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub struct MediaSettingsView {
-    /// Largest photo, MiB (1-200).
+    /// Largest photo, MiB.
+    #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
     pub max_photo_mib: u32,
-    /// Largest video, MiB (1-4096).
+    /// Largest video, MiB.
+    #[oai(validator(minimum(value = "1"), maximum(value = "4096")))]
     pub max_video_mib: u32,
-    /// Longest video, seconds (1-3600).
+    /// Longest video, seconds.
+    #[oai(validator(minimum(value = "1"), maximum(value = "3600")))]
     pub max_video_seconds: u32,
     /// Storage per member, MiB.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub quota_mib: u32,
     /// Storage per supporter, MiB.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub supporter_quota_mib: u32,
     /// Uploads per member per hour.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub uploads_per_hour: u32,
     /// New uploads wait in the moderation queue.
     pub needs_approval: bool,
-}
-
-impl From<&MediaSettings> for MediaSettingsView {
-    fn from(m: &MediaSettings) -> Self {
-        Self {
-            max_photo_mib: m.max_photo_mib,
-            max_video_mib: m.max_video_mib,
-            max_video_seconds: m.max_video_seconds,
-            quota_mib: m.quota_mib,
-            supporter_quota_mib: m.supporter_quota_mib,
-            uploads_per_hour: m.uploads_per_hour,
-            needs_approval: m.needs_approval,
-        }
-    }
-}
-
-impl From<MediaSettingsView> for MediaSettings {
-    fn from(m: MediaSettingsView) -> Self {
-        Self {
-            max_photo_mib: m.max_photo_mib,
-            max_video_mib: m.max_video_mib,
-            max_video_seconds: m.max_video_seconds,
-            quota_mib: m.quota_mib,
-            supporter_quota_mib: m.supporter_quota_mib,
-            uploads_per_hour: m.uploads_per_hour,
-            needs_approval: m.needs_approval,
-        }
-    }
 }
 
 impl From<&SiteSettings> for SettingsView {
     fn from(s: &SiteSettings) -> Self {
         Self {
             site_name: s.site_name.clone(),
-            registration: s.registration.as_str().to_string(),
+            registration: s.registration.into(),
             approval_queue_limit: s.approval_queue_limit,
             api_requests_per_second: s.api_requests_per_second,
             sign_in_attempts_per_15_minutes: s.sign_in_attempts_per_15_minutes,
             sign_ups_per_hour: s.sign_ups_per_hour,
             password_resets_per_hour: s.password_resets_per_hour,
             require_staff_second_factor: s.require_staff_second_factor,
-            smtp_host: s.mail.smtp_host.clone(),
-            smtp_port: s.mail.smtp_port,
-            smtp_security: s.mail.smtp_security.as_str().to_string(),
-            smtp_username: s.mail.smtp_username.clone(),
-            smtp_password: None,
-            mail_from: s.mail.from.clone(),
-            media: Some(MediaSettingsView::from(&s.media)),
+            mail: MailView {
+                smtp_host: s.mail.smtp_host.clone(),
+                smtp_port: s.mail.smtp_port,
+                smtp_security: s.mail.smtp_security.into(),
+                smtp_username: s.mail.smtp_username.clone(),
+                smtp_password: None,
+                from: s.mail.from.clone(),
+            },
+            media: MediaSettingsView {
+                max_photo_mib: s.media.max_photo_mib,
+                max_video_mib: s.media.max_video_mib,
+                max_video_seconds: s.media.max_video_seconds,
+                quota_mib: s.media.quota_mib,
+                supporter_quota_mib: s.media.supporter_quota_mib,
+                uploads_per_hour: s.media.uploads_per_hour,
+                needs_approval: s.media.needs_approval,
+            },
         }
     }
 }
 
-fn manager(viewer: &Viewer) -> Result<Actor, AppError> {
-    let me = viewer.clone().require()?;
-    if !me.user.role.may(Permission::ManageSettings) {
-        return Err(AppError::forbidden());
+/// A change to some settings, shaped like the settings themselves: only the fields sent
+/// change.
+#[derive(Object, Default)]
+#[oai(rename_all = "camelCase")]
+pub struct SettingsChange {
+    #[oai(validator(min_length = 1, max_length = 60, pattern = r"\S"))]
+    pub site_name: Option<String>,
+    pub registration: Option<Registration>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub approval_queue_limit: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub api_requests_per_second: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub sign_in_attempts_per_15_minutes: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub sign_ups_per_hour: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub password_resets_per_hour: Option<u32>,
+    pub require_staff_second_factor: Option<bool>,
+    pub mail: Option<MailChange>,
+    pub media: Option<MediaChange>,
+}
+
+/// A change to the mail settings.
+#[derive(Object, Default)]
+#[oai(rename_all = "camelCase")]
+pub struct MailChange {
+    #[oai(validator(max_length = 253, pattern = r"^[^\s/:]*$"))]
+    pub smtp_host: Option<String>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "65535")))]
+    pub smtp_port: Option<u16>,
+    pub smtp_security: Option<Security>,
+    #[oai(validator(max_length = 320))]
+    pub smtp_username: Option<String>,
+    #[oai(validator(max_length = 1024))]
+    pub smtp_password: Option<String>,
+    #[oai(validator(max_length = 320))]
+    pub from: Option<String>,
+}
+
+/// A change to the upload limits.
+#[derive(Object, Default)]
+#[oai(rename_all = "camelCase")]
+pub struct MediaChange {
+    #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+    pub max_photo_mib: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "4096")))]
+    pub max_video_mib: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "3600")))]
+    pub max_video_seconds: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    pub quota_mib: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    pub supporter_quota_mib: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub uploads_per_hour: Option<u32>,
+    pub needs_approval: Option<bool>,
+}
+
+/// A replacement is a change of every field (an absent password keeps the stored one).
+impl From<SettingsView> for SettingsChange {
+    fn from(v: SettingsView) -> Self {
+        let m = v.media;
+        Self {
+            site_name: Some(v.site_name),
+            registration: Some(v.registration),
+            approval_queue_limit: Some(v.approval_queue_limit),
+            api_requests_per_second: Some(v.api_requests_per_second),
+            sign_in_attempts_per_15_minutes: Some(v.sign_in_attempts_per_15_minutes),
+            sign_ups_per_hour: Some(v.sign_ups_per_hour),
+            password_resets_per_hour: Some(v.password_resets_per_hour),
+            require_staff_second_factor: Some(v.require_staff_second_factor),
+            mail: Some(MailChange {
+                smtp_host: Some(v.mail.smtp_host),
+                smtp_port: Some(v.mail.smtp_port),
+                smtp_security: Some(v.mail.smtp_security),
+                smtp_username: Some(v.mail.smtp_username),
+                smtp_password: v.mail.smtp_password,
+                from: Some(v.mail.from),
+            }),
+            media: Some(MediaChange {
+                max_photo_mib: Some(m.max_photo_mib),
+                max_video_mib: Some(m.max_video_mib),
+                max_video_seconds: Some(m.max_video_seconds),
+                quota_mib: Some(m.quota_mib),
+                supporter_quota_mib: Some(m.supporter_quota_mib),
+                uploads_per_hour: Some(m.uploads_per_hour),
+                needs_approval: Some(m.needs_approval),
+            }),
+        }
     }
-    Ok(Actor::from(&me.user))
+}
+
+impl From<SettingsChange> for SettingsPatch {
+    fn from(c: SettingsChange) -> Self {
+        let mail = c.mail.unwrap_or_default();
+        let media = c.media.unwrap_or_default();
+        Self {
+            site_name: c.site_name,
+            registration: c.registration.map(Into::into),
+            approval_queue_limit: c.approval_queue_limit,
+            api_requests_per_second: c.api_requests_per_second,
+            sign_in_attempts_per_15_minutes: c.sign_in_attempts_per_15_minutes,
+            sign_ups_per_hour: c.sign_ups_per_hour,
+            password_resets_per_hour: c.password_resets_per_hour,
+            require_staff_second_factor: c.require_staff_second_factor,
+            smtp_host: mail.smtp_host,
+            smtp_port: mail.smtp_port,
+            smtp_security: mail.smtp_security.map(Into::into),
+            smtp_username: mail.smtp_username,
+            smtp_password: mail.smtp_password.map(Secret::new),
+            mail_from: mail.from,
+            max_photo_mib: media.max_photo_mib,
+            max_video_mib: media.max_video_mib,
+            max_video_seconds: media.max_video_seconds,
+            quota_mib: media.quota_mib,
+            supporter_quota_mib: media.supporter_quota_mib,
+            uploads_per_hour: media.uploads_per_hour,
+            needs_approval: media.needs_approval,
+        }
+    }
 }
 
 #[OpenApi(prefix_path = "/v1/admin", tag = "ApiTags::System")]
 impl SettingsApi {
     /// Get the site settings
     #[oai(path = "/settings", method = "get", operation_id = "getSettings")]
-    async fn get(&self, req: &Request, viewer: Viewer) -> poem::Result<Json<Data<SettingsView>>> {
-        manager(&viewer)?;
+    async fn get(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> Result<Json<Data<SettingsView>>, AppError> {
+        let actor = viewer.require()?.actor();
+        let settings = state_of(req)?.settings.read(&actor)?;
         Ok(Json(Data {
-            data: SettingsView::from(&*state_of(req)?.settings.current()),
+            data: SettingsView::from(&*settings),
         }))
     }
 
@@ -151,61 +330,35 @@ impl SettingsApi {
         req: &Request,
         viewer: Viewer,
         body: Json<SettingsView>,
-    ) -> poem::Result<Json<Data<SettingsView>>> {
-        let actor = manager(&viewer)?;
-        acting(req, &viewer)?;
-        let state = state_of(req)?;
-        let current = state.settings.current();
-        let b = body.0;
-        let invalid = |field: &'static str, msg: &str| {
-            AppError::validation(vec![crate::domain::account::FieldError::new(field, msg)])
-        };
-        let registration = RegistrationMode::parse(&b.registration)
-            .ok_or_else(|| invalid("registration", "Use open, approval, invite_only or closed."))?;
-        let smtp_security = SmtpSecurity::parse(&b.smtp_security)
-            .ok_or_else(|| invalid("smtp_security", "Use starttls, tls or none."))?;
-        if b.require_staff_second_factor
-            && !current.require_staff_second_factor
-            && !viewer.0.as_ref().is_some_and(|s| s.second_factor)
-        {
-            return Err(invalid(
-                "require_staff_second_factor",
-                "Sign in with a second factor yourself first.",
-            )
-            .into());
-        }
-        let new = SiteSettings {
-            site_name: b.site_name.trim().to_string(),
-            registration,
-            approval_queue_limit: b.approval_queue_limit,
-            api_requests_per_second: b.api_requests_per_second,
-            sign_in_attempts_per_15_minutes: b.sign_in_attempts_per_15_minutes,
-            sign_ups_per_hour: b.sign_ups_per_hour,
-            password_resets_per_hour: b.password_resets_per_hour,
-            require_staff_second_factor: b.require_staff_second_factor,
-            mail: MailSettings {
-                smtp_host: b.smtp_host.trim().to_string(),
-                smtp_port: b.smtp_port,
-                smtp_security,
-                smtp_username: b.smtp_username.trim().to_string(),
-                smtp_password: b
-                    .smtp_password
-                    .map(Secret::new)
-                    .unwrap_or_else(|| current.mail.smtp_password.clone()),
-                from: b.mail_from.trim().to_string(),
-            },
-            media: b
-                .media
-                .map(MediaSettings::from)
-                .unwrap_or_else(|| current.media.clone()),
-        };
-        match state.settings.update(&actor, new).await {
-            Ok(()) => Ok(Json(Data {
-                data: SettingsView::from(&*state.settings.current()),
-            })),
-            Err(SettingsError::Invalid(fields)) => Err(AppError::validation(fields).into()),
-            Err(SettingsError::Forbidden) => Err(AppError::forbidden().into()),
-            Err(SettingsError::Store(e)) => Err(AppError::from(e).into()),
-        }
+    ) -> Result<Json<Data<SettingsView>>, AppError> {
+        let actor = acting(req, &viewer)?.actor();
+        let saved = state_of(req)?
+            .settings
+            .update(&actor, SettingsChange::from(body.0).into())
+            .await?;
+        Ok(Json(Data {
+            data: SettingsView::from(&*saved),
+        }))
+    }
+
+    /// Change some site settings
+    ///
+    /// Only the fields sent change; the rest keep their stored values, even when others are
+    /// changed at the same time.
+    #[oai(path = "/settings", method = "patch", operation_id = "patchSettings")]
+    async fn patch(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        body: Json<SettingsChange>,
+    ) -> Result<Json<Data<SettingsView>>, AppError> {
+        let actor = acting(req, &viewer)?.actor();
+        let saved = state_of(req)?
+            .settings
+            .update(&actor, body.0.into())
+            .await?;
+        Ok(Json(Data {
+            data: SettingsView::from(&*saved),
+        }))
     }
 }

@@ -42,16 +42,9 @@ impl SystemApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> poem::Result<Json<Data<SystemStatusView>>> {
+    ) -> Result<Json<Data<SystemStatusView>>, AppError> {
         let signed_in = viewer.require()?;
-        if !signed_in.user.role.may_view_system() {
-            return Err(AppError::forbidden().into());
-        }
-        let s = state_of(req)?
-            .system
-            .status()
-            .await
-            .map_err(AppError::from)?;
+        let s = state_of(req)?.system.status(&signed_in.actor()).await?;
         Ok(Json(Data {
             data: SystemStatusView {
                 version: s.version.to_string(),

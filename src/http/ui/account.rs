@@ -11,11 +11,29 @@ use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
 use crate::http::auth::{CsrfForm, Viewer, end_current_session, set_session_cookie, verify_csrf};
 use crate::http::error::AppError;
+use crate::http::routing::Routes;
 use crate::http::state::AppState;
 use crate::service::accounts::{
-    AccountError, NewOwner, SecondFactorProof, SignInOutcome, SignedIn,
+    NewOwner, SecondFactorProof, SignInOutcome, SignedIn, setup_link_invalid, sign_in_expired,
 };
+use crate::service::error::{ErrorCode, ServiceError};
 use crate::service::passkeys::CeremonyStart;
+
+/// Owner setup, sign-in (password, second step, passkeys) and sign-out.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/setup/:token", setup_form)
+        .post("/setup/:token", setup_submit)
+        .get("/login", login_form)
+        .post("/login", login_submit)
+        .post("/logout", logout)
+        .get("/login/code", code_form)
+        .post("/login/code", code_submit)
+        .post("/login/passkey/options", passkey_options)
+        .post("/login/passkey", passkey_finish)
+        .post("/login/code/passkey/options", code_passkey_options)
+        .post("/login/code/passkey", code_passkey_finish)
+}
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -35,7 +53,7 @@ pub async fn setup_form(
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     if !state.accounts.setup_token_is_valid(&token).await? {
-        return Err(AccountError::SetupLinkInvalid.into());
+        return Err(setup_link_invalid().into());
     }
     let page = SetupPage {
         page: PageContext::new(req, &state, &viewer),
@@ -81,7 +99,7 @@ pub async fn setup_submit(
             flash::set(req, "Owner account created. Sign in with it now.");
             Ok(Redirect::see_other("/login").into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
+        Err(ServiceError::Invalid(errors)) => {
             let page = SetupPage {
                 page: PageContext::new(req, &state, &viewer),
                 token,
@@ -179,7 +197,7 @@ pub async fn login_submit(
                 url::form_urlencoded::byte_serialize(input.next.as_bytes()).collect::<String>();
             Ok(Redirect::see_other(format!("/login/code?next={next}")).into_response())
         }
-        Err(AccountError::WrongCredentials) => {
+        Err(ServiceError::Unauthenticated(r)) if r.code == ErrorCode::WrongCredentials => {
             let page = LoginPage {
                 page: PageContext::new(req, &state, &viewer),
                 can_join: can_join(&state),
@@ -290,7 +308,7 @@ fn challenge_of(req: &Request) -> Result<String, AppError> {
     req.cookie()
         .get(CHALLENGE_COOKIE)
         .map(|c| c.value_str().to_string())
-        .ok_or_else(|| AccountError::ChallengeExpired.into())
+        .ok_or_else(|| sign_in_expired().into())
 }
 
 /// Ends the pending sign-in's cookie once it is complete.
@@ -352,7 +370,7 @@ pub async fn code_submit(
             clear_challenge_cookie(req);
             finish_sign_in(req, &state, &token, &signed_in, &input.next).await
         }
-        Err(AccountError::WrongSecondFactor) => {
+        Err(ServiceError::Unauthenticated(r)) if r.code == ErrorCode::WrongCode => {
             let page = CodePage {
                 page: PageContext::new(req, &state, &viewer),
                 next: input.next,

@@ -11,11 +11,41 @@ use super::{PageContext, render, render_status, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::secret::Secret;
 use crate::domain::settings::RegistrationMode;
+use crate::http::auth::CsrfForm;
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::middleware::ClientIp;
-use crate::service::accounts::{AccountError, ClientInfo};
-use crate::service::registration::{RegistrationError, SignUp};
+use crate::http::routing::Routes;
+use crate::service::accounts::ClientInfo;
+use crate::service::error::{ErrorCode, Refusal, ServiceError};
+use crate::service::registration::SignUp;
+
+/// Sign-up, email verification and password reset.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/join", form)
+        .post("/join", submit)
+        .get("/join/:code", invited_form)
+        .post("/join/:code", invited_submit)
+        .get("/verify/:token", verify_form)
+        .post("/verify/:token", verify)
+        .get("/forgot", forgot_form)
+        .post("/forgot", forgot_submit)
+        .get("/reset/:token", reset_form)
+        .post("/reset/:token", reset_submit)
+}
+
+fn closed(why: &str) -> AppError {
+    ServiceError::Forbidden(Refusal::new(ErrorCode::RegistrationClosed, why)).into()
+}
+
+fn bad_link() -> AppError {
+    ServiceError::NotFound(Refusal::new(
+        ErrorCode::LinkInvalid,
+        "This link is invalid, has expired or was already used. Ask for a new one.",
+    ))
+    .into()
+}
 
 #[derive(Template)]
 #[template(path = "join.html")]
@@ -81,13 +111,10 @@ fn join_page(
 pub async fn form(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
     match state.settings.current().registration {
-        RegistrationMode::Closed => {
-            Err(RegistrationError::Closed("Sign-ups are closed on this site.").into())
-        }
-        RegistrationMode::InviteOnly => Err(RegistrationError::Closed(
+        RegistrationMode::Closed => Err(closed("Sign-ups are closed on this site.")),
+        RegistrationMode::InviteOnly => Err(closed(
             "This site is invite-only: you need an invitation link to join.",
-        )
-        .into()),
+        )),
         _ => Ok(render(&join_page(req, &viewer, None, None, Vec::new())?)?.into_response()),
     }
 }
@@ -156,7 +183,7 @@ async fn join(
             };
             render_status(&page, StatusCode::CREATED)
         }
-        Err(RegistrationError::Account(AccountError::Invalid(errors))) => {
+        Err(ServiceError::Invalid(errors)) => {
             let page = join_page(req, viewer, code.as_deref(), Some(&input), errors)?;
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -183,15 +210,41 @@ pub async fn invited_submit(
     join(req, &viewer, Some(code), input).await
 }
 
-/// A GET that changes state is avoided elsewhere; a verification link is the exception mail
-/// clients force on us, and it is harmless: it only confirms what the link's owner asked for.
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    page: PageContext,
+    token: String,
+}
+
+/// The page a verification link opens: a button that confirms. Opening the link changes
+/// nothing, so mail scanners that follow links cannot confirm addresses for people.
 #[handler]
-pub async fn verify(
+pub async fn verify_form(
     req: &Request,
     viewer: Viewer,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
+    if !state.registration.verify_link_is_valid(&token).await? {
+        return Err(bad_link());
+    }
+    Ok(render(&VerifyPage {
+        page: PageContext::new(req, &state, &viewer),
+        token,
+    })?
+    .into_response())
+}
+
+#[handler]
+pub async fn verify(
+    req: &Request,
+    viewer: Viewer,
+    Path(token): Path<String>,
+    Form(input): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let state = state_of(req)?;
+    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let user = state.registration.verify_email(&token).await?;
     let page = MessagePage {
         page: PageContext::new(req, &state, &viewer),
@@ -265,7 +318,7 @@ pub async fn reset_form(
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     if !state.registration.reset_link_is_valid(&token).await? {
-        return Err(RegistrationError::BadLink.into());
+        return Err(bad_link());
     }
     Ok(render(&ResetPage {
         page: PageContext::new(req, &state, &viewer),
@@ -307,7 +360,7 @@ pub async fn reset_submit(
             super::flash::set(req, "Your password is changed. Sign in with the new one.");
             Ok(poem::web::Redirect::see_other("/login").into_response())
         }
-        Err(RegistrationError::Account(AccountError::Invalid(errors))) => {
+        Err(ServiceError::Invalid(errors)) => {
             let page = ResetPage {
                 page: PageContext::new(req, &state, &viewer),
                 token,

@@ -12,7 +12,26 @@ use crate::domain::api_token::{ApiToken, TokenScope};
 use crate::domain::secret::Secret;
 use crate::http::auth::{CsrfForm, Viewer, current_session_token, verify_csrf};
 use crate::http::error::AppError;
-use crate::service::accounts::{AccountError, SessionView, SignedIn};
+use crate::http::routing::Routes;
+use crate::service::accounts::{SessionView, SignedIn};
+use crate::service::error::ServiceError;
+
+/// The member's account page and its forms.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/account", page)
+        .post("/account/password", change_password)
+        .get("/account/export", export)
+        .post("/account/delete", request_deletion)
+        .post("/account/tokens", create_token)
+        .post("/account/tokens/:id/revoke", revoke_token)
+        .post("/account/sessions/:id/revoke", revoke_session)
+        .post("/account/sessions/revoke-others", revoke_others)
+        .post("/account/passkeys/:id/remove", remove_passkey)
+        .post("/account/2fa/begin", begin_totp)
+        .post("/account/2fa/confirm", confirm_totp)
+        .post("/account/2fa/disable", disable_totp)
+}
 use crate::service::passkeys::PasskeyView;
 
 #[derive(Template)]
@@ -141,7 +160,7 @@ pub async fn change_password(
             );
             Ok(Redirect::see_other("/account").into_response())
         }
-        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
+        Err(ServiceError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -224,7 +243,7 @@ pub async fn create_token(
                 account_page_with(req, &viewer, Vec::new(), Some(secret.expose().clone())).await?;
             render_status(&view, StatusCode::CREATED)
         }
-        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
+        Err(ServiceError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -285,7 +304,7 @@ pub async fn confirm_totp(
             view.recovery_codes = Some(codes);
             Ok(render(&view)?.into_response())
         }
-        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
+        Err(ServiceError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -314,7 +333,7 @@ pub async fn disable_totp(
             flash::set(req, "Two-factor authentication is off.");
             Ok(Redirect::see_other("/account").into_response())
         }
-        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
+        Err(ServiceError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -360,7 +379,7 @@ pub async fn request_deletion(
             };
             Ok(render(&view)?.into_response())
         }
-        Err(AccountError::Invalid(errors)) => invalid(req, &viewer, errors).await,
+        Err(ServiceError::Invalid(errors)) => invalid(req, &viewer, errors).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -8,12 +8,33 @@ use super::{PageContext, flash, render, render_status, signed_in, state_of};
 use crate::domain::media::Media;
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
+use crate::http::routing::Routes;
+use crate::service::error::ErrorCode;
+
+/// Uploads shown per page of the library.
+const PAGE: usize = 60;
+
+/// The member's media library pages.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/media", page)
+        .post("/media", upload)
+        .get("/media/:id", item)
+        .post("/media/:id/delete", delete)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct LibraryQuery {
+    before: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "media.html")]
 struct LibraryPage {
     page: PageContext,
     items: Vec<Media>,
+    /// The cursor of the next page, when there is one.
+    next: Option<String>,
     used_mib: String,
     quota_mib: u64,
     max_photo_mib: u32,
@@ -39,12 +60,18 @@ async fn library(
 ) -> Result<LibraryPage, AppError> {
     let me = signed_in(viewer, req.uri().path())?;
     let state = state_of(req)?;
-    let items = state.media.library(&me.user).await?;
+    let before = req
+        .params::<LibraryQuery>()
+        .ok()
+        .and_then(|q| q.before)
+        .and_then(|b| b.parse().ok());
+    let library = state.media.library(&me.user, before, PAGE).await?;
     let (used, quota) = state.media.usage(&me.user).await?;
     let settings = state.settings.current().media.clone();
     Ok(LibraryPage {
         page: PageContext::new(req, &state, viewer),
-        items,
+        items: library.items,
+        next: library.next.map(|id| id.to_string()),
         used_mib: mib(used),
         quota_mib: quota / 1_048_576,
         max_photo_mib: settings.max_photo_mib,
@@ -75,7 +102,7 @@ pub async fn upload(
             flash::set(req, "Uploaded. It will be ready in a moment.");
             Ok(Redirect::see_other("/media").into_response())
         }
-        Err(e) if e.status.is_client_error() && e.code != "CSRF_FAILED" => {
+        Err(e) if e.status.is_client_error() && e.code != ErrorCode::CsrfFailed => {
             let status = e.status;
             render_status(&library(req, &viewer, Some(e.message)).await?, status)
         }
@@ -100,7 +127,7 @@ pub async fn item(
     let me = signed_in(&viewer, req.uri().path())?;
     let state = state_of(req)?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
-    let item = state.media.get(&me.user, id).await?;
+    let item = state.media.get(&me.actor(), id).await?;
     Ok(render(&ItemPage {
         page: PageContext::new(req, &state, &viewer),
         own: item.owner == me.user.id,
@@ -120,7 +147,7 @@ pub async fn delete(
     let state = state_of(req)?;
     verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
-    state.media.delete(&me.user, id, "").await?;
+    state.media.delete(&me.actor(), id, "").await?;
     flash::set(req, "Deleted.");
     Ok(Redirect::see_other("/media").into_response())
 }

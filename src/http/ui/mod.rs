@@ -14,9 +14,20 @@ use poem::{Request, handler};
 use super::auth::{Viewer, csrf_token_for};
 use super::error::AppError;
 use super::middleware::RequestId;
+use super::routing::Routes;
 use super::state::AppState;
 use super::static_files::AssetUrls;
 use crate::service::system::VERSION;
+
+/// The member-facing pages.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/", home)
+        .merge(account::routes())
+        .merge(join::routes())
+        .merge(me::routes())
+        .merge(media::routes())
+}
 
 /// The signed-in user as the layout shows them.
 #[derive(Debug, Clone)]

@@ -1,7 +1,107 @@
-//! The table of route templates and their methods. It gives `405` responses their `Allow`
-//! header and gives metrics a bounded route label (the template, never the raw path).
+//! Routes as each web module declares them, and the table of route templates they make.
+//!
+//! Every module exports `routes() -> Routes`; [`Routes::build`] turns the merged list into
+//! both poem's router and the [`RouteTable`], so a route cannot be served without being in
+//! the table or listed without being served. The table gives `405` responses their `Allow`
+//! header and metrics a bounded route label (the template, never the raw path).
 
+use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, RouteMethod};
+
+/// One path and the endpoint of each method it answers.
+struct PathRoutes {
+    path: &'static str,
+    methods: Vec<(Method, BoxEndpoint<'static, Response>)>,
+}
+
+/// A module's routes. Build with [`Routes::get`] and [`Routes::post`]; merge modules with
+/// [`Routes::merge`].
+#[derive(Default)]
+pub struct Routes {
+    paths: Vec<PathRoutes>,
+    nested: Vec<(&'static str, BoxEndpoint<'static, Response>, RouteTable)>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn at<E>(mut self, method: Method, path: &'static str, endpoint: E) -> Self
+    where
+        E: Endpoint + 'static,
+        E::Output: IntoResponse,
+    {
+        let endpoint = endpoint.map_to_response().boxed();
+        match self.paths.iter_mut().find(|p| p.path == path) {
+            Some(entry) => entry.methods.push((method, endpoint)),
+            None => self.paths.push(PathRoutes {
+                path,
+                methods: vec![(method, endpoint)],
+            }),
+        }
+        self
+    }
+
+    pub fn get<E>(self, path: &'static str, endpoint: E) -> Self
+    where
+        E: Endpoint + 'static,
+        E::Output: IntoResponse,
+    {
+        self.at(Method::GET, path, endpoint)
+    }
+
+    pub fn post<E>(self, path: &'static str, endpoint: E) -> Self
+    where
+        E: Endpoint + 'static,
+        E::Output: IntoResponse,
+    {
+        self.at(Method::POST, path, endpoint)
+    }
+
+    /// Serves everything under `prefix` with `endpoint`, whose own paths and methods are
+    /// `table` (an OpenAPI service's, say).
+    pub fn nest<E>(mut self, prefix: &'static str, endpoint: E, table: RouteTable) -> Self
+    where
+        E: Endpoint + 'static,
+        E::Output: IntoResponse,
+    {
+        self.nested
+            .push((prefix, endpoint.map_to_response().boxed(), table));
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        for entry in other.paths {
+            for (method, endpoint) in entry.methods {
+                self = self.at(method, entry.path, endpoint);
+            }
+        }
+        self.nested.extend(other.nested);
+        self
+    }
+
+    /// The router and the table of what it serves.
+    pub fn build(self) -> (Route, RouteTable) {
+        let mut table = RouteTable::default();
+        let mut route = Route::new();
+        for entry in self.paths {
+            let methods: Vec<Method> = entry.methods.iter().map(|(m, _)| m.clone()).collect();
+            table.add(entry.path, &methods);
+            let mut by_method = RouteMethod::new();
+            for (method, endpoint) in entry.methods {
+                by_method = by_method.method(method, endpoint);
+            }
+            route = route.at(entry.path, by_method);
+        }
+        for (prefix, endpoint, nested) in self.nested {
+            table.merge(nested);
+            route = route.nest(prefix, endpoint);
+        }
+        (route, table)
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -55,6 +155,19 @@ impl RouteTable {
             segments: parse(template),
             methods: methods.to_vec(),
         });
+    }
+
+    fn merge(&mut self, other: RouteTable) {
+        for entry in other.entries {
+            self.add(&entry.template, &entry.methods);
+        }
+    }
+
+    /// Every template with its methods, for tests and docs.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[Method])> {
+        self.entries
+            .iter()
+            .map(|e| (e.template.as_str(), e.methods.as_slice()))
     }
 
     /// Adds every path and method of an OpenAPI document.
