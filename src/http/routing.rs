@@ -254,3 +254,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+    use poem::Request;
+
+    #[poem::handler]
+    fn hello() -> &'static str {
+        "hello"
+    }
+
+    #[tokio::test]
+    async fn one_list_makes_both_the_router_and_the_table() {
+        let (route, table) = Routes::new()
+            .get("/a", hello)
+            .merge(Routes::new().post("/a", hello).get("/b/:id", hello))
+            .build();
+        assert_eq!(table.allow_header("/a").as_deref(), Some("GET, POST, HEAD"));
+        assert_eq!(table.template_for("/b/7"), Some("/b/:id"));
+        for (method, path) in [
+            (Method::GET, "/a"),
+            (Method::POST, "/a"),
+            (Method::GET, "/b/7"),
+        ] {
+            let req = Request::builder().method(method).uri_str(path).finish();
+            let resp = route.get_response(req).await;
+            assert_eq!(resp.status(), poem::http::StatusCode::OK, "{path}");
+        }
+        assert_eq!(table.entries().count(), 2);
+    }
+}

@@ -1,9 +1,10 @@
 //! Personal API tokens, stored under the SHA-256 of the token with a per-member index.
 
-use redb::{MultimapTableDefinition, ReadableMultimapTable, ReadableTable, WriteTransaction};
+use redb::{MultimapTableDefinition, ReadableMultimapTable, ReadableTable};
 
 use super::codec::decode;
 use super::instance::TokenHash;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::api_token::ApiToken;
 use crate::domain::ids::UserId;
@@ -15,11 +16,8 @@ const API_TOKENS: Rows<&[u8; 32], ApiToken> = Rows::new("api_tokens");
 const BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
     MultimapTableDefinition::new("api_tokens_by_user");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    API_TOKENS.create(txn)?;
-    txn.open_multimap_table(BY_USER)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&API_TOKENS, &BY_USER];
 
 pub struct ApiTokens<'s, S>(&'s S);
 

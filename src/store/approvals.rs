@@ -3,6 +3,7 @@
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
+use super::tables::CatalogTable;
 use super::{Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::UserId;
 
@@ -11,11 +12,8 @@ const PENDING: TableDefinition<u128, i64> = TableDefinition::new("pending_approv
 /// (sign-up time in Unix ms, user id) → (): the queue in order.
 const QUEUE: TableDefinition<(i64, u128), ()> = TableDefinition::new("pending_approval_queue");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    txn.open_table(PENDING)?;
-    txn.open_table(QUEUE)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&PENDING, &QUEUE];
 
 /// Builds the ordered queue of a database written before it existed.
 pub(super) fn index_queue(txn: &WriteTransaction) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 use super::codec::decode;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::audit::{AuditEntry, AuditFilter};
 use crate::domain::ids::UserId;
@@ -17,11 +18,8 @@ const BY_ACTOR: TableDefinition<(u128, i64, u128), ()> = TableDefinition::new("a
 /// answers with fewer entries and a cursor to go on from, instead of reading the whole log.
 pub const SCAN_LIMIT: usize = 10_000;
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    AUDIT_LOG.create(txn)?;
-    txn.open_table(BY_ACTOR)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&AUDIT_LOG, &BY_ACTOR];
 
 /// Builds the actor index of a database written before it existed.
 pub(super) fn index_actors(txn: &WriteTransaction) -> Result<(), StoreError> {

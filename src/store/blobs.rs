@@ -1,8 +1,9 @@
 //! Reference counts of content-addressed blobs, and the collector's list of blobs nothing
 //! references. Counts change in the transaction that changes the records using the blobs.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition};
 
+use super::tables::CatalogTable;
 use super::{Rx, Snapshot, StoreError, Tx};
 
 /// blob SHA-256 → how many records use it.
@@ -10,11 +11,8 @@ const REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("blob_refs");
 /// blob SHA-256 → when (Unix ms) its last reference went.
 const UNREFERENCED: TableDefinition<&[u8; 32], i64> = TableDefinition::new("blobs_unreferenced");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    txn.open_table(REFS)?;
-    txn.open_table(UNREFERENCED)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&REFS, &UNREFERENCED];
 
 pub type Sha256 = [u8; 32];
 

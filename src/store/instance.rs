@@ -7,6 +7,7 @@
 use jiff::Timestamp;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
+use super::tables::CatalogTable;
 use super::{Rx, Snapshot, StoreError, Tx};
 use crate::domain::settings::SiteSettings;
 use crate::events::Event;
@@ -19,10 +20,8 @@ const SETUP_TOKEN_KEY: &str = "setup_token_hash";
 const SETUP_DONE_KEY: &str = "setup_completed_at";
 const SETTINGS_KEY: &str = "site_settings";
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    txn.open_table(META)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&META];
 
 /// The schema version of a database, `None` for a new (empty) one.
 pub(super) fn schema_version(db: &redb::Database) -> Result<Option<u32>, StoreError> {

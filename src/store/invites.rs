@@ -5,6 +5,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransacti
 
 use super::codec::decode;
 use super::instance::TokenHash;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::{InviteId, UserId};
 use crate::domain::invite::Invite;
@@ -18,13 +19,8 @@ const BY_CREATOR: TableDefinition<(u128, u128), ()> = TableDefinition::new("invi
 /// member id → the invitation they joined with.
 const BY_MEMBER: TableDefinition<u128, u128> = TableDefinition::new("invites_by_member");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    INVITES.create(txn)?;
-    txn.open_table(BY_CODE)?;
-    txn.open_table(BY_CREATOR)?;
-    txn.open_table(BY_MEMBER)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&INVITES, &BY_CODE, &BY_CREATOR, &BY_MEMBER];
 
 /// Builds the creator and member indexes of a database written before they existed.
 pub(super) fn index_invites(txn: &WriteTransaction) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
 use super::codec::decode;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::JobId;
 use crate::domain::job::Job;
@@ -26,16 +27,16 @@ const DEDUPE: TableDefinition<&str, u128> = TableDefinition::new("jobs_dedupe");
 /// schedule name → next run (Unix ms).
 const SCHEDULES: TableDefinition<&str, i64> = TableDefinition::new("schedules");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    PENDING.create(txn)?;
-    txn.open_table(DUE)?;
-    RUNNING.create(txn)?;
-    FAILED.create(txn)?;
-    txn.open_table(FAILED_BY_TIME)?;
-    txn.open_table(DEDUPE)?;
-    txn.open_table(SCHEDULES)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[
+    &PENDING,
+    &DUE,
+    &RUNNING,
+    &FAILED,
+    &FAILED_BY_TIME,
+    &DEDUPE,
+    &SCHEDULES,
+];
 
 /// Builds the failed list's age index of a database written before it existed (a failed job's
 /// due time is when it failed).

@@ -2,10 +2,11 @@
 //! its blobs (see `blobs`) change in the same transaction, so a blob is never counted for a
 //! record that does not exist, nor missed for one that does.
 
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::blobs::Sha256;
 use super::codec::decode;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::{MediaId, UserId};
 use crate::domain::media::{Media, MediaState};
@@ -19,13 +20,8 @@ const QUEUE: TableDefinition<u128, ()> = TableDefinition::new("media_queue");
 /// owner id → bytes uploaded, for the quota.
 const USAGE: TableDefinition<u128, u64> = TableDefinition::new("media_usage");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    MEDIA.create(txn)?;
-    txn.open_table(BY_OWNER)?;
-    txn.open_table(QUEUE)?;
-    txn.open_table(USAGE)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&MEDIA, &BY_OWNER, &QUEUE, &USAGE];
 
 pub struct MediaView<'s, S>(&'s S);
 

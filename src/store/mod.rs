@@ -247,11 +247,6 @@ impl<K: Key + 'static, V: Serialize + DeserializeOwned> Rows<K, V> {
             .transpose()?;
         Ok(removed)
     }
-
-    pub(crate) fn create(&self, txn: &WriteTransaction) -> Result<(), StoreError> {
-        txn.open_table(self.def)?;
-        Ok(())
-    }
 }
 
 /// Shared handle to the database. Clone freely.
@@ -376,6 +371,12 @@ impl Store {
         names.extend(txn.list_multimap_tables()?.map(|t| t.name().to_string()));
         names.sort();
         Ok(names)
+    }
+
+    /// The tables in which some key or value contains one of `needles` (to check that
+    /// erased data is really gone).
+    pub fn tables_containing(&self, needles: &[Vec<u8>]) -> Result<Vec<String>, StoreError> {
+        self.read_blocking(|rx| tables::tables_containing(rx, needles))
     }
 
     /// Stops the writer after it has committed everything already submitted.

@@ -10,6 +10,7 @@ use redb::{
 
 use super::codec::decode;
 use super::instance::TokenHash;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::UserId;
 use crate::domain::invite::OneTimeToken;
@@ -23,12 +24,8 @@ const BY_EXPIRY: TableDefinition<(i64, &[u8; 32]), ()> =
 const BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
     MultimapTableDefinition::new("one_time_tokens_by_user");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    TOKENS.create(txn)?;
-    txn.open_table(BY_EXPIRY)?;
-    txn.open_multimap_table(BY_USER)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&TOKENS, &BY_EXPIRY, &BY_USER];
 
 /// Builds the indexes of a database written before they existed (schema 1 → 2).
 pub(super) fn index_tokens(txn: &WriteTransaction) -> Result<(), StoreError> {

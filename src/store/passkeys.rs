@@ -1,8 +1,9 @@
 //! Passkeys, listed per member and found by credential id at sign-in.
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableTable, TableDefinition};
 
 use super::codec::decode;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::{PasskeyId, UserId};
 use crate::domain::passkey::PasskeyRecord;
@@ -13,11 +14,8 @@ const PASSKEYS: Rows<(u128, u128), PasskeyRecord> = Rows::new("passkeys");
 const BY_CREDENTIAL: TableDefinition<&[u8], (u128, u128)> =
     TableDefinition::new("passkeys_by_credential");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    PASSKEYS.create(txn)?;
-    txn.open_table(BY_CREDENTIAL)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&PASSKEYS, &BY_CREDENTIAL];
 
 /// Whether the credential could be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

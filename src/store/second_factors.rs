@@ -1,7 +1,6 @@
 //! Second factors (TOTP secret and recovery codes), one record per member.
 
-use redb::WriteTransaction;
-
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::UserId;
 use crate::domain::second_factor::SecondFactor;
@@ -10,9 +9,8 @@ use crate::events::Event;
 /// user id → `SecondFactor`.
 const SECOND_FACTORS: Rows<u128, SecondFactor> = Rows::new("second_factors");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    SECOND_FACTORS.create(txn)
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&SECOND_FACTORS];
 
 pub struct SecondFactors<'s, S>(&'s S);
 

@@ -2,10 +2,11 @@
 //! session is told to the bus, so nothing keeps honouring it.
 
 use jiff::Timestamp;
-use redb::{MultimapTableDefinition, ReadableMultimapTable, ReadableTable, WriteTransaction};
+use redb::{MultimapTableDefinition, ReadableMultimapTable, ReadableTable};
 
 use super::codec::decode;
 use super::instance::TokenHash;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::UserId;
 use crate::domain::session::Session;
@@ -17,11 +18,8 @@ const SESSIONS: Rows<&[u8; 32], Session> = Rows::new("sessions");
 const BY_USER: MultimapTableDefinition<u128, &[u8; 32]> =
     MultimapTableDefinition::new("sessions_by_user");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    SESSIONS.create(txn)?;
-    txn.open_multimap_table(BY_USER)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&SESSIONS, &BY_USER];
 
 pub struct Sessions<'s, S>(&'s S);
 

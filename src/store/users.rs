@@ -5,6 +5,7 @@
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 
 use super::codec::decode;
+use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::account::User;
 use crate::domain::ids::UserId;
@@ -20,13 +21,8 @@ const BY_EMAIL: TableDefinition<&str, u128> = TableDefinition::new("users_by_ema
 /// (role rank, user id) → ().
 const BY_ROLE: TableDefinition<(u8, u128), ()> = TableDefinition::new("users_by_role");
 
-pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    USERS.create(txn)?;
-    txn.open_table(BY_USERNAME)?;
-    txn.open_table(BY_EMAIL)?;
-    txn.open_table(BY_ROLE)?;
-    Ok(())
-}
+/// This aggregate's tables, for the catalog.
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&USERS, &BY_USERNAME, &BY_EMAIL, &BY_ROLE];
 
 /// Builds the role index of a database written before it existed (schema 1 → 2).
 pub(super) fn index_roles(txn: &WriteTransaction) -> Result<(), StoreError> {

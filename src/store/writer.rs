@@ -202,3 +202,77 @@ fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>, events: &Event
         batch.drain(..).for_each(|r| r.finish(outcome.clone()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::super::{Store, WriterOptions};
+    use crate::domain::ids::JobId;
+    use crate::domain::job::Job;
+    use crate::store::StoreError;
+
+    fn job(n: u128) -> Job {
+        let at = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        Job {
+            id: JobId::from_u128(n),
+            kind: "test".into(),
+            payload: Vec::new(),
+            dedupe_key: None,
+            attempts: 0,
+            max_attempts: 1,
+            created_at: at,
+            run_at: at,
+            last_error: None,
+        }
+    }
+
+    /// Many writes at once share batches: refusals cost their neighbours nothing (each
+    /// operation runs once), a failing operation is rolled back alone, and what the others
+    /// wrote stands.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refusals_are_values_and_failures_roll_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path(),
+            jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+        let runs = std::sync::Arc::new(AtomicUsize::new(0));
+        let mut writes = Vec::new();
+        for n in 0..64u128 {
+            let (store, runs) = (store.clone(), runs.clone());
+            writes.push(tokio::spawn(async move {
+                store
+                    .write(move |tx| {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        if n % 2 == 1 {
+                            return Ok(Err("refused"));
+                        }
+                        tx.jobs().enqueue(&job(n + 1))?;
+                        Ok(Ok(()))
+                    })
+                    .await
+            }));
+        }
+        let mut refused = 0;
+        for w in writes {
+            if w.await.unwrap().unwrap().is_err() {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 32);
+        assert_eq!(runs.load(Ordering::SeqCst), 64, "no operation ran twice");
+        let failing = store
+            .write(|tx| {
+                tx.jobs().enqueue(&job(1000))?;
+                Err::<(), _>(StoreError::Database("disk on fire".into()))
+            })
+            .await;
+        assert!(failing.is_err());
+        let counts = store.read(|rx| rx.jobs().counts()).await.unwrap();
+        assert_eq!(counts.pending, 32, "the failed write's job was rolled back");
+        store.close().await;
+    }
+}

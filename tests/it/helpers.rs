@@ -16,6 +16,10 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub clock: Arc<ManualClock>,
     pub queue: hearth::jobs::JobQueue,
+    /// The app's store (for tests that look inside, e.g. for erased data).
+    pub store: hearth::store::Store,
+    /// The app's event bus (for tests that follow what happened).
+    pub events: hearth::events::EventBus,
     pub tls_status: hearth::tls::TlsStatus,
     /// Held so the data directory lives as long as the app.
     _dir: tempfile::TempDir,
@@ -56,6 +60,8 @@ impl TestApp {
             *link = link.replacen(&*app.public_base, &base, 1);
         }
         let queue = app.queue.clone();
+        let store = app.store.clone();
+        let events = app.events.clone();
         let tls_status = app.tls_status.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run(listeners, async move {
@@ -68,6 +74,8 @@ impl TestApp {
             setup_link,
             clock,
             queue,
+            store,
+            events,
             tls_status,
             _dir: dir,
             stop: Some(stop),

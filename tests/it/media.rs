@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, get_json};
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/media")
@@ -25,7 +25,7 @@ async fn app() -> TestApp {
 
 /// Posts a multipart upload of `parts` (form name, file name, bytes) through the API with the
 /// session's CSRF token.
-async fn send_upload(
+pub(crate) async fn send_upload(
     app: &TestApp,
     client: &reqwest::Client,
     parts: Vec<(&'static str, &str, Vec<u8>)>,

@@ -46,7 +46,7 @@ mod cbor {
 }
 
 #[derive(Clone)]
-struct SoftAuthenticator {
+pub(crate) struct SoftAuthenticator {
     key: SigningKey,
     credential_id: Vec<u8>,
     user_handle: Vec<u8>,
@@ -55,7 +55,7 @@ struct SoftAuthenticator {
 }
 
 impl SoftAuthenticator {
-    fn new(origin: &str) -> Self {
+    pub(crate) fn new(origin: &str) -> Self {
         Self {
             key: SigningKey::from_slice(&rand_bytes::<32>()).unwrap(),
             credential_id: rand_bytes::<16>().to_vec(),
@@ -178,7 +178,11 @@ async fn post_json(
 }
 
 /// Registers a passkey for the signed-in `client` through the API.
-async fn register(app: &TestApp, client: &reqwest::Client, auth: &mut SoftAuthenticator) {
+pub(crate) async fn register(
+    app: &TestApp,
+    client: &reqwest::Client,
+    auth: &mut SoftAuthenticator,
+) {
     let csrf = app.api_csrf(client).await;
     let (status, start) = post_json(
         client,

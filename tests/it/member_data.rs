@@ -1,0 +1,146 @@
+//! Account deletion reaches every module: a member with data in each is deleted, and no
+//! table of the database mentions their id afterwards.
+
+use hearth::jobs::JobOutcome;
+
+use crate::helpers::{PASSWORD, TestApp, configure_smtp, save_settings};
+use crate::smtp::SmtpSink;
+
+/// The forms a user id takes in stored keys and values: a `u128` key (little-endian), a
+/// UUID in postcard (big-endian bytes), and in JSON (hyphenated).
+fn needles(id: &str) -> Vec<Vec<u8>> {
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    vec![
+        uuid.as_u128().to_le_bytes().to_vec(),
+        uuid.as_bytes().to_vec(),
+        id.as_bytes().to_vec(),
+        uuid.simple().to_string().into_bytes(),
+    ]
+}
+
+async fn run_jobs(app: &TestApp) {
+    while let Some(outcome) = app.queue.run_one_pending().await.unwrap() {
+        if matches!(outcome, JobOutcome::Retrying { .. }) {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_account_leaves_its_id_in_no_table() {
+    let sink = SmtpSink::start();
+    let app = TestApp::spawn_with(hearth::jobs::Registry::new(), |c| c.jobs.workers = 0).await;
+    let owner = app.owner_client().await;
+    configure_smtp(&app, &owner, sink.port).await;
+    save_settings(&app, &owner, &[("registration", "open")]).await;
+
+    // Dora is an admin with data in every module.
+    let (dora, id) = crate::staff::member(&app, &owner, "dora", "admin").await;
+    crate::staff::staff_action(&app, &owner, &id, &[("action", "verify")]).await;
+    let csrf = app.api_csrf(&dora).await;
+    let post = |path: &str, body: serde_json::Value| {
+        dora.post(app.url(path))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let token = post("/api/v1/me/tokens", serde_json::json!({"name": "script"}))
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 201);
+    let mut phone = crate::passkeys::SoftAuthenticator::new(&app.base);
+    crate::passkeys::register(&app, &dora, &mut phone).await;
+    let upload = crate::media::send_upload(
+        &app,
+        &dora,
+        vec![("file", "plain.png", crate::media::fixture("plain.png"))],
+    )
+    .await;
+    assert_eq!(upload.status(), 201);
+    // An invitation she made, that Eve joined with; then a staff action of hers.
+    let invite: serde_json::Value = post(
+        "/api/v1/admin/invitations",
+        serde_json::json!({"validForDays": 7, "maxUses": 3}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let code = invite["data"]["link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (joined, _) = app.join(&format!("/join/{code}"), "eve").await;
+    assert_eq!(joined.status(), 201);
+    let eve = crate::staff::user_id(&app, &owner, "eve").await;
+    let verified = post(
+        &format!("/api/v1/admin/users/{eve}/actions"),
+        serde_json::json!({"action": "verify"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(verified.status(), 204);
+    // A reset link mailed to her, and two-factor authentication.
+    let reset = app
+        .client()
+        .post(app.url("/api/v1/password-reset"))
+        .json(&serde_json::json!({"email": "dora@example.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 202);
+    crate::two_factor::enable_totp(&app, &dora).await;
+    run_jobs(&app).await;
+
+    let before = app.store.tables_containing(&needles(&id)).unwrap();
+    for table in [
+        "users",
+        "sessions",
+        "api_tokens",
+        "second_factors",
+        "passkeys",
+        "media",
+        "invites",
+        "audit_log",
+        "one_time_tokens",
+    ] {
+        assert!(
+            before.iter().any(|t| t == table),
+            "{table} not in {before:?}"
+        );
+    }
+
+    // She deletes her account; the job runs when the grace period is over.
+    let csrf = TestApp::csrf_from(&dora, &app.url("/account")).await;
+    let asked = dora
+        .post(app.url("/account/delete"))
+        .form(&[("csrf", csrf.as_str()), ("current_password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.unwrap().contains("will be deleted"));
+    app.clock
+        .advance(std::time::Duration::from_secs(15 * 24 * 3600));
+    run_jobs(&app).await;
+
+    let after = app.store.tables_containing(&needles(&id)).unwrap();
+    assert_eq!(after, Vec::<String>::new(), "tables still naming dora");
+    // Eve's account and the invitation's use stay (the owner signs in again: two weeks passed).
+    let owner = app.owner_client_again().await;
+    let invites: serde_json::Value =
+        crate::helpers::get_json(&owner, &app.url("/api/v1/admin/invitations")).await;
+    let dora_invite = invites["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == invite["data"]["invitation"]["id"])
+        .unwrap_or_else(|| panic!("{invites} {invite}"))
+        .clone();
+    assert_eq!(dora_invite["joined"], serde_json::json!(["eve"]));
+    app.stop().await;
+}
