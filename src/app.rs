@@ -325,10 +325,17 @@ impl App {
             .map_err(|e| StartError::Listen(e.to_string()))?;
         let endpoint = http::endpoint(self.state.clone());
         let tls_config = self.tls.take().map(|t| t.server_config);
+        let max_handshakes = self.config.tls.max_handshakes;
         let main_server = async {
             let result = match tls_config {
                 Some(server_config) => {
-                    let acceptor = TlsAcceptor::new(tcp, server_config).boxed();
+                    let acceptor = TlsAcceptor::new(
+                        tcp,
+                        server_config,
+                        max_handshakes,
+                        self.tls_status.clone(),
+                    )
+                    .boxed();
                     poem::Server::new_with_acceptor(acceptor)
                         .run_with_graceful_shutdown(endpoint, stopped(stop_rx.clone()), Some(grace))
                         .await

@@ -85,7 +85,11 @@ pub struct CertificateStatus {
 
 /// Cheap, cloneable handle to the current [`CertificateStatus`]; watchers are told of changes.
 #[derive(Clone)]
-pub struct TlsStatus(Arc<tokio::sync::watch::Sender<CertificateStatus>>);
+pub struct TlsStatus(
+    Arc<tokio::sync::watch::Sender<CertificateStatus>>,
+    /// TLS handshakes in progress.
+    Arc<std::sync::atomic::AtomicUsize>,
+);
 
 impl TlsStatus {
     /// Status for a server without TLS.
@@ -115,7 +119,12 @@ impl TlsStatus {
             subject: None,
             last_error: None,
         });
-        Self(Arc::new(tx))
+        Self(Arc::new(tx), Arc::default())
+    }
+
+    /// How many TLS handshakes are in progress now.
+    pub fn handshakes_in_progress(&self) -> usize {
+        self.1.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn set_certificate(&self, info: CertificateInfo) {
@@ -620,6 +629,22 @@ impl AcmeDriver {
     }
 }
 
+/// Counts a handshake in progress for as long as it lives.
+struct HandshakeCount(TlsStatus);
+
+impl HandshakeCount {
+    fn start(status: TlsStatus) -> Self {
+        status.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(status)
+    }
+}
+
+impl Drop for HandshakeCount {
+    fn drop(&mut self) {
+        self.0.1.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// A finished handshake waiting for poem.
 type Ready<Io> = (TlsStream<Io>, LocalAddr, RemoteAddr);
 
@@ -634,23 +659,46 @@ pub struct TlsAcceptor<A: Acceptor> {
     tls: tokio_rustls::TlsAcceptor,
     ready_tx: mpsc::Sender<Ready<A::Io>>,
     ready_rx: mpsc::Receiver<Ready<A::Io>>,
+    /// One permit per handshake in progress: at the cap, new connections stay in the
+    /// kernel's queue until one finishes.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// The slot for the next connection, once one was free.
+    next_slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    status: TlsStatus,
 }
 
 impl<A: Acceptor> TlsAcceptor<A> {
-    pub fn new(inner: A, config: Arc<ServerConfig>) -> Self {
+    /// At most `max_handshakes` handshakes run at once; `status` counts them.
+    pub fn new(
+        inner: A,
+        config: Arc<ServerConfig>,
+        max_handshakes: usize,
+        status: TlsStatus,
+    ) -> Self {
         let (ready_tx, ready_rx) = mpsc::channel(READY_QUEUE);
         Self {
             inner,
             tls: tokio_rustls::TlsAcceptor::from(config),
             ready_tx,
             ready_rx,
+            slots: Arc::new(tokio::sync::Semaphore::new(max_handshakes.max(1))),
+            next_slot: None,
+            status,
         }
     }
 
-    fn spawn_handshake(&self, io: A::Io, local_addr: LocalAddr, remote_addr: RemoteAddr) {
+    fn spawn_handshake(
+        &self,
+        io: A::Io,
+        local_addr: LocalAddr,
+        remote_addr: RemoteAddr,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let tls = self.tls.clone();
         let ready = self.ready_tx.clone();
+        let counted = HandshakeCount::start(self.status.clone());
         tokio::spawn(async move {
+            let _slot = (slot, counted);
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&tls, io)).await {
                 Ok(Ok(Some(stream))) => {
                     // Fails only when the acceptor is gone (server stopped); dropping the stream
@@ -702,6 +750,18 @@ impl<A: Acceptor> Acceptor for TlsAcceptor<A> {
     /// finished handshakes stay queued, and poem drops this future on shutdown.
     async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
         loop {
+            if self.next_slot.is_none() {
+                // At the cap: wait for a finished handshake or a free slot.
+                let slots = self.slots.clone();
+                tokio::select! {
+                    biased;
+                    Some((stream, local_addr, remote_addr)) = self.ready_rx.recv() => {
+                        return Ok((stream, local_addr, remote_addr, Scheme::HTTPS));
+                    }
+                    Ok(slot) = slots.acquire_owned() => self.next_slot = Some(slot),
+                }
+                continue;
+            }
             tokio::select! {
                 // Serve clients whose handshake is done before taking in new ones.
                 biased;
@@ -712,7 +772,9 @@ impl<A: Acceptor> Acceptor for TlsAcceptor<A> {
                     // Errors of the inner acceptor (e.g. out of file descriptors) go to poem,
                     // which logs nothing and calls accept again.
                     let (io, local_addr, remote_addr, _scheme) = accepted?;
-                    self.spawn_handshake(io, local_addr, remote_addr);
+                    if let Some(slot) = self.next_slot.take() {
+                        self.spawn_handshake(io, local_addr, remote_addr, slot);
+                    }
                 }
             }
         }

@@ -58,6 +58,8 @@ pub struct TlsConfig {
     /// or the redirect is disabled.
     pub redirect_listen: Option<SocketAddr>,
     pub hsts_max_age: Duration,
+    /// Most TLS handshakes in progress at once.
+    pub max_handshakes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -171,6 +171,14 @@ pub const KEYS: &[Key] = &[
         "When TLS is on: Strict-Transport-Security max-age (0 turns the header off).",
     ),
     key(
+        "tls",
+        "max_handshakes",
+        Default::Int(256),
+        "When TLS is on: most TLS handshakes in progress at once (1-65536). Past it, new\n\
+         connections wait in the kernel's queue until a handshake finishes or times out (10 s),\n\
+         so a flood of connections that never finish their handshake cannot take the memory.",
+    ),
+    key(
         "log",
         "level",
         Default::Str("info"),

@@ -281,6 +281,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
     let tls_mode = r.one_of("tls.mode", &["off", "files", "acme"]);
     let redirect_listen = r.optional_socket_addr("tls.redirect_listen");
     let hsts = r.int("tls.hsts_max_age_seconds", 0..=63_072_000);
+    let max_handshakes = r.int("tls.max_handshakes", 1..=65_536);
     let settings = match tls_mode.as_deref() {
         Some("files") => {
             let cert = r.optional_file("tls.cert_file", "certificate file");
@@ -345,6 +346,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         Some(settings),
         Some(redirect_listen),
         Some(hsts),
+        Some(max_handshakes),
         Some(level),
         Some(format),
         Some(token),
@@ -361,6 +363,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         settings,
         redirect_listen,
         hsts,
+        max_handshakes,
         level,
         format,
         token,
@@ -391,6 +394,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
             settings,
             redirect_listen: if tls_on { redirect_listen } else { None },
             hsts_max_age: Duration::from_secs(hsts.unsigned_abs()),
+            max_handshakes: usize::try_from(max_handshakes).unwrap_or(256),
         },
         log: LogConfig {
             level,

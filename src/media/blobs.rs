@@ -259,3 +259,33 @@ mod tests {
         assert_eq!(blobs.list().unwrap().len(), 0);
     }
 }
+
+#[cfg(test)]
+mod lock_tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn locks_are_per_content_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let a = [7u8; 32];
+        let mut b = a;
+        b[0] = 8;
+        let held = blobs.lock(&[a]).await;
+        assert!(
+            blobs.lock(&[b]).now_or_never().is_some(),
+            "other content does not wait"
+        );
+        assert!(
+            blobs.lock(&[b, a]).now_or_never().is_none(),
+            "the same content waits"
+        );
+        drop(held);
+        assert!(blobs.lock(&[a, b]).now_or_never().is_some());
+        let all = blobs.lock_all().await;
+        assert!(blobs.lock(&[b]).now_or_never().is_none());
+        drop(all);
+    }
+}

@@ -1,6 +1,8 @@
 //! The shape of every response: request ids, security headers, error envelopes and pages,
 //! health and metrics endpoints, static files.
 
+use hearth::clock::Clock;
+
 use crate::helpers::TestApp;
 
 fn assert_error_envelope(body: &serde_json::Value, status: u16, code: &str) {
@@ -143,7 +145,13 @@ async fn the_api_is_rate_limited_with_headers() {
     let resp = client.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "1");
-    assert!(resp.headers().contains_key("x-ratelimit-reset"));
+    // The reset is a Unix time: when the bucket is whole again (20 tokens at 20 a second).
+    let reset: i64 = resp.headers()["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(reset, app.clock.now().as_second() + 1);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_error_envelope(&body, 429, "RATE_LIMITED");
     app.clock.advance(std::time::Duration::from_secs(1));
@@ -320,6 +328,47 @@ async fn the_openapi_document_and_docs_page_are_served() {
     assert!(
         docs.contains("POST /api/v1/session") && !docs.contains("<script"),
         "{docs}"
+    );
+    app.stop().await;
+}
+
+/// Made-up methods and paths share one metrics label each, so nobody can grow `/metrics`.
+#[tokio::test]
+async fn metrics_labels_stay_bounded_whatever_clients_send() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let size = || async {
+        client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // Every route template gets its series once used; warm up the ones the flood will touch.
+    client.get(app.url("/")).send().await.unwrap();
+    client.get(app.url("/nope")).send().await.unwrap();
+    let before = size().await.len();
+    for i in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        client.request(method, app.url("/")).send().await.unwrap();
+        client
+            .get(app.url(&format!("/no/such/page/{i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = size().await;
+    assert!(after.contains(r#"method="OTHER""#), "{after}");
+    assert!(!after.contains("INVENTED"));
+    assert!(!after.contains("/no/such/page"));
+    // One new method label (OTHER) on one route, with its histogram and 405 counter.
+    assert!(
+        after.len() < before + 4096,
+        "grew from {before} to {} bytes",
+        after.len()
     );
     app.stop().await;
 }

@@ -1,6 +1,6 @@
 //! Runtime settings in the admin panel (with the audit log), and the sign-in rate limit.
 
-use crate::helpers::{PASSWORD, TestApp, save_settings};
+use crate::helpers::{PASSWORD, TestApp, get_json, save_settings};
 
 #[tokio::test]
 async fn admins_change_settings_and_the_change_is_audited() {
@@ -270,5 +270,83 @@ async fn settings_over_the_api_keep_the_smtp_password_write_only() {
         .await
         .unwrap();
     assert!(audit.contains("mail.smtp_password changed") && !audit.contains("s3cret"));
+    app.stop().await;
+}
+
+/// Three admin forms saved at the same moment each change their own settings: every change
+/// stands, and the copy in memory is what the database holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_to_different_settings_all_stand() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner_client().await;
+    let csrf = TestApp::csrf_from(&owner, &app.url("/admin/settings")).await;
+    let forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "/admin/settings",
+            vec![
+                ("site_name", "Riverside"),
+                ("registration", "open"),
+                ("approval_queue_limit", "50"),
+                ("api_requests_per_second", "20"),
+                ("sign_in_attempts_per_15_minutes", "5"),
+                ("sign_ups_per_hour", "10"),
+                ("password_resets_per_hour", "5"),
+            ],
+        ),
+        (
+            "/admin/media/settings",
+            vec![
+                ("max_photo_mib", "20"),
+                ("max_video_mib", "100"),
+                ("max_video_seconds", "180"),
+                ("quota_mib", "1024"),
+                ("supporter_quota_mib", "10240"),
+                ("uploads_per_hour", "7"),
+                ("needs_approval", "yes"),
+            ],
+        ),
+        (
+            "/admin/mail",
+            vec![
+                ("smtp_host", "smtp.example.org"),
+                ("smtp_port", "587"),
+                ("smtp_security", "starttls"),
+                ("smtp_username", ""),
+                ("smtp_password", ""),
+                ("from", "Club <hearth@example.org>"),
+            ],
+        ),
+    ];
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(forms.len()));
+    let mut saves = Vec::new();
+    for (path, fields) in forms {
+        let (owner, url, csrf, start) = (owner.clone(), app.url(path), csrf.clone(), start.clone());
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
+        form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        saves.push(tokio::spawn(async move {
+            start.wait().await;
+            owner
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    for save in saves {
+        assert_eq!(save.await.unwrap(), 303);
+    }
+    let shown = get_json(&owner, &app.url("/api/v1/admin/settings")).await["data"].clone();
+    assert_eq!(shown["siteName"], "Riverside", "{shown}");
+    assert_eq!(shown["registration"], "open", "{shown}");
+    assert_eq!(shown["media"]["uploadsPerHour"], 7, "{shown}");
+    assert_eq!(shown["media"]["needsApproval"], true, "{shown}");
+    assert_eq!(shown["mail"]["smtpHost"], "smtp.example.org", "{shown}");
+    let stored = app.store.read(|rx| rx.instance().settings()).await.unwrap();
+    assert_eq!(stored.site_name, "Riverside");
+    assert_eq!(stored.media.uploads_per_hour, 7);
+    assert_eq!(stored.mail.smtp_host, "smtp.example.org");
     app.stop().await;
 }

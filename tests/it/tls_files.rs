@@ -101,3 +101,54 @@ fn unusable_certificate_files_are_named_in_the_error() {
     .unwrap();
     assert!(err.to_string().contains("missing.pem"), "{err}");
 }
+
+/// Connections that never finish their handshake hold at most `tls.max_handshakes` slots;
+/// the rest wait in the kernel's queue, and once the slots free up, real clients get in.
+#[tokio::test]
+async fn handshakes_in_progress_are_capped() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert_path, key_path, cert_pem) = self_signed(certs.path());
+    let app = TestApp::spawn_with(hearth::jobs::Registry::new(), |c| {
+        c.tls.settings = TlsSettings::Files {
+            cert_path,
+            key_path,
+        };
+        c.tls.max_handshakes = 2;
+    })
+    .await;
+    let status = app.tls_status.clone();
+    let wait_for = |n: usize| {
+        let status = status.clone();
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                while status.handshakes_in_progress() != n {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await
+            .expect("the handshake count settles")
+        }
+    };
+    let mut silent = Vec::new();
+    for _ in 0..6 {
+        silent.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+    wait_for(2).await;
+    for _ in 0..1000 {
+        tokio::task::yield_now().await;
+        assert!(status.handshakes_in_progress() <= 2, "the cap holds");
+    }
+    drop(silent);
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("https://localhost:{}/healthz", app.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    wait_for(0).await;
+    app.stop().await;
+}
