@@ -11,9 +11,13 @@ use rust_embed::RustEmbed;
 
 use super::routing::Routes;
 
-/// The embedded files.
+/// The embedded files, and the icons and manifest browsers look for at the root.
 pub fn routes() -> Routes {
-    Routes::new().get("/static/*path", serve)
+    Routes::new()
+        .get("/static/*path", serve)
+        .get("/favicon.ico", favicon)
+        .get("/apple-touch-icon.png", apple_touch_icon)
+        .get("/manifest.webmanifest", manifest)
 }
 
 #[derive(RustEmbed)]
@@ -35,6 +39,11 @@ pub struct AssetUrls {
     pub css: String,
     pub js: String,
     pub htmx: String,
+    pub icon_svg: String,
+    pub icon_192: String,
+    pub icon_512: String,
+    pub icon_maskable: String,
+    pub apple_touch_icon: String,
 }
 
 /// The vendored htmx file (its name carries its version).
@@ -46,6 +55,11 @@ impl AssetUrls {
             css: fingerprinted("hearth.css"),
             js: fingerprinted("hearth.js"),
             htmx: fingerprinted(HTMX),
+            icon_svg: fingerprinted("icons/hearth.svg"),
+            icon_192: fingerprinted("icons/icon-192.png"),
+            icon_512: fingerprinted("icons/icon-512.png"),
+            icon_maskable: fingerprinted("icons/maskable-512.png"),
+            apple_touch_icon: fingerprinted("icons/apple-touch-icon.png"),
         }
     }
 }
@@ -88,6 +102,55 @@ pub fn serve(req: &Request, Path(path): Path<String>) -> Response {
         "no-cache"
     };
     serve_file(req, &file, &hash, cache)
+}
+
+/// A file browsers ask for at a fixed address (not fingerprinted): cached for a day.
+fn at_root(req: &Request, path: &str) -> Response {
+    match lookup(path) {
+        Some(file) => {
+            let hash = crate::domain::hex::encode(&file.metadata.sha256_hash());
+            serve_file(req, &file, &hash, "public, max-age=86400")
+        }
+        None => StatusCode::NOT_FOUND.into(),
+    }
+}
+
+#[handler]
+pub fn favicon(req: &Request) -> Response {
+    at_root(req, "icons/favicon.ico")
+}
+
+#[handler]
+pub fn apple_touch_icon(req: &Request) -> Response {
+    at_root(req, "icons/apple-touch-icon.png")
+}
+
+/// The web app manifest, so members can add the site to a phone's home screen.
+#[handler]
+pub fn manifest(req: &Request) -> Result<Response, super::error::AppError> {
+    let state = super::ui::state_of(req)?;
+    let name = state.settings.current().site_name.clone();
+    let short: String = name.chars().take(12).collect();
+    let assets = &state.assets;
+    let icon = |src: &str, size: &str, purpose: &str| serde_json::json!({"src": src, "sizes": size, "type": "image/png", "purpose": purpose});
+    let body = serde_json::json!({
+        "name": name,
+        "short_name": short,
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#faf8f5",
+        "theme_color": "#b4492b",
+        "icons": [
+            icon(&assets.icon_192, "192x192", "any"),
+            icon(&assets.icon_512, "512x512", "any"),
+            icon(&assets.icon_maskable, "512x512", "maskable"),
+        ],
+    });
+    Ok(Response::builder()
+        .content_type("application/manifest+json")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(body.to_string()))
 }
 
 fn serve_file(req: &Request, file: &rust_embed::EmbeddedFile, hash: &str, cache: &str) -> Response {

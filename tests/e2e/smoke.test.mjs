@@ -53,6 +53,10 @@ describe('smoke: owner setup, admin system page, sign out', { timeout: 180_000 }
 
   test('owner setup, sign in, System page, sign out', async () => {
     const { context, page } = await newPage();
+    // No page of the journey may log an error or miss a file (the favicon included).
+    const problems = [];
+    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });
+    page.on('response', (resp) => { if (resp.status() === 404) problems.push(`404: ${resp.url()}`); });
     try {
       // 1. The one-time setup link.
       const first = await page.goto(setupLink);
@@ -85,6 +89,15 @@ describe('smoke: owner setup, admin system page, sign out', { timeout: 180_000 }
         assert.ok(text.includes(expected), `/admin/system shows "${expected}"`);
       }
       await page.screenshot({ path: path.join(artifacts, 'system.png'), fullPage: true });
+
+      // Installable: the manifest is linked and names the site, with icons that load.
+      const manifestUrl = await page.locator('link[rel="manifest"]').getAttribute('href');
+      const manifest = await (await context.request.get(manifestUrl)).json();
+      assert.equal(manifest.display, 'standalone');
+      for (const icon of manifest.icons) {
+        assert.equal((await context.request.get(icon.src)).status(), 200, `icon ${icon.src}`);
+      }
+      assert.deepEqual(problems, [], 'no console errors or missing files on the way');
 
       // 4. Sign out: the session is gone and the admin panel redirects to the login page.
       await page.getByRole('button', { name: 'Sign out' }).click();

@@ -372,3 +372,64 @@ async fn metrics_labels_stay_bounded_whatever_clients_send() {
     );
     app.stop().await;
 }
+
+/// The icons browsers ask for and the web app manifest are there, so pages load without a
+/// 404 and the site can be added to a phone's home screen.
+#[tokio::test]
+async fn favicon_and_manifest_are_served() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let icon = client.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    let kind = icon.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.contains("icon"), "{kind}");
+    assert_eq!(
+        &icon.bytes().await.unwrap()[..4],
+        &[0, 0, 1, 0],
+        "an ICO file"
+    );
+    let touch = client
+        .get(app.url("/apple-touch-icon.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(touch.status(), 200);
+
+    let manifest = client
+        .get(app.url("/manifest.webmanifest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), 200);
+    assert!(
+        manifest.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/manifest+json")
+    );
+    let manifest: serde_json::Value = manifest.json().await.unwrap();
+    assert_eq!(manifest["name"], "Hearth");
+    assert_eq!(manifest["display"], "standalone");
+    let icons = manifest["icons"].as_array().unwrap();
+    assert!(icons.iter().any(|i| i["purpose"] == "maskable"));
+    for icon in icons {
+        let resp = client
+            .get(app.url(icon["src"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{icon}");
+        assert_eq!(resp.headers()["content-type"], "image/png");
+    }
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    assert!(page.contains(r#"rel="icon""#));
+    app.stop().await;
+}
