@@ -87,7 +87,7 @@ impl<'a> FromRequest<'a> for Viewer {
         if let Some(cached) = req.data::<Viewer>() {
             return Ok(cached.clone());
         }
-        let state = req.data::<AppState>().ok_or_else(AppError::internal)?;
+        let state = crate::http::ui::state_of(req)?;
         if let Some(bearer) = bearer_token(req) {
             return viewer_from_token(req, state, bearer).await;
         }

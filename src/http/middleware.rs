@@ -4,6 +4,7 @@
 //! access log and metrics.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use poem::http::{HeaderValue, StatusCode, header};
@@ -36,7 +37,8 @@ form-action 'self'; frame-ancestors 'none'";
 
 pub struct Front<E> {
     inner: E,
-    state: AppState,
+    /// Shared with every request as request data, so a request costs one reference count.
+    state: Arc<AppState>,
     /// What the router serves: `Allow` headers and metric labels come from it.
     routes: super::routing::RouteTable,
 }
@@ -45,7 +47,7 @@ impl<E> Front<E> {
     pub fn new(inner: E, state: AppState, routes: super::routing::RouteTable) -> Self {
         Self {
             inner,
-            state,
+            state: Arc::new(state),
             routes,
         }
     }
@@ -113,7 +115,7 @@ impl<E: Endpoint> Endpoint for Front<E> {
         let span = tracing::info_span!("request", id = %request_id, method = %method, path = %path, client = %ip);
         req.set_data(RequestId(request_id.clone()));
         req.set_data(ClientIp(ip));
-        req.set_data(state.clone());
+        req.set_data(Arc::clone(&self.state));
 
         async move {
             let rate = is_api(&path).then(|| api_rate(state, ip));

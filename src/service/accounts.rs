@@ -22,6 +22,7 @@ use super::member_data::MemberData;
 use super::passwords::Passwords;
 use super::second_factor::check_code;
 use super::settings::Settings;
+use super::sign_in_cache::{Credential, SignInCache};
 use super::tokens::{hash_token, new_token};
 use crate::domain::invite::{OneTimeToken, TokenPurpose};
 use crate::jobs::{JobError, JobPlan};
@@ -184,6 +185,8 @@ pub struct Accounts {
     passwords: Passwords,
     settings: Settings,
     limiter: Arc<RateLimiter>,
+    /// Sessions and tokens in use, so signed-in requests need no database read.
+    cache: SignInCache,
 }
 
 impl Accounts {
@@ -194,12 +197,14 @@ impl Accounts {
         settings: Settings,
         limiter: Arc<RateLimiter>,
     ) -> Self {
+        let cache = SignInCache::following(store.events());
         Self {
             store,
             clock,
             passwords,
             settings,
             limiter,
+            cache,
         }
     }
 
@@ -565,16 +570,28 @@ impl Accounts {
     pub async fn session_user(&self, token: &str) -> Result<Option<SignedIn>, StoreError> {
         let hash = hash_token(token);
         let now = self.clock.now();
-        let found = self
-            .store
-            .read(move |rx| {
-                let Some(session) = rx.sessions().get(&hash)? else {
-                    return Ok::<_, StoreError>(None);
-                };
-                let user = rx.users().get(session.user_id)?;
-                Ok(user.map(|u| (session, u)))
-            })
-            .await?;
+        let found = match self.cache.get(&hash) {
+            Some(Credential::Session(session, user)) => Some((session, user)),
+            Some(Credential::Token(..)) => None,
+            None => {
+                let epoch = self.cache.epoch();
+                let found = self
+                    .store
+                    .read(move |rx| {
+                        let Some(session) = rx.sessions().get(&hash)? else {
+                            return Ok::<_, StoreError>(None);
+                        };
+                        let user = rx.users().get(session.user_id)?;
+                        Ok(user.map(|u| (session, u)))
+                    })
+                    .await?;
+                if let Some((session, user)) = &found {
+                    let copy = Credential::Session(session.clone(), user.clone());
+                    self.cache.keep(hash, copy, epoch);
+                }
+                found
+            }
+        };
         let Some((session, user)) = found else {
             return Ok(None);
         };
@@ -588,6 +605,7 @@ impl Accounts {
             self.store
                 .write(move |tx| tx.sessions().touch(&hash, now))
                 .await?;
+            self.cache.touched(&hash, now);
         }
         Ok(Some(SignedIn {
             user,
@@ -601,19 +619,31 @@ impl Accounts {
     pub async fn token_user(&self, bearer: &str) -> Result<Option<SignedIn>, StoreError> {
         let hash = hash_token(bearer);
         let now = self.clock.now();
-        let found = self
-            .store
-            .read(move |rx| {
-                let Some(token) = rx.api_tokens().get(&hash)? else {
-                    return Ok::<_, StoreError>(None);
-                };
-                let factor = rx
-                    .second_factors()
-                    .get(token.user)?
-                    .is_some_and(|f| f.is_enabled());
-                Ok(rx.users().get(token.user)?.map(|u| (token, u, factor)))
-            })
-            .await?;
+        let found = match self.cache.get(&hash) {
+            Some(Credential::Token(token, user, factor)) => Some((token, user, factor)),
+            Some(Credential::Session(..)) => None,
+            None => {
+                let epoch = self.cache.epoch();
+                let found = self
+                    .store
+                    .read(move |rx| {
+                        let Some(token) = rx.api_tokens().get(&hash)? else {
+                            return Ok::<_, StoreError>(None);
+                        };
+                        let factor = rx
+                            .second_factors()
+                            .get(token.user)?
+                            .is_some_and(|f| f.is_enabled());
+                        Ok(rx.users().get(token.user)?.map(|u| (token, u, factor)))
+                    })
+                    .await?;
+                if let Some((token, user, factor)) = &found {
+                    let copy = Credential::Token(token.clone(), user.clone(), *factor);
+                    self.cache.keep(hash, copy, epoch);
+                }
+                found
+            }
+        };
         let Some((token, mut user, second_factor)) = found else {
             return Ok(None);
         };

@@ -79,32 +79,68 @@ pub struct Decision {
 struct Bucket {
     tokens: f64,
     updated_ms: i64,
+    /// When the bucket is full again: from then on it holds nothing a new bucket would not.
+    full_at_ms: i64,
 }
 
-/// Most buckets kept; past that, buckets untouched for an hour (long since full) are dropped.
+/// Most buckets kept, over all limits. Reaching it drops the buckets that have refilled, and
+/// if that is not enough the least recently used quarter, so each sweep makes room for many
+/// new clients and a flood of addresses costs amortised constant time per request.
 const MAX_TRACKED: usize = 200_000;
+
+/// One map per limit, so a lookup borrows the key instead of building a `(kind, String)`.
+#[derive(Default)]
+struct Buckets {
+    by_kind: HashMap<LimitKind, HashMap<Box<str>, Bucket>>,
+    len: usize,
+}
+
+impl Buckets {
+    fn make_room(&mut self, now: i64) {
+        for map in self.by_kind.values_mut() {
+            map.retain(|_, b| b.full_at_ms > now);
+        }
+        self.len = self.by_kind.values().map(HashMap::len).sum();
+        let keep = MAX_TRACKED / 4 * 3;
+        if self.len > keep {
+            let mut times: Vec<i64> = self
+                .by_kind
+                .values()
+                .flat_map(|m| m.values().map(|b| b.updated_ms))
+                .collect();
+            let drop = self.len - keep;
+            let (_, cutoff, _) = times.select_nth_unstable(drop - 1);
+            let cutoff = *cutoff;
+            for map in self.by_kind.values_mut() {
+                map.retain(|_, b| b.updated_ms > cutoff);
+            }
+            self.len = self.by_kind.values().map(HashMap::len).sum();
+        }
+    }
+}
 
 pub struct RateLimiter {
     clock: SharedClock,
-    buckets: Mutex<HashMap<(LimitKind, String), Bucket>>,
+    buckets: Mutex<Buckets>,
 }
 
 impl RateLimiter {
     pub fn new(clock: SharedClock) -> Self {
         Self {
             clock,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
         }
+    }
+
+    /// How many buckets are kept now.
+    pub fn tracked(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.len)
     }
 
     /// Takes one token from the bucket of (`kind`, `key`), if it has one.
     pub fn check(&self, kind: LimitKind, key: &str, limit: Limit) -> Decision {
         let now = self.clock.now().as_millisecond();
-        let Limit {
-            capacity,
-            per_second,
-        } = limit;
-        let cap = f64::from(capacity);
+        let capacity = limit.capacity;
         let Ok(mut buckets) = self.buckets.lock() else {
             // A poisoned lock means a panic elsewhere; fail open rather than lock everyone out.
             return Decision {
@@ -115,31 +151,54 @@ impl RateLimiter {
                 retry_after_seconds: 0,
             };
         };
-        let id = (kind, key.to_string());
-        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&id) {
-            buckets.retain(|_, b| now - b.updated_ms < 3_600_000);
+        if let Some(bucket) = buckets.by_kind.get_mut(&kind).and_then(|m| m.get_mut(key)) {
+            return bucket.take(now, limit);
         }
-        let bucket = buckets.entry(id).or_insert(Bucket {
-            tokens: cap,
+        if buckets.len >= MAX_TRACKED {
+            buckets.make_room(now);
+        }
+        buckets.len += 1;
+        let mut bucket = Bucket {
+            tokens: f64::from(capacity),
             updated_ms: now,
-        });
-        let elapsed = (now - bucket.updated_ms).max(0) as f64 / 1000.0;
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(cap);
-        bucket.updated_ms = now;
-        let allowed = bucket.tokens >= 1.0;
+            full_at_ms: now,
+        };
+        let decision = bucket.take(now, limit);
+        buckets
+            .by_kind
+            .entry(kind)
+            .or_default()
+            .insert(key.into(), bucket);
+        decision
+    }
+}
+
+impl Bucket {
+    /// Refills for the time since the last request, then takes a token if there is one.
+    fn take(&mut self, now: i64, limit: Limit) -> Decision {
+        let Limit {
+            capacity,
+            per_second,
+        } = limit;
+        let cap = f64::from(capacity);
+        let elapsed = (now - self.updated_ms).max(0) as f64 / 1000.0;
+        self.tokens = (self.tokens + elapsed * per_second).min(cap);
+        self.updated_ms = now;
+        let allowed = self.tokens >= 1.0;
         if allowed {
-            bucket.tokens -= 1.0;
+            self.tokens -= 1.0;
         }
-        let missing = cap - bucket.tokens;
+        let missing = cap - self.tokens;
+        self.full_at_ms = now + (missing / per_second * 1000.0).ceil() as i64;
         Decision {
             allowed,
             limit: capacity,
-            remaining: bucket.tokens.floor() as u32,
-            reset_at: ceil_seconds(now + (missing / per_second * 1000.0).ceil() as i64),
+            remaining: self.tokens.floor() as u32,
+            reset_at: ceil_seconds(self.full_at_ms),
             retry_after_seconds: if allowed {
                 0
             } else {
-                ((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64
+                ((1.0 - self.tokens) / per_second).ceil().max(1.0) as u64
             },
         }
     }
@@ -161,7 +220,7 @@ impl RateLimiter {
     /// password does not use up a sign-in attempt).
     pub fn refund(&self, kind: LimitKind, key: &str, limit: Limit) {
         if let Ok(mut buckets) = self.buckets.lock()
-            && let Some(bucket) = buckets.get_mut(&(kind, key.to_string()))
+            && let Some(bucket) = buckets.by_kind.get_mut(&kind).and_then(|m| m.get_mut(key))
         {
             bucket.tokens = (bucket.tokens + 1.0).min(f64::from(limit.capacity));
         }
@@ -221,6 +280,34 @@ mod tests {
         );
         assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
         assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn a_flood_of_new_keys_stays_bounded_and_keeps_recent_refusals() {
+        let clock = Arc::new(ManualClock::new(
+            jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+        ));
+        let limiter = RateLimiter::new(clock.clone());
+        let strict = Limit::per_window(1, 3600);
+        assert!(
+            limiter
+                .check(LimitKind::SignInAddress, "victim", strict)
+                .allowed
+        );
+        let loose = Limit::per_window(100, 1);
+        for i in 0..MAX_TRACKED + MAX_TRACKED / 2 {
+            if i % 1000 == 0 {
+                clock.advance(std::time::Duration::from_millis(1));
+            }
+            limiter.check(LimitKind::Api, &format!("10.{i}"), loose);
+            assert!(limiter.tracked() <= MAX_TRACKED);
+        }
+        assert!(
+            !limiter
+                .check(LimitKind::SignInAddress, "victim", strict)
+                .allowed,
+            "buckets that are full again go first: a spent bucket outlives the flood"
+        );
     }
 
     #[test]

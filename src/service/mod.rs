@@ -15,6 +15,7 @@ pub mod registration;
 pub mod second_factor;
 pub mod self_service;
 pub mod settings;
+pub mod sign_in_cache;
 pub mod staff;
 pub mod system;
 pub mod tokens;

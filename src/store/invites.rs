@@ -78,6 +78,7 @@ impl<S: Snapshot> Invites<'_, S> {
     /// Invitations made by `creator`, newest first.
     pub fn by_creator(&self, creator: UserId) -> Result<Vec<Invite>, StoreError> {
         let c = creator.as_u128();
+        let invites = INVITES.open(self.0)?;
         let mut out = Vec::new();
         for entry in self
             .0
@@ -85,7 +86,7 @@ impl<S: Snapshot> Invites<'_, S> {
             .range((c, 0)..=(c, u128::MAX))?
             .rev()
         {
-            out.extend(INVITES.get(self.0, entry?.0.value().1)?);
+            out.extend(INVITES.get_in(&invites, entry?.0.value().1)?);
         }
         Ok(out)
     }

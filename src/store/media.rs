@@ -60,6 +60,7 @@ impl<S: Snapshot> MediaView<'_, S> {
     ) -> Result<Vec<Media>, StoreError> {
         let o = owner.as_u128();
         let upper = before.map_or(u128::MAX, MediaId::as_u128);
+        let media = MEDIA.open(self.0)?;
         let mut out = Vec::new();
         for entry in self
             .0
@@ -68,16 +69,17 @@ impl<S: Snapshot> MediaView<'_, S> {
             .rev()
             .take(limit)
         {
-            out.extend(self.get(MediaId::from_u128(entry?.0.value().1))?);
+            out.extend(MEDIA.get_in(&media, entry?.0.value().1)?);
         }
         Ok(out)
     }
 
     /// Media waiting for approval, oldest first, skipping `offset`, at most `limit`.
     pub fn queue(&self, offset: usize, limit: usize) -> Result<Vec<Media>, StoreError> {
+        let media = MEDIA.open(self.0)?;
         let mut out = Vec::new();
         for entry in self.0.table(QUEUE)?.iter()?.skip(offset).take(limit) {
-            out.extend(self.get(MediaId::from_u128(entry?.0.value()))?);
+            out.extend(MEDIA.get_in(&media, entry?.0.value())?);
         }
         Ok(out)
     }

@@ -214,7 +214,15 @@ impl<K: Key + 'static, V: Serialize + DeserializeOwned> Rows<K, V> {
         s: &impl Snapshot,
         key: impl Borrow<K::SelfType<'k>>,
     ) -> Result<Option<V>, StoreError> {
-        let table = s.table(self.def)?;
+        self.get_in(&s.table(self.def)?, key)
+    }
+
+    /// [`Rows::get`] from a table already open (reading many rows, open it once).
+    pub(crate) fn get_in<'k>(
+        &self,
+        table: &impl ReadableTable<K, &'static [u8]>,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<V>, StoreError> {
         let found = table
             .get(key)?
             .map(|v| codec::decode(v.value()))

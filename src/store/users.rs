@@ -102,9 +102,10 @@ impl<S: Snapshot> Users<'_, S> {
 
     /// Accounts by username, skipping `offset`, at most `limit`.
     pub fn page_by_username(&self, offset: usize, limit: usize) -> Result<Vec<User>, StoreError> {
+        let users = USERS.open(self.0)?;
         let mut out = Vec::new();
         for entry in self.0.table(BY_USERNAME)?.iter()?.skip(offset).take(limit) {
-            out.extend(self.get(UserId::from_u128(entry?.1.value()))?);
+            out.extend(USERS.get_in(&users, entry?.1.value())?);
         }
         Ok(out)
     }
@@ -129,9 +130,10 @@ impl<S: Snapshot> Users<'_, S> {
                 ids.insert(id.value());
             }
         }
+        let users = USERS.open(self.0)?;
         let mut matches = Vec::with_capacity(ids.len());
         for id in &ids {
-            if let Some(user) = self.get(UserId::from_u128(*id))? {
+            if let Some(user) = USERS.get_in(&users, *id)? {
                 matches.push(user);
             }
         }
@@ -146,10 +148,10 @@ impl<S: Snapshot> Users<'_, S> {
     /// Every account with `role` (staff lists are short).
     pub fn with_role(&self, role: Role) -> Result<Vec<User>, StoreError> {
         let r = role.rank();
+        let users = USERS.open(self.0)?;
         let mut out = Vec::new();
         for entry in self.0.table(BY_ROLE)?.range((r, 0)..=(r, u128::MAX))? {
-            let (key, _) = entry?;
-            out.extend(self.get(UserId::from_u128(key.value().1))?);
+            out.extend(USERS.get_in(&users, entry?.0.value().1)?);
         }
         Ok(out)
     }

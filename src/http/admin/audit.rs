@@ -94,7 +94,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
         format!("/admin/audit?{query}")
     });
     let page = AuditPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         section: "audit",
         filters,
         entries: found.entries,

@@ -109,7 +109,7 @@ async fn mail_page(
     let state = state_of(req)?;
     let current = state.settings.current();
     Ok(MailPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         section: "mail",
         form: form.unwrap_or_else(|| MailForm::from_settings(&current.mail)),
         configured: current.mail.is_configured(),
@@ -137,7 +137,7 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let actor = require_settings_manager(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let outcome = match input.parse() {
         Ok(patch) => state.settings.update(&actor, patch).await.map(drop),
         Err(problems) => Err(ServiceError::Invalid(problems)),
@@ -172,7 +172,7 @@ pub async fn send_test(
 ) -> Result<Response, AppError> {
     let actor = require_settings_manager(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     match state.outbox.send_test(&actor, &input.to).await {
         Ok(()) => {
             flash::set(req, &format!("Test email sent to {}.", input.to.trim()));

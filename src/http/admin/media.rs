@@ -35,7 +35,7 @@ async fn media_page(
     let me = staff_actor(req, viewer)?;
     let state = state_of(req)?;
     Ok(MediaPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         section: "media",
         queue: state.media.queue(&me, 0, 200).await?.0,
         recent: state.media.recent(&me, 60).await?,
@@ -68,7 +68,7 @@ pub async fn decide(
 ) -> Result<Response, AppError> {
     let me = staff_actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
     let approve = input.decision == "approve";
     state.media.decide(&me, id, approve, &input.reason).await?;
@@ -93,7 +93,7 @@ pub async fn remove(
 ) -> Result<Response, AppError> {
     let me = staff_actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
     state.media.remove(&me, id, input.reason.trim()).await?;
     flash::set(req, "Removed.");
@@ -128,7 +128,7 @@ pub async fn save_settings(
 ) -> Result<Response, AppError> {
     let me = staff_actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let mut problems = Vec::new();
     let mut number = |field, raw: &str| super::whole_number(&mut problems, field, raw);
     let media = MediaSettings {

@@ -121,7 +121,7 @@ pub async fn overview(req: &Request, viewer: Viewer) -> Result<Response, AppErro
     require_staff(req, &viewer)?;
     let state = state_of(req)?;
     Ok(render(&Overview {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         section: "overview",
     })?
     .into_response())

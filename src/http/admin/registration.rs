@@ -42,7 +42,7 @@ pub async fn approvals(req: &Request, viewer: Viewer) -> Result<Response, AppErr
         .await?;
     let (prev, next) = pager("/admin/approvals?", offset, queue.total as usize);
     Ok(render(&ApprovalsPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         section: "approvals",
         users: queue.users,
         total: queue.total,
@@ -71,7 +71,7 @@ pub async fn decide(
 ) -> Result<Response, AppError> {
     let actor = actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let user: UserId = id.parse().map_err(|_| AppError::not_found())?;
     let approve = match input.decision.as_str() {
         "approve" => true,
@@ -157,7 +157,7 @@ async fn invitations_page(
         })
         .collect();
     Ok(InvitationsPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         section: "invitations",
         invites,
         total: found.total,
@@ -194,7 +194,7 @@ pub async fn create_invitation(
 ) -> Result<Response, AppError> {
     let actor = actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let days = input.valid_for_days.trim().parse().unwrap_or(0);
     let uses = input.max_uses.trim().parse().unwrap_or(0);
     match state
@@ -225,7 +225,7 @@ pub async fn revoke_invitation(
 ) -> Result<Response, AppError> {
     let actor = actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let id: InviteId = id.parse().map_err(|_| AppError::not_found())?;
     state.registration.revoke_invite(&actor, id).await?;
     flash::set(req, "Invitation withdrawn.");

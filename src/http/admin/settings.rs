@@ -128,7 +128,7 @@ pub async fn form(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
     let form = SettingsForm::from_settings(&state.settings.current());
     let page = SettingsPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         section: "settings",
         form,
         modes: modes(),
@@ -145,7 +145,7 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let actor = require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let outcome = match input.parse() {
         Ok(patch) => state.settings.update(&actor, patch).await.map(drop),
         Err(problems) => Err(ServiceError::Invalid(problems)),
@@ -157,7 +157,7 @@ pub async fn save(
         }
         Err(ServiceError::Invalid(errors)) => {
             let page = SettingsPage {
-                page: PageContext::new(req, &state, &viewer),
+                page: PageContext::new(req, state, &viewer),
                 section: "settings",
                 form: input,
                 modes: modes(),

@@ -38,7 +38,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
         None => "not obtained yet".into(),
     };
     let page = SystemPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         section: "system",
         uptime: human_duration(status.uptime_seconds),
         database_size: human_bytes(status.database_bytes),

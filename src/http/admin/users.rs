@@ -94,7 +94,7 @@ pub async fn list(
     let q = url::form_urlencoded::byte_serialize(params.q.as_bytes()).collect::<String>();
     let (prev, next) = pager(&format!("/admin/users?q={q}&"), params.offset, found.total);
     let page = UsersPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         section: "users",
         query: params.q,
         users: found.users.iter().map(UserRow::from).collect(),
@@ -127,7 +127,7 @@ async fn user_page(
     let state = state_of(req)?;
     let (user, sessions) = state.staff.user(actor, id).await?;
     Ok(UserPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         section: "users",
         user: UserRow::from(&user),
         sessions,
@@ -208,7 +208,7 @@ pub async fn act(
 ) -> Result<Response, AppError> {
     let actor = actor(req, &viewer)?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let id: UserId = id.parse().map_err(|_| AppError::not_found())?;
     let action = parse_action(&input)?;
     let deleting = matches!(action, StaffAction::Delete { .. });

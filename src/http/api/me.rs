@@ -168,7 +168,7 @@ pub enum Done {
 /// The signed-in member for a state change: the CSRF header is required with the cookie.
 pub fn acting(req: &Request, viewer: &Viewer) -> Result<SignedIn, AppError> {
     let me = viewer.clone().require()?;
-    verify_csrf(req, &state_of(req)?, viewer, None)?;
+    verify_csrf(req, state_of(req)?, viewer, None)?;
     Ok(me)
 }
 

@@ -56,7 +56,7 @@ pub async fn setup_form(
         return Err(setup_link_invalid().into());
     }
     let page = SetupPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         token,
         username: String::new(),
         email: String::new(),
@@ -87,7 +87,7 @@ pub async fn setup_submit(
     Form(input): Form<SetupInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let owner = NewOwner {
         username: input.username.clone(),
         email: input.email.clone(),
@@ -101,7 +101,7 @@ pub async fn setup_submit(
         }
         Err(ServiceError::Invalid(errors)) => {
             let page = SetupPage {
-                page: PageContext::new(req, &state, &viewer),
+                page: PageContext::new(req, state, &viewer),
                 token,
                 username: input.username,
                 email: input.email,
@@ -152,8 +152,8 @@ pub async fn login_form(
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
     let page = LoginPage {
-        page: PageContext::new(req, &state, &viewer),
-        can_join: can_join(&state),
+        page: PageContext::new(req, state, &viewer),
+        can_join: can_join(state),
         login: String::new(),
         next: q.next,
         error: None,
@@ -181,7 +181,7 @@ pub async fn login_submit(
     Form(input): Form<LoginInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let client = super::join::client_info(req);
     match state
         .accounts
@@ -189,7 +189,7 @@ pub async fn login_submit(
         .await
     {
         Ok(SignInOutcome::SignedIn(token, signed_in)) => {
-            finish_sign_in(req, &state, &token, &signed_in, &input.next).await
+            finish_sign_in(req, state, &token, &signed_in, &input.next).await
         }
         Ok(SignInOutcome::SecondFactorNeeded(challenge)) => {
             set_challenge_cookie(req, challenge.expose(), state.tls);
@@ -199,8 +199,8 @@ pub async fn login_submit(
         }
         Err(ServiceError::Unauthenticated(r)) if r.code == ErrorCode::WrongCredentials => {
             let page = LoginPage {
-                page: PageContext::new(req, &state, &viewer),
-                can_join: can_join(&state),
+                page: PageContext::new(req, state, &viewer),
+                can_join: can_join(state),
                 login: input.login,
                 next: input.next,
                 error: Some("Wrong username, email or password.".into()),
@@ -219,8 +219,8 @@ pub async fn logout(
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
-    end_current_session(req, &state).await?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
+    end_current_session(req, state).await?;
     flash::set(req, "You are signed out.");
     Ok(Redirect::see_other("/login").into_response())
 }
@@ -330,10 +330,10 @@ pub async fn code_form(
         return Ok(Redirect::see_other("/login").into_response());
     }
     Ok(render(&CodePage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         next: q.next,
         error: None,
-        passkeys: pending_has_passkeys(req, &state).await,
+        passkeys: pending_has_passkeys(req, state).await,
     })?
     .into_response())
 }
@@ -355,7 +355,7 @@ pub async fn code_submit(
     Form(input): Form<CodeInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let challenge = challenge_of(req)?;
     match state
         .accounts
@@ -368,17 +368,17 @@ pub async fn code_submit(
     {
         Ok((token, signed_in)) => {
             clear_challenge_cookie(req);
-            finish_sign_in(req, &state, &token, &signed_in, &input.next).await
+            finish_sign_in(req, state, &token, &signed_in, &input.next).await
         }
         Err(ServiceError::Unauthenticated(r)) if r.code == ErrorCode::WrongCode => {
             let page = CodePage {
-                page: PageContext::new(req, &state, &viewer),
+                page: PageContext::new(req, state, &viewer),
                 next: input.next,
                 error: Some(
                     "That code is not right. Use the current code from your app, or a recovery code."
                         .into(),
                 ),
-                passkeys: pending_has_passkeys(req, &state).await,
+                passkeys: pending_has_passkeys(req, state).await,
             };
             render_status(&page, StatusCode::UNAUTHORIZED)
         }
@@ -391,7 +391,7 @@ pub async fn code_submit(
 #[handler]
 pub async fn passkey_options(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, None)?;
+    verify_csrf(req, state, &viewer, None)?;
     ceremony_json(
         state
             .passkeys
@@ -403,7 +403,7 @@ pub async fn passkey_options(req: &Request, viewer: Viewer) -> Result<Response, 
 #[handler]
 pub async fn code_passkey_options(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, None)?;
+    verify_csrf(req, state, &viewer, None)?;
     ceremony_json(
         state
             .passkeys
@@ -435,7 +435,7 @@ pub async fn passkey_finish(
     Json(input): Json<PasskeyAnswerInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, None)?;
+    verify_csrf(req, state, &viewer, None)?;
     let (token, signed_in) = state
         .passkeys
         .finish_sign_in(
@@ -444,7 +444,7 @@ pub async fn passkey_finish(
             super::join::client_info(req),
         )
         .await?;
-    let target = open_session(req, &state, &token, &signed_in, &input.next).await?;
+    let target = open_session(req, state, &token, &signed_in, &input.next).await?;
     Ok(Json(serde_json::json!({"redirect": target})).into_response())
 }
 
@@ -456,7 +456,7 @@ pub async fn code_passkey_finish(
     Json(input): Json<PasskeyAnswerInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, None)?;
+    verify_csrf(req, state, &viewer, None)?;
     let (token, signed_in) = state
         .passkeys
         .finish_second_factor(
@@ -467,7 +467,7 @@ pub async fn code_passkey_finish(
         )
         .await?;
     clear_challenge_cookie(req);
-    let target = open_session(req, &state, &token, &signed_in, &input.next).await?;
+    let target = open_session(req, state, &token, &signed_in, &input.next).await?;
     Ok(Json(serde_json::json!({"redirect": target})).into_response())
 }
 

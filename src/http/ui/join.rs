@@ -98,7 +98,7 @@ fn join_page(
         _ => None,
     };
     Ok(JoinPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         action: code.map_or_else(|| "/join".to_string(), |c| format!("/join/{c}")),
         notice,
         username: input.map(|i| i.username.clone()).unwrap_or_default(),
@@ -151,7 +151,7 @@ async fn join(
     input: JoinInput,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, viewer, Some(&input.csrf))?;
     let sign_up = SignUp {
         username: input.username.clone(),
         email: input.email.clone(),
@@ -176,7 +176,7 @@ async fn join(
             let link =
                 (!done.needs_approval).then(|| ("Sign in".to_string(), "/login".to_string()));
             let page = MessagePage {
-                page: PageContext::new(req, &state, viewer),
+                page: PageContext::new(req, state, viewer),
                 heading: "Welcome aboard".into(),
                 paragraphs,
                 link,
@@ -230,7 +230,7 @@ pub async fn verify_form(
         return Err(bad_link());
     }
     Ok(render(&VerifyPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         token,
     })?
     .into_response())
@@ -244,10 +244,10 @@ pub async fn verify(
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let user = state.registration.verify_email(&token).await?;
     let page = MessagePage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         heading: "Address confirmed".into(),
         paragraphs: vec![format!(
             "Thank you, {}: your email address is confirmed.",
@@ -268,7 +268,7 @@ struct ForgotPage {
 pub async fn forgot_form(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
     Ok(render(&ForgotPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
     })?
     .into_response())
 }
@@ -288,13 +288,13 @@ pub async fn forgot_submit(
     Form(input): Form<ForgotInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     state
         .registration
         .request_password_reset(&input.email, &client_info(req))
         .await?;
     let page = MessagePage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         heading: "Check your email".into(),
         paragraphs: vec!["If that address belongs to an account, a link for choosing a new password is on its way. It works once, for 30 minutes.".into()],
         link: None,
@@ -321,7 +321,7 @@ pub async fn reset_form(
         return Err(bad_link());
     }
     Ok(render(&ResetPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         token,
         errors: Vec::new(),
     })?
@@ -346,7 +346,7 @@ pub async fn reset_submit(
     Form(input): Form<ResetInput>,
 ) -> Result<Response, AppError> {
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     match state
         .registration
         .reset_password(
@@ -362,7 +362,7 @@ pub async fn reset_submit(
         }
         Err(ServiceError::Invalid(errors)) => {
             let page = ResetPage {
-                page: PageContext::new(req, &state, &viewer),
+                page: PageContext::new(req, state, &viewer),
                 token,
                 errors,
             };

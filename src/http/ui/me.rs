@@ -56,14 +56,14 @@ struct AccountPage {
 }
 
 /// The start of every form post on this page: the member, the state, and a good CSRF token.
-fn member_form(
-    req: &Request,
+fn member_form<'r>(
+    req: &'r Request,
     viewer: &Viewer,
     csrf: &str,
-) -> Result<(SignedIn, crate::http::state::AppState), AppError> {
+) -> Result<(SignedIn, &'r crate::http::state::AppState), AppError> {
     let me = signed_in(viewer, req.uri().path())?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, viewer, Some(csrf))?;
+    verify_csrf(req, state, viewer, Some(csrf))?;
     Ok((me, state))
 }
 
@@ -89,7 +89,7 @@ async fn account_page_with(
     let two_factor = state.second_factors.is_enabled(me.user.id).await?;
     let passkeys = state.passkeys.list(me.user.id).await?;
     Ok(AccountPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         username: me.user.username.clone(),
         email: me.user.email.clone(),
         role: me.user.role.as_str(),
@@ -367,9 +367,9 @@ pub async fn request_deletion(
         .await
     {
         Ok(due) => {
-            crate::http::auth::end_current_session(req, &state).await?;
+            crate::http::auth::end_current_session(req, state).await?;
             let view = super::join::MessagePage {
-                page: PageContext::new(req, &state, &Viewer(None)),
+                page: PageContext::new(req, state, &Viewer(None)),
                 heading: "Your account will be deleted".into(),
                 paragraphs: vec![format!(
                     "You are signed out everywhere. Your account and its data go on {}. Changed your mind? Sign in before then and nothing is deleted.",

@@ -69,7 +69,7 @@ async fn library(
     let (used, quota) = state.media.usage(&me.user).await?;
     let settings = state.settings.current().media.clone();
     Ok(LibraryPage {
-        page: PageContext::new(req, &state, viewer),
+        page: PageContext::new(req, state, viewer),
         items: library.items,
         next: library.next.map(|id| id.to_string()),
         used_mib: mib(used),
@@ -97,7 +97,7 @@ pub async fn upload(
 ) -> Result<Response, AppError> {
     let me = signed_in(&viewer, "/media")?;
     let state = state_of(req)?;
-    match crate::http::media::receive(req, &state, &viewer, &me.user, multipart).await {
+    match crate::http::media::receive(req, state, &viewer, &me.user, multipart).await {
         Ok(_) => {
             flash::set(req, "Uploaded. It will be ready in a moment.");
             Ok(Redirect::see_other("/media").into_response())
@@ -129,7 +129,7 @@ pub async fn item(
     let id = id.parse().map_err(|_| AppError::not_found())?;
     let item = state.media.get(&me.actor(), id).await?;
     Ok(render(&ItemPage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
         own: item.owner == me.user.id,
         item,
     })?
@@ -145,7 +145,7 @@ pub async fn delete(
 ) -> Result<Response, AppError> {
     let me = signed_in(&viewer, "/media")?;
     let state = state_of(req)?;
-    verify_csrf(req, &state, &viewer, Some(&input.csrf))?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
     state.media.delete(&me.actor(), id, "").await?;
     flash::set(req, "Deleted.");

@@ -7,6 +7,8 @@ pub mod join;
 pub mod me;
 pub mod media;
 
+use std::sync::Arc;
+
 use askama::Template;
 use poem::web::Html;
 use poem::{Request, handler};
@@ -95,9 +97,9 @@ pub fn signed_in(
         .ok_or_else(|| AppError::sign_in_first(back_to))
 }
 
-pub fn state_of(req: &Request) -> Result<AppState, AppError> {
-    req.data::<AppState>()
-        .cloned()
+pub fn state_of(req: &Request) -> Result<&AppState, AppError> {
+    req.data::<Arc<AppState>>()
+        .map(|state| &**state)
         .ok_or_else(AppError::internal)
 }
 
@@ -111,7 +113,7 @@ struct HomePage {
 pub async fn home(req: &Request, viewer: Viewer) -> Result<Html<String>, AppError> {
     let state = state_of(req)?;
     render(&HomePage {
-        page: PageContext::new(req, &state, &viewer),
+        page: PageContext::new(req, state, &viewer),
     })
 }
 
