@@ -1,6 +1,8 @@
 //! `/api/v1/accounts` and `/api/v1/admin/…`: sign-up and password reset for visitors, and the
 //! staff tools (members, invitations, approvals) for scripts and other clients.
 
+use super::reply::Reply;
+use super::text::Text;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -22,24 +24,30 @@ use crate::service::staff::StaffAction;
 
 pub struct AccountsApi;
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SignUpRequest {
-    /// 3 to 32 letters, digits, `_`, `-` or `.`.
-    #[oai(validator(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]+$"))]
-    pub username: String,
-    #[oai(validator(min_length = 3, max_length = 254, pattern = "^[^@\\s]+@[^@\\s]+$"))]
-    pub email: String,
+    /// 3 to 32 letters, digits, `_`, `-` or `.`, starting with a letter or digit.
+    #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$"))]
+    pub username: Text,
+    /// An address like name@example.org.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$"
+    ))]
+    pub email: Text,
     /// 12 to 256 characters, not a common password.
     #[oai(validator(min_length = 12, max_length = 256))]
-    pub password: String,
+    pub password: Text,
     /// The code from an invitation link (`/join/{code}`), when joining by invitation.
-    #[oai(validator(max_length = 128))]
-    pub invite_code: Option<String>,
+    #[oai(nullable, validator(max_length = 128))]
+    pub invite_code: Option<Text>,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SignUpResult {
     pub id: String,
     /// The account waits for staff approval before it can sign in.
@@ -52,13 +60,13 @@ pub struct SignUpResult {
 pub enum SignedUp {
     /// The account exists.
     #[oai(status = 201)]
-    Created(Json<Data<SignUpResult>>),
+    Created(Reply<Data<SignUpResult>>),
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct ResetRequest {
     #[oai(validator(max_length = 254, pattern = "@"))]
-    pub email: String,
+    pub email: Text,
 }
 
 #[derive(ApiResponse)]
@@ -69,8 +77,9 @@ pub enum Accepted {
 }
 
 /// A member as staff see them.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct MemberView {
     pub id: String,
     pub username: String,
@@ -80,8 +89,10 @@ pub struct MemberView {
     /// active, pending_approval, rejected, suspended or banned.
     pub status: String,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub suspended_until: Option<String>,
     pub supporter: bool,
     pub created_at: String,
@@ -114,8 +125,9 @@ impl From<&User> for MemberView {
 }
 
 /// How the member list is ordered.
-#[derive(poem_openapi::Enum, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(poem_openapi::Enum, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MemberSort {
     /// Sign-up order, oldest first.
     #[default]
@@ -125,8 +137,9 @@ pub enum MemberSort {
 }
 
 /// What a staff action does.
-#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum StaffActionKind {
     Role,
     Verify,
@@ -140,8 +153,9 @@ pub enum StaffActionKind {
 }
 
 /// A role, from least to most powerful.
-#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RoleName {
     Member,
     Moderator,
@@ -161,33 +175,37 @@ impl From<RoleName> for Role {
 }
 
 /// One staff action.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct StaffActionRequest {
     pub action: StaffActionKind,
     /// For `role`.
+    #[oai(nullable)]
     pub role: Option<RoleName>,
     /// For suspend, ban and delete (shown to the member).
-    #[oai(validator(max_length = 500))]
-    pub reason: Option<String>,
+    #[oai(nullable, validator(max_length = 500))]
+    pub reason: Option<Text>,
     /// For suspend: an RFC 3339 time, e.g. 2026-07-01T12:00:00Z.
-    #[oai(validator(max_length = 64))]
-    pub until: Option<String>,
+    #[oai(nullable, validator(max_length = 64))]
+    pub until: Option<Text>,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct NewInvitation {
     #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
     pub valid_for_days: u32,
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub max_uses: u32,
-    #[oai(default, validator(max_length = 200))]
-    pub note: String,
+    #[oai(nullable, default, validator(max_length = 200))]
+    pub note: Text,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct InvitationView {
     pub id: String,
     pub note: String,
@@ -199,8 +217,9 @@ pub struct InvitationView {
     pub revoked: bool,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct CreatedInvitation {
     pub invitation: InvitationView,
     /// The link to hand out; shown only in this response.
@@ -211,16 +230,17 @@ pub struct CreatedInvitation {
 pub enum InvitationCreated {
     /// Created.
     #[oai(status = 201)]
-    Created(Json<Data<CreatedInvitation>>),
+    Created(Reply<Data<CreatedInvitation>>),
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Decision {
     pub approve: bool,
     /// Required to reject; the member sees it.
-    #[oai(validator(max_length = 500))]
-    pub reason: Option<String>,
+    #[oai(nullable, validator(max_length = 500))]
+    pub reason: Option<Text>,
 }
 
 #[derive(ApiResponse)]
@@ -243,7 +263,7 @@ fn invitation_view(invite: &crate::domain::invite::Invite, names: Vec<String>) -
 }
 
 fn parse_action(body: &StaffActionRequest) -> Result<StaffAction, AppError> {
-    let reason = body.reason.clone().unwrap_or_default();
+    let reason = body.reason.clone().map(String::from).unwrap_or_default();
     Ok(match body.action {
         StaffActionKind::Role => StaffAction::SetRole(
             body.role
@@ -287,19 +307,19 @@ impl AccountsApi {
         body: Json<SignUpRequest>,
     ) -> Result<SignedUp, AppError> {
         let state = state_of(req)?;
-        if is_cross_origin(req, &state) {
+        if is_cross_origin(req, state) {
             return Err(AppError::csrf());
         }
         let b = body.0;
         let input = SignUp {
-            username: b.username,
-            email: b.email,
-            password: Secret::new(b.password.clone()),
-            password_confirm: Secret::new(b.password),
-            invite_code: b.invite_code,
+            username: b.username.into(),
+            email: b.email.into(),
+            password: Secret::new(b.password.clone().into()),
+            password_confirm: Secret::new(b.password.into()),
+            invite_code: b.invite_code.map(String::from),
         };
         let done = state.registration.sign_up(input, &client_info(req)).await?;
-        Ok(SignedUp::Created(Json(Data {
+        Ok(SignedUp::Created(Reply(Data {
             data: SignUpResult {
                 id: done.user.to_string(),
                 needs_approval: done.needs_approval,
@@ -345,7 +365,7 @@ impl AccountsApi {
         sort: Query<Option<MemberSort>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<MemberView>>, AppError> {
+    ) -> Result<Reply<Listed<MemberView>>, AppError> {
         let actor = staff_actor(&viewer)?;
         let paging = PageRequest::new(page.0, limit.0);
         let by_name = sort.0 == Some(MemberSort::Username);
@@ -359,7 +379,7 @@ impl AccountsApi {
                 paging.limit(),
             )
             .await?;
-        Ok(Json(paging.answer(
+        Ok(Reply(paging.answer(
             found.users.iter().map(MemberView::from).collect(),
             found.total as u64,
         )))
@@ -372,11 +392,11 @@ impl AccountsApi {
         req: &Request,
         viewer: Viewer,
         #[oai(validator(max_length = 36))] id: Path<String>,
-    ) -> Result<Json<Data<MemberView>>, AppError> {
+    ) -> Result<Reply<Data<MemberView>>, AppError> {
         let actor = staff_actor(&viewer)?;
         let id: UserId = id.0.parse().map_err(|_| AppError::not_found())?;
         let (user, _) = state_of(req)?.staff.user(&actor, id).await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: MemberView::from(&user),
         }))
     }
@@ -415,14 +435,14 @@ impl AccountsApi {
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<InvitationView>>, AppError> {
+    ) -> Result<Reply<Listed<InvitationView>>, AppError> {
         let actor = staff_actor(&viewer)?;
         let paging = PageRequest::new(page.0, limit.0);
         let found = state_of(req)?
             .registration
             .invites(&actor, paging.offset(), paging.limit())
             .await?;
-        Ok(Json(
+        Ok(Reply(
             paging.answer(
                 found
                     .invites
@@ -451,7 +471,7 @@ impl AccountsApi {
             .registration
             .create_invite(&actor, body.0.valid_for_days, body.0.max_uses, &body.0.note)
             .await?;
-        Ok(InvitationCreated::Created(Json(Data {
+        Ok(InvitationCreated::Created(Reply(Data {
             data: CreatedInvitation {
                 invitation: invitation_view(&invite, Vec::new()),
                 link,
@@ -492,14 +512,14 @@ impl AccountsApi {
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<MemberView>>, AppError> {
+    ) -> Result<Reply<Listed<MemberView>>, AppError> {
         let actor = staff_actor(&viewer)?;
         let paging = PageRequest::new(page.0, limit.0);
         let queue = state_of(req)?
             .registration
             .approval_queue(&actor, paging.offset(), paging.limit())
             .await?;
-        Ok(Json(paging.answer(
+        Ok(Reply(paging.answer(
             queue.users.iter().map(MemberView::from).collect(),
             queue.total,
         )))

@@ -1,9 +1,9 @@
 //! `/api/v1/admin/audit`: the audit log of staff actions, newest first, filtered and read a
 //! page at a time (a feed: `cursor` and `nextCursor`).
 
+use super::reply::Reply;
 use poem::Request;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::{ApiTags, Feed, PageRequest, feed};
@@ -16,13 +16,15 @@ use crate::service::audit::{AuditQuery, encode_cursor};
 pub struct AuditApi;
 
 /// One staff action.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct AuditEntryView {
     /// When, RFC 3339.
     pub at: String,
     /// The account that acted (absent once it is deleted).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_id: Option<String>,
     /// The username it acted under.
     pub actor_name: String,
@@ -83,7 +85,7 @@ impl AuditApi {
         #[oai(validator(max_length = 64))]
         cursor: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Feed<AuditEntryView>>, AppError> {
+    ) -> Result<Reply<Feed<AuditEntryView>>, AppError> {
         let me = viewer.require()?.actor();
         let query = AuditQuery {
             actor: actor.0,
@@ -97,7 +99,7 @@ impl AuditApi {
             .audit
             .page(&me, query, cursor.0.as_deref(), limit as usize)
             .await?;
-        Ok(Json(feed(
+        Ok(Reply(feed(
             page.entries.into_iter().map(AuditEntryView::from).collect(),
             limit,
             page.next.map(encode_cursor),

@@ -1,5 +1,7 @@
 //! `/api/v1/me/…`: the member's own sessions and password.
 
+use super::reply::Reply;
+use super::text::Text;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -16,8 +18,9 @@ use crate::service::accounts::{SessionView, SignedIn};
 pub struct MeApi;
 
 /// A place where the member is signed in.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// Public handle of the session (not the token).
     pub id: String,
@@ -42,25 +45,29 @@ impl From<SessionView> for SessionInfo {
     }
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Ended {
     /// How many sessions were ended.
     pub ended: u64,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordChange {
     #[oai(validator(max_length = 256))]
-    pub current_password: String,
-    #[oai(validator(max_length = 256))]
-    pub new_password: String,
+    pub current_password: Text,
+    /// 12 to 256 characters, not a common password.
+    #[oai(validator(min_length = 12, max_length = 256))]
+    pub new_password: Text,
 }
 
 /// A personal API token (without its secret).
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     pub id: String,
     pub name: String,
@@ -68,6 +75,7 @@ pub struct TokenInfo {
     pub scope: String,
     pub created_at: String,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     pub staff_powers: bool,
 }
@@ -85,23 +93,27 @@ impl From<&ApiToken> for TokenInfo {
     }
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct NewToken {
-    #[oai(validator(max_length = 80))]
-    pub name: String,
+    /// What it is for, e.g. "backup script".
+    #[oai(validator(min_length = 1, max_length = 80, pattern = r"\S"))]
+    pub name: Text,
     /// true for read and write; false (default) for read only.
-    #[oai(default)]
+    #[oai(nullable, default)]
     pub write: bool,
     /// Days until it expires; absent for never.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "3650")))]
     pub valid_for_days: Option<u32>,
     /// Keep the owner's staff powers (the owner only).
-    #[oai(default)]
+    #[oai(nullable, default)]
     pub staff_powers: bool,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct CreatedToken {
     pub token: TokenInfo,
     /// The secret: send it as `Authorization: Bearer …`. Shown only in this response.
@@ -112,18 +124,20 @@ pub struct CreatedToken {
 pub enum Created {
     /// Created.
     #[oai(status = 201)]
-    Created(Json<Data<CreatedToken>>),
+    Created(Reply<Data<CreatedToken>>),
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct PasswordConfirmation {
     #[oai(validator(max_length = 256))]
-    pub current_password: String,
+    pub current_password: Text,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct DeletionScheduled {
     /// When the account and its data go; signing in before then cancels.
     pub deletion_due: String,
@@ -133,11 +147,12 @@ pub struct DeletionScheduled {
 pub enum Scheduled {
     /// Scheduled; every session has ended.
     #[oai(status = 202)]
-    Scheduled(Json<Data<DeletionScheduled>>),
+    Scheduled(Reply<Data<DeletionScheduled>>),
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct TotpEnrolment {
     /// The shared secret, base32, for typing into an authenticator app.
     pub secret: String,
@@ -145,14 +160,15 @@ pub struct TotpEnrolment {
     pub otpauth_url: String,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct TotpCode {
     #[oai(validator(max_length = 16))]
-    pub code: String,
+    pub code: Text,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryCodes {
     /// Ten single-use codes; shown only in this response.
     pub recovery_codes: Vec<String>,
@@ -184,12 +200,12 @@ impl MeApi {
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<SessionInfo>>, AppError> {
+    ) -> Result<Reply<Listed<SessionInfo>>, AppError> {
         let me = viewer.require()?;
         let state = state_of(req)?;
         let token = current_session_token(req, state.tls).unwrap_or_default();
         let sessions = state.accounts.sessions(me.user.id, &token).await?;
-        Ok(Json(PageRequest::new(page.0, limit.0).slice(
+        Ok(Reply(PageRequest::new(page.0, limit.0).slice(
             sessions.into_iter().map(SessionInfo::from).collect(),
         )))
     }
@@ -229,7 +245,7 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> Result<Json<Data<Ended>>, AppError> {
+    ) -> Result<Reply<Data<Ended>>, AppError> {
         let me = acting(req, &viewer)?;
         let state = state_of(req)?;
         let token = current_session_token(req, state.tls);
@@ -237,7 +253,7 @@ impl MeApi {
             .accounts
             .sign_out_everywhere(me.user.id, token.as_deref())
             .await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: Ended { ended },
         }))
     }
@@ -250,10 +266,10 @@ impl MeApi {
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<TokenInfo>>, AppError> {
+    ) -> Result<Reply<Listed<TokenInfo>>, AppError> {
         let me = viewer.require()?;
         let tokens = state_of(req)?.accounts.api_tokens(me.user.id).await?;
-        Ok(Json(
+        Ok(Reply(
             PageRequest::new(page.0, limit.0).slice(tokens.iter().map(TokenInfo::from).collect()),
         ))
     }
@@ -284,7 +300,7 @@ impl MeApi {
                 body.0.staff_powers,
             )
             .await?;
-        Ok(Created::Created(Json(Data {
+        Ok(Created::Created(Reply(Data {
             data: CreatedToken {
                 token: TokenInfo::from(&token),
                 secret: secret.expose().clone(),
@@ -323,9 +339,9 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> Result<Json<serde_json::Value>, AppError> {
+    ) -> Result<Reply<serde_json::Value>, AppError> {
         let me = viewer.require()?;
-        Ok(Json(state_of(req)?.self_service.export(&me.user).await?))
+        Ok(Reply(state_of(req)?.self_service.export(&me.user).await?))
     }
 
     /// Delete my account
@@ -346,9 +362,9 @@ impl MeApi {
         let me = acting(req, &viewer)?;
         let due = state_of(req)?
             .self_service
-            .request_deletion(&me.user, Secret::new(body.0.current_password))
+            .request_deletion(&me.user, Secret::new(body.0.current_password.into()))
             .await?;
-        Ok(Scheduled::Scheduled(Json(Data {
+        Ok(Scheduled::Scheduled(Reply(Data {
             data: DeletionScheduled {
                 deletion_due: due.to_string(),
             },
@@ -363,10 +379,10 @@ impl MeApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> Result<Json<Data<TotpEnrolment>>, AppError> {
+    ) -> Result<Reply<Data<TotpEnrolment>>, AppError> {
         let me = acting(req, &viewer)?;
         let enrolment = state_of(req)?.second_factors.begin(&me.user).await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: TotpEnrolment {
                 secret: enrolment.secret_base32,
                 otpauth_url: enrolment.otpauth_url,
@@ -387,13 +403,13 @@ impl MeApi {
         req: &Request,
         viewer: Viewer,
         body: Json<TotpCode>,
-    ) -> Result<Json<Data<RecoveryCodes>>, AppError> {
+    ) -> Result<Reply<Data<RecoveryCodes>>, AppError> {
         let me = acting(req, &viewer)?;
         let codes = state_of(req)?
             .second_factors
             .confirm(&me.user, &body.0.code)
             .await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: RecoveryCodes {
                 recovery_codes: codes,
             },
@@ -415,7 +431,7 @@ impl MeApi {
         let me = acting(req, &viewer)?;
         state_of(req)?
             .second_factors
-            .disable(&me.user, Secret::new(body.0.current_password))
+            .disable(&me.user, Secret::new(body.0.current_password.into()))
             .await?;
         Ok(Done::Done)
     }
@@ -438,9 +454,9 @@ impl MeApi {
             .accounts
             .change_password(
                 &me.user,
-                Secret::new(body.0.current_password),
-                Secret::new(new.clone()),
-                Secret::new(new),
+                Secret::new(body.0.current_password.into()),
+                Secret::new(new.clone().into()),
+                Secret::new(new.into()),
                 &token,
             )
             .await?;

@@ -1,6 +1,8 @@
 //! `/api/v1/media`: a member's media library, and the moderation queue for staff. Uploads go
 //! to `POST /api/v1/media/uploads` (multipart, streamed; see [`upload`]).
 
+use super::reply::Reply;
+use super::text::Text;
 use poem::Request;
 use poem::web::Multipart;
 use poem_openapi::param::{Path, Query};
@@ -17,8 +19,9 @@ use crate::http::ui::state_of;
 pub struct MediaApi;
 
 /// An uploaded photo or video.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct MediaView {
     pub id: String,
     pub owner_id: String,
@@ -31,20 +34,23 @@ pub struct MediaView {
     pub state: String,
     /// Why it failed or was rejected.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub width: u32,
     pub height: u32,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     pub animated: bool,
     /// A blurhash placeholder, once processed.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub blurhash: Option<String>,
     /// URLs of the variants ready so far: thumb, card, full, and video for videos.
     pub urls: Vec<VariantUrl>,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct VariantUrl {
     pub variant: String,
     pub url: String,
@@ -85,27 +91,28 @@ impl From<&Media> for MediaView {
     }
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct MediaDecision {
     /// true approves; false rejects (a reason is required).
     pub approve: bool,
     #[oai(validator(max_length = 500))]
-    #[oai(skip_serializing_if_is_none)]
-    pub reason: Option<String>,
+    #[oai(nullable, skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text>,
 }
 
 #[derive(ApiResponse)]
 pub enum Uploaded {
     /// Stored; processing runs in the background (`state` says where it is).
     #[oai(status = 201)]
-    Created(Json<Data<MediaView>>),
+    Created(Reply<Data<MediaView>>),
 }
 
 fn media_id(raw: &str) -> Result<crate::domain::ids::MediaId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
 
-#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Accounts")]
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Media")]
 impl MediaApi {
     /// List my media
     ///
@@ -119,7 +126,7 @@ impl MediaApi {
         #[oai(validator(max_length = 36))]
         cursor: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Feed<MediaView>>, AppError> {
+    ) -> Result<Reply<Feed<MediaView>>, AppError> {
         let me = viewer.require()?;
         let before = match cursor.0.as_deref() {
             Some(c) => Some(c.parse().map_err(|_| {
@@ -132,7 +139,7 @@ impl MediaApi {
             .media
             .library(&me.user, before, limit as usize)
             .await?;
-        Ok(Json(feed(
+        Ok(Reply(feed(
             page.items.iter().map(MediaView::from).collect(),
             limit,
             page.next.map(|id| id.to_string()),
@@ -149,13 +156,13 @@ impl MediaApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-    ) -> Result<Json<Data<MediaView>>, AppError> {
+    ) -> Result<Reply<Data<MediaView>>, AppError> {
         let me = viewer.require()?;
         let media = state_of(req)?
             .media
             .get(&me.actor(), media_id(&id.0)?)
             .await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: MediaView::from(&media),
         }))
     }
@@ -190,14 +197,14 @@ impl MediaApi {
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<MediaView>>, AppError> {
+    ) -> Result<Reply<Listed<MediaView>>, AppError> {
         let me = viewer.require()?;
         let paging = PageRequest::new(page.0, limit.0);
         let (items, total) = state_of(req)?
             .media
             .queue(&me.actor(), paging.offset(), paging.limit())
             .await?;
-        Ok(Json(paging.answer(
+        Ok(Reply(paging.answer(
             items.iter().map(MediaView::from).collect(),
             total,
         )))
@@ -215,7 +222,7 @@ impl MediaApi {
         viewer: Viewer,
         id: Path<String>,
         body: Json<MediaDecision>,
-    ) -> Result<Json<Data<MediaView>>, AppError> {
+    ) -> Result<Reply<Data<MediaView>>, AppError> {
         let me = acting(req, &viewer)?;
         let media = state_of(req)?
             .media
@@ -226,7 +233,7 @@ impl MediaApi {
                 body.0.reason.as_deref().unwrap_or_default(),
             )
             .await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: MediaView::from(&media),
         }))
     }
@@ -264,7 +271,7 @@ pub async fn upload(
     use poem::IntoResponse;
     let me = viewer.clone().require()?;
     let state = state_of(req)?;
-    let media = crate::http::media::receive(req, &state, &viewer, &me.user, multipart).await?;
+    let media = crate::http::media::receive(req, state, &viewer, &me.user, multipart).await?;
     let body = serde_json::json!({ "data": media_json(&media) });
     Ok(poem::web::Json(body)
         .with_status(poem::http::StatusCode::CREATED)

@@ -17,9 +17,11 @@ pub mod docs;
 pub mod me;
 pub mod media;
 pub mod passkeys;
+pub mod reply;
 pub mod session;
 pub mod settings;
 pub mod system;
+pub mod text;
 
 use poem_openapi::{
     Object, OpenApiService, Tags,
@@ -39,17 +41,20 @@ pub enum ApiTags {
     System,
     /// Sign-up, password reset, and the staff tools for members, invitations and approvals.
     Accounts,
+    /// Photos and videos: a member's library, uploads, and the moderation queue for staff.
+    Media,
 }
 
 /// The success envelope: `{"data": …}`.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct Data<T: Type + ToJSON + ParseFromJSON> {
     pub data: T,
 }
 
 /// Where an offset list's page is in the whole.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct OffsetPagination {
     /// This page's number, from 1.
     pub page: u32,
@@ -62,25 +67,27 @@ pub struct OffsetPagination {
 }
 
 /// An offset list: `{"data": [...], "pagination": {"page", "limit", "total", "hasMore"}}`.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct Listed<T: Type + ToJSON + ParseFromJSON> {
     pub data: Vec<T>,
     pub pagination: OffsetPagination,
 }
 
 /// Where a time-ordered feed goes on.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct CursorPagination {
     /// Most items per page.
     pub limit: u32,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
 /// A feed page: `{"data": [...], "pagination": {"limit", "nextCursor"}}`.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct Feed<T: Type + ToJSON + ParseFromJSON> {
     pub data: Vec<T>,
     pub pagination: CursorPagination,
@@ -264,7 +271,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("deleteMyPasskey", &[401, 403, 404]),
     ("beginPasskeySignIn", &[403, 409, 503]),
     ("signInWithPasskey", &[401, 403, 409]),
-    ("listMyMedia", &[401]),
+    ("listMyMedia", &[401, 422]),
     ("getMedia", &[401, 404]),
     ("deleteMedia", &[401, 403, 404]),
     ("listMediaQueue", &[401, 403]),
@@ -387,16 +394,17 @@ fn upload_operation() -> Value {
     let file = json!({"type": "string", "format": "binary"});
     json!({
         "post": {
-            "tags": ["Accounts"],
+            "tags": ["Media"],
             "summary": "Upload a photo or video",
-            "description": "Multipart form: `file` (JPEG, PNG, WebP, GIF, MP4 or WebM; the type is read from the bytes) and, for a video, an optional `poster` image. Checked before it is stored (decodes within the limits, video duration within the limit); processing continues in the background. Needs `X-CSRF-Token` with the session cookie.",
+            "description": "Multipart form: `file` (JPEG, PNG, WebP, GIF, MP4 or WebM; the type is read from the bytes) and, for a video, an optional `poster` image after it (the parts are read as they stream in, so `file` comes first). Checked before it is stored (decodes within the limits, video duration within the limit); processing continues in the background. Needs `X-CSRF-Token` with the session cookie.",
             "operationId": "uploadMedia",
             "requestBody": {
                 "required": true,
                 "content": {"multipart/form-data": {"schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": file, "poster": file}
+                    "properties": {"file": file, "poster": file},
+                    "additionalProperties": false
                 }}}
             },
             "responses": {"201": {
@@ -422,11 +430,11 @@ pub fn document() -> Value {
             let Some(item) = item.as_object_mut() else {
                 continue;
             };
-            for (method, op) in item
+            for op in item
                 .iter_mut()
                 .filter(|(m, _)| methods.contains(&m.as_str()))
+                .map(|(_, op)| op)
             {
-                let _ = method;
                 let op_id = op
                     .get("operationId")
                     .and_then(Value::as_str)

@@ -2,6 +2,8 @@
 //! passwordless sign-in under `/api/v1/session/passkey`. Each ceremony is two calls: options
 //! for `navigator.credentials.create()`/`get()`, then the browser's answer.
 
+use super::reply::Reply;
+use super::text::Text;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -19,13 +21,15 @@ use crate::service::passkeys::{CeremonyStart, PasskeyView};
 pub struct PasskeysApi;
 
 /// A registered passkey.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct PasskeyInfo {
     pub id: String,
     pub name: String,
     pub created_at: String,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<String>,
 }
 
@@ -40,19 +44,20 @@ impl From<PasskeyView> for PasskeyInfo {
     }
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct NewPasskey {
-    /// A label such as "Work laptop"; "Passkey" when empty. At most 64 characters.
-    #[oai(validator(max_length = 256))]
-    pub name: String,
+    /// A label such as "Work laptop"; "Passkey" when empty. No control characters.
+    #[oai(validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
+    pub name: Text,
     /// Adding a way to sign in needs the password.
     #[oai(validator(max_length = 256))]
-    pub current_password: String,
+    pub current_password: Text,
 }
 
 /// Options for the browser, and the id that pairs its answer with them.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct PasskeyOptions {
     /// Send this back with the answer, within five minutes.
     pub ceremony: String,
@@ -71,10 +76,10 @@ impl From<CeremonyStart> for PasskeyOptions {
 }
 
 /// The authenticator's answer.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct PasskeyAnswer {
     #[oai(validator(max_length = 128))]
-    pub ceremony: String,
+    pub ceremony: Text,
     /// The `PublicKeyCredential` in its JSON form (`credential.toJSON()`): `id`, `rawId`,
     /// `type` and `response` with base64url fields.
     pub credential: serde_json::Value,
@@ -84,7 +89,7 @@ pub struct PasskeyAnswer {
 pub enum Registered {
     /// The passkey is registered.
     #[oai(status = 201)]
-    Created(Json<Data<PasskeyInfo>>),
+    Created(Reply<Data<PasskeyInfo>>),
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Session")]
@@ -97,10 +102,10 @@ impl PasskeysApi {
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Json<Listed<PasskeyInfo>>, AppError> {
+    ) -> Result<Reply<Listed<PasskeyInfo>>, AppError> {
         let me = viewer.require()?;
         let passkeys = state_of(req)?.passkeys.list(me.user.id).await?;
-        Ok(Json(PageRequest::new(page.0, limit.0).slice(
+        Ok(Reply(PageRequest::new(page.0, limit.0).slice(
             passkeys.into_iter().map(PasskeyInfo::from).collect(),
         )))
     }
@@ -118,13 +123,17 @@ impl PasskeysApi {
         req: &Request,
         viewer: Viewer,
         body: Json<NewPasskey>,
-    ) -> Result<Json<Data<PasskeyOptions>>, AppError> {
+    ) -> Result<Reply<Data<PasskeyOptions>>, AppError> {
         let me = acting(req, &viewer)?;
         let start = state_of(req)?
             .passkeys
-            .begin_registration(&me.user, &body.0.name, Secret::new(body.0.current_password))
+            .begin_registration(
+                &me.user,
+                &body.0.name,
+                Secret::new(body.0.current_password.into()),
+            )
             .await?;
-        Ok(Json(Data { data: start.into() }))
+        Ok(Reply(Data { data: start.into() }))
     }
 
     /// Register a passkey
@@ -146,7 +155,7 @@ impl PasskeysApi {
             .passkeys
             .finish_registration(&me.user, &body.0.ceremony, body.0.credential)
             .await?;
-        Ok(Registered::Created(Json(Data {
+        Ok(Registered::Created(Reply(Data {
             data: passkey.into(),
         })))
     }
@@ -178,12 +187,12 @@ impl PasskeysApi {
         method = "post",
         operation_id = "beginPasskeySignIn"
     )]
-    async fn begin_sign_in(&self, req: &Request) -> Result<Json<Data<PasskeyOptions>>, AppError> {
+    async fn begin_sign_in(&self, req: &Request) -> Result<Reply<Data<PasskeyOptions>>, AppError> {
         let state = state_of(req)?;
-        verify_origin_only(req, &state)?;
+        verify_origin_only(req, state)?;
         let client = crate::http::ui::join::client_info(req);
         let start = state.passkeys.begin_sign_in(&client)?;
-        Ok(Json(Data { data: start.into() }))
+        Ok(Reply(Data { data: start.into() }))
     }
 
     /// Sign in with a passkey
@@ -199,17 +208,17 @@ impl PasskeysApi {
         &self,
         req: &Request,
         body: Json<PasskeyAnswer>,
-    ) -> Result<Json<Data<Me>>, AppError> {
+    ) -> Result<Reply<Data<Me>>, AppError> {
         let state = state_of(req)?;
-        verify_origin_only(req, &state)?;
+        verify_origin_only(req, state)?;
         let client = crate::http::ui::join::client_info(req);
         let (token, signed_in) = state
             .passkeys
             .finish_sign_in(&body.0.ceremony, body.0.credential, client)
             .await?;
-        crate::http::auth::end_current_session(req, &state).await?;
+        crate::http::auth::end_current_session(req, state).await?;
         set_session_cookie(req.cookie(), token.expose(), state.tls);
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: Me::from(&signed_in),
         }))
     }

@@ -1,5 +1,7 @@
 //! `/api/v1/session` and `/api/v1/me`: sign in and out with the session cookie.
 
+use super::reply::Reply;
+use super::text::Text;
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -14,21 +16,22 @@ use crate::service::error::ErrorCode;
 
 pub struct SessionApi;
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 pub struct SignInRequest {
     /// Username or email address.
     #[oai(validator(max_length = 254))]
-    pub login: String,
+    pub login: Text,
     #[oai(validator(max_length = 256))]
-    pub password: String,
+    pub password: Text,
     /// The current TOTP code or a recovery code, for accounts with two-factor authentication.
-    #[oai(validator(max_length = 64))]
-    pub code: Option<String>,
+    #[oai(nullable, validator(max_length = 64))]
+    pub code: Option<Text>,
 }
 
 /// The signed-in member.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct Me {
     pub id: String,
     pub username: String,
@@ -68,14 +71,18 @@ impl SessionApi {
         &self,
         req: &Request,
         body: Json<SignInRequest>,
-    ) -> Result<Json<Data<Me>>, AppError> {
+    ) -> Result<Reply<Data<Me>>, AppError> {
         let state = state_of(req)?;
         // A sign-in from a foreign page would plant the attacker's session: check the origin.
-        verify_origin_only(req, &state)?;
+        verify_origin_only(req, state)?;
         let client = crate::http::ui::join::client_info(req);
         let outcome = state
             .accounts
-            .sign_in(&body.0.login, Secret::new(body.0.password), client.clone())
+            .sign_in(
+                &body.0.login,
+                Secret::new(body.0.password.into()),
+                client.clone(),
+            )
             .await?;
         let (token, signed_in) = match (outcome, body.0.code) {
             (SignInOutcome::SignedIn(token, signed_in), _) => (token, *signed_in),
@@ -84,7 +91,7 @@ impl SessionApi {
                     .accounts
                     .complete_second_factor(
                         challenge.expose(),
-                        SecondFactorProof::Code(code),
+                        SecondFactorProof::Code(code.into()),
                         client,
                     )
                     .await?
@@ -98,7 +105,7 @@ impl SessionApi {
             }
         };
         set_session_cookie(req.cookie(), token.expose(), state.tls);
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: Me::from(&signed_in),
         }))
     }
@@ -112,8 +119,8 @@ impl SessionApi {
         if viewer.0.is_none() {
             return Err(AppError::unauthorized());
         }
-        verify_csrf(req, &state, &viewer, None)?;
-        end_current_session(req, &state).await?;
+        verify_csrf(req, state, &viewer, None)?;
+        end_current_session(req, state).await?;
         Ok(SignedOut::Done)
     }
 
@@ -121,9 +128,9 @@ impl SessionApi {
     ///
     /// The signed-in member and the CSRF token for state changes.
     #[oai(path = "/me", method = "get", operation_id = "getMe")]
-    async fn me(&self, viewer: Viewer) -> Result<Json<Data<Me>>, AppError> {
+    async fn me(&self, viewer: Viewer) -> Result<Reply<Data<Me>>, AppError> {
         let signed_in = viewer.require()?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: Me::from(&signed_in),
         }))
     }

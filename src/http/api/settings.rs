@@ -2,6 +2,8 @@
 //! changes the fields it is sent. The SMTP password is write-only: it is never sent back, and
 //! leaving it out keeps the stored one. Every bound the server checks is in the schema.
 
+use super::reply::Reply;
+use super::text::Text;
 use poem::Request;
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
@@ -17,8 +19,9 @@ use crate::http::ui::state_of;
 pub struct SettingsApi;
 
 /// Who may sign up.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Registration {
     Open,
     Approval,
@@ -49,8 +52,9 @@ impl From<RegistrationMode> for Registration {
 }
 
 /// How the SMTP connection is secured.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Security {
     /// STARTTLS (usually port 587).
     Starttls,
@@ -81,11 +85,12 @@ impl From<SmtpSecurity> for Security {
 }
 
 /// The site settings. The bounds are those `SiteSettings::problems` checks.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     #[oai(validator(min_length = 1, max_length = 60, pattern = r"\S"))]
-    pub site_name: String,
+    pub site_name: Text,
     pub registration: Registration,
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub approval_queue_limit: u32,
@@ -104,28 +109,31 @@ pub struct SettingsView {
 }
 
 /// Outgoing mail. With an empty host, mail is off.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct MailView {
     /// A host name such as smtp.example.org (no scheme or port), or empty for no mail.
     #[oai(validator(max_length = 253, pattern = r"^[^\s/:]*$"))]
-    pub smtp_host: String,
+    pub smtp_host: Text,
     #[oai(validator(minimum(value = "1"), maximum(value = "65535")))]
     pub smtp_port: u16,
     pub smtp_security: Security,
     #[oai(validator(max_length = 320))]
-    pub smtp_username: String,
+    pub smtp_username: Text,
     /// Write-only: never returned; absent keeps the stored password.
-    #[oai(skip_serializing_if_is_none, validator(max_length = 1024))]
-    pub smtp_password: Option<String>,
+    #[oai(nullable, skip_serializing_if_is_none, validator(max_length = 1024))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_password: Option<Text>,
     /// The sender, e.g. `Club <hearth@example.org>` (needed when a host is set).
     #[oai(validator(max_length = 320))]
-    pub from: String,
+    pub from: Text,
 }
 
 /// Upload limits, and whether new uploads wait for approval.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct MediaSettingsView {
     /// Largest photo, MiB.
     #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
@@ -152,7 +160,7 @@ pub struct MediaSettingsView {
 impl From<&SiteSettings> for SettingsView {
     fn from(s: &SiteSettings) -> Self {
         Self {
-            site_name: s.site_name.clone(),
+            site_name: s.site_name.as_str().into(),
             registration: s.registration.into(),
             approval_queue_limit: s.approval_queue_limit,
             api_requests_per_second: s.api_requests_per_second,
@@ -161,12 +169,12 @@ impl From<&SiteSettings> for SettingsView {
             password_resets_per_hour: s.password_resets_per_hour,
             require_staff_second_factor: s.require_staff_second_factor,
             mail: MailView {
-                smtp_host: s.mail.smtp_host.clone(),
+                smtp_host: s.mail.smtp_host.as_str().into(),
                 smtp_port: s.mail.smtp_port,
                 smtp_security: s.mail.smtp_security.into(),
-                smtp_username: s.mail.smtp_username.clone(),
+                smtp_username: s.mail.smtp_username.as_str().into(),
                 smtp_password: None,
-                from: s.mail.from.clone(),
+                from: s.mail.from.as_str().into(),
             },
             media: MediaSettingsView {
                 max_photo_mib: s.media.max_photo_mib,
@@ -183,11 +191,12 @@ impl From<&SiteSettings> for SettingsView {
 
 /// A change to some settings, shaped like the settings themselves: only the fields sent
 /// change.
-#[derive(Object, Default)]
-#[oai(rename_all = "camelCase")]
+#[derive(Object, Default, serde::Serialize)]
+#[oai(rename_all = "camelCase", nullable_all)]
+#[serde(rename_all = "camelCase")]
 pub struct SettingsChange {
     #[oai(validator(min_length = 1, max_length = 60, pattern = r"\S"))]
-    pub site_name: Option<String>,
+    pub site_name: Option<Text>,
     pub registration: Option<Registration>,
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub approval_queue_limit: Option<u32>,
@@ -205,25 +214,27 @@ pub struct SettingsChange {
 }
 
 /// A change to the mail settings.
-#[derive(Object, Default)]
-#[oai(rename_all = "camelCase")]
+#[derive(Object, Default, serde::Serialize)]
+#[oai(rename_all = "camelCase", nullable_all)]
+#[serde(rename_all = "camelCase")]
 pub struct MailChange {
     #[oai(validator(max_length = 253, pattern = r"^[^\s/:]*$"))]
-    pub smtp_host: Option<String>,
+    pub smtp_host: Option<Text>,
     #[oai(validator(minimum(value = "1"), maximum(value = "65535")))]
     pub smtp_port: Option<u16>,
     pub smtp_security: Option<Security>,
     #[oai(validator(max_length = 320))]
-    pub smtp_username: Option<String>,
+    pub smtp_username: Option<Text>,
     #[oai(validator(max_length = 1024))]
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<Text>,
     #[oai(validator(max_length = 320))]
-    pub from: Option<String>,
+    pub from: Option<Text>,
 }
 
 /// A change to the upload limits.
-#[derive(Object, Default)]
-#[oai(rename_all = "camelCase")]
+#[derive(Object, Default, serde::Serialize)]
+#[oai(rename_all = "camelCase", nullable_all)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaChange {
     #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
     pub max_photo_mib: Option<u32>,
@@ -279,7 +290,7 @@ impl From<SettingsChange> for SettingsPatch {
         let mail = c.mail.unwrap_or_default();
         let media = c.media.unwrap_or_default();
         Self {
-            site_name: c.site_name,
+            site_name: c.site_name.map(String::from),
             registration: c.registration.map(Into::into),
             approval_queue_limit: c.approval_queue_limit,
             api_requests_per_second: c.api_requests_per_second,
@@ -287,12 +298,12 @@ impl From<SettingsChange> for SettingsPatch {
             sign_ups_per_hour: c.sign_ups_per_hour,
             password_resets_per_hour: c.password_resets_per_hour,
             require_staff_second_factor: c.require_staff_second_factor,
-            smtp_host: mail.smtp_host,
+            smtp_host: mail.smtp_host.map(String::from),
             smtp_port: mail.smtp_port,
             smtp_security: mail.smtp_security.map(Into::into),
-            smtp_username: mail.smtp_username,
-            smtp_password: mail.smtp_password.map(Secret::new),
-            mail_from: mail.from,
+            smtp_username: mail.smtp_username.map(String::from),
+            smtp_password: mail.smtp_password.map(|p| Secret::new(p.into())),
+            mail_from: mail.from.map(String::from),
             max_photo_mib: media.max_photo_mib,
             max_video_mib: media.max_video_mib,
             max_video_seconds: media.max_video_seconds,
@@ -312,10 +323,10 @@ impl SettingsApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> Result<Json<Data<SettingsView>>, AppError> {
+    ) -> Result<Reply<Data<SettingsView>>, AppError> {
         let actor = viewer.require()?.actor();
         let settings = state_of(req)?.settings.read(&actor)?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: SettingsView::from(&*settings),
         }))
     }
@@ -330,13 +341,13 @@ impl SettingsApi {
         req: &Request,
         viewer: Viewer,
         body: Json<SettingsView>,
-    ) -> Result<Json<Data<SettingsView>>, AppError> {
+    ) -> Result<Reply<Data<SettingsView>>, AppError> {
         let actor = acting(req, &viewer)?.actor();
         let saved = state_of(req)?
             .settings
             .update(&actor, SettingsChange::from(body.0).into())
             .await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: SettingsView::from(&*saved),
         }))
     }
@@ -351,13 +362,13 @@ impl SettingsApi {
         req: &Request,
         viewer: Viewer,
         body: Json<SettingsChange>,
-    ) -> Result<Json<Data<SettingsView>>, AppError> {
+    ) -> Result<Reply<Data<SettingsView>>, AppError> {
         let actor = acting(req, &viewer)?.actor();
         let saved = state_of(req)?
             .settings
             .update(&actor, body.0.into())
             .await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: SettingsView::from(&*saved),
         }))
     }

@@ -1,7 +1,7 @@
 //! `/api/v1/system`: the System page's figures as JSON (admins).
 
+use super::reply::Reply;
 use poem::Request;
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::{ApiTags, Data};
@@ -11,8 +11,9 @@ use crate::http::ui::state_of;
 
 pub struct SystemApi;
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SystemStatusView {
     pub version: String,
     pub started_at: String,
@@ -21,6 +22,7 @@ pub struct SystemStatusView {
     pub database_bytes: u64,
     pub data_dir_bytes: u64,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_free_bytes: Option<u64>,
     pub jobs_pending: u64,
     pub jobs_running: u64,
@@ -29,6 +31,7 @@ pub struct SystemStatusView {
     pub tls_mode: String,
     /// Absent when no certificate is in use.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_not_after: Option<String>,
 }
 
@@ -42,10 +45,10 @@ impl SystemApi {
         &self,
         req: &Request,
         viewer: Viewer,
-    ) -> Result<Json<Data<SystemStatusView>>, AppError> {
+    ) -> Result<Reply<Data<SystemStatusView>>, AppError> {
         let signed_in = viewer.require()?;
         let s = state_of(req)?.system.status(&signed_in.actor()).await?;
-        Ok(Json(Data {
+        Ok(Reply(Data {
             data: SystemStatusView {
                 version: s.version.to_string(),
                 started_at: s.started_at.to_string(),
