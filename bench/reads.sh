@@ -8,6 +8,8 @@
 #   - GET /healthz                       the bare route
 #   - GET /api/v1/me                     one object, bearer token
 #   - GET /api/v1/media?limit=20         a list of 20, bearer token
+#   - GET /static/hearth.js              an embedded file of about the list's size, no
+#                                        database or JSON: what moving that many bytes costs
 # Each request carries a different X-Forwarded-For address (bench/xff.lua), so the per-client
 # API limit counts clients as it would in production. Prints requests/s and the ratio of each
 # authenticated read to /healthz; the targets are 0.6 for one object and 0.5 for a list.
@@ -86,15 +88,22 @@ run() {
   BENCH_TOKEN="$token" BENCH_PATH="$path" wrk -t2 -c64 -d10s -s bench/xff.lua "$base" 2>&1 |
     awk '/Requests\/sec/ {print $2}'
 }
+size() {
+  curl -fsS -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $token" "$base$1"
+}
 health="$(run /healthz)"
 me="$(run /api/v1/me)"
 list="$(run '/api/v1/media?limit=20')"
-python3 - "$health" "$me" "$list" <<'PY'
+static="$(run /static/hearth.js)"
+python3 - "$health" "$me" "$list" "$static" "$(size /healthz)" "$(size /api/v1/me)" \
+  "$(size '/api/v1/media?limit=20')" "$(size /static/hearth.js)" <<'PY'
 import sys
-health, me, media = map(float, sys.argv[1:])
-print("| route | requests/s | ratio to /healthz | target |")
-print("|---|---:|---:|---:|")
-print(f"| GET /healthz | {health:,.0f} | 1.00 | |")
-print(f"| GET /api/v1/me (bearer) | {me:,.0f} | {me / health:.2f} | 0.60 |")
-print(f"| GET /api/v1/media?limit=20 (bearer) | {media:,.0f} | {media / health:.2f} | 0.50 |")
+health, me, media, static = map(float, sys.argv[1:5])
+sizes = list(map(int, sys.argv[5:9]))
+print("| route | body (bytes) | requests/s | ratio to /healthz | target |")
+print("|---|---:|---:|---:|---:|")
+print(f"| GET /healthz | {sizes[0]:,} | {health:,.0f} | 1.00 | |")
+print(f"| GET /api/v1/me (bearer) | {sizes[1]:,} | {me:,.0f} | {me / health:.2f} | 0.60 |")
+print(f"| GET /api/v1/media?limit=20 (bearer) | {sizes[2]:,} | {media:,.0f} | {media / health:.2f} | 0.50 |")
+print(f"| GET /static/hearth.js (embedded file, for scale) | {sizes[3]:,} | {static:,.0f} | {static / health:.2f} | |")
 PY

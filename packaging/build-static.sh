@@ -6,7 +6,7 @@
 #
 # Output: target/x86_64-unknown-linux-gnu/release/hearth (or under $CARGO_TARGET_DIR).
 # Needs: Rust with the x86_64-unknown-linux-gnu target (the host target on x86_64 Linux),
-# a C compiler (gcc) for aws-lc-sys, and `file` to check the result.
+# a C compiler (gcc) for aws-lc-sys and libwebp, make for jemalloc, and `file` to check the result.
 # Note: a static glibc binary still uses glibc's built-in NSS for getaddrinfo (DNS, /etc/hosts);
 # it needs no shared libraries at run time.
 set -euo pipefail
@@ -36,6 +36,7 @@ if [ "$build" = 1 ]; then
     die "Rust target $target is not installed (rustup target add $target)"
   fi
   command -v cc >/dev/null 2>&1 || die "a C compiler is needed for aws-lc-sys (apt-get install gcc libc6-dev)"
+  command -v make >/dev/null 2>&1 || die "make is needed to build jemalloc (apt-get install make)"
   echo "build-static: cargo build --release --target $target (crt-static)" >&2
   # --target keeps build scripts and proc macros dynamic; only the final binary is static.
   RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --target "$target" --bin hearth

@@ -26,7 +26,7 @@ use crate::service::passwords::Passwords;
 use crate::service::registration::Registration;
 use crate::service::settings::Settings;
 use crate::service::system::System;
-use crate::store::{Store, WriterOptions};
+use crate::store::{Store, StoreOptions};
 use crate::tls::{self, TlsAcceptor, TlsStatus};
 
 #[derive(Debug, thiserror::Error)]
@@ -124,11 +124,13 @@ impl App {
         let public_base: Arc<str> = config.public_base_url(bound).into();
         let data_dir = config.storage.data_dir.clone();
         let now = clock.now();
-        let store = tokio::task::spawn_blocking(move || {
-            Store::open(&data_dir, now, WriterOptions::default())
-        })
-        .await
-        .map_err(|e| StartError::Other(e.to_string()))??;
+        let options = StoreOptions {
+            cache_bytes: config.storage.cache_bytes,
+            ..StoreOptions::default()
+        };
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir, now, options))
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))??;
         let events = store.events().clone();
         let tls = tls::prepare(&config.tls.settings)?;
         let tls_status = tls

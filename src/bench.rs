@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides};
 use crate::domain::ids::{JobId, uuid_v7};
 use crate::domain::job::Job;
-use crate::store::{Store, StoreError, WriterOptions};
+use crate::store::{Store, StoreError, StoreOptions};
 
 const CONCURRENCY: [usize; 3] = [1, 16, 256];
 
@@ -23,8 +23,17 @@ pub async fn store_writes(overrides: Overrides, writes: usize) -> Result<(), Str
     println!("| writers | group commit (writes/s) | commit per write (writes/s) | speed-up |");
     println!("|---:|---:|---:|---:|");
     for writers in CONCURRENCY {
-        let grouped = run(&base, writers, writes, WriterOptions::default()).await?;
-        let single = run(&base, writers, writes, WriterOptions { max_batch: 1 }).await?;
+        let grouped = run(&base, writers, writes, StoreOptions::default()).await?;
+        let single = run(
+            &base,
+            writers,
+            writes,
+            StoreOptions {
+                max_batch: 1,
+                ..StoreOptions::default()
+            },
+        )
+        .await?;
         println!(
             "| {writers} | {grouped:.0} | {single:.0} | {:.1}× |",
             grouped / single
@@ -38,7 +47,7 @@ async fn run(
     base: &std::path::Path,
     writers: usize,
     writes: usize,
-    options: WriterOptions,
+    options: StoreOptions,
 ) -> Result<f64, String> {
     let _ = std::fs::remove_dir_all(base);
     let clock = SystemClock;

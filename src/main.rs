@@ -10,6 +10,12 @@ use hearth::clock::SystemClock;
 use hearth::config::{Config, schema};
 use hearth::jobs::Registry;
 
+/// jemalloc gives large freed allocations (a password hash's working memory, a decoded photo)
+/// back to the system at once; glibc's allocator would keep them in per-thread arenas, so a
+/// burst of sign-ins or uploads would leave the process big for good.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.as_ref().unwrap_or(&Command::Serve) {

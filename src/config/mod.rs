@@ -49,6 +49,8 @@ pub struct ServerConfig {
 pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub min_free_disk_bytes: u64,
+    /// The database's page cache.
+    pub cache_bytes: usize,
 }
 
 #[derive(Debug, Clone)]

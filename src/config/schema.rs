@@ -112,6 +112,13 @@ pub const KEYS: &[Key] = &[
         "/readyz reports not ready when the data directory's disk has less free space than this (MiB).",
     ),
     key(
+        "storage",
+        "cache_mib",
+        Default::Int(64),
+        "Database pages kept in memory, in MiB (1-65536). More makes reads of a large database\n\
+         faster; the operating system's file cache serves the rest.",
+    ),
+    key(
         "tls",
         "mode",
         Default::Str("off"),

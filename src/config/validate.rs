@@ -277,6 +277,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         }
     });
     let min_free_mib = r.int("storage.min_free_disk_mib", 0..=1_048_576);
+    let cache_mib = r.int("storage.cache_mib", 1..=65_536);
 
     let tls_mode = r.one_of("tls.mode", &["off", "files", "acme"]);
     let redirect_listen = r.optional_socket_addr("tls.redirect_listen");
@@ -343,6 +344,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         Some(max_body_kib),
         Some(data_dir),
         Some(min_free_mib),
+        Some(cache_mib),
         Some(settings),
         Some(redirect_listen),
         Some(hsts),
@@ -360,6 +362,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         max_body_kib,
         data_dir,
         min_free_mib,
+        cache_mib,
         settings,
         redirect_listen,
         hsts,
@@ -389,6 +392,8 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         storage: StorageConfig {
             data_dir,
             min_free_disk_bytes: min_free_mib.unsigned_abs() * 1024 * 1024,
+            cache_bytes: usize::try_from(cache_mib.unsigned_abs() * 1024 * 1024)
+                .unwrap_or(usize::MAX),
         },
         tls: TlsConfig {
             settings,
@@ -556,6 +561,16 @@ mod tests {
             assert!(text.contains(needle), "missing {needle} in:\n{text}");
         }
         assert_eq!(err.problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn the_database_cache_is_bounded_and_configurable() {
+        let cfg = with_file("").unwrap();
+        assert_eq!(cfg.storage.cache_bytes, 64 * 1024 * 1024);
+        let cfg = with_file("[storage]\ncache_mib = 256\n").unwrap();
+        assert_eq!(cfg.storage.cache_bytes, 256 * 1024 * 1024);
+        let err = with_file("[storage]\ncache_mib = 0\n").unwrap_err();
+        assert!(err.to_string().contains("storage.cache_mib = 0"), "{err}");
     }
 
     #[test]

@@ -601,11 +601,11 @@ impl MediaService {
         limit: usize,
     ) -> Result<LibraryPage, MediaError> {
         let id = user.id;
+        let limit = limit.min(crate::store::MAX_PAGE_ROWS);
         let mut items = self
             .core
             .store
-            .read(move |rx| rx.media().of_owner(id, before, limit + 1))
-            .await?;
+            .lookup(|rx| rx.media().of_owner(id, before, limit + 1))?;
         let next = (items.len() > limit).then(|| {
             items.truncate(limit);
             items.last().map(|m| m.id)
@@ -636,17 +636,13 @@ impl MediaService {
 
     /// The record, if `viewer` may see it (otherwise not found, so ids are not probed).
     pub async fn get(&self, viewer: &Actor, id: MediaId) -> Result<Media, MediaError> {
-        let found = self
-            .core
-            .store
-            .read(move |rx| {
-                let Some(media) = rx.media().get(id)? else {
-                    return Ok(None);
-                };
-                let status = rx.users().get(media.owner)?.map(|u| u.status);
-                Ok::<_, StoreError>(Some((media, status)))
-            })
-            .await?;
+        let found = self.core.store.lookup(|rx| {
+            let Some(media) = rx.media().get(id)? else {
+                return Ok(None);
+            };
+            let status = rx.users().get(media.owner)?.map(|u| u.status);
+            Ok::<_, StoreError>(Some((media, status)))
+        })?;
         let moderates = self.access.allows(viewer, Permission::Moderate);
         match found {
             Some((media, Some(status)))

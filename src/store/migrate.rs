@@ -43,14 +43,17 @@ pub fn target_version(migrations: &[Migration]) -> u32 {
     u32::try_from(migrations.len()).unwrap_or(u32::MAX - 1) + 1
 }
 
-fn open_db(path: &Path) -> Result<Database, StoreError> {
-    Database::create(path).map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
-            path: path.to_path_buf(),
-        },
-        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => StoreError::io(path, &io),
-        other => StoreError::from(other),
-    })
+fn open_db(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+    Database::builder()
+        .set_cache_size(cache_bytes)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                path: path.to_path_buf(),
+            },
+            redb::DatabaseError::Storage(redb::StorageError::Io(io)) => StoreError::io(path, &io),
+            other => StoreError::from(other),
+        })
 }
 
 pub fn open_and_migrate(
@@ -58,9 +61,10 @@ pub fn open_and_migrate(
     data_dir: &Path,
     now: Timestamp,
     migrations: &[Migration],
+    cache_bytes: usize,
 ) -> Result<Database, StoreError> {
     let target = target_version(migrations);
-    let db = open_db(path)?;
+    let db = open_db(path, cache_bytes)?;
     match read_version(&db)? {
         None => {
             let txn = db.begin_write()?;
@@ -85,7 +89,7 @@ pub fn open_and_migrate(
             drop(db);
             let snapshot = snapshot_before_migration(path, data_dir, found, now)?;
             tracing::info!(from = found, to = target, snapshot = %snapshot.display(), "migrating the database");
-            let db = open_db(path)?;
+            let db = open_db(path, cache_bytes)?;
             let txn = db.begin_write()?;
             for m in migrations.iter().filter(|m| m.to > found) {
                 tracing::info!(to = m.to, "migration: {}", m.description);
@@ -140,11 +144,11 @@ mod tests {
         let path = dir.path().join("test.redb");
         let now = Timestamp::from_second(1_800_000_000).unwrap();
 
-        let db = open_and_migrate(&path, dir.path(), now, &[]).unwrap();
+        let db = open_and_migrate(&path, dir.path(), now, &[], 1 << 20).unwrap();
         assert_eq!(read_version(&db).unwrap(), Some(1));
         drop(db);
 
-        let db = open_and_migrate(&path, dir.path(), now, V2).unwrap();
+        let db = open_and_migrate(&path, dir.path(), now, V2, 1 << 20).unwrap();
         assert_eq!(read_version(&db).unwrap(), Some(2));
         let txn = db.begin_read().unwrap();
         assert_eq!(
@@ -175,7 +179,7 @@ mod tests {
         assert_eq!(read_version(&old).unwrap(), Some(1));
         drop(old);
 
-        match open_and_migrate(&path, dir.path(), now, &[]) {
+        match open_and_migrate(&path, dir.path(), now, &[], 1 << 20) {
             Err(StoreError::NewerSchema {
                 found: 2,
                 supported: 1,
@@ -189,8 +193,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("test.redb");
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let _db = open_and_migrate(&path, dir.path(), now, &[]).unwrap();
-        let err = open_and_migrate(&path, dir.path(), now, &[])
+        let _db = open_and_migrate(&path, dir.path(), now, &[], 1 << 20).unwrap();
+        let err = open_and_migrate(&path, dir.path(), now, &[], 1 << 20)
             .map(|_| ())
             .unwrap_err();
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");

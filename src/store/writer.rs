@@ -22,19 +22,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, Tx};
 use crate::events::{Event, EventBus};
-
-#[derive(Debug, Clone, Copy)]
-pub struct WriterOptions {
-    /// Most requests committed together. 1 disables group commit (for benchmarks).
-    pub max_batch: usize,
-}
-
-impl Default for WriterOptions {
-    fn default() -> Self {
-        Self { max_batch: 256 }
-    }
-}
-
 /// A request as the writer thread sees it: apply it, then tell the caller the outcome.
 trait Pending: Send {
     /// Runs the operation; `false` when it failed (its error is kept for `finish`). The events
@@ -94,10 +81,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: Arc<Database>, options: WriterOptions, events: EventBus) -> Writer {
+    pub fn start(db: Arc<Database>, max_batch: usize, events: EventBus) -> Writer {
         let (sender, receiver) = mpsc::channel::<Box<dyn Pending>>(4096);
         let (done_tx, done_rx) = oneshot::channel();
-        let max_batch = options.max_batch.max(1);
+        let max_batch = max_batch.max(1);
         let spawned = std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || {
@@ -207,7 +194,7 @@ fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>, events: &Event
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use super::super::{Store, WriterOptions};
+    use super::super::{Store, StoreOptions};
     use crate::domain::ids::JobId;
     use crate::domain::job::Job;
     use crate::store::StoreError;
@@ -236,7 +223,7 @@ mod tests {
         let store = Store::open(
             dir.path(),
             jiff::Timestamp::from_second(1_800_000_000).unwrap(),
-            WriterOptions::default(),
+            StoreOptions::default(),
         )
         .unwrap();
         let runs = std::sync::Arc::new(AtomicUsize::new(0));

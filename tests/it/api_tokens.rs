@@ -197,3 +197,45 @@ async fn only_the_owner_gives_tokens_staff_powers() {
     assert!(!again.contains(&secret), "never shown again");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bodies_are_read_as_their_schema_says() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner_client().await;
+    let csrf = app.api_csrf(&owner).await;
+    let post = |body: serde_json::Value| {
+        owner
+            .post(app.url("/api/v1/me/tokens"))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    // A string field given a boolean or a number is refused, not turned into "false".
+    for name in [serde_json::json!(false), serde_json::json!(12)] {
+        let resp = post(serde_json::json!({ "name": name })).await.unwrap();
+        assert_eq!(resp.status(), 400, "name {name}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "BAD_REQUEST");
+    }
+    // Optional fields are nullable: null means "not given".
+    let resp = post(serde_json::json!({"name": "n", "write": null, "validForDays": null}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(created["data"]["token"]["scope"], "read");
+    assert!(created["data"]["token"]["expiresAt"].is_null());
+    // The document says so.
+    let doc: serde_json::Value = owner
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let props = &doc["components"]["schemas"]["NewToken"]["properties"];
+    assert_eq!(props["write"]["nullable"], true);
+    assert_eq!(props["name"]["type"], "string");
+    app.stop().await;
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hearth::clock::{Clock, SystemClock};
 use hearth::domain::ids::{JobId, uuid_v7};
 use hearth::domain::job::Job;
-use hearth::store::{Store, StoreError, WriterOptions};
+use hearth::store::{Store, StoreError, StoreOptions};
 
 const CHILD_ENV: &str = "IT_CRASH_WRITER_DIR";
 const ROUNDS: usize = 5;
@@ -30,7 +30,7 @@ fn job(now: jiff::Timestamp, key: String) -> Job {
 
 /// The child: 64 writers enqueue jobs as fast as they can, printing each acknowledged id.
 async fn write_until_killed(dir: std::path::PathBuf) {
-    let store = Arc::new(Store::open(&dir, SystemClock.now(), WriterOptions::default()).unwrap());
+    let store = Arc::new(Store::open(&dir, SystemClock.now(), StoreOptions::default()).unwrap());
     let round: u32 = rand::random();
     let mut tasks = Vec::new();
     for writer in 0..64 {
@@ -93,7 +93,7 @@ fn acknowledged_writes_survive_sigkill() {
             "round {round}: the child stopped early after {seen} writes"
         );
 
-        let store = Store::open(dir.path(), SystemClock.now(), WriterOptions::default())
+        let store = Store::open(dir.path(), SystemClock.now(), StoreOptions::default())
             .expect("reopens cleanly after SIGKILL");
         let missing: Vec<JobId> = store
             .read_blocking(|rx| {

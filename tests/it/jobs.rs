@@ -12,7 +12,7 @@ use hearth::jobs::{
     EnqueueOptions, JobError, JobOutcome, JobQueue, Registry, ScheduleSpec, Scheduler,
 };
 use hearth::store::jobs::Enqueued;
-use hearth::store::{Store, WriterOptions};
+use hearth::store::{Store, StoreOptions};
 
 use hearth::clock::Clock;
 
@@ -24,7 +24,7 @@ fn queue_in(
     max_attempts: u32,
 ) -> (JobQueue, Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(start_time()));
-    let store = Store::open(dir, start_time(), WriterOptions::default()).unwrap();
+    let store = Store::open(dir, start_time(), StoreOptions::default()).unwrap();
     (
         JobQueue::new(store.clone(), clock.clone(), registry, max_attempts),
         store,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use hearth::domain::audit::AuditFilter;
 use hearth::domain::role::Role;
-use hearth::store::{Store, WriterOptions};
+use hearth::store::{Store, StoreOptions};
 
 use crate::helpers::start_time;
 
@@ -32,7 +32,7 @@ fn defined_tables() -> BTreeSet<String> {
 #[test]
 fn every_table_in_the_source_is_created_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), start_time(), WriterOptions::default()).unwrap();
+    let store = Store::open(dir.path(), start_time(), StoreOptions::default()).unwrap();
     let created: BTreeSet<String> = store.table_names().unwrap().into_iter().collect();
     let defined = defined_tables();
     assert!(
@@ -58,7 +58,7 @@ async fn a_schema_1_database_is_migrated_and_its_rows_indexed() {
     std::fs::copy(&fixture, dir.path().join("hearth.redb")).unwrap();
     let data = dir.path().to_path_buf();
     let store = tokio::task::spawn_blocking(move || {
-        Store::open(&data, start_time(), WriterOptions::default())
+        Store::open(&data, start_time(), StoreOptions::default())
     })
     .await
     .unwrap()

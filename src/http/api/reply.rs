@@ -29,8 +29,10 @@ impl<T: Type> Payload for Reply<T> {
 
 impl<T: Type + Serialize + Send> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder()
+        // Most answers fit in 4 KiB; a list of twenty grows it twice instead of six times.
+        let mut body = Vec::with_capacity(4096);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => Response::builder()
                 .content_type(<Self as Payload>::CONTENT_TYPE)
                 .body(body),
             Err(e) => {
