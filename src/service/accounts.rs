@@ -575,16 +575,13 @@ impl Accounts {
             Some(Credential::Token(..)) => None,
             None => {
                 let epoch = self.cache.epoch();
-                let found = self
-                    .store
-                    .read(move |rx| {
-                        let Some(session) = rx.sessions().get(&hash)? else {
-                            return Ok::<_, StoreError>(None);
-                        };
-                        let user = rx.users().get(session.user_id)?;
-                        Ok(user.map(|u| (session, u)))
-                    })
-                    .await?;
+                let found = self.store.lookup(|rx| {
+                    let Some(session) = rx.sessions().get(&hash)? else {
+                        return Ok::<_, StoreError>(None);
+                    };
+                    let user = rx.users().get(session.user_id)?;
+                    Ok(user.map(|u| (session, u)))
+                })?;
                 if let Some((session, user)) = &found {
                     let copy = Credential::Session(session.clone(), user.clone());
                     self.cache.keep(hash, copy, epoch);
@@ -624,19 +621,16 @@ impl Accounts {
             Some(Credential::Session(..)) => None,
             None => {
                 let epoch = self.cache.epoch();
-                let found = self
-                    .store
-                    .read(move |rx| {
-                        let Some(token) = rx.api_tokens().get(&hash)? else {
-                            return Ok::<_, StoreError>(None);
-                        };
-                        let factor = rx
-                            .second_factors()
-                            .get(token.user)?
-                            .is_some_and(|f| f.is_enabled());
-                        Ok(rx.users().get(token.user)?.map(|u| (token, u, factor)))
-                    })
-                    .await?;
+                let found = self.store.lookup(|rx| {
+                    let Some(token) = rx.api_tokens().get(&hash)? else {
+                        return Ok::<_, StoreError>(None);
+                    };
+                    let factor = rx
+                        .second_factors()
+                        .get(token.user)?
+                        .is_some_and(|f| f.is_enabled());
+                    Ok(rx.users().get(token.user)?.map(|u| (token, u, factor)))
+                })?;
                 if let Some((token, user, factor)) = &found {
                     let copy = Credential::Token(token.clone(), user.clone(), *factor);
                     self.cache.keep(hash, copy, epoch);

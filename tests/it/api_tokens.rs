@@ -226,14 +226,7 @@ async fn bodies_are_read_as_their_schema_says() {
     assert_eq!(created["data"]["token"]["scope"], "read");
     assert!(created["data"]["token"]["expiresAt"].is_null());
     // The document says so.
-    let doc: serde_json::Value = owner
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = crate::helpers::get_json(&owner, &app.url("/api/openapi.json")).await;
     let props = &doc["components"]["schemas"]["NewToken"]["properties"];
     assert_eq!(props["write"]["nullable"], true);
     assert_eq!(props["name"]["type"], "string");
