@@ -265,6 +265,7 @@ impl App {
             ),
             assets: Arc::new(http::static_files::AssetUrls::build()),
             metrics: Arc::new(http::metrics::HttpMetrics::new()),
+            media_views: Arc::default(),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,

@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use super::api::media::MediaView;
+use super::api::rendered::RenderCache;
 use super::metrics::HttpMetrics;
 use super::static_files::AssetUrls;
+use crate::domain::ids::MediaId;
 use crate::service::access::Access;
 use crate::service::accounts::Accounts;
 use crate::service::audit::AuditLog;
@@ -37,6 +40,8 @@ pub struct AppState {
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,
+    /// Each upload's JSON by (id, version), for the media lists.
+    pub media_views: Arc<RenderCache<(MediaId, u64), MediaView>>,
     pub limiter: Arc<RateLimiter>,
     pub front: Arc<super::middleware::FrontOptions>,
     /// Bearer token that opens `/metrics` beyond loopback.

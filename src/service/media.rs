@@ -34,7 +34,7 @@ use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
 use crate::media::blobs::{BlobStore, TempBlob, hash_of};
 use crate::media::container::{self, ContainerError};
 use crate::media::photo::{self, PhotoError};
-use crate::store::{Rx, Store, Tx};
+use crate::store::{Rx, Store, Tx, Versioned};
 
 /// The job kind that makes a new upload's variants.
 pub const PROCESS_MEDIA: &str = "media.process";
@@ -379,9 +379,27 @@ pub struct MediaService {
 
 /// A page of a member's library, newest first.
 pub struct LibraryPage {
-    pub items: Vec<Media>,
+    pub items: Vec<LibraryItem>,
     /// Where the next page starts, when there may be one.
     pub next: Option<MediaId>,
+}
+
+/// One upload on a library page, decoded when asked. Its version changes whenever the record
+/// does, so a caller that keeps what it makes from a record (the API keeps each upload's JSON)
+/// can key that by id and version and decode only the records it has not seen.
+pub struct LibraryItem {
+    pub id: MediaId,
+    record: Versioned<Media>,
+}
+
+impl LibraryItem {
+    pub fn version(&self) -> u64 {
+        self.record.version()
+    }
+
+    pub fn media(&self) -> Result<Media, MediaError> {
+        Ok(self.record.decode()?)
+    }
 }
 
 impl MediaService {
@@ -605,13 +623,16 @@ impl MediaService {
         let mut items = self
             .core
             .store
-            .lookup(|rx| rx.media().of_owner(id, before, limit + 1))?;
+            .lookup(|rx| rx.media().of_owner_versioned(id, before, limit + 1))?;
         let next = (items.len() > limit).then(|| {
             items.truncate(limit);
-            items.last().map(|m| m.id)
+            items.last().map(|(id, _)| *id)
         });
         Ok(LibraryPage {
-            items,
+            items: items
+                .into_iter()
+                .map(|(id, record)| LibraryItem { id, record })
+                .collect(),
             next: next.flatten(),
         })
     }

@@ -7,7 +7,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use super::blobs::Sha256;
 use super::codec::decode;
 use super::tables::CatalogTable;
-use super::{Rows, Rx, Snapshot, StoreError, Tx};
+use super::{Rows, Rx, Snapshot, StoreError, Tx, Versioned};
 use crate::domain::ids::{MediaId, UserId};
 use crate::domain::media::{Media, MediaState};
 
@@ -58,6 +58,19 @@ impl<S: Snapshot> MediaView<'_, S> {
         before: Option<MediaId>,
         limit: usize,
     ) -> Result<Vec<Media>, StoreError> {
+        self.of_owner_versioned(owner, before, limit)?
+            .iter()
+            .map(|(_, stored)| stored.decode())
+            .collect()
+    }
+
+    /// [`of_owner`](Self::of_owner), each record as stored, decoded when asked.
+    pub fn of_owner_versioned(
+        &self,
+        owner: UserId,
+        before: Option<MediaId>,
+        limit: usize,
+    ) -> Result<Vec<(MediaId, Versioned<Media>)>, StoreError> {
         let o = owner.as_u128();
         let upper = before.map_or(u128::MAX, MediaId::as_u128);
         let media = MEDIA.open(self.0)?;
@@ -69,7 +82,10 @@ impl<S: Snapshot> MediaView<'_, S> {
             .rev()
             .take(limit)
         {
-            out.extend(MEDIA.get_in(&media, entry?.0.value().1)?);
+            let id = entry?.0.value().1;
+            if let Some(stored) = MEDIA.get_versioned_in(&media, id)? {
+                out.push((MediaId::from_u128(id), stored));
+            }
         }
         Ok(out)
     }

@@ -228,6 +228,15 @@ impl<K: Key + 'static, V: Serialize + DeserializeOwned> Rows<K, V> {
         Ok(found)
     }
 
+    /// The row under `key` as stored, decoded only when asked (see [`Versioned`]).
+    pub(crate) fn get_versioned_in<'k>(
+        &self,
+        table: &impl ReadableTable<K, &'static [u8]>,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<Versioned<V>>, StoreError> {
+        Ok(table.get(key)?.map(|v| Versioned::new(v.value())))
+    }
+
     pub(crate) fn insert<'k>(
         &self,
         tx: &Tx<'_>,
@@ -252,6 +261,36 @@ impl<K: Key + 'static, V: Serialize + DeserializeOwned> Rows<K, V> {
             .map(|v| codec::decode(v.value()))
             .transpose()?;
         Ok(removed)
+    }
+}
+
+/// A row as stored, decoded only when asked. Its version is a hash of the stored bytes, so it
+/// changes whenever the row does: a caller may keep what it makes from a row (an answer's JSON)
+/// under the row's key and version, and skip decoding and rendering rows it has seen.
+pub struct Versioned<V> {
+    version: u64,
+    bytes: Vec<u8>,
+    value: PhantomData<fn() -> V>,
+}
+
+impl<V: DeserializeOwned> Versioned<V> {
+    fn new(bytes: &[u8]) -> Self {
+        use std::hash::{DefaultHasher, Hasher};
+        let mut hasher = DefaultHasher::new();
+        hasher.write(bytes);
+        Self {
+            version: hasher.finish(),
+            bytes: bytes.to_vec(),
+            value: PhantomData,
+        }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn decode(&self) -> Result<V, StoreError> {
+        codec::decode(&self.bytes)
     }
 }
 

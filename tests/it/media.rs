@@ -166,6 +166,11 @@ async fn every_file_in_the_corpus_gets_the_right_answer_and_refusals_leave_nothi
         assert_eq!(body["data"]["originalName"], *name);
     }
     assert_eq!(files_in(&tmp), 0, "temp files are moved, not copied");
+    // The list shows each upload as it is now (the API keeps each record's JSON per version).
+    let list = get_json(&owner, &app.url("/api/v1/media")).await;
+    let items = list["data"].as_array().unwrap();
+    assert_eq!(items.len(), accepted.len());
+    assert!(items.iter().all(|i| i["state"] == "processing"), "{list}");
     process_all(&app).await;
     let list = get_json(&owner, &app.url("/api/v1/media")).await;
     let items = list["data"].as_array().unwrap();

@@ -1,6 +1,7 @@
 //! `/api/v1/media`: a member's media library, and the moderation queue for staff. Uploads go
 //! to `POST /api/v1/media/uploads` (multipart, streamed; see [`upload`]).
 
+use super::rendered::Rendered;
 use super::reply::Reply;
 use super::text::Text;
 use poem::Request;
@@ -126,7 +127,7 @@ impl MediaApi {
         #[oai(validator(max_length = 36))]
         cursor: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Reply<Feed<MediaView>>, AppError> {
+    ) -> Result<Reply<Feed<Rendered<MediaView>>>, AppError> {
         let me = viewer.require()?;
         let before = match cursor.0.as_deref() {
             Some(c) => Some(c.parse().map_err(|_| {
@@ -135,12 +136,24 @@ impl MediaApi {
             None => None,
         };
         let limit = PageRequest::new(None, limit.0).limit;
-        let page = state_of(req)?
+        let state = state_of(req)?;
+        let page = state
             .media
             .library(&me.user, before, limit as usize)
             .await?;
+        let views = page
+            .items
+            .iter()
+            .map(|item| {
+                state
+                    .media_views
+                    .get_or_render((item.id, item.version()), || {
+                        item.media().map(|m| MediaView::from(&m))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Reply(feed(
-            page.items.iter().map(MediaView::from).collect(),
+            views,
             limit,
             page.next.map(|id| id.to_string()),
         )))

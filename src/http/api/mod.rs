@@ -17,6 +17,7 @@ pub mod docs;
 pub mod me;
 pub mod media;
 pub mod passkeys;
+pub mod rendered;
 pub mod reply;
 pub mod session;
 pub mod settings;

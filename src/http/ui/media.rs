@@ -70,7 +70,11 @@ async fn library(
     let settings = state.settings.current().media.clone();
     Ok(LibraryPage {
         page: PageContext::new(req, state, viewer),
-        items: library.items,
+        items: library
+            .items
+            .iter()
+            .map(|entry| entry.media())
+            .collect::<Result<_, _>>()?,
         next: library.next.map(|id| id.to_string()),
         used_mib: mib(used),
         quota_mib: quota / 1_048_576,
