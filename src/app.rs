@@ -52,6 +52,7 @@ pub fn member_data_parts() -> MemberDataParts {
             service::passkeys::member_data(),
             service::registration::member_data(),
             service::media::member_data(),
+            service::profiles::member_data(),
             service::audit::member_data(),
         ]
         .into_iter()
@@ -237,6 +238,12 @@ impl App {
                 clock.clone(),
                 passwords.clone(),
                 settings.clone(),
+            ),
+            profiles: service::profiles::Profiles::new(
+                store.clone(),
+                access.clone(),
+                settings.clone(),
+                clock.clone(),
             ),
             media: service::media::MediaService::new(
                 &media_processor,

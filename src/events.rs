@@ -49,6 +49,8 @@ pub enum Event {
     },
     /// An upload was deleted by its owner or removed by staff.
     MediaRemoved { media: MediaId, owner: UserId },
+    /// A member's profile was created, changed, paused or resumed.
+    ProfileChanged { member: UserId },
 }
 
 /// The families of events a subscriber can follow.
@@ -58,14 +60,16 @@ pub enum Topic {
     Sessions,
     Settings,
     Media,
+    Profiles,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 4] = [
+    pub const ALL: [Topic; 5] = [
         Topic::Accounts,
         Topic::Sessions,
         Topic::Settings,
         Topic::Media,
+        Topic::Profiles,
     ];
 }
 
@@ -80,6 +84,7 @@ impl Event {
             Event::MediaProcessed { .. }
             | Event::MediaDecided { .. }
             | Event::MediaRemoved { .. } => Topic::Media,
+            Event::ProfileChanged { .. } => Topic::Profiles,
         }
     }
 
@@ -94,6 +99,7 @@ impl Event {
             Event::MediaProcessed { owner, .. }
             | Event::MediaDecided { owner, .. }
             | Event::MediaRemoved { owner, .. } => Some(*owner),
+            Event::ProfileChanged { member } => Some(*member),
             Event::SettingsChanged { .. } => None,
         }
     }

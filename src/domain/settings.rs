@@ -71,6 +71,117 @@ pub struct SiteSettings {
     pub require_staff_second_factor: bool,
     pub mail: MailSettings,
     pub media: MediaSettings,
+    pub profiles: ProfileSettings,
+}
+
+/// What members may say about themselves: the community's own lists of genders, intents and
+/// interests, and its minimum age.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileSettings {
+    /// Members younger than this cannot have a profile.
+    pub minimum_age: u32,
+    /// The genders members choose from (and choose who they want to meet from).
+    pub genders: Vec<String>,
+    /// What members can be here for.
+    pub intents: Vec<String>,
+    /// Suggested interests; members may add their own.
+    pub interests: Vec<String>,
+    /// Members without an approved photo are left out of others' discovery decks.
+    pub deck_requires_photo: bool,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Self {
+            minimum_age: 18,
+            genders: list(&["woman", "man", "non-binary"]),
+            intents: list(&["friendship", "dating", "networking"]),
+            interests: list(&[
+                "art",
+                "board games",
+                "books",
+                "climbing",
+                "cooking",
+                "cycling",
+                "dancing",
+                "film",
+                "gardening",
+                "hiking",
+                "languages",
+                "music",
+                "photography",
+                "running",
+                "science",
+                "technology",
+                "theatre",
+                "travel",
+                "video games",
+                "volunteering",
+                "yoga",
+            ]),
+            deck_requires_photo: false,
+        }
+    }
+}
+
+impl ProfileSettings {
+    /// The most options in each list.
+    pub const MAX_OPTIONS: usize = 100;
+    /// The longest option.
+    pub const MAX_OPTION_CHARS: usize = 40;
+
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut problems = Vec::new();
+        if !(13..=99).contains(&self.minimum_age) {
+            problems.push(FieldError::new("minimum_age", "Use an age from 13 to 99."));
+        }
+        for (field, list, min) in [
+            ("genders", &self.genders, 2),
+            ("intents", &self.intents, 1),
+            ("interests", &self.interests, 0),
+        ] {
+            if let Some(message) = option_list_problem(list, min) {
+                problems.push(FieldError::new(field, message));
+            }
+        }
+        problems
+    }
+}
+
+/// Turns what an admin typed (one option per line, or a list) into a clean list: trimmed,
+/// lower-case, blank lines and repeats dropped.
+pub fn option_list(items: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let item = item
+            .as_ref()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let item = item.to_lowercase();
+        if !item.is_empty() && !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+fn option_list_problem(list: &[String], min: usize) -> Option<String> {
+    let max = ProfileSettings::MAX_OPTIONS;
+    let chars = ProfileSettings::MAX_OPTION_CHARS;
+    if list.len() < min || list.len() > max {
+        return Some(format!("Give {min} to {max} options, one per line."));
+    }
+    list.iter()
+        .find(|o| {
+            o.is_empty()
+                || o.chars().count() > chars
+                || o.chars()
+                    .any(|c| c.is_control() || super::text::is_hidden(c))
+        })
+        .map(|o| format!("\"{o}\" is not an option: use 1 to {chars} visible characters."))
 }
 
 /// Limits on uploads, and whether photos wait for approval.
@@ -242,6 +353,7 @@ impl Default for SiteSettings {
             require_staff_second_factor: false,
             mail: MailSettings::default(),
             media: MediaSettings::default(),
+            profiles: ProfileSettings::default(),
         }
     }
 }
@@ -286,6 +398,7 @@ impl SiteSettings {
         }
         problems.extend(self.mail.problems());
         problems.extend(self.media.problems());
+        problems.extend(self.profiles.problems());
         problems
     }
 }
@@ -317,6 +430,11 @@ pub struct SettingsPatch {
     pub supporter_quota_mib: Option<u32>,
     pub uploads_per_hour: Option<u32>,
     pub needs_approval: Option<bool>,
+    pub minimum_age: Option<u32>,
+    pub genders: Option<Vec<String>>,
+    pub intents: Option<Vec<String>>,
+    pub interests: Option<Vec<String>>,
+    pub deck_requires_photo: Option<bool>,
 }
 
 impl SettingsPatch {
@@ -360,6 +478,15 @@ impl SettingsPatch {
         set(&mut s.media.supporter_quota_mib, &self.supporter_quota_mib);
         set(&mut s.media.uploads_per_hour, &self.uploads_per_hour);
         set(&mut s.media.needs_approval, &self.needs_approval);
+        let listed = |v: &Option<Vec<String>>| v.as_ref().map(option_list);
+        set(&mut s.profiles.minimum_age, &self.minimum_age);
+        set(&mut s.profiles.genders, &listed(&self.genders));
+        set(&mut s.profiles.intents, &listed(&self.intents));
+        set(&mut s.profiles.interests, &listed(&self.interests));
+        set(
+            &mut s.profiles.deck_requires_photo,
+            &self.deck_requires_photo,
+        );
     }
 }
 

@@ -275,7 +275,7 @@ fn security_headers(resp: &mut Response, state: &AppState, request_id: &str) {
     );
     h.insert(
         "permissions-policy",
-        HeaderValue::from_static("geolocation=(), microphone=(), camera=()"),
+        HeaderValue::from_static("geolocation=(self), microphone=(), camera=()"),
     );
     if let Some(hsts) = &state.front.hsts
         && let Ok(v) = HeaderValue::from_str(hsts)

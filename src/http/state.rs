@@ -37,6 +37,7 @@ pub struct AppState {
     pub second_factors: SecondFactors,
     pub passkeys: Passkeys,
     pub media: crate::service::media::MediaService,
+    pub profiles: crate::service::profiles::Profiles,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,

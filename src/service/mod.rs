@@ -11,6 +11,7 @@ pub mod media;
 pub mod member_data;
 pub mod passkeys;
 pub mod passwords;
+pub mod profiles;
 pub mod registration;
 pub mod second_factor;
 pub mod self_service;

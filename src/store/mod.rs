@@ -30,6 +30,7 @@ pub mod media;
 pub mod migrate;
 pub mod one_time_tokens;
 pub mod passkeys;
+pub mod profiles;
 pub mod second_factors;
 pub mod sessions;
 pub mod tables;

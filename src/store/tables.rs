@@ -12,7 +12,7 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, instance, invites, jobs, media, one_time_tokens, passkeys,
-    second_factors, sessions, users,
+    profiles, second_factors, sessions, users,
 };
 
 /// Every aggregate's tables.
@@ -27,6 +27,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     approvals::TABLES,
     invites::TABLES,
     media::TABLES,
+    profiles::TABLES,
     blobs::TABLES,
     audit::TABLES,
     jobs::TABLES,

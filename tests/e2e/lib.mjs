@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -106,4 +107,31 @@ export async function setUpOwner(page, setupLink) {
   await page.locator('input[name="password"]').fill(OWNER.password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL((url) => url.pathname === '/admin');
+}
+
+/**
+ * A fresh server and browser for one test file: `await suite.start()` in `before`,
+ * `await suite.stop()` in `after`; then `suite.baseUrl`, `suite.setupLink`, `suite.browser`.
+ */
+export function serverSuite(name) {
+  const suite = {
+    async start() {
+      fs.mkdirSync(artifacts, { recursive: true });
+      suite.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), `hearth-e2e-${name}-`));
+      suite.server = startServer(path.join(suite.tmpDir, 'data'), suite.tmpDir, path.join(artifacts, `server-${name}.log`));
+      ({ baseUrl: suite.baseUrl, setupLink: suite.setupLink } = await suite.server.ready);
+      suite.browser = await launchBrowser();
+    },
+    async stop() {
+      await suite.browser?.close().catch(() => {});
+      const { server } = suite;
+      if (server && server.child.exitCode === null) {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
+      server?.log.end();
+      if (suite.tmpDir) fs.rmSync(suite.tmpDir, { recursive: true, force: true });
+    },
+  };
+  return suite;
 }

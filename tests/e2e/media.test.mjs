@@ -4,39 +4,21 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { artifacts, repoRoot, startServer, launchBrowser, setUpOwner } from './lib.mjs';
+import { artifacts, repoRoot, serverSuite, setUpOwner } from './lib.mjs';
 
 const fixture = (name) => path.join(repoRoot, 'tests', 'fixtures', 'media', name);
 
 describe('media: upload, processing, moderation', { timeout: 120_000 }, () => {
-  let tmpDir; let server; let baseUrl; let setupLink; let browser;
-
-  before(async () => {
-    fs.mkdirSync(artifacts, { recursive: true });
-    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-e2e-media-'));
-    server = startServer(path.join(tmpDir, 'data'), tmpDir, path.join(artifacts, 'server-media.log'));
-    ({ baseUrl, setupLink } = await server.ready);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close().catch(() => {});
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
-    server?.log.end();
-    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
-  });
+  const suite = serverSuite('media');
+  before(() => suite.start());
+  after(() => suite.stop());
 
   test('upload → ready → view; a refused file says why; approve with the keyboard', async () => {
-    const context = await browser.newContext({ baseURL: baseUrl });
+    const context = await suite.browser.newContext({ baseURL: suite.baseUrl });
     context.setDefaultTimeout(15_000);
     const page = await context.newPage();
-    await setUpOwner(page, setupLink);
+    await setUpOwner(page, suite.setupLink);
 
     // A refused file: the reason shows next to the form, and nothing is listed.
     await page.goto('/media');

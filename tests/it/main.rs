@@ -17,6 +17,7 @@ mod mail;
 mod media;
 mod member_data;
 mod passkeys;
+mod profiles;
 mod registration;
 mod self_service;
 mod sessions;

@@ -19,7 +19,7 @@ pub(crate) fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// An app whose job workers are off, so the test runs the processing job itself.
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     TestApp::spawn_with(hearth::jobs::Registry::new(), |c| c.jobs.workers = 0).await
 }
 
@@ -66,7 +66,11 @@ async fn verified_member(app: &TestApp, owner: &reqwest::Client, name: &str) -> 
 }
 
 /// Saves the media settings form: the defaults with `changes`.
-async fn save_media_settings(app: &TestApp, owner: &reqwest::Client, changes: &[(&str, &str)]) {
+pub(crate) async fn save_media_settings(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    changes: &[(&str, &str)],
+) {
     let csrf = TestApp::csrf_from(owner, &app.url("/admin/media")).await;
     let mut form = vec![
         ("csrf", csrf.as_str()),
@@ -109,7 +113,7 @@ fn files_in(dir: &Path) -> usize {
         .sum()
 }
 
-async fn process_all(app: &TestApp) {
+pub(crate) async fn process_all(app: &TestApp) {
     while app.queue.run_one_pending().await.unwrap().is_some() {}
 }
 

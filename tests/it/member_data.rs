@@ -57,6 +57,18 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
     )
     .await;
     assert_eq!(upload.status(), 201);
+    let photo: serde_json::Value = upload.json().await.unwrap();
+    let profile = dora
+        .put(app.url("/api/v1/me/profile"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({
+            "displayName": "Dora", "birthDate": "1980-01-01", "gender": "woman",
+            "intent": "friendship", "photos": [photo["data"]["id"]]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
     // An invitation she made, that Eve joined with; then a staff action of hers.
     let invite: serde_json::Value = post(
         "/api/v1/admin/invitations",
@@ -104,6 +116,7 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "second_factors",
         "passkeys",
         "media",
+        "profiles",
         "invites",
         "audit_log",
         "one_time_tokens",

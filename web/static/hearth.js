@@ -217,3 +217,53 @@ if (location.pathname === '/media') {
     sessionStorage.removeItem('media-refreshes');
   }
 }
+
+// The profile form's town picker: htmx fills the suggestion list as the member types; a click
+// on a suggestion takes it. Without scripts the typed name is matched on the server.
+for (const picker of document.querySelectorAll('.place-picker')) {
+  const input = picker.querySelector('[data-place-input]');
+  const id = picker.querySelector('[data-place-id]');
+  const list = picker.querySelector('.suggestions');
+  const take = (placeId, label) => {
+    id.value = placeId;
+    input.value = label;
+    list.replaceChildren();
+    input.focus();
+  };
+  list.addEventListener('click', (event) => {
+    const choice = event.target.closest('[data-place-id]');
+    if (choice) take(choice.dataset.placeId, choice.dataset.placeLabel);
+  });
+  input.addEventListener('input', () => { id.value = ''; });
+  const locate = picker.querySelector('[data-use-location]');
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener('click', () => {
+      navigator.geolocation.getCurrentPosition(
+        async (position) => {
+          try {
+            const found = await postJSON('/api/v1/places/nearest', {
+              latitude: position.coords.latitude,
+              longitude: position.coords.longitude,
+            });
+            take(found.data.id, found.data.label);
+          } catch (e) {
+            input.setCustomValidity(e.message);
+            input.reportValidity();
+          }
+        },
+        () => {
+          input.setCustomValidity('Your browser did not share a position: type your town instead.');
+          input.reportValidity();
+          input.setCustomValidity('');
+        },
+        { enableHighAccuracy: false, maximumAge: 600000, timeout: 15000 },
+      );
+    });
+  }
+}
+
+// A new profile starts in the browser's own time zone.
+for (const zone of document.querySelectorAll('[data-time-zone]')) {
+  if (!zone.value) zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? '';
+}

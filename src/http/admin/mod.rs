@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod mail;
 pub mod media;
+pub mod profiles;
 pub mod registration;
 pub mod settings;
 pub mod system;
@@ -34,6 +35,8 @@ pub fn routes() -> Routes {
         .post("/admin/media/settings", media::save_settings)
         .post("/admin/media/:id/decision", media::decide)
         .post("/admin/media/:id/remove", media::remove)
+        .get("/admin/profiles", profiles::page)
+        .post("/admin/profiles", profiles::save)
         .get("/admin/approvals", registration::approvals)
         .post("/admin/approvals/:id", registration::decide)
         .get("/admin/invitations", registration::invitations)

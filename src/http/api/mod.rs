@@ -17,6 +17,7 @@ pub mod docs;
 pub mod me;
 pub mod media;
 pub mod passkeys;
+pub mod profiles;
 pub mod rendered;
 pub mod reply;
 pub mod session;
@@ -44,6 +45,8 @@ pub enum ApiTags {
     Accounts,
     /// Photos and videos: a member's library, uploads, and the moderation queue for staff.
     Media,
+    /// Member profiles, the towns they live in, and the community's profile options.
+    Profiles,
 }
 
 /// The success envelope: `{"data": …}`.
@@ -168,6 +171,7 @@ pub type Apis = (
     me::MeApi,
     passkeys::PasskeysApi,
     media::MediaApi,
+    profiles::ProfilesApi,
     accounts::AccountsApi,
     audit::AuditApi,
     settings::SettingsApi,
@@ -213,6 +217,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             me::MeApi,
             passkeys::PasskeysApi,
             media::MediaApi,
+            profiles::ProfilesApi,
             accounts::AccountsApi,
             audit::AuditApi,
             settings::SettingsApi,
@@ -279,6 +284,13 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("decideMedia", &[401, 403, 404, 422]),
     ("removeMedia", &[401, 403, 404]),
     ("uploadMedia", &[401, 403, 413, 415, 422, 507]),
+    ("getMyProfile", &[401, 404]),
+    ("putMyProfile", &[401, 403, 422]),
+    ("pauseMyProfile", &[401, 403, 422]),
+    ("getProfile", &[401, 404]),
+    ("searchPlaces", &[401]),
+    ("nearestPlace", &[401, 422]),
+    ("getProfileOptions", &[401]),
 ];
 
 fn describe(status: u16) -> &'static str {

@@ -106,6 +106,7 @@ pub struct SettingsView {
     pub require_staff_second_factor: bool,
     pub mail: MailView,
     pub media: MediaSettingsView,
+    pub profiles: ProfileSettingsView,
 }
 
 /// Outgoing mail. With an empty host, mail is off.
@@ -157,6 +158,36 @@ pub struct MediaSettingsView {
     pub needs_approval: bool,
 }
 
+/// What members may say about themselves. Lists are lower-cased, and blank or repeated
+/// entries dropped, when saved.
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileSettingsView {
+    /// Members younger than this cannot have a profile.
+    #[oai(validator(minimum(value = "13"), maximum(value = "99")))]
+    pub minimum_age: u32,
+    /// The genders members choose from (at least two).
+    #[oai(validator(min_items = 2, max_items = 100, max_length = 40))]
+    pub genders: Vec<Text>,
+    /// What members can be here for (at least one).
+    #[oai(validator(min_items = 1, max_items = 100, max_length = 40))]
+    pub intents: Vec<Text>,
+    /// Suggested interests; members may add their own.
+    #[oai(validator(max_items = 100, max_length = 40))]
+    pub interests: Vec<Text>,
+    /// Members without an approved photo are left out of others' discovery decks.
+    pub deck_requires_photo: bool,
+}
+
+fn texts(list: &[String]) -> Vec<Text> {
+    list.iter().map(|s| s.as_str().into()).collect()
+}
+
+fn strings(list: Vec<Text>) -> Vec<String> {
+    list.into_iter().map(String::from).collect()
+}
+
 impl From<&SiteSettings> for SettingsView {
     fn from(s: &SiteSettings) -> Self {
         Self {
@@ -185,6 +216,13 @@ impl From<&SiteSettings> for SettingsView {
                 uploads_per_hour: s.media.uploads_per_hour,
                 needs_approval: s.media.needs_approval,
             },
+            profiles: ProfileSettingsView {
+                minimum_age: s.profiles.minimum_age,
+                genders: texts(&s.profiles.genders),
+                intents: texts(&s.profiles.intents),
+                interests: texts(&s.profiles.interests),
+                deck_requires_photo: s.profiles.deck_requires_photo,
+            },
         }
     }
 }
@@ -211,6 +249,23 @@ pub struct SettingsChange {
     pub require_staff_second_factor: Option<bool>,
     pub mail: Option<MailChange>,
     pub media: Option<MediaChange>,
+    pub profiles: Option<ProfileSettingsChange>,
+}
+
+/// A change to the profile options.
+#[derive(Object, Default, serde::Serialize)]
+#[oai(rename_all = "camelCase", nullable_all)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileSettingsChange {
+    #[oai(validator(minimum(value = "13"), maximum(value = "99")))]
+    pub minimum_age: Option<u32>,
+    #[oai(validator(min_items = 2, max_items = 100, max_length = 40))]
+    pub genders: Option<Vec<Text>>,
+    #[oai(validator(min_items = 1, max_items = 100, max_length = 40))]
+    pub intents: Option<Vec<Text>>,
+    #[oai(validator(max_items = 100, max_length = 40))]
+    pub interests: Option<Vec<Text>>,
+    pub deck_requires_photo: Option<bool>,
 }
 
 /// A change to the mail settings.
@@ -281,6 +336,13 @@ impl From<SettingsView> for SettingsChange {
                 uploads_per_hour: Some(m.uploads_per_hour),
                 needs_approval: Some(m.needs_approval),
             }),
+            profiles: Some(ProfileSettingsChange {
+                minimum_age: Some(v.profiles.minimum_age),
+                genders: Some(v.profiles.genders),
+                intents: Some(v.profiles.intents),
+                interests: Some(v.profiles.interests),
+                deck_requires_photo: Some(v.profiles.deck_requires_photo),
+            }),
         }
     }
 }
@@ -289,6 +351,7 @@ impl From<SettingsChange> for SettingsPatch {
     fn from(c: SettingsChange) -> Self {
         let mail = c.mail.unwrap_or_default();
         let media = c.media.unwrap_or_default();
+        let profiles = c.profiles.unwrap_or_default();
         Self {
             site_name: c.site_name.map(String::from),
             registration: c.registration.map(Into::into),
@@ -311,6 +374,11 @@ impl From<SettingsChange> for SettingsPatch {
             supporter_quota_mib: media.supporter_quota_mib,
             uploads_per_hour: media.uploads_per_hour,
             needs_approval: media.needs_approval,
+            minimum_age: profiles.minimum_age,
+            genders: profiles.genders.map(strings),
+            intents: profiles.intents.map(strings),
+            interests: profiles.interests.map(strings),
+            deck_requires_photo: profiles.deck_requires_photo,
         }
     }
 }

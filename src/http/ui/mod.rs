@@ -6,6 +6,7 @@ pub mod flash;
 pub mod join;
 pub mod me;
 pub mod media;
+pub mod profile;
 
 use std::sync::Arc;
 
@@ -25,10 +26,12 @@ use crate::service::system::VERSION;
 pub fn routes() -> Routes {
     Routes::new()
         .get("/", home)
+        .get("/about", about)
         .merge(account::routes())
         .merge(join::routes())
         .merge(me::routes())
         .merge(media::routes())
+        .merge(profile::routes())
 }
 
 /// The signed-in user as the layout shows them.
@@ -113,6 +116,21 @@ struct HomePage {
 pub async fn home(req: &Request, viewer: Viewer) -> Result<Html<String>, AppError> {
     let state = state_of(req)?;
     render(&HomePage {
+        page: PageContext::new(req, state, &viewer),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "about.html")]
+struct AboutPage {
+    page: PageContext,
+}
+
+/// What runs the site, and the credits its data and libraries ask for.
+#[handler]
+pub async fn about(req: &Request, viewer: Viewer) -> Result<Html<String>, AppError> {
+    let state = state_of(req)?;
+    render(&AboutPage {
         page: PageContext::new(req, state, &viewer),
     })
 }

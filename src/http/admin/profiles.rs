@@ -1,0 +1,122 @@
+//! Profile options: the community's genders, intents and suggested interests, its minimum
+//! age, and whether the deck needs a photo. Admins and the owner (site settings).
+
+use askama::Template;
+use poem::http::StatusCode;
+use poem::web::{Form, Redirect};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::require;
+use crate::domain::account::FieldError;
+use crate::domain::permission::Permission;
+use crate::domain::settings::{ProfileSettings, SettingsPatch, option_list};
+use crate::http::auth::{Viewer, verify_csrf};
+use crate::http::error::AppError;
+use crate::http::ui::{PageContext, flash, render, render_status, state_of};
+use crate::service::error::ServiceError;
+
+/// The form's values as typed: lists one option per line.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct OptionsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    minimum_age: String,
+    #[serde(default)]
+    genders: String,
+    #[serde(default)]
+    intents: String,
+    #[serde(default)]
+    interests: String,
+    /// "yes" when ticked.
+    #[serde(default)]
+    deck_requires_photo: String,
+}
+
+impl OptionsForm {
+    fn from_settings(s: &ProfileSettings) -> Self {
+        Self {
+            csrf: String::new(),
+            minimum_age: s.minimum_age.to_string(),
+            genders: s.genders.join("\n"),
+            intents: s.intents.join("\n"),
+            interests: s.interests.join("\n"),
+            deck_requires_photo: if s.deck_requires_photo {
+                "yes".into()
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    fn parse(&self) -> Result<SettingsPatch, Vec<FieldError>> {
+        let mut problems = Vec::new();
+        let minimum_age = super::whole_number(&mut problems, "minimum_age", &self.minimum_age);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(SettingsPatch {
+            minimum_age: Some(minimum_age),
+            genders: Some(option_list(self.genders.lines())),
+            intents: Some(option_list(self.intents.lines())),
+            interests: Some(option_list(self.interests.lines())),
+            deck_requires_photo: Some(self.deck_requires_photo == "yes"),
+            ..SettingsPatch::default()
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/profiles.html")]
+struct OptionsPage {
+    page: PageContext,
+    section: &'static str,
+    form: OptionsForm,
+    errors: Vec<FieldError>,
+}
+
+#[handler]
+pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
+    require(req, &viewer, Permission::ManageSettings)?;
+    let state = state_of(req)?;
+    let form = OptionsForm::from_settings(&state.settings.current().profiles);
+    Ok(render(&OptionsPage {
+        page: PageContext::new(req, state, &viewer),
+        section: "profiles",
+        form,
+        errors: Vec::new(),
+    })?
+    .into_response())
+}
+
+#[handler]
+pub async fn save(
+    req: &Request,
+    viewer: Viewer,
+    Form(form): Form<OptionsForm>,
+) -> Result<Response, AppError> {
+    let me = require(req, &viewer, Permission::ManageSettings)?;
+    let state = state_of(req)?;
+    verify_csrf(req, state, &viewer, Some(&form.csrf))?;
+    let outcome = match form.parse() {
+        Ok(patch) => state.settings.update(&me, patch).await.map(drop),
+        Err(problems) => Err(ServiceError::Invalid(problems)),
+    };
+    match outcome {
+        Ok(()) => {
+            flash::set(req, "Profile options saved.");
+            Ok(Redirect::see_other("/admin/profiles").into_response())
+        }
+        Err(ServiceError::Invalid(errors)) => render_status(
+            &OptionsPage {
+                page: PageContext::new(req, state, &viewer),
+                section: "profiles",
+                form,
+                errors,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,318 @@
+//! Member profiles: a member writes their own; signed-in members see each other's.
+//!
+//! Who sees what: a profile is for signed-in members only; a paused profile, or one whose
+//! account is not in good standing, only for its owner and staff. Photos are the member's own
+//! uploads; others see only the ones that are approved and ready, the owner and staff see all
+//! (with their state). Positions never reach this module: a member's place is a town from the
+//! embedded list, and distances are between towns.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::{Value, json};
+
+use super::access::Access;
+use super::access::Actor;
+use super::error::ServiceError;
+use super::member_data::MemberData;
+use super::settings::Settings;
+use crate::clock::SharedClock;
+use crate::domain::account::{AccountStatus, FieldError, User};
+use crate::domain::ids::{MediaId, UserId};
+use crate::domain::media::{self, Media, MediaState};
+use crate::domain::permission::Permission;
+use crate::domain::places::{self, Place};
+use crate::domain::profile::{Completeness, Profile, ProfileDraft, completeness};
+use crate::domain::settings::ProfileSettings;
+use crate::events::Event;
+use crate::store::{Rx, Store, StoreError, Tx};
+
+#[derive(Clone)]
+pub struct Profiles {
+    store: Store,
+    access: Access,
+    settings: Settings,
+    clock: SharedClock,
+}
+
+/// A profile as one viewer may see it.
+#[derive(Debug, Clone)]
+pub struct ProfileCard {
+    pub profile: Profile,
+    pub age: u32,
+    pub place: Option<&'static Place>,
+    /// The photos this viewer may see, in the member's order.
+    pub photos: Vec<Media>,
+    /// Between the viewer's town and this member's, when both gave one.
+    pub distance_km: Option<u32>,
+    /// Interests the viewer shares with this member, in this member's order.
+    pub shared_interests: Vec<String>,
+    /// The viewer is this member.
+    pub own: bool,
+}
+
+/// The member's own profile, with how complete it is.
+#[derive(Debug, Clone)]
+pub struct OwnProfile {
+    pub card: ProfileCard,
+    pub completeness: Completeness,
+}
+
+impl Profiles {
+    pub fn new(store: Store, access: Access, settings: Settings, clock: SharedClock) -> Self {
+        Self {
+            store,
+            access,
+            settings,
+            clock,
+        }
+    }
+
+    /// The community's options: genders, intents, interests, minimum age.
+    pub fn options(&self) -> ProfileSettings {
+        self.settings.current().profiles.clone()
+    }
+
+    fn today(&self) -> Date {
+        self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date()
+    }
+
+    /// The member's own profile, `None` before they write one.
+    pub fn mine(&self, actor: &Actor) -> Result<Option<OwnProfile>, ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        let today = self.today();
+        let id = actor.id;
+        let found = self.store.lookup(|rx| {
+            let Some(profile) = rx.profiles().get(id)? else {
+                return Ok::<_, StoreError>(None);
+            };
+            let photos = photos_of(|id| rx.media().get(id), &profile, |_| true)?;
+            Ok(Some((profile, photos)))
+        })?;
+        Ok(found.map(|(profile, photos)| own_profile(profile, photos, today)))
+    }
+
+    /// Writes the member's profile (creating it the first time). Every problem is reported at
+    /// once, and nothing is stored unless all is well. Pausing is kept as it was.
+    pub async fn save(
+        &self,
+        actor: &Actor,
+        draft: ProfileDraft,
+    ) -> Result<OwnProfile, ServiceError> {
+        self.access.require(actor, Permission::EditOwn)?;
+        let today = self.today();
+        let now = self.clock.now();
+        let mut profile = draft
+            .check(actor.id, &self.options(), today)
+            .map_err(ServiceError::Invalid)?;
+        profile.updated_at = now;
+        let saved = self
+            .store
+            .write(move |tx| {
+                let mut profile = profile.clone();
+                if let Some(problem) = photo_problem(tx, &profile)? {
+                    return Ok(Err(ServiceError::Invalid(vec![problem])));
+                }
+                profile.paused = tx.profiles().get(profile.member)?.is_some_and(|p| p.paused);
+                tx.profiles().put(&profile)?;
+                tx.emit(Event::ProfileChanged {
+                    member: profile.member,
+                });
+                let photos = photos_of(|id| tx.media().get(id), &profile, |_| true)?;
+                Ok(Ok((profile, photos)))
+            })
+            .await??;
+        Ok(own_profile(saved.0, saved.1, today))
+    }
+
+    /// Hides the member from the deck and the directory, or shows them again.
+    pub async fn set_paused(&self, actor: &Actor, paused: bool) -> Result<(), ServiceError> {
+        self.access.require(actor, Permission::EditOwn)?;
+        let member = actor.id;
+        self.store
+            .write(move |tx| {
+                let Some(mut profile) = tx.profiles().get(member)? else {
+                    return Ok(Err(ServiceError::invalid(
+                        "paused",
+                        "Write your profile first.",
+                    )));
+                };
+                if profile.paused != paused {
+                    profile.paused = paused;
+                    tx.profiles().put(&profile)?;
+                    tx.emit(Event::ProfileChanged { member });
+                }
+                Ok(Ok(()))
+            })
+            .await?
+    }
+
+    /// `member`'s profile as `viewer` may see it; not found when they may not see it at all.
+    pub fn view(&self, viewer: &Actor, member: UserId) -> Result<ProfileCard, ServiceError> {
+        self.access.require(viewer, Permission::View)?;
+        let staff = self.access.allows(viewer, Permission::Moderate);
+        let own = viewer.id == member;
+        let now = self.clock.now();
+        let viewer_id = viewer.id;
+        let found = self.store.lookup(|rx| {
+            let (Some(profile), Some(user)) = (rx.profiles().get(member)?, rx.users().get(member)?)
+            else {
+                return Ok::<_, StoreError>(None);
+            };
+            let standing = in_good_standing(&user.status, now);
+            if !(own || staff || (standing && !profile.paused)) {
+                return Ok(None);
+            }
+            let photos = photos_of(
+                |id| rx.media().get(id),
+                &profile,
+                |m| media::may_view(viewer_id, staff, m, &user.status),
+            )?;
+            let viewer_profile = match own {
+                true => None,
+                false => rx.profiles().get(viewer_id)?,
+            };
+            Ok(Some((profile, photos, viewer_profile)))
+        })?;
+        let (profile, photos, viewer_profile) = found.ok_or_else(ServiceError::not_found)?;
+        let mut card = card(profile, photos, viewer_profile.as_ref(), own, self.today());
+        if let Some(mine) = viewer_profile {
+            card.shared_interests = card
+                .profile
+                .interests
+                .iter()
+                .filter(|i| mine.interests.contains(i))
+                .cloned()
+                .collect();
+        }
+        Ok(card)
+    }
+}
+
+fn in_good_standing(status: &AccountStatus, now: Timestamp) -> bool {
+    match status {
+        AccountStatus::Active => true,
+        AccountStatus::Suspended { until, .. } => *until <= now,
+        _ => false,
+    }
+}
+
+/// The profile's photos that `visible` lets through, in the member's order (photos since
+/// deleted are skipped).
+fn photos_of(
+    media: impl Fn(MediaId) -> Result<Option<Media>, StoreError>,
+    profile: &Profile,
+    visible: impl Fn(&Media) -> bool,
+) -> Result<Vec<Media>, StoreError> {
+    let mut out = Vec::with_capacity(profile.photos.len());
+    for id in &profile.photos {
+        if let Some(m) = media(*id)?
+            && m.owner == profile.member
+            && visible(&m)
+        {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Why the photos chosen cannot be on the profile, if they cannot.
+fn photo_problem(tx: &Tx<'_>, profile: &Profile) -> Result<Option<FieldError>, StoreError> {
+    for id in &profile.photos {
+        let problem = match tx.media().get(*id)? {
+            Some(m) if m.owner != profile.member => Some("is not one of your uploads"),
+            None => Some("is not one of your uploads"),
+            Some(m) if m.format.is_video() => Some("is a video; choose photos"),
+            Some(m) => match m.state {
+                MediaState::Failed(_) => Some("could not be processed"),
+                MediaState::Rejected(_) => Some("was rejected by the moderators"),
+                _ => None,
+            },
+        };
+        if let Some(why) = problem {
+            return Ok(Some(FieldError::new(
+                "photos",
+                format!("Photo {id} {why}: choose another from your library."),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn visible_count(photos: &[Media]) -> usize {
+    photos
+        .iter()
+        .filter(|m| m.state == MediaState::Ready)
+        .count()
+}
+
+fn card(
+    profile: Profile,
+    photos: Vec<Media>,
+    viewer: Option<&Profile>,
+    own: bool,
+    today: Date,
+) -> ProfileCard {
+    let place = profile.place.and_then(places::get);
+    let viewer_place = viewer.and_then(|v| v.place).and_then(places::get);
+    let distance_km = match (place, viewer_place) {
+        (Some(a), Some(b)) => Some(places::distance_km(a, b).round() as u32),
+        _ => None,
+    };
+    ProfileCard {
+        age: profile.age_on(today),
+        place,
+        photos,
+        distance_km,
+        shared_interests: Vec::new(),
+        own,
+        profile,
+    }
+}
+
+fn own_profile(profile: Profile, photos: Vec<Media>, today: Date) -> OwnProfile {
+    let completeness = completeness(&profile, visible_count(&photos));
+    OwnProfile {
+        card: card(profile, photos, None, true, today),
+        completeness,
+    }
+}
+
+/// The profile's part of a member's data.
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![Box::new(ProfilePart)]
+}
+
+struct ProfilePart;
+
+impl MemberData for ProfilePart {
+    fn name(&self) -> &'static str {
+        "profile"
+    }
+
+    fn export(&self, rx: &Rx, user: &User) -> Result<Value, StoreError> {
+        let Some(p) = rx.profiles().get(user.id)? else {
+            return Ok(Value::Null);
+        };
+        Ok(json!({
+            "display_name": p.display_name,
+            "birth_date": p.birth_date.to_string(),
+            "gender": p.gender,
+            "wants": p.wants,
+            "intent": p.intent,
+            "bio": p.bio,
+            "interests": p.interests,
+            "place": p.place.and_then(places::get).map(Place::label),
+            "photos": p.photos.iter().map(MediaId::to_string).collect::<Vec<_>>(),
+            "time_zone": p.time_zone,
+            "age_min": p.age_min,
+            "age_max": p.age_max,
+            "max_distance_km": p.max_distance_km,
+            "paused": p.paused,
+            "updated_at": p.updated_at.to_string(),
+        }))
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        tx.profiles().delete(user.id).map(drop)
+    }
+}
