@@ -307,7 +307,7 @@ async fn a_profile_is_checked_whole_and_others_see_only_what_they_may() {
 async fn the_profile_pages_work_as_plain_forms() {
     let Cast {
         app,
-        owner,
+        owner: _,
         ann,
         ann_id,
         bob,
