@@ -53,6 +53,7 @@ pub fn member_data_parts() -> MemberDataParts {
             service::registration::member_data(),
             service::media::member_data(),
             service::profiles::member_data(),
+            service::matching::member_data(),
             service::audit::member_data(),
         ]
         .into_iter()
@@ -171,6 +172,12 @@ impl App {
         );
         service::mail::register_jobs(&mut plan, settings.clone());
         media_processor.register_jobs(&mut plan);
+        service::matching::Matching::register_jobs(
+            &mut plan,
+            store.clone(),
+            settings.clone(),
+            public_base.to_string(),
+        );
         crate::jobs::queue::register_jobs(&mut plan, store.clone(), clock.clone());
         let (registry, schedules) = plan.into_parts();
         let queue = JobQueue::new(
@@ -208,6 +215,18 @@ impl App {
                 config.tls.hsts_max_age.as_secs()
             )
         });
+        let staff = service::staff::Staff::new(
+            store.clone(),
+            access.clone(),
+            clock.clone(),
+            member_data.clone(),
+        );
+        let media = service::media::MediaService::new(
+            &media_processor,
+            access.clone(),
+            queue.clone(),
+            limiter.clone(),
+        );
         let state = AppState {
             access: access.clone(),
             accounts: accounts.clone(),
@@ -220,12 +239,7 @@ impl App {
                 .map(|u| u.origin().ascii_serialization()),
             settings: settings.clone(),
             audit: AuditLog::new(store.clone(), access.clone()),
-            staff: service::staff::Staff::new(
-                store.clone(),
-                access.clone(),
-                clock.clone(),
-                member_data.clone(),
-            ),
+            staff: staff.clone(),
             self_service: service::self_service::SelfService::new(
                 store.clone(),
                 clock.clone(),
@@ -245,12 +259,21 @@ impl App {
                 settings.clone(),
                 clock.clone(),
             ),
-            media: service::media::MediaService::new(
-                &media_processor,
+            matching: service::matching::Matching::new(
+                store.clone(),
                 access.clone(),
+                settings.clone(),
+                clock.clone(),
                 queue.clone(),
-                limiter.clone(),
             ),
+            reports: service::matching::ReportQueue::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
+                staff.clone(),
+                media.clone(),
+            ),
+            media,
             passkeys: service::passkeys::Passkeys::new(
                 store.clone(),
                 clock.clone(),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::broadcast;
 
-use crate::domain::ids::{MediaId, UserId};
+use crate::domain::ids::{MatchId, MediaId, ReportId, UserId};
 use crate::domain::settings::SiteSettings;
 
 /// Something that happened, after it was committed.
@@ -51,6 +51,20 @@ pub enum Event {
     MediaRemoved { media: MediaId, owner: UserId },
     /// A member's profile was created, changed, paused or resumed.
     ProfileChanged { member: UserId },
+    /// `from` liked `to` (without a match yet).
+    LikeNew { from: UserId, to: UserId },
+    /// `member` and `other` matched (published once for each of the two).
+    MatchNew {
+        id: MatchId,
+        member: UserId,
+        other: UserId,
+    },
+    /// A match of `member` ended (unmatch or block; who left is not said).
+    MatchEnded { id: MatchId, member: UserId },
+    /// `member` and `other` no longer see each other (published for each).
+    Blocked { member: UserId, other: UserId },
+    /// A member reported another; it waits for the moderators.
+    ReportFiled { report: ReportId },
 }
 
 /// The families of events a subscriber can follow.
@@ -61,15 +75,19 @@ pub enum Topic {
     Settings,
     Media,
     Profiles,
+    Matching,
+    Moderation,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 5] = [
+    pub const ALL: [Topic; 7] = [
         Topic::Accounts,
         Topic::Sessions,
         Topic::Settings,
         Topic::Media,
         Topic::Profiles,
+        Topic::Matching,
+        Topic::Moderation,
     ];
 }
 
@@ -85,6 +103,11 @@ impl Event {
             | Event::MediaDecided { .. }
             | Event::MediaRemoved { .. } => Topic::Media,
             Event::ProfileChanged { .. } => Topic::Profiles,
+            Event::LikeNew { .. }
+            | Event::MatchNew { .. }
+            | Event::MatchEnded { .. }
+            | Event::Blocked { .. } => Topic::Matching,
+            Event::ReportFiled { .. } => Topic::Moderation,
         }
     }
 
@@ -99,8 +122,12 @@ impl Event {
             Event::MediaProcessed { owner, .. }
             | Event::MediaDecided { owner, .. }
             | Event::MediaRemoved { owner, .. } => Some(*owner),
-            Event::ProfileChanged { member } => Some(*member),
-            Event::SettingsChanged { .. } => None,
+            Event::ProfileChanged { member }
+            | Event::MatchNew { member, .. }
+            | Event::MatchEnded { member, .. }
+            | Event::Blocked { member, .. } => Some(*member),
+            Event::LikeNew { to, .. } => Some(*to),
+            Event::SettingsChanged { .. } | Event::ReportFiled { .. } => None,
         }
     }
 }

@@ -63,6 +63,14 @@ id_type!(
     /// An uploaded photo or video.
     MediaId
 );
+id_type!(
+    /// A match between two members (time-ordered: newer matches sort later).
+    MatchId
+);
+id_type!(
+    /// A member's report of another member, for the moderators.
+    ReportId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

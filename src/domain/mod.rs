@@ -8,6 +8,7 @@ pub mod hex;
 pub mod ids;
 pub mod invite;
 pub mod job;
+pub mod matching;
 pub mod media;
 pub mod passkey;
 pub mod permission;

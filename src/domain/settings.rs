@@ -89,6 +89,47 @@ pub struct ProfileSettings {
     pub interests: Vec<String>,
     /// Members without an approved photo are left out of others' discovery decks.
     pub deck_requires_photo: bool,
+    /// Likes per member in any 24 hours; supporters get `supporter_likes_per_day`.
+    pub likes_per_day: u32,
+    pub supporter_likes_per_day: u32,
+    /// Who may see the members who liked them.
+    pub who_liked_me: Audience,
+    /// Who may see the members who viewed their profile.
+    pub who_viewed_me: Audience,
+}
+
+/// Which members a feature is open to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Off,
+    #[default]
+    Everyone,
+    Supporters,
+}
+
+impl Audience {
+    pub const ALL: [Audience; 3] = [Self::Off, Self::Everyone, Self::Supporters];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Everyone => "everyone",
+            Self::Supporters => "supporters",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    pub fn admits(self, supporter: bool) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Everyone => true,
+            Self::Supporters => supporter,
+        }
+    }
 }
 
 impl Default for ProfileSettings {
@@ -122,11 +163,24 @@ impl Default for ProfileSettings {
                 "yoga",
             ]),
             deck_requires_photo: false,
+            likes_per_day: 100,
+            supporter_likes_per_day: 500,
+            who_liked_me: Audience::Everyone,
+            who_viewed_me: Audience::Everyone,
         }
     }
 }
 
 impl ProfileSettings {
+    /// Likes a member may give in any 24 hours.
+    pub fn likes_per_day_for(&self, supporter: bool) -> u32 {
+        if supporter {
+            self.supporter_likes_per_day.max(self.likes_per_day)
+        } else {
+            self.likes_per_day
+        }
+    }
+
     /// The most options in each list.
     pub const MAX_OPTIONS: usize = 100;
     /// The longest option.
@@ -136,6 +190,14 @@ impl ProfileSettings {
         let mut problems = Vec::new();
         if !(13..=99).contains(&self.minimum_age) {
             problems.push(FieldError::new("minimum_age", "Use an age from 13 to 99."));
+        }
+        for (field, value) in [
+            ("likes_per_day", self.likes_per_day),
+            ("supporter_likes_per_day", self.supporter_likes_per_day),
+        ] {
+            if !(1..=10_000).contains(&value) {
+                problems.push(FieldError::new(field, "Use a number from 1 to 10000."));
+            }
         }
         for (field, list, min) in [
             ("genders", &self.genders, 2),
@@ -435,6 +497,10 @@ pub struct SettingsPatch {
     pub intents: Option<Vec<String>>,
     pub interests: Option<Vec<String>>,
     pub deck_requires_photo: Option<bool>,
+    pub likes_per_day: Option<u32>,
+    pub supporter_likes_per_day: Option<u32>,
+    pub who_liked_me: Option<Audience>,
+    pub who_viewed_me: Option<Audience>,
 }
 
 impl SettingsPatch {
@@ -487,6 +553,13 @@ impl SettingsPatch {
             &mut s.profiles.deck_requires_photo,
             &self.deck_requires_photo,
         );
+        set(&mut s.profiles.likes_per_day, &self.likes_per_day);
+        set(
+            &mut s.profiles.supporter_likes_per_day,
+            &self.supporter_likes_per_day,
+        );
+        set(&mut s.profiles.who_liked_me, &self.who_liked_me);
+        set(&mut s.profiles.who_viewed_me, &self.who_viewed_me);
     }
 }
 

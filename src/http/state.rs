@@ -38,6 +38,8 @@ pub struct AppState {
     pub passkeys: Passkeys,
     pub media: crate::service::media::MediaService,
     pub profiles: crate::service::profiles::Profiles,
+    pub matching: crate::service::matching::Matching,
+    pub reports: crate::service::matching::ReportQueue,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,
     pub metrics: Arc<HttpMetrics>,

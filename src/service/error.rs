@@ -77,6 +77,7 @@ error_codes! {
     NoFile = "NO_FILE": "An upload form without its `file` part.",
     UploadInterrupted = "UPLOAD_INTERRUPTED": "The upload did not arrive whole.",
     MetricsForbidden = "METRICS_FORBIDDEN": "Metrics are served to loopback, or with the metrics token.",
+    ProfileRequired = "PROFILE_REQUIRED": "Write your profile first: liking and passing need one.",
     Error = "ERROR": "Another HTTP error; the status says which.",
 }
 

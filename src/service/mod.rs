@@ -7,6 +7,7 @@ pub mod audit;
 pub mod error;
 pub mod limits;
 pub mod mail;
+pub mod matching;
 pub mod media;
 pub mod member_data;
 pub mod passkeys;

@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use super::access::Access;
 use super::access::Actor;
 use super::error::ServiceError;
+use super::matching::available_to;
 use super::member_data::MemberData;
 use super::settings::Settings;
 use crate::clock::SharedClock;
-use crate::domain::account::{AccountStatus, FieldError, User};
+use crate::domain::account::{FieldError, User};
 use crate::domain::ids::{MediaId, UserId};
 use crate::domain::media::{self, Media, MediaState};
 use crate::domain::permission::Permission;
@@ -146,8 +147,10 @@ impl Profiles {
             .await?
     }
 
-    /// `member`'s profile as `viewer` may see it; not found when they may not see it at all.
-    pub fn view(&self, viewer: &Actor, member: UserId) -> Result<ProfileCard, ServiceError> {
+    /// `member`'s profile as `viewer` may see it; not found when they may not see it at all
+    /// (paused, not in good standing, blocked either way). A look by another member is
+    /// recorded for "who viewed me" (one row per viewer; staff looks are not).
+    pub async fn view(&self, viewer: &Actor, member: UserId) -> Result<ProfileCard, ServiceError> {
         self.access.require(viewer, Permission::View)?;
         let staff = self.access.allows(viewer, Permission::Moderate);
         let own = viewer.id == member;
@@ -158,8 +161,8 @@ impl Profiles {
             else {
                 return Ok::<_, StoreError>(None);
             };
-            let standing = in_good_standing(&user.status, now);
-            if !(own || staff || (standing && !profile.paused)) {
+            let visible = own || staff || available_to(rx, viewer_id, member, now)?;
+            if !visible {
                 return Ok(None);
             }
             let photos = photos_of(
@@ -174,6 +177,12 @@ impl Profiles {
             Ok(Some((profile, photos, viewer_profile)))
         })?;
         let (profile, photos, viewer_profile) = found.ok_or_else(ServiceError::not_found)?;
+        if !own && !staff {
+            let at = now.as_millisecond();
+            self.store
+                .write(move |tx| tx.profiles().record_view(member, viewer_id, at))
+                .await?;
+        }
         let mut card = card(profile, photos, viewer_profile.as_ref(), own, self.today());
         if let Some(mine) = viewer_profile {
             card.shared_interests = card
@@ -186,13 +195,65 @@ impl Profiles {
         }
         Ok(card)
     }
-}
 
-fn in_good_standing(status: &AccountStatus, now: Timestamp) -> bool {
-    match status {
-        AccountStatus::Active => true,
-        AccountStatus::Suspended { until, .. } => *until <= now,
-        _ => false,
+    /// Cards of several members as `viewer` sees them, leaving out those they may not see
+    /// (for lists: who liked me, who viewed me, matches). Looks are not recorded.
+    pub fn cards(
+        &self,
+        viewer: &Actor,
+        members: &[UserId],
+    ) -> Result<Vec<ProfileCard>, ServiceError> {
+        self.access.require(viewer, Permission::View)?;
+        let now = self.clock.now();
+        let today = self.today();
+        let viewer_id = viewer.id;
+        let found = self.store.lookup(|rx| {
+            let me = rx.profiles().get(viewer_id)?;
+            let mut out = Vec::with_capacity(members.len());
+            for &member in members {
+                let (Some(profile), Some(user)) =
+                    (rx.profiles().get(member)?, rx.users().get(member)?)
+                else {
+                    continue;
+                };
+                if !available_to(rx, viewer_id, member, now)? {
+                    continue;
+                }
+                let photos = photos_of(
+                    |id| rx.media().get(id),
+                    &profile,
+                    |m| media::may_view(viewer_id, false, m, &user.status),
+                )?;
+                out.push(card(profile, photos, me.as_ref(), false, today));
+            }
+            Ok::<_, StoreError>(out)
+        })?;
+        Ok(found)
+    }
+
+    /// Who viewed the member's profile, newest first, when the community lets them see it.
+    pub fn viewers(
+        &self,
+        actor: &Actor,
+        supporter: bool,
+        before: Option<(i64, UserId)>,
+        limit: usize,
+    ) -> Result<Vec<(UserId, Timestamp)>, ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        if !self.options().who_viewed_me.admits(supporter) {
+            return Err(ServiceError::forbidden(
+                "This community does not show who viewed you.",
+            ));
+        }
+        let me = actor.id;
+        let limit = limit.min(crate::store::MAX_PAGE_ROWS);
+        let found = self
+            .store
+            .lookup(|rx| rx.profiles().viewers_of(me, before, limit))?;
+        Ok(found
+            .into_iter()
+            .map(|(id, ms)| (id, Timestamp::from_millisecond(ms).unwrap_or_default()))
+            .collect())
     }
 }
 

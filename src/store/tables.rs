@@ -11,8 +11,8 @@ use redb::{
 
 use super::{Rows, Rx, StoreError};
 use super::{
-    api_tokens, approvals, audit, blobs, instance, invites, jobs, media, one_time_tokens, passkeys,
-    profiles, second_factors, sessions, users,
+    api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media,
+    one_time_tokens, passkeys, profiles, reports, second_factors, sessions, swipes, users,
 };
 
 /// Every aggregate's tables.
@@ -28,6 +28,10 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     invites::TABLES,
     media::TABLES,
     profiles::TABLES,
+    swipes::TABLES,
+    matches::TABLES,
+    blocks::TABLES,
+    reports::TABLES,
     blobs::TABLES,
     audit::TABLES,
     jobs::TABLES,

@@ -14,6 +14,7 @@ mod jobs;
 mod layers;
 mod lists;
 mod mail;
+mod matching;
 mod media;
 mod member_data;
 mod passkeys;

@@ -86,7 +86,7 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         .next()
         .unwrap()
         .to_string();
-    let (joined, _) = app.join(&format!("/join/{code}"), "eve").await;
+    let (joined, eve_client) = app.join(&format!("/join/{code}"), "eve").await;
     assert_eq!(joined.status(), 201);
     let eve = crate::staff::user_id(&app, &owner, "eve").await;
     let verified = post(
@@ -106,6 +106,72 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         .unwrap();
     assert_eq!(reset.status(), 202);
     crate::two_factor::enable_totp(&app, &dora).await;
+    // Eve and Dora match; each looks at the other; Eve reports Dora; Dora blocks the owner.
+    app.clock.advance(std::time::Duration::from_secs(900));
+    assert_eq!(
+        app.sign_in(&eve_client, "eve", PASSWORD).await.status(),
+        303
+    );
+    let eve_csrf = app.api_csrf(&eve_client).await;
+    let eve_post = |path: &str, method: reqwest::Method, body: serde_json::Value| {
+        eve_client
+            .request(method, app.url(path))
+            .header("x-csrf-token", &eve_csrf)
+            .json(&body)
+            .send()
+    };
+    let eve_profile = serde_json::json!({
+        "displayName": "Eve", "birthDate": "1985-01-01", "gender": "woman", "intent": "friendship"
+    });
+    assert_eq!(
+        eve_post("/api/v1/me/profile", reqwest::Method::PUT, eve_profile)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let liked = post(
+        "/api/v1/swipes",
+        serde_json::json!({"swipes": [{"targetId": eve, "action": "like"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(liked.status(), 200);
+    let matched: serde_json::Value = eve_post(
+        "/api/v1/swipes",
+        reqwest::Method::POST,
+        serde_json::json!({"swipes": [{"targetId": id, "action": "like"}]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(matched["data"][0]["result"], "matched");
+    for (client, other) in [(&dora, &eve), (&eve_client, &id)] {
+        let seen = client
+            .get(app.url(&format!("/api/v1/members/{other}/profile")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(seen.status(), 200);
+    }
+    let reported = eve_post(
+        "/api/v1/reports",
+        reqwest::Method::POST,
+        serde_json::json!({"memberId": id, "category": "spam"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reported.status(), 201);
+    let owner_id = crate::staff::user_id(&app, &owner, "owner").await;
+    assert_eq!(
+        post("/api/v1/blocks", serde_json::json!({"memberId": owner_id}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     run_jobs(&app).await;
 
     let before = app.store.tables_containing(&needles(&id)).unwrap();
@@ -117,6 +183,13 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "passkeys",
         "media",
         "profiles",
+        "profile_views",
+        "swipes",
+        "likes_received",
+        "swipe_log",
+        "matches",
+        "blocks",
+        "reports",
         "invites",
         "audit_log",
         "one_time_tokens",

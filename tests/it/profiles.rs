@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, get_json, save_settings};
 use crate::media::{fixture, process_all, save_media_settings, send_upload};
 
 /// A profile body the API accepts (the test clock is in June 2026).
-fn good_profile() -> Value {
+pub(crate) fn good_profile() -> Value {
     json!({
         "displayName": "Ann",
         "birthDate": "1990-04-23",
@@ -24,7 +24,11 @@ fn good_profile() -> Value {
     })
 }
 
-async fn put_profile(app: &TestApp, client: &reqwest::Client, body: &Value) -> (u16, Value) {
+pub(crate) async fn put_profile(
+    app: &TestApp,
+    client: &reqwest::Client,
+    body: &Value,
+) -> (u16, Value) {
     let csrf = app.api_csrf(client).await;
     let resp = client
         .put(app.url("/api/v1/me/profile"))
@@ -37,13 +41,13 @@ async fn put_profile(app: &TestApp, client: &reqwest::Client, body: &Value) -> (
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+pub(crate) async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
     let resp = client.get(url).send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn upload_photo(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
+pub(crate) async fn upload_photo(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
     let resp = send_upload(app, client, vec![("file", name, fixture(name))]).await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
@@ -51,7 +55,11 @@ async fn upload_photo(app: &TestApp, client: &reqwest::Client, name: &str) -> St
 }
 
 /// A member whose address staff confirmed (so they may upload), signed in.
-async fn member(app: &TestApp, owner: &reqwest::Client, name: &str) -> (reqwest::Client, String) {
+pub(crate) async fn member(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    name: &str,
+) -> (reqwest::Client, String) {
     let (client, id) = crate::staff::member(app, owner, name, "member").await;
     let resp = crate::staff::staff_action(app, owner, &id, &[("action", "verify")]).await;
     assert_eq!(resp.status(), 303);

@@ -13,6 +13,7 @@ fn body_for(operation: &str, settings: &Value) -> Option<Value> {
         "actOnMember" => json!({"action": "verify"}),
         "createInvitation" => json!({"validForDays": 1, "maxUses": 1}),
         "decideApproval" | "decideMedia" => json!({"approve": true}),
+        "decideReport" => json!({"decision": "dismiss"}),
         "putSettings" => settings.clone(),
         "patchSettings" => json!({"siteName": "Elsewhere"}),
         _ => return None,

@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod docs;
+pub mod matching;
 pub mod me;
 pub mod media;
 pub mod passkeys;
@@ -47,6 +48,9 @@ pub enum ApiTags {
     Media,
     /// Member profiles, the towns they live in, and the community's profile options.
     Profiles,
+    /// Likes, passes and matches; who liked or viewed me; blocks, reports and warnings; the
+    /// reports queue for moderators.
+    Matching,
 }
 
 /// The success envelope: `{"data": …}`.
@@ -172,6 +176,7 @@ pub type Apis = (
     passkeys::PasskeysApi,
     media::MediaApi,
     profiles::ProfilesApi,
+    matching::MatchingApi,
     accounts::AccountsApi,
     audit::AuditApi,
     settings::SettingsApi,
@@ -218,6 +223,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             passkeys::PasskeysApi,
             media::MediaApi,
             profiles::ProfilesApi,
+            matching::MatchingApi,
             accounts::AccountsApi,
             audit::AuditApi,
             settings::SettingsApi,
@@ -291,6 +297,21 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("searchPlaces", &[401]),
     ("nearestPlace", &[401, 422]),
     ("getProfileOptions", &[401]),
+    ("swipe", &[401, 403, 409, 422]),
+    ("undoLastPass", &[401, 403, 404]),
+    ("unlike", &[401, 403, 404, 409]),
+    ("listLikesReceived", &[401, 403, 422]),
+    ("listMyViewers", &[401, 403, 422]),
+    ("listMatches", &[401, 422]),
+    ("unmatch", &[401, 403, 404]),
+    ("block", &[401, 403, 404, 422]),
+    ("unblock", &[401, 403, 404]),
+    ("listBlocks", &[401]),
+    ("report", &[401, 403, 404, 422]),
+    ("listMyWarnings", &[401]),
+    ("acknowledgeWarning", &[401, 403, 404]),
+    ("listReports", &[401, 403]),
+    ("decideReport", &[401, 403, 404, 409, 422]),
 ];
 
 fn describe(status: u16) -> &'static str {

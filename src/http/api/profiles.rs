@@ -401,7 +401,8 @@ impl ProfilesApi {
         let me = viewer.require()?;
         let card = state_of(req)?
             .profiles
-            .view(&me.actor(), member_id(&id.0)?)?;
+            .view(&me.actor(), member_id(&id.0)?)
+            .await?;
         Ok(Reply(Data {
             data: ProfileView::from(&card),
         }))

@@ -11,7 +11,9 @@ use poem_openapi::{Enum, Object, OpenApi};
 use super::me::acting;
 use super::{ApiTags, Data};
 use crate::domain::secret::Secret;
-use crate::domain::settings::{RegistrationMode, SettingsPatch, SiteSettings, SmtpSecurity};
+use crate::domain::settings::{
+    Audience, RegistrationMode, SettingsPatch, SiteSettings, SmtpSecurity,
+};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
@@ -178,6 +180,46 @@ pub struct ProfileSettingsView {
     pub interests: Vec<Text>,
     /// Members without an approved photo are left out of others' discovery decks.
     pub deck_requires_photo: bool,
+    /// Likes per member in any 24 hours.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub likes_per_day: u32,
+    /// Likes per supporter in any 24 hours.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub supporter_likes_per_day: u32,
+    /// Who may see the members who liked them.
+    pub who_liked_me: AudienceView,
+    /// Who may see the members who viewed their profile.
+    pub who_viewed_me: AudienceView,
+}
+
+/// Which members a feature is open to.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceView {
+    Off,
+    Everyone,
+    Supporters,
+}
+
+impl From<Audience> for AudienceView {
+    fn from(a: Audience) -> Self {
+        match a {
+            Audience::Off => Self::Off,
+            Audience::Everyone => Self::Everyone,
+            Audience::Supporters => Self::Supporters,
+        }
+    }
+}
+
+impl From<AudienceView> for Audience {
+    fn from(a: AudienceView) -> Self {
+        match a {
+            AudienceView::Off => Self::Off,
+            AudienceView::Everyone => Self::Everyone,
+            AudienceView::Supporters => Self::Supporters,
+        }
+    }
 }
 
 fn texts(list: &[String]) -> Vec<Text> {
@@ -222,6 +264,10 @@ impl From<&SiteSettings> for SettingsView {
                 intents: texts(&s.profiles.intents),
                 interests: texts(&s.profiles.interests),
                 deck_requires_photo: s.profiles.deck_requires_photo,
+                likes_per_day: s.profiles.likes_per_day,
+                supporter_likes_per_day: s.profiles.supporter_likes_per_day,
+                who_liked_me: s.profiles.who_liked_me.into(),
+                who_viewed_me: s.profiles.who_viewed_me.into(),
             },
         }
     }
@@ -266,6 +312,12 @@ pub struct ProfileSettingsChange {
     #[oai(validator(max_items = 100, max_length = 40))]
     pub interests: Option<Vec<Text>>,
     pub deck_requires_photo: Option<bool>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub likes_per_day: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub supporter_likes_per_day: Option<u32>,
+    pub who_liked_me: Option<AudienceView>,
+    pub who_viewed_me: Option<AudienceView>,
 }
 
 /// A change to the mail settings.
@@ -342,6 +394,10 @@ impl From<SettingsView> for SettingsChange {
                 intents: Some(v.profiles.intents),
                 interests: Some(v.profiles.interests),
                 deck_requires_photo: Some(v.profiles.deck_requires_photo),
+                likes_per_day: Some(v.profiles.likes_per_day),
+                supporter_likes_per_day: Some(v.profiles.supporter_likes_per_day),
+                who_liked_me: Some(v.profiles.who_liked_me),
+                who_viewed_me: Some(v.profiles.who_viewed_me),
             }),
         }
     }
@@ -379,6 +435,10 @@ impl From<SettingsChange> for SettingsPatch {
             intents: profiles.intents.map(strings),
             interests: profiles.interests.map(strings),
             deck_requires_photo: profiles.deck_requires_photo,
+            likes_per_day: profiles.likes_per_day,
+            supporter_likes_per_day: profiles.supporter_likes_per_day,
+            who_liked_me: profiles.who_liked_me.map(Into::into),
+            who_viewed_me: profiles.who_viewed_me.map(Into::into),
         }
     }
 }

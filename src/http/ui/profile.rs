@@ -66,7 +66,7 @@ pub async fn member_page(
     if id == me.user.id {
         return Ok(Redirect::see_other("/profile").into_response());
     }
-    let card = state.profiles.view(&me.actor(), id)?;
+    let card = state.profiles.view(&me.actor(), id).await?;
     Ok(render(&ProfilePage {
         page: PageContext::new(req, state, &viewer),
         card,
