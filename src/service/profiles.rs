@@ -18,7 +18,8 @@ use super::member_data::MemberData;
 use super::settings::Settings;
 use crate::clock::SharedClock;
 use crate::domain::account::{FieldError, User};
-use crate::domain::ids::{MediaId, UserId};
+use crate::domain::ids::{MatchId, MediaId, UserId};
+use crate::domain::matching::SwipeAction;
 use crate::domain::media::{self, Media, MediaState};
 use crate::domain::permission::Permission;
 use crate::domain::places::{self, Place};
@@ -49,6 +50,15 @@ pub struct ProfileCard {
     pub shared_interests: Vec<String>,
     /// The viewer is this member.
     pub own: bool,
+    /// Where the viewer stands with this member (`None` on one's own profile and in lists).
+    pub relation: Option<Relation>,
+}
+
+/// What the viewer decided about a member, and whether they are matched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Relation {
+    pub swipe: Option<SwipeAction>,
+    pub matched: Option<MatchId>,
 }
 
 /// The member's own profile, with how complete it is.
@@ -174,9 +184,17 @@ impl Profiles {
                 true => None,
                 false => rx.profiles().get(viewer_id)?,
             };
-            Ok(Some((profile, photos, viewer_profile)))
+            let relation = match own {
+                true => None,
+                false => Some(Relation {
+                    swipe: rx.swipes().get(viewer_id, member)?.map(|s| s.action),
+                    matched: rx.matches().between(viewer_id, member)?.map(|m| m.id),
+                }),
+            };
+            Ok(Some((profile, photos, viewer_profile, relation)))
         })?;
-        let (profile, photos, viewer_profile) = found.ok_or_else(ServiceError::not_found)?;
+        let (profile, photos, viewer_profile, relation) =
+            found.ok_or_else(ServiceError::not_found)?;
         if !own && !staff {
             let at = now.as_millisecond();
             self.store
@@ -184,6 +202,7 @@ impl Profiles {
                 .await?;
         }
         let mut card = card(profile, photos, viewer_profile.as_ref(), own, self.today());
+        card.relation = relation;
         if let Some(mine) = viewer_profile {
             card.shared_interests = card
                 .profile
@@ -326,6 +345,7 @@ fn card(
         distance_km,
         shared_interests: Vec::new(),
         own,
+        relation: None,
         profile,
     }
 }

@@ -447,6 +447,8 @@ async fn reports_reach_the_moderators_and_their_decisions_the_member() {
     let filed = report(json!({"memberId": ann_id, "category": "inappropriate_photo", "text": "This photo.", "mediaId": photo})).await;
     assert_eq!(filed.status(), 201);
     let first: Value = filed.json().await.unwrap();
+    // Reports are queued by time; the same millisecond would leave their order open.
+    app.clock.advance(std::time::Duration::from_millis(5));
     let filed =
         report(json!({"memberId": ann_id, "category": "harassment", "text": "Rude."})).await;
     let second: Value = filed.json().await.unwrap();
@@ -533,5 +535,153 @@ async fn reports_reach_the_moderators_and_their_decisions_the_member() {
     assert!(
         actions.contains(&"report.warn") && actions.contains(&"report.remove_photo"),
         "{actions:?}"
+    );
+}
+
+/// Posts a form with the page's CSRF token.
+async fn post_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = TestApp::csrf_from(client, &app.url(page)).await;
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    client
+        .post(app.url(action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_same_works_as_plain_forms() {
+    let (app, owner, members) = community(&["ann", "bob"]).await;
+    let [(ann, ann_id), (bob, bob_id)] = &members[..] else {
+        unreachable!()
+    };
+    let anns_page = format!("/members/{ann_id}");
+    let bobs_page = format!("/members/{bob_id}");
+    let text = |client: &reqwest::Client, path: &str| {
+        let url = app.url(path);
+        let client = client.clone();
+        async move { crate::helpers::get_text(&client, &url).await }
+    };
+
+    // Bob likes Ann from her page; she likes him back and the match is celebrated.
+    let page = text(bob, &anns_page).await;
+    assert!(page.contains("aria-label=\"Like ann\""), "{page}");
+    let liked = post_form(
+        &app,
+        bob,
+        &anns_page,
+        &format!("{anns_page}/swipe"),
+        &[("action", "like")],
+    )
+    .await;
+    assert_eq!(liked.headers()["location"], anns_page.as_str());
+    assert!(text(bob, &anns_page).await.contains("You liked ann."));
+    let matched = post_form(
+        &app,
+        ann,
+        &bobs_page,
+        &format!("{bobs_page}/swipe"),
+        &[("action", "like")],
+    )
+    .await;
+    let to = matched.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/matches?new="), "{to}");
+    let celebration = text(ann, &to).await;
+    assert!(celebration.contains("It's a match!") && celebration.contains("Say hello"));
+    assert!(
+        text(bob, "/matches")
+            .await
+            .contains(&format!("href=\"/members/{ann_id}\""))
+    );
+    assert!(text(bob, &anns_page).await.contains("You matched."));
+    assert!(
+        text(ann, "/likes")
+            .await
+            .contains(&format!("href=\"/members/{bob_id}\""))
+    );
+
+    // Ann reports and blocks Bob in one go; they no longer see each other.
+    let reported = post_form(
+        &app,
+        ann,
+        &bobs_page,
+        &format!("{bobs_page}/report"),
+        &[
+            ("category", "harassment"),
+            ("text", "Rude <b>messages</b>."),
+            ("block", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(reported.headers()["location"], "/blocks");
+    assert_eq!(
+        bob.get(app.url(&anns_page)).send().await.unwrap().status(),
+        404
+    );
+    assert!(
+        !text(bob, "/matches")
+            .await
+            .contains(&format!("/members/{ann_id}"))
+    );
+
+    // The owner warns Bob from the reports queue; Bob sees it until he acknowledges it.
+    let queue = text(&owner, "/admin/reports").await;
+    assert!(
+        queue.contains("Harassment or hate")
+            && (queue.contains("Rude &#60;b&#62;messages")
+                || queue.contains("Rude &lt;b&gt;messages")),
+        "{queue}"
+    );
+    let report_id = queue
+        .split("/admin/reports/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_string();
+    let decided = post_form(
+        &app,
+        &owner,
+        "/admin/reports",
+        &format!("/admin/reports/{report_id}/decision"),
+        &[
+            ("decision", "warn"),
+            ("note", "Keep it kind."),
+            ("until", ""),
+        ],
+    )
+    .await;
+    assert_eq!(decided.status(), 303);
+    let profile = text(bob, "/profile").await;
+    assert!(profile.contains("Keep it kind."), "{profile}");
+    let acknowledged = post_form(
+        &app,
+        bob,
+        "/profile",
+        &format!("/warnings/{report_id}/acknowledge"),
+        &[],
+    )
+    .await;
+    assert_eq!(acknowledged.status(), 303);
+    assert!(!text(bob, "/profile").await.contains("Keep it kind."));
+
+    // Ann lifts the block.
+    assert!(
+        text(ann, "/blocks")
+            .await
+            .contains(&format!("/members/{bob_id}/unblock"))
+    );
+    let lifted = post_form(&app, ann, "/blocks", &format!("{bobs_page}/unblock"), &[]).await;
+    assert_eq!(lifted.status(), 303);
+    assert_eq!(
+        ann.get(app.url(&bobs_page)).send().await.unwrap().status(),
+        200
     );
 }

@@ -500,6 +500,10 @@ async fn the_community_chooses_the_options() {
             ("genders", "Woman\nman\n\nWOMAN\nagender"),
             ("intents", "board games night"),
             ("interests", "chess\ngo"),
+            ("likes_per_day", "50"),
+            ("supporter_likes_per_day", "200"),
+            ("who_liked_me", "supporters"),
+            ("who_viewed_me", "off"),
         ])
         .send()
         .await
@@ -520,6 +524,10 @@ async fn the_community_chooses_the_options() {
             ("minimum_age", "21"),
             ("genders", "one"),
             ("intents", "x"),
+            ("likes_per_day", "50"),
+            ("supporter_likes_per_day", "200"),
+            ("who_liked_me", "everyone"),
+            ("who_viewed_me", "everyone"),
         ])
         .send()
         .await
@@ -552,6 +560,9 @@ async fn the_community_chooses_the_options() {
         settings["data"]["profiles"]["genders"],
         json!(["woman", "man", "agender"])
     );
+    assert_eq!(settings["data"]["profiles"]["likesPerDay"], 50);
+    assert_eq!(settings["data"]["profiles"]["whoLikedMe"], "supporters");
+    assert_eq!(settings["data"]["profiles"]["whoViewedMe"], "off");
 
     // A twenty-year-old with the new options.
     let mut body = good_profile();

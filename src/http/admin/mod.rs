@@ -5,6 +5,7 @@ pub mod mail;
 pub mod media;
 pub mod profiles;
 pub mod registration;
+pub mod reports;
 pub mod settings;
 pub mod system;
 pub mod users;
@@ -35,6 +36,8 @@ pub fn routes() -> Routes {
         .post("/admin/media/settings", media::save_settings)
         .post("/admin/media/:id/decision", media::decide)
         .post("/admin/media/:id/remove", media::remove)
+        .get("/admin/reports", reports::page)
+        .post("/admin/reports/:id/decision", reports::decide)
         .get("/admin/profiles", profiles::page)
         .post("/admin/profiles", profiles::save)
         .get("/admin/approvals", registration::approvals)
@@ -64,6 +67,14 @@ pub(super) fn whole_number(
         ));
         0
     })
+}
+
+/// A `YYYY-MM-DDTHH:MM` time from a `datetime-local` input, taken as UTC.
+pub(super) fn utc_minute(raw: &str) -> Option<jiff::Timestamp> {
+    jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", raw.trim())
+        .ok()
+        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
 }
 
 /// Rows per page of the admin lists.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::require;
 use crate::domain::account::FieldError;
 use crate::domain::permission::Permission;
-use crate::domain::settings::{ProfileSettings, SettingsPatch, option_list};
+use crate::domain::settings::{Audience, ProfileSettings, SettingsPatch, option_list};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, render_status, state_of};
@@ -32,6 +32,14 @@ pub struct OptionsForm {
     /// "yes" when ticked.
     #[serde(default)]
     deck_requires_photo: String,
+    #[serde(default)]
+    likes_per_day: String,
+    #[serde(default)]
+    supporter_likes_per_day: String,
+    #[serde(default)]
+    who_liked_me: String,
+    #[serde(default)]
+    who_viewed_me: String,
 }
 
 impl OptionsForm {
@@ -47,12 +55,31 @@ impl OptionsForm {
             } else {
                 String::new()
             },
+            likes_per_day: s.likes_per_day.to_string(),
+            supporter_likes_per_day: s.supporter_likes_per_day.to_string(),
+            who_liked_me: s.who_liked_me.as_str().into(),
+            who_viewed_me: s.who_viewed_me.as_str().into(),
         }
     }
 
     fn parse(&self) -> Result<SettingsPatch, Vec<FieldError>> {
         let mut problems = Vec::new();
         let minimum_age = super::whole_number(&mut problems, "minimum_age", &self.minimum_age);
+        let likes_per_day =
+            super::whole_number(&mut problems, "likes_per_day", &self.likes_per_day);
+        let supporter_likes_per_day = super::whole_number(
+            &mut problems,
+            "supporter_likes_per_day",
+            &self.supporter_likes_per_day,
+        );
+        let mut audience = |field: &'static str, raw: &str| {
+            Audience::parse(raw).or_else(|| {
+                problems.push(FieldError::new(field, "Choose who may see it."));
+                None
+            })
+        };
+        let who_liked_me = audience("who_liked_me", &self.who_liked_me);
+        let who_viewed_me = audience("who_viewed_me", &self.who_viewed_me);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -62,6 +89,10 @@ impl OptionsForm {
             intents: Some(option_list(self.intents.lines())),
             interests: Some(option_list(self.interests.lines())),
             deck_requires_photo: Some(self.deck_requires_photo == "yes"),
+            likes_per_day: Some(likes_per_day),
+            supporter_likes_per_day: Some(supporter_likes_per_day),
+            who_liked_me,
+            who_viewed_me,
             ..SettingsPatch::default()
         })
     }
@@ -74,6 +105,16 @@ struct OptionsPage {
     section: &'static str,
     form: OptionsForm,
     errors: Vec<FieldError>,
+}
+
+impl OptionsPage {
+    fn audiences(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("off", "Nobody"),
+            ("everyone", "Every member"),
+            ("supporters", "Supporters only"),
+        ]
+    }
 }
 
 #[handler]

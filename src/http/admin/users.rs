@@ -175,10 +175,7 @@ fn parse_action(input: &ActionInput) -> Result<StaffAction, AppError> {
         }),
         "verify" => StaffAction::VerifyEmail,
         "suspend" => {
-            let until = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", input.until.trim())
-                .ok()
-                .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                .map(|z| z.timestamp())
+            let until = super::utc_minute(&input.until)
                 .ok_or_else(|| invalid("until", "Enter a date and time."))?;
             StaffAction::Suspend {
                 until,

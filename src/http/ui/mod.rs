@@ -4,6 +4,7 @@
 pub mod account;
 pub mod flash;
 pub mod join;
+pub mod matching;
 pub mod me;
 pub mod media;
 pub mod profile;
@@ -32,6 +33,7 @@ pub fn routes() -> Routes {
         .merge(me::routes())
         .merge(media::routes())
         .merge(profile::routes())
+        .merge(matching::routes())
 }
 
 /// The signed-in user as the layout shows them.

@@ -10,6 +10,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use super::{PageContext, flash, render, render_status, signed_in, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::ids::MediaId;
+use crate::domain::matching::Warning;
 use crate::domain::media::{Media, MediaState, Variant};
 use crate::domain::places::{self, Place};
 use crate::domain::profile::{AGE_MAX, ProfileDraft};
@@ -37,6 +38,8 @@ struct ProfilePage {
     card: ProfileCard,
     /// Only on the member's own profile.
     own: Option<OwnProfile>,
+    /// The moderators' warnings the member has not acknowledged (own profile).
+    warnings: Vec<Warning>,
 }
 
 #[handler]
@@ -50,6 +53,7 @@ pub async fn own_page(req: &Request, viewer: Viewer) -> Result<Response, AppErro
         page: PageContext::new(req, state, &viewer),
         card: own.card.clone(),
         own: Some(own),
+        warnings: super::matching::warnings_of(state, &viewer),
     })?
     .into_response())
 }
@@ -71,6 +75,7 @@ pub async fn member_page(
         page: PageContext::new(req, state, &viewer),
         card,
         own: None,
+        warnings: Vec::new(),
     })?
     .into_response())
 }
