@@ -259,6 +259,12 @@ impl App {
                 settings.clone(),
                 clock.clone(),
             ),
+            directory: service::directory::Directory::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
+                &events,
+            ),
             matching: service::matching::Matching::new(
                 store.clone(),
                 access.clone(),

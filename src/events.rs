@@ -51,6 +51,8 @@ pub enum Event {
     MediaRemoved { media: MediaId, owner: UserId },
     /// A member's profile was created, changed, paused or resumed.
     ProfileChanged { member: UserId },
+    /// A member signed in or used a session (at most every few minutes per session).
+    MemberActive { member: UserId, at_ms: i64 },
     /// `from` liked `to` (without a match yet).
     LikeNew { from: UserId, to: UserId },
     /// `member` and `other` matched (published once for each of the two).
@@ -102,7 +104,7 @@ impl Event {
             Event::MediaProcessed { .. }
             | Event::MediaDecided { .. }
             | Event::MediaRemoved { .. } => Topic::Media,
-            Event::ProfileChanged { .. } => Topic::Profiles,
+            Event::ProfileChanged { .. } | Event::MemberActive { .. } => Topic::Profiles,
             Event::LikeNew { .. }
             | Event::MatchNew { .. }
             | Event::MatchEnded { .. }
@@ -123,6 +125,7 @@ impl Event {
             | Event::MediaDecided { owner, .. }
             | Event::MediaRemoved { owner, .. } => Some(*owner),
             Event::ProfileChanged { member }
+            | Event::MemberActive { member, .. }
             | Event::MatchNew { member, .. }
             | Event::MatchEnded { member, .. }
             | Event::Blocked { member, .. } => Some(*member),

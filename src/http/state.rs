@@ -39,6 +39,7 @@ pub struct AppState {
     pub media: crate::service::media::MediaService,
     pub profiles: crate::service::profiles::Profiles,
     pub matching: crate::service::matching::Matching,
+    pub directory: crate::service::directory::Directory,
     pub reports: crate::service::matching::ReportQueue,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,

@@ -381,6 +381,8 @@ impl Accounts {
         self.store
             .write(move |tx| {
                 tx.sessions().insert(&hash, &session)?;
+                tx.profiles()
+                    .record_active(session.user_id, session.last_seen_at.as_millisecond())?;
                 cancel_deletion(tx, session.user_id)
             })
             .await?;
@@ -496,6 +498,8 @@ impl Accounts {
                     ..template.clone()
                 };
                 tx.sessions().insert(&token_hash, &session)?;
+                tx.profiles()
+                    .record_active(session.user_id, session.last_seen_at.as_millisecond())?;
                 cancel_deletion(tx, user.id)?;
                 Ok(Ok((user, Some(session))))
             })
@@ -549,6 +553,8 @@ impl Accounts {
                     return Ok(Err(account_unavailable(why)));
                 }
                 tx.sessions().insert(&token_hash, &stored)?;
+                tx.profiles()
+                    .record_active(stored.user_id, stored.last_seen_at.as_millisecond())?;
                 cancel_deletion(tx, user.id)?;
                 Ok(Ok(user))
             })
@@ -600,7 +606,11 @@ impl Accounts {
         }
         if session.needs_touch_at(now) {
             self.store
-                .write(move |tx| tx.sessions().touch(&hash, now))
+                .write(move |tx| {
+                    tx.sessions().touch(&hash, now)?;
+                    tx.profiles()
+                        .record_active(session.user_id, now.as_millisecond())
+                })
                 .await?;
             self.cache.touched(&hash, now);
         }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod directory;
 pub mod error;
 pub mod limits;
 pub mod mail;

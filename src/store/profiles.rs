@@ -18,8 +18,13 @@ const VIEWS_BY_TIME: TableDefinition<(u128, i64, u128), ()> =
 /// (viewer, viewed) → (): whose profiles a member viewed (for erasing them).
 const VIEWED: TableDefinition<(u128, u128), ()> = TableDefinition::new("profile_views_by_viewer");
 
+/// member → when they were last active (ms): a sign-in or a session in use, at most every
+/// few minutes.
+const ACTIVE: TableDefinition<u128, i64> = TableDefinition::new("members_active");
+
 /// This aggregate's tables, for the catalog.
-pub(super) const TABLES: &[&dyn CatalogTable] = &[&PROFILES, &VIEWS, &VIEWS_BY_TIME, &VIEWED];
+pub(super) const TABLES: &[&dyn CatalogTable] =
+    &[&PROFILES, &VIEWS, &VIEWS_BY_TIME, &VIEWED, &ACTIVE];
 
 pub struct Profiles<'s, S>(&'s S);
 
@@ -42,6 +47,23 @@ impl<S: Snapshot> Profiles<'_, S> {
 }
 
 impl<S: Snapshot> Profiles<'_, S> {
+    /// When the member was last active (ms), if ever.
+    pub fn last_active(&self, member: UserId) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .table(ACTIVE)?
+            .get(member.as_u128())?
+            .map(|v| v.value()))
+    }
+
+    /// Every profile, decoded one at a time (for rebuilding projections).
+    pub fn for_each(&self, mut f: impl FnMut(Profile)) -> Result<(), StoreError> {
+        for entry in PROFILES.open(self.0)?.iter()? {
+            f(super::codec::decode(entry?.1.value())?);
+        }
+        Ok(())
+    }
+
     /// Who viewed `member`'s profile, newest first: (viewer, at ms), older than `before`.
     pub fn viewers_of(
         &self,
@@ -69,6 +91,14 @@ impl<S: Snapshot> Profiles<'_, S> {
 }
 
 impl Profiles<'_, Tx<'_>> {
+    /// Notes that the member is active now.
+    pub fn record_active(&self, member: UserId, at_ms: i64) -> Result<(), StoreError> {
+        self.0.table(ACTIVE)?.insert(member.as_u128(), at_ms)?;
+        self.0
+            .emit(crate::events::Event::MemberActive { member, at_ms });
+        Ok(())
+    }
+
     /// Records that `viewer` looked at `viewed`'s profile (one row per viewer).
     pub fn record_view(
         &self,
@@ -126,6 +156,7 @@ impl Profiles<'_, Tx<'_>> {
     }
 
     pub fn delete(&self, member: UserId) -> Result<Option<Profile>, StoreError> {
+        self.0.table(ACTIVE)?.remove(member.as_u128())?;
         PROFILES.remove(self.0, member.as_u128())
     }
 }

@@ -41,6 +41,11 @@ async fn committed_changes_are_published_and_refusals_are_not() {
         .await
         .unwrap();
     assert_eq!(out.status(), 303);
+    // Signing in made her active (the directory's "recently active"); then her sessions end.
+    assert!(matches!(
+        &*ann_events.next().await.unwrap(),
+        Event::MemberActive { member, .. } if *member == ann_id
+    ));
     assert!(matches!(
         &*ann_events.next().await.unwrap(),
         Event::SessionsEnded { user } if *user == ann_id

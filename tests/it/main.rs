@@ -7,6 +7,7 @@ mod acme;
 mod api_tokens;
 mod config_file;
 mod crash;
+mod directory;
 mod events;
 mod helpers;
 mod http_shape;

@@ -10,7 +10,9 @@ use crate::helpers::{TestApp, get_json, save_settings};
 use crate::profiles::{get, good_profile, member, put_profile, upload_photo};
 
 /// An open community of verified members, each with a profile, plus the owner.
-async fn community(names: &[&str]) -> (TestApp, reqwest::Client, Vec<(reqwest::Client, String)>) {
+pub(crate) async fn community(
+    names: &[&str],
+) -> (TestApp, reqwest::Client, Vec<(reqwest::Client, String)>) {
     let app = crate::media::app().await;
     let owner = app.owner_client().await;
     save_settings(
@@ -34,7 +36,7 @@ async fn community(names: &[&str]) -> (TestApp, reqwest::Client, Vec<(reqwest::C
     (app, owner, members)
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     client: &reqwest::Client,
     method: reqwest::Method,

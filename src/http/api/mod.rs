@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod directory;
 pub mod docs;
 pub mod matching;
 pub mod me;
@@ -176,6 +177,7 @@ pub type Apis = (
     passkeys::PasskeysApi,
     media::MediaApi,
     profiles::ProfilesApi,
+    directory::DirectoryApi,
     matching::MatchingApi,
     accounts::AccountsApi,
     audit::AuditApi,
@@ -223,6 +225,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             passkeys::PasskeysApi,
             media::MediaApi,
             profiles::ProfilesApi,
+            directory::DirectoryApi,
             matching::MatchingApi,
             accounts::AccountsApi,
             audit::AuditApi,
@@ -297,6 +300,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("searchPlaces", &[401]),
     ("nearestPlace", &[401, 422]),
     ("getProfileOptions", &[401]),
+    ("searchDirectory", &[401, 422]),
     ("swipe", &[401, 403, 409, 422]),
     ("undoLastPass", &[401, 403, 404]),
     ("unlike", &[401, 403, 404, 409]),

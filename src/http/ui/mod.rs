@@ -2,6 +2,7 @@
 //! only make it smoother.
 
 pub mod account;
+pub mod directory;
 pub mod flash;
 pub mod join;
 pub mod matching;
@@ -33,6 +34,7 @@ pub fn routes() -> Routes {
         .merge(me::routes())
         .merge(media::routes())
         .merge(profile::routes())
+        .merge(directory::routes())
         .merge(matching::routes())
 }
 

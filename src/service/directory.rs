@@ -1,0 +1,279 @@
+//! The member directory, answered from memory.
+//!
+//! A search over 100,000 members must take milliseconds, so the directory keeps one compact
+//! entry per profile in memory (a projection the store can rebuild, built on first use). A
+//! bus listener notes which members changed (profile, account, photos, activity) as each
+//! write commits; the next search re-reads just those from the store before it runs. Blocks
+//! are read per search (they are few per member), so a block hides at once.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use super::access::{Access, Actor};
+use super::error::ServiceError;
+use crate::clock::SharedClock;
+use crate::domain::account::AccountStatus;
+use crate::domain::directory::{Cursor, Entry, Query, Search, Searcher};
+use crate::domain::ids::UserId;
+use crate::domain::media::MediaState;
+use crate::domain::permission::Permission;
+use crate::domain::profile::Profile;
+use crate::events::{Event, EventBus};
+use crate::store::{Rx, Store, StoreError};
+
+#[derive(Clone)]
+pub struct Directory {
+    store: Store,
+    access: Access,
+    clock: SharedClock,
+    index: Arc<Index>,
+}
+
+#[derive(Default)]
+struct Index {
+    /// `None` until the first search builds it.
+    entries: RwLock<Option<Entries>>,
+    /// Members whose entry must be re-read before the next search.
+    dirty: Mutex<HashSet<UserId>>,
+}
+
+#[derive(Default)]
+struct Entries {
+    list: Vec<Entry>,
+    position: HashMap<UserId, usize>,
+}
+
+impl Entries {
+    fn put(&mut self, member: UserId, entry: Option<Entry>) {
+        match (self.position.get(&member).copied(), entry) {
+            (Some(i), Some(e)) => self.list[i] = e,
+            (None, Some(e)) => {
+                self.position.insert(member, self.list.len());
+                self.list.push(e);
+            }
+            (Some(i), None) => {
+                self.list.swap_remove(i);
+                self.position.remove(&member);
+                if let Some(moved) = self.list.get(i) {
+                    self.position.insert(moved.member, i);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// A page of the directory.
+pub struct DirectoryPage {
+    pub members: Vec<UserId>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<Cursor>,
+}
+
+impl Directory {
+    pub fn new(store: Store, access: Access, clock: SharedClock, events: &EventBus) -> Self {
+        let index = Arc::new(Index::default());
+        let follower = Arc::clone(&index);
+        events.listen(move |event| {
+            let member = match event {
+                Event::ProfileChanged { member } | Event::MemberActive { member, .. } => *member,
+                Event::AccountChanged { user } | Event::AccountDeleted { user } => *user,
+                Event::MediaProcessed { owner, .. }
+                | Event::MediaDecided { owner, .. }
+                | Event::MediaRemoved { owner, .. } => *owner,
+                _ => return,
+            };
+            follower
+                .dirty
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(member);
+        });
+        Self {
+            store,
+            access,
+            clock,
+            index,
+        }
+    }
+
+    /// Members `query` finds for `actor`, in its order, after `after`.
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        query: &Query,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<DirectoryPage, ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        self.bring_up_to_date().await?;
+        let me = actor.id;
+        let (mine, hidden) = self.store.lookup(|rx| {
+            Ok::<_, StoreError>((rx.profiles().get(me)?, rx.blocks().either_way(me)?))
+        })?;
+        let searcher = match mine {
+            Some(p) => Searcher {
+                member: me,
+                place: p.place,
+                intent: p.intent,
+                interests: p.interests,
+            },
+            None => Searcher {
+                member: me,
+                place: None,
+                intent: String::new(),
+                interests: Vec::new(),
+            },
+        };
+        ServiceError::check(query.problems(&searcher))?;
+        let now = self.clock.now();
+        let search = Search {
+            searcher: &searcher,
+            hidden: &hidden,
+            today: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            now_ms: now.as_millisecond(),
+        };
+        let entries = self
+            .index
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let list = entries.as_ref().map_or(&[][..], |e| &e.list[..]);
+        let found = search.page(list.iter(), query, after, limit + 1);
+        let next = (found.len() > limit)
+            .then(|| found.get(limit - 1).map(|(e, key, _)| (*key, e.member)))
+            .flatten();
+        Ok(DirectoryPage {
+            members: found.iter().take(limit).map(|(e, _, _)| e.member).collect(),
+            next,
+        })
+    }
+
+    /// Builds the index on first use; afterwards re-reads the members that changed.
+    async fn bring_up_to_date(&self) -> Result<(), StoreError> {
+        let built = self
+            .index
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if !built {
+            // Changes from now on are either in the snapshot below or marked dirty.
+            self.take_dirty();
+            let entries = self
+                .store
+                .read(move |rx| {
+                    let mut entries = Entries::default();
+                    let mut failed = None;
+                    rx.profiles().for_each(|p| {
+                        let member = p.member;
+                        match entry_of(rx, p) {
+                            Ok(e) => entries.put(member, e),
+                            Err(e) => failed = Some(e),
+                        }
+                    })?;
+                    failed.map_or(Ok(entries), Err)
+                })
+                .await?;
+            let mut slot = self
+                .index
+                .entries
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(entries);
+            }
+        }
+        let dirty = self.take_dirty();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let fresh = if dirty.len() <= 100 {
+            self.store.lookup(|rx| read_entries(rx, &dirty))?
+        } else {
+            self.store.read(move |rx| read_entries(rx, &dirty)).await?
+        };
+        let mut slot = self
+            .index
+            .entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entries) = slot.as_mut() {
+            for (member, entry) in fresh {
+                entries.put(member, entry);
+            }
+        }
+        Ok(())
+    }
+
+    fn take_dirty(&self) -> Vec<UserId> {
+        let mut dirty = self
+            .index
+            .dirty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        dirty.drain().collect()
+    }
+
+    /// How many members the index holds (0 before its first use).
+    pub fn len(&self) -> usize {
+        self.index
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |e| e.list.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn read_entries(rx: &Rx, members: &[UserId]) -> Result<Vec<(UserId, Option<Entry>)>, StoreError> {
+    let mut out = Vec::with_capacity(members.len());
+    for &member in members {
+        let entry = match rx.profiles().get(member)? {
+            Some(p) => entry_of(rx, p)?,
+            None => None,
+        };
+        out.push((member, entry));
+    }
+    Ok(out)
+}
+
+/// The directory's entry for a profile; `None` when its account is gone.
+fn entry_of(rx: &Rx, p: Profile) -> Result<Option<Entry>, StoreError> {
+    let Some(user) = rx.users().get(p.member)? else {
+        return Ok(None);
+    };
+    let mut has_photo = false;
+    for id in &p.photos {
+        if rx
+            .media()
+            .get(*id)?
+            .is_some_and(|m| m.owner == p.member && m.state == MediaState::Ready)
+        {
+            has_photo = true;
+            break;
+        }
+    }
+    let joined_ms = user.created_at.as_millisecond();
+    Ok(Some(Entry {
+        member: p.member,
+        birth_date: p.birth_date,
+        gender: p.gender,
+        intent: p.intent,
+        interests: p.interests,
+        place: p.place,
+        has_photo,
+        joined_ms,
+        active_ms: rx.profiles().last_active(p.member)?.unwrap_or(joined_ms),
+        listed: !p.paused,
+        hidden_until_ms: match &user.status {
+            AccountStatus::Active => 0,
+            AccountStatus::Suspended { until, .. } => until.as_millisecond(),
+            _ => i64::MAX,
+        },
+    }))
+}
