@@ -161,8 +161,25 @@ impl App {
         let media_processor =
             service::media::Processor::new(store.clone(), clock.clone(), blobs, settings.clone());
 
+        let stats = service::stats::MatchingStats::default();
+        let directory = service::directory::Directory::new(
+            store.clone(),
+            access.clone(),
+            clock.clone(),
+            &events,
+        );
+        let discovery = service::discovery::Discovery::new(
+            store.clone(),
+            access.clone(),
+            settings.clone(),
+            clock.clone(),
+            directory.clone(),
+            stats.clone(),
+        );
+
         // Each module registers its own background jobs and schedules.
         let mut plan = JobPlan::new(extra_jobs);
+        discovery.register_jobs(&mut plan);
         accounts.register_jobs(&mut plan);
         service::self_service::register_jobs(
             &mut plan,
@@ -258,19 +275,17 @@ impl App {
                 access.clone(),
                 settings.clone(),
                 clock.clone(),
+                queue.clone(),
             ),
-            directory: service::directory::Directory::new(
-                store.clone(),
-                access.clone(),
-                clock.clone(),
-                &events,
-            ),
+            directory,
+            discovery,
             matching: service::matching::Matching::new(
                 store.clone(),
                 access.clone(),
                 settings.clone(),
                 clock.clone(),
                 queue.clone(),
+                stats.clone(),
             ),
             reports: service::matching::ReportQueue::new(
                 store.clone(),
@@ -300,7 +315,9 @@ impl App {
                 public_base.clone(),
             ),
             assets: Arc::new(http::static_files::AssetUrls::build()),
-            metrics: Arc::new(http::metrics::HttpMetrics::new()),
+            metrics: Arc::new(http::metrics::HttpMetrics::with(|registry| {
+                stats.register(registry)
+            })),
             media_views: Arc::default(),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {

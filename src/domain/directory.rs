@@ -26,6 +26,12 @@ pub struct Entry {
     /// The account is not in good standing before this time (0: it is; `i64::MAX`: banned,
     /// rejected or waiting for approval).
     pub hidden_until_ms: i64,
+    /// Who they want to meet: genders (empty: anyone), ages, distance.
+    pub wants: Vec<String>,
+    pub age_min: u32,
+    pub age_max: u32,
+    pub max_distance_km: Option<u32>,
+    pub email_verified: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -261,6 +267,11 @@ mod tests {
             active_ms: 1_000_000 - n as i64,
             listed: true,
             hidden_until_ms: 0,
+            wants: Vec::new(),
+            age_min: 18,
+            age_max: 120,
+            max_distance_km: None,
+            email_verified: true,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api_token;
 pub mod audit;
+pub mod deck;
 pub mod directory;
 pub mod hex;
 pub mod ids;

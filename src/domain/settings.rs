@@ -89,6 +89,8 @@ pub struct ProfileSettings {
     pub interests: Vec<String>,
     /// Members without an approved photo are left out of others' discovery decks.
     pub deck_requires_photo: bool,
+    /// Members whose address is not verified are left out of others' discovery decks.
+    pub deck_requires_verified: bool,
     /// Likes per member in any 24 hours; supporters get `supporter_likes_per_day`.
     pub likes_per_day: u32,
     pub supporter_likes_per_day: u32,
@@ -163,6 +165,7 @@ impl Default for ProfileSettings {
                 "yoga",
             ]),
             deck_requires_photo: false,
+            deck_requires_verified: false,
             likes_per_day: 100,
             supporter_likes_per_day: 500,
             who_liked_me: Audience::Everyone,
@@ -497,6 +500,7 @@ pub struct SettingsPatch {
     pub intents: Option<Vec<String>>,
     pub interests: Option<Vec<String>>,
     pub deck_requires_photo: Option<bool>,
+    pub deck_requires_verified: Option<bool>,
     pub likes_per_day: Option<u32>,
     pub supporter_likes_per_day: Option<u32>,
     pub who_liked_me: Option<Audience>,
@@ -552,6 +556,10 @@ impl SettingsPatch {
         set(
             &mut s.profiles.deck_requires_photo,
             &self.deck_requires_photo,
+        );
+        set(
+            &mut s.profiles.deck_requires_verified,
+            &self.deck_requires_verified,
         );
         set(&mut s.profiles.likes_per_day, &self.likes_per_day);
         set(

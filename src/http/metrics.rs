@@ -58,7 +58,13 @@ impl Default for HttpMetrics {
 
 impl HttpMetrics {
     pub fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// The HTTP metrics, plus what `register` adds (the services' own counters).
+    pub fn with(register: impl FnOnce(&mut Registry)) -> Self {
         let mut registry = Registry::with_prefix("hearth");
+        register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
             Histogram::new([

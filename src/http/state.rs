@@ -40,6 +40,7 @@ pub struct AppState {
     pub profiles: crate::service::profiles::Profiles,
     pub matching: crate::service::matching::Matching,
     pub directory: crate::service::directory::Directory,
+    pub discovery: crate::service::discovery::Discovery,
     pub reports: crate::service::matching::ReportQueue,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,

@@ -37,13 +37,22 @@ struct Index {
     dirty: Mutex<HashSet<UserId>>,
 }
 
+/// The index's entries, one per profile.
 #[derive(Default)]
-struct Entries {
+pub struct Entries {
     list: Vec<Entry>,
     position: HashMap<UserId, usize>,
 }
 
 impl Entries {
+    pub fn all(&self) -> &[Entry] {
+        &self.list
+    }
+
+    pub fn get(&self, member: UserId) -> Option<&Entry> {
+        self.position.get(&member).map(|&i| &self.list[i])
+    }
+
     fn put(&mut self, member: UserId, entry: Option<Entry>) {
         match (self.position.get(&member).copied(), entry) {
             (Some(i), Some(e)) => self.list[i] = e,
@@ -149,8 +158,21 @@ impl Directory {
         })
     }
 
+    /// Runs `f` over the index as it is now (call [`Self::bring_up_to_date`] first).
+    pub fn with_entries<T>(&self, f: impl FnOnce(&Entries) -> T) -> T {
+        let entries = self
+            .index
+            .entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match entries.as_ref() {
+            Some(e) => f(e),
+            None => f(&Entries::default()),
+        }
+    }
+
     /// Builds the index on first use; afterwards re-reads the members that changed.
-    async fn bring_up_to_date(&self) -> Result<(), StoreError> {
+    pub async fn bring_up_to_date(&self) -> Result<(), StoreError> {
         let built = self
             .index
             .entries
@@ -270,6 +292,11 @@ fn entry_of(rx: &Rx, p: Profile) -> Result<Option<Entry>, StoreError> {
         joined_ms,
         active_ms: rx.profiles().last_active(p.member)?.unwrap_or(joined_ms),
         listed: !p.paused,
+        wants: p.wants,
+        age_min: p.age_min,
+        age_max: p.age_max,
+        max_distance_km: p.max_distance_km,
+        email_verified: user.email_verified,
         hidden_until_ms: match &user.status {
             AccountStatus::Active => 0,
             AccountStatus::Suspended { until, .. } => until.as_millisecond(),

@@ -15,6 +15,7 @@ use super::media::MediaService;
 use super::member_data::MemberData;
 use super::settings::Settings;
 use super::staff::{Staff, StaffAction};
+use super::stats::{ActionLabel, MatchingStats};
 use crate::clock::SharedClock;
 use crate::domain::account::{AccountStatus, User};
 use crate::domain::ids::{MatchId, MediaId, ReportId, UserId, uuid_v7};
@@ -39,6 +40,7 @@ pub struct Matching {
     settings: Settings,
     clock: SharedClock,
     queue: JobQueue,
+    stats: MatchingStats,
 }
 
 /// Where a member stands against the daily like limit (for `X-RateLimit-*`).
@@ -109,7 +111,7 @@ pub fn in_good_standing(status: &AccountStatus, now: Timestamp) -> bool {
     }
 }
 
-fn profile_required() -> ServiceError {
+pub fn profile_required() -> ServiceError {
     ServiceError::conflict(
         ErrorCode::ProfileRequired,
         "Write your profile first: others need to see who likes them.",
@@ -123,6 +125,7 @@ impl Matching {
         settings: Settings,
         clock: SharedClock,
         queue: JobQueue,
+        stats: MatchingStats,
     ) -> Self {
         Self {
             store,
@@ -130,6 +133,7 @@ impl Matching {
             settings,
             clock,
             queue,
+            stats,
         }
     }
 
@@ -203,10 +207,23 @@ impl Matching {
                 Ok(Ok((results, allowance)))
             })
             .await??;
-        if results
+        for r in &results {
+            let action = match r.outcome {
+                SwipeOutcome::Liked | SwipeOutcome::Matched(_) => "like",
+                SwipeOutcome::Passed => "pass",
+                _ => continue,
+            };
+            self.stats
+                .swipes
+                .get_or_create(&ActionLabel { action })
+                .inc();
+        }
+        let matched = results
             .iter()
-            .any(|r| matches!(r.outcome, SwipeOutcome::Matched(_)))
-        {
+            .filter(|r| matches!(r.outcome, SwipeOutcome::Matched(_)))
+            .count();
+        if matched > 0 {
+            self.stats.matches.inc_by(matched as u64);
             self.queue.notify();
         }
         Ok((results, allowance))

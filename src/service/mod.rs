@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod directory;
+pub mod discovery;
 pub mod error;
 pub mod limits;
 pub mod mail;
@@ -20,6 +21,7 @@ pub mod self_service;
 pub mod settings;
 pub mod sign_in_cache;
 pub mod staff;
+pub mod stats;
 pub mod system;
 pub mod tokens;
 

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::access::Access;
 use super::access::Actor;
+use super::discovery::Discovery;
 use super::error::ServiceError;
 use super::matching::available_to;
 use super::member_data::MemberData;
@@ -26,6 +27,7 @@ use crate::domain::places::{self, Place};
 use crate::domain::profile::{Completeness, Profile, ProfileDraft, completeness};
 use crate::domain::settings::ProfileSettings;
 use crate::events::Event;
+use crate::jobs::JobQueue;
 use crate::store::{Rx, Store, StoreError, Tx};
 
 #[derive(Clone)]
@@ -34,6 +36,7 @@ pub struct Profiles {
     access: Access,
     settings: Settings,
     clock: SharedClock,
+    queue: JobQueue,
 }
 
 /// A profile as one viewer may see it.
@@ -69,12 +72,19 @@ pub struct OwnProfile {
 }
 
 impl Profiles {
-    pub fn new(store: Store, access: Access, settings: Settings, clock: SharedClock) -> Self {
+    pub fn new(
+        store: Store,
+        access: Access,
+        settings: Settings,
+        clock: SharedClock,
+        queue: JobQueue,
+    ) -> Self {
         Self {
             store,
             access,
             settings,
             clock,
+            queue,
         }
     }
 
@@ -116,6 +126,8 @@ impl Profiles {
             .check(actor.id, &self.options(), today)
             .map_err(ServiceError::Invalid)?;
         profile.updated_at = now;
+        // The member's deck is ranked again for what they now want.
+        let deck_job = Discovery::precompute_job(&self.queue, actor.id, now)?;
         let saved = self
             .store
             .write(move |tx| {
@@ -128,10 +140,12 @@ impl Profiles {
                 tx.emit(Event::ProfileChanged {
                     member: profile.member,
                 });
+                tx.jobs().enqueue(&deck_job)?;
                 let photos = photos_of(|id| tx.media().get(id), &profile, |_| true)?;
                 Ok(Ok((profile, photos)))
             })
             .await??;
+        self.queue.notify();
         Ok(own_profile(saved.0, saved.1, today))
     }
 

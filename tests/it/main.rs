@@ -8,6 +8,7 @@ mod api_tokens;
 mod config_file;
 mod crash;
 mod directory;
+mod discovery;
 mod events;
 mod helpers;
 mod http_shape;

@@ -267,3 +267,23 @@ for (const picker of document.querySelectorAll('.place-picker')) {
 for (const zone of document.querySelectorAll('[data-time-zone]')) {
   if (!zone.value) zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? '';
 }
+
+// The deck: arrow keys and touch swipes press the Like and Pass buttons (the forms do the rest).
+for (const deck of document.querySelectorAll('[data-deck]')) {
+  const like = deck.querySelector('[data-like]');
+  const pass = deck.querySelector('[data-pass]');
+  document.addEventListener('keydown', (event) => {
+    if (event.target.closest('input, textarea, select')) return;
+    if (event.key === 'ArrowRight') like.click();
+    if (event.key === 'ArrowLeft') pass.click();
+  });
+  let startX = null;
+  deck.addEventListener('touchstart', (event) => { startX = event.touches[0].clientX; }, { passive: true });
+  deck.addEventListener('touchend', (event) => {
+    if (startX === null) return;
+    const dx = event.changedTouches[0].clientX - startX;
+    startX = null;
+    if (dx > 80) like.click();
+    if (dx < -80) pass.click();
+  });
+}

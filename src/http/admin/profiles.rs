@@ -32,6 +32,9 @@ pub struct OptionsForm {
     /// "yes" when ticked.
     #[serde(default)]
     deck_requires_photo: String,
+    /// "yes" when ticked.
+    #[serde(default)]
+    deck_requires_verified: String,
     #[serde(default)]
     likes_per_day: String,
     #[serde(default)]
@@ -51,6 +54,11 @@ impl OptionsForm {
             intents: s.intents.join("\n"),
             interests: s.interests.join("\n"),
             deck_requires_photo: if s.deck_requires_photo {
+                "yes".into()
+            } else {
+                String::new()
+            },
+            deck_requires_verified: if s.deck_requires_verified {
                 "yes".into()
             } else {
                 String::new()
@@ -89,6 +97,7 @@ impl OptionsForm {
             intents: Some(option_list(self.intents.lines())),
             interests: Some(option_list(self.interests.lines())),
             deck_requires_photo: Some(self.deck_requires_photo == "yes"),
+            deck_requires_verified: Some(self.deck_requires_verified == "yes"),
             likes_per_day: Some(likes_per_day),
             supporter_likes_per_day: Some(supporter_likes_per_day),
             who_liked_me,

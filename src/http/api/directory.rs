@@ -142,4 +142,33 @@ impl DirectoryApi {
             .collect();
         Ok(Reply(feed(data, limit, page.next.map(format_cursor))))
     }
+
+    /// The discovery deck
+    ///
+    /// Up to `limit` candidates (1 to 50, default 20), best first: members who suit the
+    /// caller and whom the caller suits (genders wanted, ages and distance both ways, the same
+    /// intent), never anyone already liked or passed, blocked either way, paused, suspended
+    /// or (when the community asks) without a photo or a verified address. Ranked by shared
+    /// interests, intent, nearness and activity, damped for members shown often. Needs a
+    /// profile (`409 PROFILE_REQUIRED`).
+    #[oai(path = "/discovery", method = "get", operation_id = "discover")]
+    async fn discover(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        #[oai(validator(minimum(value = "1"), maximum(value = "50")))] limit: Query<Option<u32>>,
+    ) -> Result<Reply<Feed<ProfileView>>, AppError> {
+        let me = viewer.require()?;
+        let actor = me.actor();
+        let limit = limit.0.unwrap_or(20);
+        let state = state_of(req)?;
+        let members = state.discovery.deck(&actor, limit as usize).await?;
+        let cards = state.profiles.cards(&actor, &members)?;
+        let data = members
+            .iter()
+            .filter_map(|id| cards.iter().find(|c| c.profile.member == *id))
+            .map(ProfileView::from)
+            .collect();
+        Ok(Reply(feed(data, limit, None)))
+    }
 }

@@ -301,6 +301,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("nearestPlace", &[401, 422]),
     ("getProfileOptions", &[401]),
     ("searchDirectory", &[401, 422]),
+    ("discover", &[401, 409]),
     ("swipe", &[401, 403, 409, 422]),
     ("undoLastPass", &[401, 403, 404]),
     ("unlike", &[401, 403, 404, 409]),

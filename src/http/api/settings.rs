@@ -180,6 +180,8 @@ pub struct ProfileSettingsView {
     pub interests: Vec<Text>,
     /// Members without an approved photo are left out of others' discovery decks.
     pub deck_requires_photo: bool,
+    /// Members whose address is not verified are left out of others' discovery decks.
+    pub deck_requires_verified: bool,
     /// Likes per member in any 24 hours.
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub likes_per_day: u32,
@@ -264,6 +266,7 @@ impl From<&SiteSettings> for SettingsView {
                 intents: texts(&s.profiles.intents),
                 interests: texts(&s.profiles.interests),
                 deck_requires_photo: s.profiles.deck_requires_photo,
+                deck_requires_verified: s.profiles.deck_requires_verified,
                 likes_per_day: s.profiles.likes_per_day,
                 supporter_likes_per_day: s.profiles.supporter_likes_per_day,
                 who_liked_me: s.profiles.who_liked_me.into(),
@@ -312,6 +315,7 @@ pub struct ProfileSettingsChange {
     #[oai(validator(max_items = 100, max_length = 40))]
     pub interests: Option<Vec<Text>>,
     pub deck_requires_photo: Option<bool>,
+    pub deck_requires_verified: Option<bool>,
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
     pub likes_per_day: Option<u32>,
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
@@ -394,6 +398,7 @@ impl From<SettingsView> for SettingsChange {
                 intents: Some(v.profiles.intents),
                 interests: Some(v.profiles.interests),
                 deck_requires_photo: Some(v.profiles.deck_requires_photo),
+                deck_requires_verified: Some(v.profiles.deck_requires_verified),
                 likes_per_day: Some(v.profiles.likes_per_day),
                 supporter_likes_per_day: Some(v.profiles.supporter_likes_per_day),
                 who_liked_me: Some(v.profiles.who_liked_me),
@@ -435,6 +440,7 @@ impl From<SettingsChange> for SettingsPatch {
             intents: profiles.intents.map(strings),
             interests: profiles.interests.map(strings),
             deck_requires_photo: profiles.deck_requires_photo,
+            deck_requires_verified: profiles.deck_requires_verified,
             likes_per_day: profiles.likes_per_day,
             supporter_likes_per_day: profiles.supporter_likes_per_day,
             who_liked_me: profiles.who_liked_me.map(Into::into),

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod directory;
+pub mod discover;
 pub mod flash;
 pub mod join;
 pub mod matching;
@@ -35,6 +36,7 @@ pub fn routes() -> Routes {
         .merge(media::routes())
         .merge(profile::routes())
         .merge(directory::routes())
+        .merge(discover::routes())
         .merge(matching::routes())
 }
 

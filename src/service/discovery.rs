@@ -1,0 +1,269 @@
+//! The discovery deck: for each member, the candidates who suit them and whom they suit,
+//! best first, precomputed and kept at most six hours old.
+//!
+//! A deck is ranked from the directory's in-memory index and kept in memory (a projection: at
+//! most `MAX_DECKS`, the oldest dropped first; a dropped or lost deck is ranked again on its
+//! next read, in milliseconds). A job recomputes a deck when the member's profile changes, an
+//! hourly sweep recomputes decks older than five hours, and a read recomputes a deck that is
+//! missing or older than six. Reading filters out whoever the
+//! member swiped or blocked since, and whoever is no longer listed, so a swiped card never
+//! comes back. How often each member was shown lately is counted in memory (halved every
+//! sweep) and damps their rank, so a few popular profiles do not fill every deck.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+
+use super::access::{Access, Actor};
+use super::directory::Directory;
+use super::error::ServiceError;
+use super::settings::Settings;
+use super::stats::MatchingStats;
+use crate::clock::SharedClock;
+use crate::domain::deck::{self, Deck, DeckRules, MAX_AGE_MS};
+use crate::domain::ids::UserId;
+use crate::domain::permission::Permission;
+use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
+use crate::store::{Store, StoreError};
+
+/// Recomputes one member's deck.
+pub const PRECOMPUTE: &str = "discovery.precompute";
+/// Recomputes the decks that are getting old.
+pub const SWEEP: &str = "discovery.sweep";
+/// A sweep recomputes decks older than this.
+const SWEEP_AGE_MS: i64 = 5 * 3600 * 1000;
+/// Decks kept in memory: the members who used discovery lately. At 100 candidates of 16
+/// bytes each, about 40 MB when full.
+pub const MAX_DECKS: usize = 25_000;
+
+#[derive(Clone)]
+pub struct Discovery {
+    store: Store,
+    access: Access,
+    settings: Settings,
+    clock: SharedClock,
+    directory: Directory,
+    exposures: Arc<Mutex<HashMap<UserId, u32>>>,
+    decks: Arc<Mutex<HashMap<UserId, Deck>>>,
+    stats: MatchingStats,
+}
+
+impl Discovery {
+    pub fn new(
+        store: Store,
+        access: Access,
+        settings: Settings,
+        clock: SharedClock,
+        directory: Directory,
+        stats: MatchingStats,
+    ) -> Self {
+        Self {
+            store,
+            access,
+            settings,
+            clock,
+            directory,
+            exposures: Arc::default(),
+            decks: Arc::default(),
+            stats,
+        }
+    }
+
+    /// Ranks and stores `member`'s deck.
+    pub async fn precompute(&self, member: UserId) -> Result<Deck, ServiceError> {
+        let started = std::time::Instant::now();
+        self.directory.bring_up_to_date().await?;
+        let excluded: HashSet<UserId> = self
+            .store
+            .read(move |rx| {
+                let mut out: HashSet<UserId> =
+                    rx.swipes().targets_of(member)?.into_iter().collect();
+                out.extend(rx.blocks().either_way(member)?);
+                Ok::<_, StoreError>(out)
+            })
+            .await?;
+        let options = self.settings.current().profiles.clone();
+        let rules = DeckRules {
+            requires_photo: options.deck_requires_photo,
+            requires_verified: options.deck_requires_verified,
+        };
+        let now = self.clock.now();
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let exposures = self
+            .exposures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let candidates = self
+            .directory
+            .with_entries(|entries| match entries.get(member) {
+                Some(me) => deck::rank(
+                    me,
+                    entries.all().iter(),
+                    &excluded,
+                    &exposures,
+                    rules,
+                    now.as_millisecond(),
+                    today,
+                ),
+                None => Vec::new(),
+            });
+        let deck = Deck {
+            candidates,
+            computed_at: now,
+        };
+        self.keep(member, deck.clone());
+        self.stats
+            .deck_precompute
+            .observe(started.elapsed().as_secs_f64());
+        Ok(deck)
+    }
+
+    /// Up to `limit` candidates for the member, best first.
+    pub async fn deck(&self, actor: &Actor, limit: usize) -> Result<Vec<UserId>, ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        let me = actor.id;
+        let now = self.clock.now();
+        let stored = self
+            .decks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&me)
+            .cloned();
+        let deck = match stored {
+            Some(d) if now.as_millisecond() - d.computed_at.as_millisecond() < MAX_AGE_MS => d,
+            _ => self.precompute(me).await?,
+        };
+        self.directory.bring_up_to_date().await?;
+        if !self.directory.with_entries(|e| e.get(me).is_some()) {
+            return Err(super::matching::profile_required());
+        }
+        let now_ms = now.as_millisecond();
+        let listed: Vec<UserId> = self.directory.with_entries(|entries| {
+            deck.candidates
+                .iter()
+                .copied()
+                .filter(|id| {
+                    entries
+                        .get(*id)
+                        .is_some_and(|e| e.listed && now_ms >= e.hidden_until_ms)
+                })
+                .collect()
+        });
+        let picked = self.store.lookup(|rx| {
+            let mut out = Vec::with_capacity(limit);
+            for id in listed {
+                if out.len() == limit {
+                    break;
+                }
+                if rx.swipes().get(me, id)?.is_none() && !rx.blocks().between(me, id)? {
+                    out.push(id);
+                }
+            }
+            Ok::<_, StoreError>(out)
+        })?;
+        let mut exposures = self
+            .exposures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for id in &picked {
+            *exposures.entry(*id).or_default() += 1;
+        }
+        Ok(picked)
+    }
+
+    fn keep(&self, member: UserId, deck: Deck) {
+        let mut decks = self.decks.lock().unwrap_or_else(PoisonError::into_inner);
+        if decks.len() >= MAX_DECKS && !decks.contains_key(&member) {
+            // Drop the oldest tenth in one go, so a full map costs one pass per many inserts.
+            let mut ages: Vec<(Timestamp, UserId)> =
+                decks.iter().map(|(id, d)| (d.computed_at, *id)).collect();
+            ages.sort_unstable();
+            for (_, id) in ages.into_iter().take(MAX_DECKS / 10) {
+                decks.remove(&id);
+            }
+        }
+        decks.insert(member, deck);
+    }
+
+    /// How many decks are kept.
+    pub fn decks_kept(&self) -> usize {
+        self.decks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Halves every exposure count (each sweep), so damping follows recent showings.
+    fn decay(&self) {
+        let mut exposures = self
+            .exposures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        exposures.retain(|_, n| {
+            *n /= 2;
+            *n > 0
+        });
+    }
+
+    /// Recomputes decks older than the sweep age, oldest first.
+    pub async fn sweep(&self) -> Result<usize, ServiceError> {
+        self.decay();
+        let before = self.clock.now().as_millisecond() - SWEEP_AGE_MS;
+        let stale: Vec<UserId> = self
+            .decks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(_, d)| d.computed_at.as_millisecond() < before)
+            .map(|(id, _)| *id)
+            .collect();
+        for member in &stale {
+            self.precompute(*member).await?;
+        }
+        Ok(stale.len())
+    }
+
+    pub fn register_jobs(&self, plan: &mut JobPlan) {
+        let this = self.clone();
+        plan.register(PRECOMPUTE, move |job| {
+            let this = this.clone();
+            async move {
+                let member: UserId = serde_json::from_slice(&job.payload)
+                    .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
+                this.precompute(member)
+                    .await
+                    .map(drop)
+                    .map_err(|e| JobError::retry(e.to_string()))
+            }
+        });
+        let this = self.clone();
+        plan.register(SWEEP, move |_| {
+            let this = this.clone();
+            async move {
+                this.sweep()
+                    .await
+                    .map(drop)
+                    .map_err(|e| JobError::retry(e.to_string()))
+            }
+        });
+        plan.schedule("discovery decks", SWEEP, "every 1h");
+    }
+
+    /// The job that recomputes `member`'s deck, for writes that change what it holds.
+    pub fn precompute_job(
+        queue: &JobQueue,
+        member: UserId,
+        now: Timestamp,
+    ) -> Result<crate::domain::job::Job, crate::jobs::QueueError> {
+        queue.new_job(
+            PRECOMPUTE,
+            &member,
+            EnqueueOptions {
+                dedupe_key: Some(format!("deck:{member}")),
+                run_at: Some(now),
+            },
+        )
+    }
+}
