@@ -39,7 +39,7 @@ async fn the_deck_holds_only_members_who_suit_each_other() {
     // Ann: a woman of 36 in Zürich who wants to meet men from 25 to 45 for dating.
     set_profile(&app, client(0), "ann", json!({"gender": "woman", "wants": ["man"], "ageMin": 25, "ageMax": 45, "placeId": 2657896})).await;
     let man_for_women = json!({"gender": "man", "wants": ["woman"], "birthDate": "1990-01-01"});
-    let mut with = |extra: Value| {
+    let with = |extra: Value| {
         let mut p = man_for_women.clone();
         for (k, v) in extra.as_object().unwrap() {
             p[k] = v.clone();
