@@ -48,6 +48,25 @@ pub enum Command {
         /// A JPEG, PNG, WebP or GIF file.
         file: std::path::PathBuf,
     },
+    /// Fill a new community with demo members (profiles, photos, likes, matches), for trying
+    /// Hearth out and for benchmarks. Run it with the server stopped.
+    DemoData {
+        /// How many members to create.
+        #[arg(long, default_value_t = 200)]
+        members: usize,
+        /// Add demo members even though the database has real ones.
+        #[arg(long)]
+        force: bool,
+        /// Also make read-write API tokens for this many of them (for load tests).
+        #[arg(long, default_value_t = 0)]
+        tokens: usize,
+        /// Where to write the tokens, one `member_id token` per line.
+        #[arg(long, value_name = "PATH")]
+        tokens_file: Option<PathBuf>,
+        /// Seed for the random choices (the same seed makes the same community).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 impl Cli {

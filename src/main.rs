@@ -40,6 +40,23 @@ fn main() -> ExitCode {
         Command::BenchStore { writes } => {
             run_async(hearth::bench::store_writes(cli.overrides(), *writes))
         }
+        Command::DemoData {
+            members,
+            force,
+            tokens,
+            tokens_file,
+            seed,
+        } => run_async(hearth::demo::run(
+            cli.overrides(),
+            hearth::demo::DemoOptions {
+                members: *members,
+                force: *force,
+                tokens: *tokens,
+                tokens_file: tokens_file.clone(),
+                seed: *seed,
+                photos: hearth::demo::TEMPLATES,
+            },
+        )),
         Command::BenchMedia { file } => match hearth::bench::media(file) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

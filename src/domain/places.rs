@@ -123,6 +123,14 @@ pub fn search(query: &str, limit: usize) -> Vec<&'static Place> {
     found
 }
 
+/// The `n` most populous places, largest first.
+pub fn largest(n: usize) -> Vec<&'static Place> {
+    let mut all: Vec<&Place> = gazetteer().places.iter().collect();
+    all.sort_by_key(|p| (Reverse(p.population), p.id));
+    all.truncate(n);
+    all
+}
+
 /// The place nearest to a position (which is then forgotten). `None` for a position that is
 /// not one (latitude beyond ±90, longitude beyond ±180, not a number).
 pub fn nearest(latitude: f64, longitude: f64) -> Option<&'static Place> {

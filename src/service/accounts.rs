@@ -155,7 +155,7 @@ pub struct SessionView {
     pub ip: String,
 }
 
-fn session_handle(hash: &TokenHash) -> String {
+pub(crate) fn session_handle(hash: &TokenHash) -> String {
     crate::domain::hex::encode(&hash[..8])
 }
 

@@ -77,6 +77,14 @@ impl<S: Snapshot> Users<'_, S> {
         }
     }
 
+    /// Every account, decoded one at a time.
+    pub fn for_each(&self, mut f: impl FnMut(User)) -> Result<(), StoreError> {
+        for entry in USERS.open(self.0)?.iter()? {
+            f(decode(entry?.1.value())?);
+        }
+        Ok(())
+    }
+
     pub fn count(&self) -> Result<u64, StoreError> {
         Ok(USERS.open(self.0)?.len()?)
     }

@@ -89,6 +89,9 @@ impl Writer {
             .name("hearth-writer".into())
             .spawn(move || {
                 run(&db, receiver, max_batch, &events);
+                // Let go of the database before saying so: whoever waits on `done` may open
+                // it again at once (a restart in the same process, the demo-data command).
+                drop(db);
                 let _ = done_tx.send(());
             });
         if let Err(e) = spawned {

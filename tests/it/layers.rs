@@ -53,7 +53,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "the store",
-        &["store", "service", "jobs", "app", "bench"],
+        &["store", "service", "jobs", "app", "bench", "demo"],
         &["crate::store"],
     ),
 ];

@@ -7,6 +7,7 @@ mod acme;
 mod api_tokens;
 mod config_file;
 mod crash;
+mod demo;
 mod directory;
 mod discovery;
 mod events;

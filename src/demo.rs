@@ -1,0 +1,473 @@
+//! `hearth demo-data`: a community full of life, for trying Hearth and for benchmarks.
+//!
+//! Creates members with names, ages, towns around a few dozen big cities, genders, intents,
+//! interests, bios and photos, and lets them like and pass each other (mutual likes become
+//! matches). Photos are a few dozen generated images put through the real photo pipeline once
+//! and shared by many members (their files are stored once, counted per record). Every demo
+//! member has the address `<username>@demo.invalid` and the password printed at the end; the
+//! command refuses a database with other members unless `--force`. With `--tokens N` it also
+//! writes read-write API tokens for the first N members to `--tokens-file`, one
+//! `member_id token` per line, so load tools can act as many members at once.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::rngs::StdRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{Rng, SeedableRng};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Overrides};
+use crate::domain::account::{AccountStatus, User};
+use crate::domain::api_token::{ApiToken, TokenScope};
+use crate::domain::ids::{MatchId, MediaId, UserId, uuid_v7};
+use crate::domain::matching::{Match, Swipe, SwipeAction};
+use crate::domain::media::{BlobRef, Format, Media, MediaState};
+use crate::domain::places;
+use crate::domain::profile::Profile;
+use crate::domain::role::Role;
+use crate::domain::secret::Secret;
+use crate::domain::settings::ProfileSettings;
+use crate::media::blobs::BlobStore;
+use crate::media::photo;
+use crate::service::passwords::Passwords;
+use crate::service::tokens::{hash_token, new_token};
+use crate::store::{Store, StoreOptions};
+
+/// The password every demo member has.
+pub const PASSWORD: &str = "hearth demo member";
+/// Demo members' addresses end with this.
+pub const EMAIL_DOMAIN: &str = "demo.invalid";
+/// Distinct generated photos, shared by the members (by default).
+pub const TEMPLATES: usize = 24;
+/// Members written per transaction.
+const BATCH: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub members: usize,
+    pub force: bool,
+    pub tokens: usize,
+    pub tokens_file: Option<PathBuf>,
+    pub seed: u64,
+    /// Distinct photos to make and share.
+    pub photos: usize,
+}
+
+const WOMEN: &[&str] = &[
+    "Maya", "Lena", "Sofia", "Amira", "Chloe", "Ines", "Yuki", "Priya", "Zoe", "Nora", "Elena",
+    "Aisha", "Clara", "Mei", "Lucia", "Hanna", "Olivia", "Freya", "Leila", "Ana", "Ingrid", "Sara",
+    "Nadia", "Julia", "Emma", "Rosa", "Ava", "Mila", "Lea", "Amelie",
+];
+const MEN: &[&str] = &[
+    "Noah", "Luca", "Omar", "Felix", "Kenji", "Arjun", "Mateo", "Elias", "Jonas", "Hugo", "Ravi",
+    "Leo", "Samir", "Tomas", "David", "Finn", "Marco", "Ivan", "Kofi", "Theo", "Liam", "Adam",
+    "Jakob", "Paul", "Oscar", "Emil", "Yusuf", "Diego", "Milan", "Nico",
+];
+const NEUTRAL: &[&str] = &[
+    "Alex", "Sam", "Robin", "Kim", "Charlie", "Jules", "Noa", "Ari",
+];
+const BIO_OPENERS: &[&str] = &[
+    "New in town and keen to meet people.",
+    "Weekend hiker, weekday coffee drinker.",
+    "I cook too much and share it.",
+    "Always planning the next trip.",
+    "Looking for people to start a book club with.",
+    "Happiest outdoors.",
+    "Ask me about my plants.",
+    "Learning my third language, slowly.",
+];
+const BIO_CLOSERS: &[&str] = &[
+    "Say hi!",
+    "Tell me your favourite place around here.",
+    "Board games on Sundays, anyone?",
+    "I make a good playlist.",
+    "Let's get a coffee.",
+    "",
+];
+
+pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), String> {
+    let config = Config::load(&overrides).map_err(|e| e.to_string())?;
+    let data_dir = config.storage.data_dir.clone();
+    let clock = SystemClock;
+    let now = clock.now();
+    let started = Instant::now();
+    let dir = data_dir.clone();
+    let store =
+        tokio::task::spawn_blocking(move || Store::open(&dir, now, StoreOptions::default()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))?;
+    let suffix = format!("@{EMAIL_DOMAIN}");
+    let real = store
+        .read(move |rx| {
+            let mut real = 0usize;
+            rx.users().for_each(|u| {
+                if !u.email.ends_with(&suffix) {
+                    real += 1;
+                }
+            })?;
+            Ok::<_, crate::store::StoreError>(real)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if real > 0 && !options.force {
+        store.close().await;
+        return Err(format!(
+            "this database has {real} member(s) who are not demo members; demo data is for trying Hearth out. Use a new --data-dir, or --force to add demo members anyway"
+        ));
+    }
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    println!(
+        "Making {} photos through the photo pipeline...",
+        options.photos
+    );
+    let blobs = BlobStore::open(&config.storage.data_dir).map_err(|e| e.to_string())?;
+    let templates = make_templates(&blobs, &mut rng, options.photos)?;
+    let password_hash = Passwords::new()
+        .hash(Secret::new(PASSWORD.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let options_lists = ProfileSettings::default();
+    let hubs = places::largest(40);
+
+    // Members, a batch per transaction.
+    let mut members: Vec<(UserId, usize)> = Vec::with_capacity(options.members);
+    let mut written = 0;
+    while written < options.members {
+        let n = BATCH.min(options.members - written);
+        let mut users = Vec::with_capacity(n);
+        for i in written..written + n {
+            let (user, profile, photos, active_ms) = member(
+                i,
+                &mut rng,
+                now,
+                &password_hash,
+                &options_lists,
+                &hubs,
+                &templates,
+            );
+            members.push((user.id, hub_of(&profile, &hubs)));
+            users.push((user, profile, photos, active_ms));
+        }
+        store
+            .write(move |tx| {
+                for (user, profile, photos, active_ms) in &users {
+                    tx.users().insert(user)?;
+                    for m in photos {
+                        tx.media().insert(m)?;
+                    }
+                    tx.profiles().put(profile)?;
+                    tx.profiles().record_active(user.id, *active_ms)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        written += n;
+        print!("\rMembers: {written}/{}", options.members);
+        let _ = std::io::stdout().flush();
+    }
+    println!();
+
+    // Likes and passes within each hub; mutual likes become matches.
+    let mut by_hub: Vec<Vec<UserId>> = vec![Vec::new(); hubs.len().max(1)];
+    for (id, hub) in &members {
+        by_hub[*hub].push(*id);
+    }
+    let mut likes: HashSet<(UserId, UserId)> = HashSet::new();
+    let mut swipes: Vec<(UserId, UserId, Swipe)> = Vec::new();
+    for (id, hub) in &members {
+        let pool = &by_hub[*hub];
+        let mut chosen = HashSet::new();
+        for _ in 0..12 {
+            let Some(&other) = pool.choose(&mut rng) else {
+                break;
+            };
+            if other == *id || !chosen.insert(other) {
+                continue;
+            }
+            let action = if rng.random_bool(0.65) {
+                SwipeAction::Like
+            } else {
+                SwipeAction::Pass
+            };
+            if action == SwipeAction::Like {
+                likes.insert((*id, other));
+            }
+            let at = now - SignedDuration::from_mins(rng.random_range(30..60 * 24 * 20));
+            swipes.push((*id, other, Swipe { action, at }));
+        }
+    }
+    let mut matches = Vec::new();
+    for &(a, b) in &likes {
+        if a < b && likes.contains(&(b, a)) {
+            matches.push(Match {
+                id: MatchId(uuid_v7(now.as_millisecond(), rng.random())),
+                a,
+                b,
+                created_at: now,
+                last_activity: now,
+            });
+        }
+    }
+    let swipe_count = swipes.len();
+    for chunk in swipes.chunks(20_000) {
+        let chunk = chunk.to_vec();
+        store
+            .write(move |tx| {
+                for (a, t, s) in &chunk {
+                    tx.swipes().put(*a, *t, s, 0)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let match_count = matches.len();
+    for chunk in matches.chunks(20_000) {
+        let chunk = chunk.to_vec();
+        store
+            .write(move |tx| {
+                for m in &chunk {
+                    if tx.matches().between(m.a, m.b)?.is_none() {
+                        tx.matches().insert(m)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    println!("Swipes: {swipe_count}, matches: {match_count}");
+
+    if options.tokens > 0 {
+        let path = options
+            .tokens_file
+            .clone()
+            .ok_or("--tokens needs --tokens-file PATH")?;
+        let mut lines = String::new();
+        let mut tokens = Vec::new();
+        for (id, _) in members.iter().take(options.tokens) {
+            let secret = new_token();
+            let hash = hash_token(secret.expose());
+            tokens.push((
+                hash,
+                ApiToken {
+                    id: crate::service::accounts::session_handle(&hash),
+                    user: *id,
+                    name: "demo load test".into(),
+                    scope: TokenScope::ReadWrite,
+                    created_at: now,
+                    expires_at: None,
+                    staff_powers: false,
+                },
+            ));
+            lines.push_str(&format!("{id} {}\n", secret.expose()));
+        }
+        store
+            .write(move |tx| {
+                for (hash, token) in &tokens {
+                    tx.api_tokens().insert(hash, token)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        std::fs::write(&path, lines)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "API tokens: {} written to {}",
+            options.tokens,
+            path.display()
+        );
+    }
+    store.close().await;
+    println!(
+        "Done in {:.1} s. Every demo member signs in with their username (see Admin → Users) and the password \"{PASSWORD}\".",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn hub_of(profile: &Profile, hubs: &[&places::Place]) -> usize {
+    hubs.iter()
+        .position(|h| Some(h.id) == profile.place)
+        .unwrap_or(0)
+}
+
+/// One demo member: account, profile, photo records, when they were last active.
+fn member(
+    i: usize,
+    rng: &mut StdRng,
+    now: Timestamp,
+    password_hash: &str,
+    lists: &ProfileSettings,
+    hubs: &[&places::Place],
+    templates: &[Media],
+) -> (User, Profile, Vec<Media>, i64) {
+    let gender_roll: f64 = rng.random();
+    let (gender, names) = match gender_roll {
+        r if r < 0.47 => ("woman", WOMEN),
+        r if r < 0.94 => ("man", MEN),
+        _ => ("non-binary", NEUTRAL),
+    };
+    let first = names.choose(rng).copied().unwrap_or("Sam");
+    let initial = (b'A' + rng.random_range(0..26u8)) as char;
+    let username = format!("{}{}", first.to_lowercase(), i + 1);
+    let joined = now - SignedDuration::from_hours(rng.random_range(1..24 * 365));
+    let id = UserId(uuid_v7(joined.as_millisecond(), rng.random()));
+    let user = User {
+        id,
+        username: username.clone(),
+        email: format!("{username}@{EMAIL_DOMAIN}"),
+        password_hash: password_hash.to_string(),
+        role: Role::Member,
+        created_at: joined,
+        status: AccountStatus::Active,
+        email_verified: true,
+        supporter: rng.random_bool(0.05),
+        deletion_due: None,
+    };
+    let wants: Vec<String> = match (gender, rng.random_range(0..10)) {
+        (_, 0) => Vec::new(),
+        ("woman", 1) | ("man", 1) => vec![gender.to_string()],
+        ("woman", _) => vec!["man".into()],
+        ("man", _) => vec!["woman".into()],
+        _ => Vec::new(),
+    };
+    let age = rng.random_range(18..66);
+    let birth_date = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_sub(jiff::Span::new().years(age).days(rng.random_range(0..365)))
+        .unwrap_or_default();
+    let hub = hubs.choose(rng).map(|p| p.id);
+    let interest_count = rng.random_range(2..7);
+    let mut interests: Vec<String> = lists
+        .interests
+        .choose_multiple(rng, interest_count)
+        .cloned()
+        .collect();
+    interests.sort();
+    let bio = format!(
+        "{} {}",
+        BIO_OPENERS.choose(rng).unwrap_or(&""),
+        BIO_CLOSERS.choose(rng).unwrap_or(&"")
+    )
+    .trim()
+    .to_string();
+    let photo_count = rng.random_range(0..4);
+    let photos: Vec<Media> = templates
+        .choose_multiple(rng, photo_count)
+        .map(|t| Media {
+            id: MediaId(uuid_v7(joined.as_millisecond(), rng.random())),
+            owner: id,
+            created_at: joined,
+            ..t.clone()
+        })
+        .collect();
+    let profile = Profile {
+        member: id,
+        display_name: format!("{first} {initial}."),
+        birth_date,
+        gender: gender.to_string(),
+        wants,
+        intent: lists
+            .intents
+            .choose(rng)
+            .cloned()
+            .unwrap_or_else(|| "friendship".into()),
+        bio,
+        interests,
+        place: hub,
+        photos: photos.iter().map(|m| m.id).collect(),
+        time_zone: "UTC".into(),
+        age_min: (age as u32).saturating_sub(8).max(18),
+        age_max: age as u32 + 10,
+        max_distance_km: None,
+        paused: rng.random_bool(0.02),
+        updated_at: joined,
+    };
+    let active = now - SignedDuration::from_mins(rng.random_range(1..60 * 24 * 30));
+    (user, profile, photos, active.as_millisecond())
+}
+
+/// Generated photos (soft gradients with a few circles), put through the photo pipeline: the
+/// variants are stored once, as any upload's would be.
+fn make_templates(blobs: &BlobStore, rng: &mut StdRng, count: usize) -> Result<Vec<Media>, String> {
+    let mut out = Vec::with_capacity(count);
+    let dir = std::env::temp_dir().join(format!("hearth-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for n in 0..count {
+        let (w, h) = (800u32, 1000u32);
+        let base: [u8; 3] = rng.random();
+        let accent: [u8; 3] = rng.random();
+        let circles: Vec<(f32, f32, f32)> = (0..4)
+            .map(|_| {
+                (
+                    rng.random_range(0.0..w as f32),
+                    rng.random_range(0.0..h as f32),
+                    rng.random_range(60.0..260.0),
+                )
+            })
+            .collect();
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let t = y as f32 / h as f32;
+            let mut px = [0u8; 3];
+            for c in 0..3 {
+                px[c] = (f32::from(base[c]) * (1.0 - t) + f32::from(accent[c]) * t) as u8;
+            }
+            if circles
+                .iter()
+                .any(|(cx, cy, r)| (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) < r * r)
+            {
+                px = [255 - px[0], 255 - px[1], 255 - px[2]];
+            }
+            image::Rgb(px)
+        });
+        let path = dir.join(format!("demo-{n}.png"));
+        img.save(&path).map_err(|e| e.to_string())?;
+        let processed = photo::process(
+            &path,
+            Format::Png,
+            crate::domain::media::DecodeLimits::DEFAULT,
+        )
+        .map_err(|e| format!("photo pipeline: {e}"))?;
+        let mut variants = Vec::new();
+        for (variant, bytes) in &processed.variants {
+            let sha256 = blobs.put(bytes).map_err(|e| e.to_string())?;
+            variants.push((
+                *variant,
+                BlobRef {
+                    sha256,
+                    size: bytes.len() as u64,
+                    content_type: "image/webp".into(),
+                },
+            ));
+        }
+        out.push(Media {
+            id: MediaId::from_u128(0),
+            owner: UserId::from_u128(0),
+            format: Format::Png,
+            original_name: format!("demo-{n}.png"),
+            upload_size: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+            created_at: Timestamp::UNIX_EPOCH,
+            state: MediaState::Ready,
+            width: processed.width,
+            height: processed.height,
+            duration_ms: None,
+            animated: false,
+            blurhash: Some(processed.blurhash),
+            original: None,
+            poster: None,
+            variants,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    out.shuffle(rng);
+    Ok(out)
+}
