@@ -34,18 +34,29 @@ pub struct DeckRules {
     pub requires_verified: bool,
 }
 
-/// Whether `b` is in what `a` asked for (genders, ages, distance).
-fn wants(a: &Entry, b: &Entry, b_age: u32, km: Option<f64>) -> bool {
-    (a.wants.is_empty() || a.wants.contains(&b.gender))
+/// Whether `b` is what `a` asked for in genders and ages.
+fn wants(a: &Entry, b: &Entry, b_age: u32) -> bool {
+    (a.wants.is_empty() || a.wants.iter().any(|g| **g == *b.gender))
         && (a.age_min..=a.age_max).contains(&b_age)
-        && a.max_distance_km
-            .is_none_or(|max| km.is_some_and(|km| km <= f64::from(max)))
 }
 
-/// Whether two members suit each other, both ways, and share an intent.
-pub fn compatible(a: &Entry, b: &Entry, today: Date, km: Option<f64>) -> bool {
+fn within(a: &Entry, km: Option<f64>) -> bool {
+    a.max_distance_km
+        .is_none_or(|max| km.is_some_and(|km| km <= f64::from(max)))
+}
+
+/// Whether two members suit each other, both ways, and share an intent. The distance (which
+/// costs trigonometry) is asked for only once everything else agrees.
+pub fn compatible(a: &Entry, b: &Entry, today: Date, km: impl FnOnce() -> Option<f64>) -> bool {
     let (age_a, age_b) = (age_on(a.birth_date, today), age_on(b.birth_date, today));
-    a.intent == b.intent && wants(a, b, age_b, km) && wants(b, a, age_a, km)
+    if *a.intent != *b.intent || !wants(a, b, age_b) || !wants(b, a, age_a) {
+        return false;
+    }
+    if a.max_distance_km.is_none() && b.max_distance_km.is_none() {
+        return true;
+    }
+    let km = km();
+    within(a, km) && within(b, km)
 }
 
 /// Ranks the candidates for `me`: listed, compatible both ways, allowed by the rules, not in
@@ -62,10 +73,13 @@ pub fn rank<'e>(
     let searcher = Searcher {
         member: me.member,
         place: me.place,
-        intent: me.intent.clone(),
-        interests: me.interests.clone(),
+        intent: me.intent.to_string(),
+        interests: me.interests.iter().map(|i| i.to_string()).collect(),
     };
-    let home = me.place.and_then(places::get);
+    let distance = |e: &Entry| match (me.coords, e.coords) {
+        (Some(a), Some(b)) => Some(places::distance_between(a, b)),
+        _ => None,
+    };
     let mut scored: Vec<(i64, UserId)> = candidates
         .filter(|e| {
             e.member != me.member
@@ -76,13 +90,10 @@ pub fn rank<'e>(
                 && (!rules.requires_verified || e.email_verified)
         })
         .filter_map(|e| {
-            let km = match (home, e.place.and_then(places::get)) {
-                (Some(a), Some(b)) => Some(places::distance_km(a, b)),
-                _ => None,
-            };
-            if !compatible(me, e, today, km) {
+            if !compatible(me, e, today, || distance(e)) {
                 return None;
             }
+            let km = distance(e);
             let shown = i64::from(exposures.get(&e.member).copied().unwrap_or(0));
             // Each doubling of recent showings costs as much as one shared interest.
             let damping = 10 * i64::from((shown + 1).ilog2());
@@ -111,14 +122,15 @@ mod tests {
             birth_date: born.parse().unwrap(),
             gender: gender.into(),
             intent: "dating".into(),
-            interests: vec!["books".into()],
+            interests: Box::new(["books".into()]),
             place: Some(2657896),
+            coords: Some((47.36667, 8.55)),
             has_photo: true,
             joined_ms: 0,
             active_ms: 0,
             listed: true,
             hidden_until_ms: 0,
-            wants: wants.iter().map(|s| s.to_string()).collect(),
+            wants: wants.iter().map(|s| (*s).into()).collect(),
             age_min: 18,
             age_max: 120,
             max_distance_km: None,

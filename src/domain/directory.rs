@@ -1,22 +1,30 @@
 //! The directory: who a member can find, filtered and sorted. The rules are pure: the entries
 //! come from the service's in-memory index; here they are filtered, scored and paged.
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 
 use super::account::FieldError;
 use super::ids::UserId;
-use super::places::{self, Place};
+use super::places;
 use super::profile::age_on;
+
+/// A word from the community's lists (a gender, an intent, an interest), shared by every entry
+/// that uses it: 100,000 entries hold pointers, not 100,000 copies.
+pub type Term = Arc<str>;
 
 /// What the directory knows of one member (a projection of their profile and account).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub member: UserId,
     pub birth_date: Date,
-    pub gender: String,
-    pub intent: String,
-    pub interests: Vec<String>,
+    pub gender: Term,
+    pub intent: Term,
+    pub interests: Box<[Term]>,
     pub place: Option<u32>,
+    /// The town's (latitude, longitude), looked up once.
+    pub coords: Option<(f64, f64)>,
     /// At least one approved, ready photo.
     pub has_photo: bool,
     pub joined_ms: i64,
@@ -27,7 +35,7 @@ pub struct Entry {
     /// rejected or waiting for approval).
     pub hidden_until_ms: i64,
     /// Who they want to meet: genders (empty: anyone), ages, distance.
-    pub wants: Vec<String>,
+    pub wants: Box<[Term]>,
     pub age_min: u32,
     pub age_max: u32,
     pub max_distance_km: Option<u32>,
@@ -124,14 +132,17 @@ impl Query {
         if self.age_min.is_some_and(|min| age < min) || self.age_max.is_some_and(|max| age > max) {
             return false;
         }
-        if !self.genders.is_empty() && !self.genders.contains(&e.gender) {
+        if !self.genders.is_empty() && !self.genders.iter().any(|g| **g == *e.gender) {
             return false;
         }
-        if !self.intents.is_empty() && !self.intents.contains(&e.intent) {
+        if !self.intents.is_empty() && !self.intents.iter().any(|i| **i == *e.intent) {
             return false;
         }
         if !self.interests.is_empty() {
-            let mut shared = self.interests.iter().filter(|i| e.interests.contains(i));
+            let mut shared = self
+                .interests
+                .iter()
+                .filter(|i| e.interests.iter().any(|t| ***i == **t));
             let ok = if self.all_interests {
                 shared.count() == self.interests.len()
             } else {
@@ -161,9 +172,9 @@ pub fn match_score(searcher: &Searcher, e: &Entry, km: Option<f64>, now_ms: i64)
     let shared = e
         .interests
         .iter()
-        .filter(|i| searcher.interests.contains(i))
+        .filter(|i| searcher.interests.iter().any(|s| **s == ***i))
         .count() as i64;
-    let intent = if e.intent == searcher.intent { 20 } else { 0 };
+    let intent = if *e.intent == *searcher.intent { 20 } else { 0 };
     let near = km.map_or(0, |km| (30.0 - km / 10.0).max(0.0) as i64);
     let days_idle = (now_ms - e.active_ms).max(0) / 86_400_000;
     let active = (10 - days_idle).max(0);
@@ -211,7 +222,13 @@ fn page<'e>(
     today: Date,
     now_ms: i64,
 ) -> Vec<Found<'e>> {
-    let home: Option<&Place> = searcher.place.and_then(places::get);
+    let home = searcher
+        .place
+        .and_then(places::get)
+        .map(|p| (p.latitude, p.longitude));
+    // Distances cost trigonometry: only for the filters and orders that use them.
+    let needs_km =
+        query.max_distance_km.is_some() || matches!(query.sort, Sort::Nearest | Sort::BestMatch);
     let mut found: Vec<Found<'e>> = entries
         .filter(|e| {
             e.listed
@@ -220,8 +237,8 @@ fn page<'e>(
                 && !hidden.contains(&e.member)
         })
         .filter_map(|e| {
-            let km = match (home, e.place.and_then(places::get)) {
-                (Some(a), Some(b)) => Some(places::distance_km(a, b)),
+            let km = match (needs_km, home, e.coords) {
+                (true, Some(a), Some(b)) => Some(places::distance_between(a, b)),
                 _ => None,
             };
             if !query.admits(e, today, now_ms, km) {
@@ -260,14 +277,17 @@ mod tests {
             birth_date: "1990-01-01".parse().unwrap(),
             gender: gender.into(),
             intent: "dating".into(),
-            interests: interests.iter().map(|s| s.to_string()).collect(),
+            interests: interests.iter().map(|s| Term::from(*s)).collect(),
             place,
+            coords: place
+                .and_then(places::get)
+                .map(|p| (p.latitude, p.longitude)),
             has_photo: n.is_multiple_of(2),
             joined_ms: n as i64 * 1000,
             active_ms: 1_000_000 - n as i64,
             listed: true,
             hidden_until_ms: 0,
-            wants: Vec::new(),
+            wants: Box::new([]),
             age_min: 18,
             age_max: 120,
             max_distance_km: None,

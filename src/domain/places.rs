@@ -148,10 +148,15 @@ pub fn distance_km(a: &Place, b: &Place) -> f64 {
 }
 
 fn distance_to(place: &Place, latitude: f64, longitude: f64) -> f64 {
+    distance_between((place.latitude, place.longitude), (latitude, longitude))
+}
+
+/// Great-circle distance between two (latitude, longitude) points, in kilometres.
+pub fn distance_between(a: (f64, f64), b: (f64, f64)) -> f64 {
     const EARTH_RADIUS_KM: f64 = 6371.0;
-    let (lat1, lat2) = (place.latitude.to_radians(), latitude.to_radians());
+    let (lat1, lat2) = (a.0.to_radians(), b.0.to_radians());
     let d_lat = lat2 - lat1;
-    let d_lon = (longitude - place.longitude).to_radians();
+    let d_lon = (b.1 - a.1).to_radians();
     let h = (d_lat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (d_lon / 2.0).sin().powi(2);
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }

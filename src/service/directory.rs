@@ -13,10 +13,11 @@ use super::access::{Access, Actor};
 use super::error::ServiceError;
 use crate::clock::SharedClock;
 use crate::domain::account::AccountStatus;
-use crate::domain::directory::{Cursor, Entry, Query, Search, Searcher};
+use crate::domain::directory::{Cursor, Entry, Query, Search, Searcher, Term};
 use crate::domain::ids::UserId;
 use crate::domain::media::MediaState;
 use crate::domain::permission::Permission;
+use crate::domain::places;
 use crate::domain::profile::Profile;
 use crate::events::{Event, EventBus};
 use crate::store::{Rx, Store, StoreError};
@@ -35,6 +36,24 @@ struct Index {
     entries: RwLock<Option<Entries>>,
     /// Members whose entry must be re-read before the next search.
     dirty: Mutex<HashSet<UserId>>,
+    /// Every gender, intent and interest in use, stored once.
+    terms: Mutex<HashSet<Term>>,
+}
+
+impl Index {
+    fn term(&self, word: &str) -> Term {
+        let mut terms = self.terms.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = terms.get(word) {
+            return t.clone();
+        }
+        let t: Term = word.into();
+        terms.insert(t.clone());
+        t
+    }
+
+    fn terms(&self, words: Vec<String>) -> Box<[Term]> {
+        words.iter().map(|w| self.term(w)).collect()
+    }
 }
 
 /// The index's entries, one per profile.
@@ -182,6 +201,7 @@ impl Directory {
         if !built {
             // Changes from now on are either in the snapshot below or marked dirty.
             self.take_dirty();
+            let index = Arc::clone(&self.index);
             let entries = self
                 .store
                 .read(move |rx| {
@@ -189,7 +209,7 @@ impl Directory {
                     let mut failed = None;
                     rx.profiles().for_each(|p| {
                         let member = p.member;
-                        match entry_of(rx, p) {
+                        match entry_of(rx, p, &index) {
                             Ok(e) => entries.put(member, e),
                             Err(e) => failed = Some(e),
                         }
@@ -211,9 +231,13 @@ impl Directory {
             return Ok(());
         }
         let fresh = if dirty.len() <= 100 {
-            self.store.lookup(|rx| read_entries(rx, &dirty))?
+            self.store
+                .lookup(|rx| read_entries(rx, &dirty, &self.index))?
         } else {
-            self.store.read(move |rx| read_entries(rx, &dirty)).await?
+            let index = Arc::clone(&self.index);
+            self.store
+                .read(move |rx| read_entries(rx, &dirty, &index))
+                .await?
         };
         let mut slot = self
             .index
@@ -252,11 +276,15 @@ impl Directory {
     }
 }
 
-fn read_entries(rx: &Rx, members: &[UserId]) -> Result<Vec<(UserId, Option<Entry>)>, StoreError> {
+fn read_entries(
+    rx: &Rx,
+    members: &[UserId],
+    index: &Index,
+) -> Result<Vec<(UserId, Option<Entry>)>, StoreError> {
     let mut out = Vec::with_capacity(members.len());
     for &member in members {
         let entry = match rx.profiles().get(member)? {
-            Some(p) => entry_of(rx, p)?,
+            Some(p) => entry_of(rx, p, index)?,
             None => None,
         };
         out.push((member, entry));
@@ -265,7 +293,7 @@ fn read_entries(rx: &Rx, members: &[UserId]) -> Result<Vec<(UserId, Option<Entry
 }
 
 /// The directory's entry for a profile; `None` when its account is gone.
-fn entry_of(rx: &Rx, p: Profile) -> Result<Option<Entry>, StoreError> {
+fn entry_of(rx: &Rx, p: Profile, index: &Index) -> Result<Option<Entry>, StoreError> {
     let Some(user) = rx.users().get(p.member)? else {
         return Ok(None);
     };
@@ -284,15 +312,19 @@ fn entry_of(rx: &Rx, p: Profile) -> Result<Option<Entry>, StoreError> {
     Ok(Some(Entry {
         member: p.member,
         birth_date: p.birth_date,
-        gender: p.gender,
-        intent: p.intent,
-        interests: p.interests,
+        gender: index.term(&p.gender),
+        intent: index.term(&p.intent),
+        interests: index.terms(p.interests),
+        coords: p
+            .place
+            .and_then(places::get)
+            .map(|pl| (pl.latitude, pl.longitude)),
         place: p.place,
         has_photo,
         joined_ms,
         active_ms: rx.profiles().last_active(p.member)?.unwrap_or(joined_ms),
         listed: !p.paused,
-        wants: p.wants,
+        wants: index.terms(p.wants),
         age_min: p.age_min,
         age_max: p.age_max,
         max_distance_km: p.max_distance_km,

@@ -170,7 +170,8 @@ impl Matching {
                 let Some(user) = tx.users().get(me)? else {
                     return Ok(Err(ServiceError::not_found()));
                 };
-                if !tx.profile_shown(me)? {
+                // A paused member may still swipe: pausing hides them, it does not stop them.
+                if tx.profiles().get(me)?.is_none() {
                     return Ok(Err(profile_required()));
                 }
                 let limit = options.likes_per_day_for(user.supporter);

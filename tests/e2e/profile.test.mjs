@@ -1,11 +1,13 @@
 // Browser journey for profiles at phone size: write a profile with a town picked from the
 // suggestions as you type, choose a photo, save, and see the profile as others will; then
-// "use my location" snaps a browser position to the nearest town.
+// "use my location" snaps a browser position to the nearest town. Then a member invited by the
+// owner writes a profile, finds the owner in the deck and likes her; she likes him back from
+// hers, and the match is celebrated.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { artifacts, repoRoot, serverSuite, setUpOwner } from './lib.mjs';
+import { OWNER, artifacts, repoRoot, serverSuite, setUpOwner } from './lib.mjs';
 
 const fixture = (name) => path.join(repoRoot, 'tests', 'fixtures', 'media', name);
 
@@ -65,5 +67,68 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Save profile' }).click();
     await page.getByText('Paris, France').waitFor();
     await context.close();
+  });
+
+  async function signIn(context, login, password) {
+    const page = await context.newPage();
+    await page.goto('/login');
+    await page.locator('input[name="login"]').fill(login);
+    await page.locator('input[name="password"]').fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL((url) => url.pathname !== '/login');
+    return page;
+  }
+
+  test('an invited member likes the owner from the deck; she likes back; a match', async () => {
+    const phone = { viewport: { width: 390, height: 844 }, baseURL: suite.baseUrl };
+    const ownerContext = await suite.browser.newContext(phone);
+    ownerContext.setDefaultTimeout(15_000);
+    const owner = await signIn(ownerContext, OWNER.username, OWNER.password);
+    await owner.goto('/admin/invitations');
+    await owner.getByRole('button', { name: 'Create invitation' }).click();
+    const invite = (await owner.locator('code', { hasText: '/join/' }).first().innerText()).trim();
+
+    const memberContext = await suite.browser.newContext(phone);
+    memberContext.setDefaultTimeout(15_000);
+    const m = await memberContext.newPage();
+    await m.goto(invite);
+    await m.locator('input[name="username"]').fill('juno');
+    await m.locator('input[name="email"]').fill('juno@example.test');
+    await m.locator('input[name="password"]').fill('juno has a long passphrase');
+    await m.locator('input[name="password_confirm"]').fill('juno has a long passphrase');
+    await m.getByRole('button', { name: 'Create my account' }).click();
+    await m.getByText('We sent you an email').waitFor();
+    const member = await signIn(memberContext, 'juno', 'juno has a long passphrase');
+
+    // Discover sends him to write a profile first.
+    await member.goto('/discover');
+    await member.getByRole('link', { name: 'Write my profile' }).click();
+    await member.getByLabel('Name others see').fill('Juno');
+    await member.getByLabel('Birth date').fill('1992-08-14');
+    await member.getByLabel('I am', { exact: true }).selectOption('man');
+    await member.getByLabel('I am here for').selectOption('friendship');
+    await member.getByLabel('books').check();
+    await member.getByRole('button', { name: 'Save profile' }).click();
+    await member.getByText('Your profile is saved.').waitFor();
+
+    // The owner is in his deck: he likes her with the arrow key.
+    await member.goto('/discover');
+    await member.getByRole('heading', { name: /Olive/ }).waitFor();
+    await member.screenshot({ path: path.join(artifacts, 'discover-card.png'), fullPage: true });
+    await member.keyboard.press('ArrowRight');
+    await member.waitForURL((url) => url.pathname === '/discover');
+    await member.getByText('Nobody new to show right now').waitFor();
+
+    // She finds him in her deck and likes him back: the match is celebrated.
+    await owner.goto('/discover');
+    await owner.getByRole('heading', { name: /Juno/ }).waitFor();
+    await owner.getByRole('button', { name: 'Like' }).click();
+    await owner.getByRole('heading', { name: "It's a match!" }).waitFor();
+    await owner.getByRole('link', { name: 'Say hello' }).waitFor();
+    await owner.screenshot({ path: path.join(artifacts, 'match.png'), fullPage: true });
+    await member.goto('/matches');
+    await member.getByText('Olive,').waitFor();
+    await ownerContext.close();
+    await memberContext.close();
   });
 });
