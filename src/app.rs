@@ -175,6 +175,7 @@ impl App {
             clock.clone(),
             directory.clone(),
             stats.clone(),
+            &events,
         );
 
         // Each module registers its own background jobs and schedules.

@@ -23,6 +23,8 @@ pub const MAX_AGE_MS: i64 = 6 * 3600 * 1000;
 pub struct Deck {
     pub candidates: Vec<UserId>,
     pub computed_at: Timestamp,
+    /// How many profile changes the community had seen when it was ranked.
+    pub profiles_seen: u64,
 }
 
 /// The community's rules for decks.

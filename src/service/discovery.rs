@@ -11,6 +11,7 @@
 //! sweep) and damps their rank, so a few popular profiles do not fill every deck.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
@@ -24,6 +25,7 @@ use crate::clock::SharedClock;
 use crate::domain::deck::{self, Deck, DeckRules, MAX_AGE_MS};
 use crate::domain::ids::UserId;
 use crate::domain::permission::Permission;
+use crate::events::{Event, EventBus};
 use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
 use crate::store::{Store, StoreError};
 
@@ -33,6 +35,8 @@ pub const PRECOMPUTE: &str = "discovery.precompute";
 pub const SWEEP: &str = "discovery.sweep";
 /// A sweep recomputes decks older than this.
 const SWEEP_AGE_MS: i64 = 5 * 3600 * 1000;
+/// A deck that runs short is ranked again when it is older than this.
+const RERANK_SHORT_MS: i64 = 60 * 1000;
 /// Decks kept in memory: the members who used discovery lately. At 100 candidates of 16
 /// bytes each, about 40 MB when full.
 pub const MAX_DECKS: usize = 25_000;
@@ -46,6 +50,8 @@ pub struct Discovery {
     directory: Directory,
     exposures: Arc<Mutex<HashMap<UserId, u32>>>,
     decks: Arc<Mutex<HashMap<UserId, Deck>>>,
+    /// Counts profile changes; a short deck ranked before the latest one is ranked again.
+    profiles_changed: Arc<AtomicU64>,
     stats: MatchingStats,
 }
 
@@ -57,8 +63,17 @@ impl Discovery {
         clock: SharedClock,
         directory: Directory,
         stats: MatchingStats,
+        events: &EventBus,
     ) -> Self {
+        let profiles_changed = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&profiles_changed);
+        events.listen(move |event| {
+            if let Event::ProfileChanged { .. } = event {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         Self {
+            profiles_changed,
             store,
             access,
             settings,
@@ -73,6 +88,7 @@ impl Discovery {
     /// Ranks and stores `member`'s deck.
     pub async fn precompute(&self, member: UserId) -> Result<Deck, ServiceError> {
         let started = std::time::Instant::now();
+        let generation = self.profiles_changed.load(Ordering::Relaxed);
         self.directory.bring_up_to_date().await?;
         let excluded: HashSet<UserId> = self
             .store
@@ -112,6 +128,7 @@ impl Discovery {
         let deck = Deck {
             candidates,
             computed_at: now,
+            profiles_seen: generation,
         };
         self.keep(member, deck.clone());
         self.stats
@@ -131,7 +148,7 @@ impl Discovery {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&me)
             .cloned();
-        let deck = match stored {
+        let mut deck = match stored {
             Some(d) if now.as_millisecond() - d.computed_at.as_millisecond() < MAX_AGE_MS => d,
             _ => self.precompute(me).await?,
         };
@@ -139,7 +156,33 @@ impl Discovery {
         if !self.directory.with_entries(|e| e.get(me).is_some()) {
             return Err(super::matching::profile_required());
         }
-        let now_ms = now.as_millisecond();
+        let mut picked = self.pick(me, &deck, limit, now.as_millisecond())?;
+        // A deck that runs short is ranked again when a profile changed since, or after a
+        // minute: in a small or growing community newcomers should not wait hours to be seen.
+        let changed = self.profiles_changed.load(Ordering::Relaxed) != deck.profiles_seen;
+        let aged = now.as_millisecond() - deck.computed_at.as_millisecond() > RERANK_SHORT_MS;
+        if picked.len() < limit && (changed || aged) {
+            deck = self.precompute(me).await?;
+            picked = self.pick(me, &deck, limit, now.as_millisecond())?;
+        }
+        let mut exposures = self
+            .exposures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for id in &picked {
+            *exposures.entry(*id).or_default() += 1;
+        }
+        Ok(picked)
+    }
+
+    /// The first `limit` of `deck` still listed, not swiped and not blocked.
+    fn pick(
+        &self,
+        me: UserId,
+        deck: &Deck,
+        limit: usize,
+        now_ms: i64,
+    ) -> Result<Vec<UserId>, ServiceError> {
         let listed: Vec<UserId> = self.directory.with_entries(|entries| {
             deck.candidates
                 .iter()
@@ -151,7 +194,7 @@ impl Discovery {
                 })
                 .collect()
         });
-        let picked = self.store.lookup(|rx| {
+        Ok(self.store.lookup(|rx| {
             let mut out = Vec::with_capacity(limit);
             for id in listed {
                 if out.len() == limit {
@@ -162,15 +205,7 @@ impl Discovery {
                 }
             }
             Ok::<_, StoreError>(out)
-        })?;
-        let mut exposures = self
-            .exposures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for id in &picked {
-            *exposures.entry(*id).or_default() += 1;
-        }
-        Ok(picked)
+        })?)
     }
 
     fn keep(&self, member: UserId, deck: Deck) {

@@ -14,7 +14,7 @@ use super::access::Access;
 use super::access::Actor;
 use super::discovery::Discovery;
 use super::error::ServiceError;
-use super::matching::available_to;
+use super::matching::{available_to, in_good_standing};
 use super::member_data::MemberData;
 use super::settings::Settings;
 use crate::clock::SharedClock;
@@ -249,7 +249,12 @@ impl Profiles {
                 else {
                     continue;
                 };
-                if !available_to(rx, viewer_id, member, now)? {
+                // `available_to`, from the records already read.
+                let available = member != viewer_id
+                    && !profile.paused
+                    && in_good_standing(&user.status, now)
+                    && !rx.blocks().between(viewer_id, member)?;
+                if !available {
                     continue;
                 }
                 let photos = photos_of(

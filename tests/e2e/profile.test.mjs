@@ -97,7 +97,7 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     await m.locator('input[name="password"]').fill('juno has a long passphrase');
     await m.locator('input[name="password_confirm"]').fill('juno has a long passphrase');
     await m.getByRole('button', { name: 'Create my account' }).click();
-    await m.getByText('We sent you an email').waitFor();
+    await m.getByRole('heading', { name: 'Welcome aboard' }).waitFor();
     const member = await signIn(memberContext, 'juno', 'juno has a long passphrase');
 
     // Discover sends him to write a profile first.
