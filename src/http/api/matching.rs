@@ -583,7 +583,7 @@ impl MatchingApi {
         &self,
         req: &Request,
         viewer: Viewer,
-        #[oai(validator(minimum(value = "1")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
     ) -> Result<Reply<Listed<BlockView>>, AppError> {
         let me = viewer.require()?;
@@ -685,7 +685,7 @@ impl MatchingApi {
         &self,
         req: &Request,
         viewer: Viewer,
-        #[oai(validator(minimum(value = "1")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
     ) -> Result<Reply<Listed<ReportView>>, AppError> {
         let me = viewer.require()?;

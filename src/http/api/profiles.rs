@@ -213,7 +213,11 @@ pub struct ProfileInput {
     #[oai(default, validator(max_items = 20, max_length = 30))]
     pub interests: Vec<Text>,
     /// A town's id from `GET /api/v1/places`.
-    #[oai(nullable, skip_serializing_if_is_none)]
+    #[oai(
+        nullable,
+        skip_serializing_if_is_none,
+        validator(minimum(value = "1"), maximum(value = "4294967295"))
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place_id: Option<u32>,
     /// Up to 6 photos from the member's library, main photo first.
@@ -416,7 +420,7 @@ impl ProfilesApi {
         &self,
         viewer: Viewer,
         #[oai(validator(max_length = 200))] q: Query<String>,
-        #[oai(validator(minimum(value = "1")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
     ) -> Result<Reply<Listed<PlaceView>>, AppError> {
         viewer.require()?;
