@@ -54,6 +54,7 @@ pub fn member_data_parts() -> MemberDataParts {
             service::media::member_data(),
             service::profiles::member_data(),
             service::matching::member_data(),
+            service::stories::member_data(),
             service::audit::member_data(),
         ]
         .into_iter()
@@ -181,6 +182,7 @@ impl App {
         // Each module registers its own background jobs and schedules.
         let mut plan = JobPlan::new(extra_jobs);
         discovery.register_jobs(&mut plan);
+        service::stories::Stories::register_jobs(&mut plan, store.clone(), clock.clone());
         accounts.register_jobs(&mut plan);
         service::self_service::register_jobs(
             &mut plan,
@@ -280,6 +282,12 @@ impl App {
             ),
             directory,
             discovery,
+            stories: service::stories::Stories::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
+                queue.clone(),
+            ),
             matching: service::matching::Matching::new(
                 store.clone(),
                 access.clone(),

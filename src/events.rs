@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::broadcast;
 
-use crate::domain::ids::{MatchId, MediaId, ReportId, UserId};
+use crate::domain::ids::{MatchId, MediaId, ReportId, StoryId, UserId};
 use crate::domain::settings::SiteSettings;
 
 /// Something that happened, after it was committed.
@@ -67,6 +67,14 @@ pub enum Event {
     Blocked { member: UserId, other: UserId },
     /// A member reported another; it waits for the moderators.
     ReportFiled { report: ReportId },
+    /// A member shared a story.
+    StoryNew { story: StoryId, author: UserId },
+    /// Someone looked at a story for the first time (told to its author).
+    StoryViewed {
+        story: StoryId,
+        author: UserId,
+        viewer: UserId,
+    },
 }
 
 /// The families of events a subscriber can follow.
@@ -110,6 +118,7 @@ impl Event {
             | Event::MatchEnded { .. }
             | Event::Blocked { .. } => Topic::Matching,
             Event::ReportFiled { .. } => Topic::Moderation,
+            Event::StoryNew { .. } | Event::StoryViewed { .. } => Topic::Profiles,
         }
     }
 
@@ -130,6 +139,7 @@ impl Event {
             | Event::MatchEnded { member, .. }
             | Event::Blocked { member, .. } => Some(*member),
             Event::LikeNew { to, .. } => Some(*to),
+            Event::StoryNew { author, .. } | Event::StoryViewed { author, .. } => Some(*author),
             Event::SettingsChanged { .. } | Event::ReportFiled { .. } => None,
         }
     }

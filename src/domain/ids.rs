@@ -71,6 +71,10 @@ id_type!(
     /// A member's report of another member, for the moderators.
     ReportId
 );
+id_type!(
+    /// A story: a photo with a caption, for 24 hours.
+    StoryId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

@@ -22,4 +22,5 @@ pub mod second_factor;
 pub mod secret;
 pub mod session;
 pub mod settings;
+pub mod story;
 pub mod text;

@@ -41,6 +41,7 @@ pub struct AppState {
     pub matching: crate::service::matching::Matching,
     pub directory: crate::service::directory::Directory,
     pub discovery: crate::service::discovery::Discovery,
+    pub stories: crate::service::stories::Stories,
     pub reports: crate::service::matching::ReportQueue,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,

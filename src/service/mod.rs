@@ -22,6 +22,7 @@ pub mod settings;
 pub mod sign_in_cache;
 pub mod staff;
 pub mod stats;
+pub mod stories;
 pub mod system;
 pub mod tokens;
 

@@ -36,6 +36,7 @@ pub mod profiles;
 pub mod reports;
 pub mod second_factors;
 pub mod sessions;
+pub mod stories;
 pub mod swipes;
 pub mod tables;
 pub mod users;

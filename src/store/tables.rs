@@ -12,7 +12,7 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media,
-    one_time_tokens, passkeys, profiles, reports, second_factors, sessions, swipes, users,
+    one_time_tokens, passkeys, profiles, reports, second_factors, sessions, stories, swipes, users,
 };
 
 /// Every aggregate's tables.
@@ -32,6 +32,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     matches::TABLES,
     blocks::TABLES,
     reports::TABLES,
+    stories::TABLES,
     blobs::TABLES,
     audit::TABLES,
     jobs::TABLES,

@@ -31,5 +31,6 @@ mod smtp;
 mod staff;
 mod staff_rule;
 mod store_catalog;
+mod stories;
 mod tls_files;
 mod two_factor;

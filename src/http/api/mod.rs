@@ -24,6 +24,7 @@ pub mod rendered;
 pub mod reply;
 pub mod session;
 pub mod settings;
+pub mod stories;
 pub mod system;
 pub mod text;
 
@@ -178,6 +179,7 @@ pub type Apis = (
     media::MediaApi,
     profiles::ProfilesApi,
     directory::DirectoryApi,
+    stories::StoriesApi,
     matching::MatchingApi,
     accounts::AccountsApi,
     audit::AuditApi,
@@ -226,6 +228,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             media::MediaApi,
             profiles::ProfilesApi,
             directory::DirectoryApi,
+            stories::StoriesApi,
             matching::MatchingApi,
             accounts::AccountsApi,
             audit::AuditApi,
@@ -302,6 +305,11 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("getProfileOptions", &[401]),
     ("searchDirectory", &[401, 422]),
     ("discover", &[401, 409]),
+    ("shareStory", &[401, 403, 422]),
+    ("listStories", &[401]),
+    ("getStory", &[401, 404]),
+    ("listStoryViewers", &[401, 404]),
+    ("deleteStory", &[401, 403, 404]),
     ("swipe", &[401, 403, 409, 422]),
     ("undoLastPass", &[401, 403, 404]),
     ("unlike", &[401, 403, 404, 409]),

@@ -1,0 +1,143 @@
+//! Stories: shared for 24 hours with matches or every member, seen by whom they may be, a
+//! viewer list for the author, and gone everywhere at expiry (the upload with them).
+
+use serde_json::{Value, json};
+
+use crate::helpers::get_json;
+use crate::matching::{community, send};
+use crate::profiles::{get, upload_photo};
+
+#[tokio::test]
+async fn stories_reach_whom_they_should_and_go_after_a_day() {
+    let (app, _owner, members) = community(&["ann", "bob", "cyd", "dee"]).await;
+    let [(ann, ann_id), (bob, bob_id), (cyd, _), (dee, _)] = &members[..] else {
+        unreachable!()
+    };
+    let photo = upload_photo(&app, ann, "plain.png").await;
+    let other = upload_photo(&app, ann, "plain.webp").await;
+    let bobs = upload_photo(&app, bob, "plain.png").await;
+    crate::media::process_all(&app).await;
+    // Ann and Bob match; Dee blocked Ann.
+    let like = |to: &str| json!({"swipes": [{"targetId": to, "action": "like"}]});
+    send(
+        &app,
+        ann,
+        reqwest::Method::POST,
+        "/api/v1/swipes",
+        Some(like(bob_id)),
+    )
+    .await;
+    send(
+        &app,
+        bob,
+        reqwest::Method::POST,
+        "/api/v1/swipes",
+        Some(like(ann_id)),
+    )
+    .await;
+    let blocked = send(
+        &app,
+        dee,
+        reqwest::Method::POST,
+        "/api/v1/blocks",
+        Some(json!({"memberId": ann_id})),
+    )
+    .await;
+    assert_eq!(blocked.status(), 204);
+
+    let share = |media: &str, audience: &str, caption: &str| {
+        send(
+            &app,
+            ann,
+            reqwest::Method::POST,
+            "/api/v1/stories",
+            Some(json!({"mediaId": media, "caption": caption, "audience": audience})),
+        )
+    };
+    assert_eq!(share(&bobs, "members", "not mine").await.status(), 422);
+    assert_eq!(share(&photo, "members", "bidi\u{202E}").await.status(), 422);
+    let for_matches: Value = share(&photo, "matches", "Sunday hike")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let for_all: Value = share(&other, "members", "Hello all")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (matches_id, all_id) = (
+        for_matches["data"]["id"].as_str().unwrap().to_string(),
+        for_all["data"]["id"].as_str().unwrap().to_string(),
+    );
+
+    let captions = |client: &reqwest::Client| {
+        let url = app.url("/api/v1/stories");
+        let client = client.clone();
+        async move {
+            get_json(&client, &url).await["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["caption"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(captions(bob).await, ["Hello all", "Sunday hike"]);
+    assert_eq!(captions(cyd).await, ["Hello all"]);
+    assert!(captions(dee).await.is_empty(), "blocked either way");
+    assert_eq!(
+        get(cyd, &app.url(&format!("/api/v1/stories/{matches_id}")))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        get(dee, &app.url(&format!("/api/v1/stories/{all_id}")))
+            .await
+            .0,
+        404
+    );
+
+    // Bob and Cyd look (twice, for Bob); Ann sees each once; others may not see the list.
+    for client in [bob, bob, cyd] {
+        assert_eq!(
+            get(client, &app.url(&format!("/api/v1/stories/{all_id}")))
+                .await
+                .0,
+            200
+        );
+    }
+    let viewers = get_json(ann, &app.url(&format!("/api/v1/stories/{all_id}/viewers"))).await;
+    assert_eq!(viewers["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        get(bob, &app.url(&format!("/api/v1/stories/{all_id}/viewers")))
+            .await
+            .0,
+        404
+    );
+
+    // A day later the job removes them: not found anywhere, and the uploads are gone.
+    app.clock
+        .advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    assert_eq!(
+        get(bob, &app.url(&format!("/api/v1/stories/{all_id}")))
+            .await
+            .0,
+        404
+    );
+    while app.queue.run_one_pending().await.unwrap().is_some() {}
+    assert!(captions(bob).await.is_empty());
+    assert_eq!(
+        get(ann, &app.url(&format!("/api/v1/media/{other}")))
+            .await
+            .0,
+        404
+    );
+    let image = bob
+        .get(app.url(&format!("/media/{other}/card")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 404);
+}
