@@ -141,3 +141,50 @@ async fn stories_reach_whom_they_should_and_go_after_a_day() {
         .unwrap();
     assert_eq!(image.status(), 404);
 }
+
+#[tokio::test]
+async fn stories_work_as_plain_forms() {
+    let (app, _owner, members) = community(&["ann", "bob"]).await;
+    let [(ann, _), (bob, _)] = &members[..] else {
+        unreachable!()
+    };
+    let photo = upload_photo(&app, ann, "plain.png").await;
+    crate::media::process_all(&app).await;
+    let page = crate::helpers::get_text(ann, &app.url("/stories")).await;
+    assert!(
+        page.contains(&format!("value=\"{photo}\"")),
+        "her photo to choose"
+    );
+    let csrf = crate::helpers::TestApp::csrf_from(ann, &app.url("/stories")).await;
+    let shared = ann
+        .post(app.url("/stories"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("media", photo.as_str()),
+            ("caption", "Lake at <dawn>"),
+            ("audience", "members"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shared.status(), 303);
+    let list = crate::helpers::get_text(bob, &app.url("/stories")).await;
+    assert!(
+        list.contains("Lake at &#60;dawn&#62;") || list.contains("Lake at &lt;dawn&gt;"),
+        "{list}"
+    );
+    let id = list
+        .split("href=\"/stories/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let one = bob
+        .get(app.url(&format!("/stories/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let viewers = get_json(ann, &app.url(&format!("/api/v1/stories/{id}/viewers"))).await;
+    assert_eq!(viewers["data"].as_array().unwrap().len(), 1);
+}

@@ -10,6 +10,7 @@ pub mod matching;
 pub mod me;
 pub mod media;
 pub mod profile;
+pub mod stories;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub fn routes() -> Routes {
         .merge(profile::routes())
         .merge(directory::routes())
         .merge(discover::routes())
+        .merge(stories::routes())
         .merge(matching::routes())
 }
 
