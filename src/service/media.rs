@@ -662,16 +662,20 @@ impl MediaService {
                 return Ok(None);
             };
             let status = rx.users().get(media.owner)?.map(|u| u.status);
-            Ok::<_, StoreError>(Some((media, status)))
+            let blocked =
+                media.owner != viewer.id && rx.blocks().between(viewer.id, media.owner)?;
+            Ok::<_, StoreError>(Some((media, status, blocked)))
         })?;
         let moderates = self.access.allows(viewer, Permission::Moderate);
         match found {
-            Some((media, Some(status)))
-                if media::may_view(viewer.id, moderates, &media, &status) =>
+            // Members who blocked each other do not see each other's files, links included.
+            Some((media, Some(status), blocked))
+                if (moderates || !blocked)
+                    && media::may_view(viewer.id, moderates, &media, &status) =>
             {
                 Ok(media)
             }
-            Some((media, None)) if moderates => Ok(media),
+            Some((media, None, _)) if moderates => Ok(media),
             _ => Err(ServiceError::not_found().into()),
         }
     }

@@ -61,6 +61,8 @@ async fn stories_reach_whom_they_should_and_go_after_a_day() {
         .json()
         .await
         .unwrap();
+    // Stories are listed newest first; the same millisecond would leave the order open.
+    app.clock.advance(std::time::Duration::from_millis(5));
     let for_all: Value = share(&other, "members", "Hello all")
         .await
         .json()
@@ -116,6 +118,12 @@ async fn stories_reach_whom_they_should_and_go_after_a_day() {
             .0,
         404
     );
+
+    // The image itself: Cyd may fetch it, Dee (who blocked Ann) may not, even by its link.
+    let image =
+        |client: &reqwest::Client| client.get(app.url(&format!("/media/{other}/card"))).send();
+    assert_eq!(image(cyd).await.unwrap().status(), 200);
+    assert_eq!(image(dee).await.unwrap().status(), 404);
 
     // A day later the job removes them: not found anywhere, and the uploads are gone.
     app.clock
