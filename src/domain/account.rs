@@ -43,6 +43,17 @@ pub enum AccountStatus {
     },
 }
 
+impl AccountStatus {
+    /// Whether the account may be used at `now` (a suspension that ended counts as active).
+    pub fn in_good_standing(&self, now: Timestamp) -> bool {
+        match self {
+            Self::Active => true,
+            Self::Suspended { until, .. } => *until <= now,
+            _ => false,
+        }
+    }
+}
+
 impl User {
     /// Why this account may not sign in at `now`, phrased for its owner; `None` if it may.
     pub fn sign_in_refusal(&self, now: Timestamp) -> Option<String> {

@@ -260,20 +260,6 @@ impl Directory {
             .unwrap_or_else(PoisonError::into_inner);
         dirty.drain().collect()
     }
-
-    /// How many members the index holds (0 before its first use).
-    pub fn len(&self) -> usize {
-        self.index
-            .entries
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map_or(0, |e| e.list.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 fn read_entries(

@@ -222,14 +222,6 @@ impl Discovery {
         decks.insert(member, deck);
     }
 
-    /// How many decks are kept.
-    pub fn decks_kept(&self) -> usize {
-        self.decks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
     /// Halves every exposure count (each sweep), so damping follows recent showings.
     fn decay(&self) {
         let mut exposures = self

@@ -17,13 +17,14 @@ use super::settings::Settings;
 use super::staff::{Staff, StaffAction};
 use super::stats::{ActionLabel, MatchingStats};
 use crate::clock::SharedClock;
-use crate::domain::account::{AccountStatus, User};
+use crate::domain::account::User;
 use crate::domain::ids::{MatchId, MediaId, ReportId, UserId, uuid_v7};
 use crate::domain::matching::{
     BATCH_MAX, LIKE_WINDOW_MS, Match, REPORT_TEXT_MAX, Report, ReportCategory, ReportDecision,
     ReportOutcome, Swipe, SwipeAction, SwipeOutcome, SwipeRefusal, Warning,
 };
 use crate::domain::permission::Permission;
+use crate::domain::profile::Profile;
 use crate::domain::text::{plain_text_problem, tidy_lines};
 use crate::events::Event;
 use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
@@ -60,8 +61,23 @@ pub struct SwipeResult {
     pub outcome: SwipeOutcome,
 }
 
-/// A member who is available to `viewer`: in good standing, with a profile that is not paused,
-/// and not blocked either way.
+/// Whether `member` (their account and profile) is shown to `viewer`: someone else, in good
+/// standing, with a profile that is not paused, and not blocked either way. The one rule every
+/// list, page and swipe applies.
+pub fn shown_to(
+    viewer: UserId,
+    member: &User,
+    profile: &Profile,
+    blocked_either_way: bool,
+    now: Timestamp,
+) -> bool {
+    member.id != viewer
+        && member.status.in_good_standing(now)
+        && !profile.paused
+        && !blocked_either_way
+}
+
+/// [`shown_to`], reading the records.
 pub fn available_to(
     rx: &impl MatchingReads,
     viewer: UserId,
@@ -71,17 +87,22 @@ pub fn available_to(
     if viewer == member {
         return Ok(false);
     }
-    let standing = rx
-        .user(member)?
-        .is_some_and(|u| in_good_standing(&u.status, now));
-    Ok(standing && rx.profile_shown(member)? && !rx.blocked(viewer, member)?)
+    let (Some(user), Some(profile)) = (rx.user(member)?, rx.profile(member)?) else {
+        return Ok(false);
+    };
+    Ok(shown_to(
+        viewer,
+        &user,
+        &profile,
+        rx.blocked(viewer, member)?,
+        now,
+    ))
 }
 
 /// The reads `available_to` needs, from either kind of transaction.
 pub trait MatchingReads {
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
-    /// Has a profile, and is not paused.
-    fn profile_shown(&self, id: UserId) -> Result<bool, StoreError>;
+    fn profile(&self, id: UserId) -> Result<Option<Profile>, StoreError>;
     fn blocked(&self, x: UserId, y: UserId) -> Result<bool, StoreError>;
 }
 
@@ -91,8 +112,8 @@ macro_rules! matching_reads {
             fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
                 self.users().get(id)
             }
-            fn profile_shown(&self, id: UserId) -> Result<bool, StoreError> {
-                Ok(self.profiles().get(id)?.is_some_and(|p| !p.paused))
+            fn profile(&self, id: UserId) -> Result<Option<Profile>, StoreError> {
+                self.profiles().get(id)
             }
             fn blocked(&self, x: UserId, y: UserId) -> Result<bool, StoreError> {
                 self.blocks().between(x, y)
@@ -102,14 +123,6 @@ macro_rules! matching_reads {
 }
 matching_reads!(Rx);
 matching_reads!(Tx<'_>);
-
-pub fn in_good_standing(status: &AccountStatus, now: Timestamp) -> bool {
-    match status {
-        AccountStatus::Active => true,
-        AccountStatus::Suspended { until, .. } => *until <= now,
-        _ => false,
-    }
-}
 
 pub fn profile_required() -> ServiceError {
     ServiceError::conflict(

@@ -14,7 +14,7 @@ use super::access::Access;
 use super::access::Actor;
 use super::discovery::Discovery;
 use super::error::ServiceError;
-use super::matching::{available_to, in_good_standing};
+use super::matching::shown_to;
 use super::member_data::MemberData;
 use super::settings::Settings;
 use crate::clock::SharedClock;
@@ -185,7 +185,15 @@ impl Profiles {
             else {
                 return Ok::<_, StoreError>(None);
             };
-            let visible = own || staff || available_to(rx, viewer_id, member, now)?;
+            let visible = own
+                || staff
+                || shown_to(
+                    viewer_id,
+                    &user,
+                    &profile,
+                    rx.blocks().between(viewer_id, member)?,
+                    now,
+                );
             if !visible {
                 return Ok(None);
             }
@@ -217,44 +225,32 @@ impl Profiles {
         }
         let mut card = card(profile, photos, viewer_profile.as_ref(), own, self.today());
         card.relation = relation;
-        if let Some(mine) = viewer_profile {
-            card.shared_interests = card
-                .profile
-                .interests
-                .iter()
-                .filter(|i| mine.interests.contains(i))
-                .cloned()
-                .collect();
-        }
         Ok(card)
     }
 
-    /// Cards of several members as `viewer` sees them, leaving out those they may not see
-    /// (for lists: who liked me, who viewed me, matches). Looks are not recorded.
-    pub fn cards(
+    /// Cards of several members as `viewer` sees them, in the order given, each with what the
+    /// caller keeps alongside (when they liked, the match), leaving out those the viewer may
+    /// not see. Looks are not recorded.
+    pub fn cards_for<T>(
         &self,
         viewer: &Actor,
-        members: &[UserId],
-    ) -> Result<Vec<ProfileCard>, ServiceError> {
+        members: impl IntoIterator<Item = (UserId, T)>,
+    ) -> Result<Vec<(ProfileCard, T)>, ServiceError> {
         self.access.require(viewer, Permission::View)?;
         let now = self.clock.now();
         let today = self.today();
         let viewer_id = viewer.id;
         let found = self.store.lookup(|rx| {
             let me = rx.profiles().get(viewer_id)?;
-            let mut out = Vec::with_capacity(members.len());
-            for &member in members {
+            let mut out = Vec::new();
+            for (member, extra) in members {
                 let (Some(profile), Some(user)) =
                     (rx.profiles().get(member)?, rx.users().get(member)?)
                 else {
                     continue;
                 };
-                // `available_to`, from the records already read.
-                let available = member != viewer_id
-                    && !profile.paused
-                    && in_good_standing(&user.status, now)
-                    && !rx.blocks().between(viewer_id, member)?;
-                if !available {
+                let blocked = rx.blocks().between(viewer_id, member)?;
+                if !shown_to(viewer_id, &user, &profile, blocked, now) {
                     continue;
                 }
                 let photos = photos_of(
@@ -262,11 +258,24 @@ impl Profiles {
                     &profile,
                     |m| media::may_view(viewer_id, false, m, &user.status),
                 )?;
-                out.push(card(profile, photos, me.as_ref(), false, today));
+                out.push((card(profile, photos, me.as_ref(), false, today), extra));
             }
             Ok::<_, StoreError>(out)
         })?;
         Ok(found)
+    }
+
+    /// [`Self::cards_for`] with nothing alongside.
+    pub fn cards(
+        &self,
+        viewer: &Actor,
+        members: &[UserId],
+    ) -> Result<Vec<ProfileCard>, ServiceError> {
+        Ok(self
+            .cards_for(viewer, members.iter().map(|m| (*m, ())))?
+            .into_iter()
+            .map(|(card, ())| card)
+            .collect())
     }
 
     /// Who viewed the member's profile, newest first, when the community lets them see it.
@@ -357,12 +366,21 @@ fn card(
         (Some(a), Some(b)) => Some(places::distance_km(a, b).round() as u32),
         _ => None,
     };
+    let shared_interests = match viewer {
+        Some(v) => profile
+            .interests
+            .iter()
+            .filter(|i| v.interests.contains(i))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     ProfileCard {
         age: profile.age_on(today),
         place,
         photos,
         distance_km,
-        shared_interests: Vec::new(),
+        shared_interests,
         own,
         relation: None,
         profile,

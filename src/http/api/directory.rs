@@ -133,11 +133,10 @@ impl DirectoryApi {
                 limit as usize,
             )
             .await?;
-        let cards = state.profiles.cards(&actor, &page.members)?;
-        let data = page
-            .members
+        let data = state
+            .profiles
+            .cards(&actor, &page.members)?
             .iter()
-            .filter_map(|id| cards.iter().find(|c| c.profile.member == *id))
             .map(ProfileView::from)
             .collect();
         Ok(Reply(feed(data, limit, page.next.map(format_cursor))))
@@ -163,10 +162,10 @@ impl DirectoryApi {
         let limit = limit.0.unwrap_or(20);
         let state = state_of(req)?;
         let members = state.discovery.deck(&actor, limit as usize).await?;
-        let cards = state.profiles.cards(&actor, &members)?;
-        let data = members
+        let data = state
+            .profiles
+            .cards(&actor, &members)?
             .iter()
-            .filter_map(|id| cards.iter().find(|c| c.profile.member == *id))
             .map(ProfileView::from)
             .collect();
         Ok(Reply(feed(data, limit, None)))

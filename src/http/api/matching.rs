@@ -304,8 +304,24 @@ fn time_cursor(raw: Option<&str>) -> Result<Option<(i64, UserId)>, AppError> {
     )))
 }
 
-/// Profiles for a list of (member, when), in order, leaving out those the viewer may not
-/// see, with the feed's next cursor.
+/// Profiles for a list of (member, when), in order, leaving out those the viewer may not see.
+pub fn people(
+    req: &Request,
+    actor: &Actor,
+    found: Vec<(UserId, Timestamp)>,
+) -> Result<Vec<MemberAt>, AppError> {
+    Ok(state_of(req)?
+        .profiles
+        .cards_for(actor, found)?
+        .iter()
+        .map(|(card, at)| MemberAt {
+            profile: ProfileView::from(card),
+            at: at.to_string(),
+        })
+        .collect())
+}
+
+/// [`people`] as a feed page, with the next cursor.
 fn people_feed(
     req: &Request,
     actor: &Actor,
@@ -319,21 +335,7 @@ fn people_feed(
                 .map(|(id, at)| format!("{}.{id}", at.as_millisecond()))
         })
         .flatten();
-    let ids: Vec<UserId> = found.iter().map(|(id, _)| *id).collect();
-    let cards = state_of(req)?.profiles.cards(actor, &ids)?;
-    let data = found
-        .iter()
-        .filter_map(|(id, at)| {
-            cards
-                .iter()
-                .find(|c| c.profile.member == *id)
-                .map(|c| MemberAt {
-                    profile: ProfileView::from(c),
-                    at: at.to_string(),
-                })
-        })
-        .collect();
-    Ok(feed(data, limit, next))
+    Ok(feed(people(req, actor, found)?, limit, next))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Matching")]
@@ -503,21 +505,15 @@ impl MatchingApi {
         let limit = PageRequest::new(None, limit.0).limit;
         let state = state_of(req)?;
         let (found, next) = state.matching.matches(&actor, before, limit as usize)?;
-        let others: Vec<UserId> = found.iter().map(|m| m.other(actor.id)).collect();
-        let cards = state.profiles.cards(&actor, &others)?;
-        let data = found
+        let data = state
+            .profiles
+            .cards_for(&actor, found.into_iter().map(|m| (m.other(actor.id), m)))?
             .iter()
-            .filter_map(|m| {
-                let other = m.other(actor.id);
-                cards
-                    .iter()
-                    .find(|c| c.profile.member == other)
-                    .map(|c| MatchView {
-                        id: m.id.to_string(),
-                        member: ProfileView::from(c),
-                        created_at: m.created_at.to_string(),
-                        last_activity: m.last_activity.to_string(),
-                    })
+            .map(|(card, m)| MatchView {
+                id: m.id.to_string(),
+                member: ProfileView::from(card),
+                created_at: m.created_at.to_string(),
+                last_activity: m.last_activity.to_string(),
             })
             .collect();
         Ok(Reply(feed(data, limit, next.map(|id| id.to_string()))))

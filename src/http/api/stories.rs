@@ -6,9 +6,8 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
-use super::matching::MemberAt;
+use super::matching::{MemberAt, people};
 use super::me::{Done, acting};
-use super::profiles::ProfileView;
 use super::reply::Reply;
 use super::text::Text;
 use super::{ApiTags, Data};
@@ -185,21 +184,9 @@ impl StoriesApi {
         let actor = me.actor();
         let state = state_of(req)?;
         let found = state.stories.viewers(&actor, story_id(&id.0)?)?;
-        let ids: Vec<_> = found.iter().map(|(id, _)| *id).collect();
-        let cards = state.profiles.cards(&actor, &ids)?;
-        let data = found
-            .iter()
-            .filter_map(|(id, at)| {
-                cards
-                    .iter()
-                    .find(|c| c.profile.member == *id)
-                    .map(|c| MemberAt {
-                        profile: ProfileView::from(c),
-                        at: at.to_string(),
-                    })
-            })
-            .collect();
-        Ok(Reply(Data { data }))
+        Ok(Reply(Data {
+            data: people(req, &actor, found)?,
+        }))
     }
 
     /// Take my story down

@@ -164,10 +164,6 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
         Err(e) => return Err(e.into()),
     };
     let cards = state.profiles.cards(&actor, &members)?;
-    let cards = members
-        .iter()
-        .filter_map(|id| cards.iter().find(|c| c.profile.member == *id).cloned())
-        .collect();
     let more = next.map(|c| {
         format!(
             "/directory?{}&cursor={}",

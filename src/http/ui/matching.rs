@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{PageContext, flash, render, signed_in, state_of};
 use crate::domain::ids::{MatchId, UserId};
-use crate::domain::matching::{Match, ReportCategory, SwipeAction, SwipeOutcome, Warning};
+use crate::domain::matching::{ReportCategory, SwipeAction, SwipeOutcome, Warning};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::routing::Routes;
@@ -150,6 +150,7 @@ pub async fn report(
 }
 
 /// A match as the matches page shows it.
+#[derive(Clone)]
 pub struct MatchRow {
     pub id: MatchId,
     pub card: ProfileCard,
@@ -184,28 +185,25 @@ pub async fn matches_page(
     let actor = me.actor();
     let before = query.before.as_deref().and_then(|b| b.parse().ok());
     let (found, next) = state.matching.matches(&actor, before, 50)?;
-    let others: Vec<UserId> = found.iter().map(|m| m.other(actor.id)).collect();
-    let cards = state.profiles.cards(&actor, &others)?;
-    let row = |m: &Match| {
-        let other = m.other(actor.id);
-        cards
-            .iter()
-            .find(|c| c.profile.member == other)
-            .map(|card| MatchRow {
-                id: m.id,
-                card: card.clone(),
-                created_at: m.created_at.strftime("%Y-%m-%d").to_string(),
-            })
-    };
+    let rows: Vec<MatchRow> = state
+        .profiles
+        .cards_for(&actor, found.iter().map(|m| (m.other(actor.id), m)))?
+        .into_iter()
+        .map(|(card, m)| MatchRow {
+            id: m.id,
+            card,
+            created_at: m.created_at.strftime("%Y-%m-%d").to_string(),
+        })
+        .collect();
     let new_id: Option<MatchId> = query.new.as_deref().and_then(|n| n.parse().ok());
-    let new = found.iter().find(|m| Some(m.id) == new_id).and_then(row);
+    let new = rows.iter().find(|r| Some(r.id) == new_id).cloned();
     let me_card = match new {
         Some(_) => state.profiles.mine(&actor)?.map(|own| own.card),
         None => None,
     };
     Ok(render(&MatchesPage {
         page: PageContext::new(req, state, &viewer),
-        rows: found.iter().filter_map(row).collect(),
+        rows,
         new,
         me: me_card,
         next: next.map(|id| id.to_string()),
@@ -255,16 +253,11 @@ async fn people_page(
             .profiles
             .viewers(&actor, me.user.supporter, None, 100)?
     };
-    let ids: Vec<UserId> = found.iter().map(|(id, _)| *id).collect();
-    let cards = state.profiles.cards(&actor, &ids)?;
-    let people = found
-        .iter()
-        .filter_map(|(id, at)| {
-            cards
-                .iter()
-                .find(|c| c.profile.member == *id)
-                .map(|c| (c.clone(), at.strftime("%Y-%m-%d").to_string()))
-        })
+    let people = state
+        .profiles
+        .cards_for(&actor, found)?
+        .into_iter()
+        .map(|(card, at)| (card, at.strftime("%Y-%m-%d").to_string()))
         .collect();
     let (heading, empty) = if who_liked {
         (
@@ -330,11 +323,6 @@ pub async fn acknowledge(
     let id = id.parse().map_err(|_| AppError::not_found())?;
     state.matching.acknowledge(&me.actor(), id).await?;
     Ok(Redirect::see_other("/profile").into_response())
-}
-
-/// The report categories, for the report form.
-pub fn categories() -> [ReportCategory; 6] {
-    ReportCategory::ALL
 }
 
 /// Warnings the member has not acknowledged (shown on their profile page).
