@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use jiff::Timestamp;
 
@@ -48,7 +48,7 @@ pub struct Discovery {
     settings: Settings,
     clock: SharedClock,
     directory: Directory,
-    exposures: Arc<Mutex<HashMap<UserId, u32>>>,
+    exposures: Arc<RwLock<HashMap<UserId, u32>>>,
     decks: Arc<Mutex<HashMap<UserId, Deck>>>,
     /// Counts profile changes; a short deck ranked before the latest one is ranked again.
     profiles_changed: Arc<AtomicU64>,
@@ -106,11 +106,12 @@ impl Discovery {
         };
         let now = self.clock.now();
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        // Ranking reads the counts in place; copying them would cost a map of every member
+        // shown lately per deck.
         let exposures = self
             .exposures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let candidates = self
             .directory
             .with_entries(|entries| match entries.get(member) {
@@ -125,6 +126,7 @@ impl Discovery {
                 ),
                 None => Vec::new(),
             });
+        drop(exposures);
         let deck = Deck {
             candidates,
             computed_at: now,
@@ -167,7 +169,7 @@ impl Discovery {
         }
         let mut exposures = self
             .exposures
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner);
         for id in &picked {
             *exposures.entry(*id).or_default() += 1;
@@ -226,7 +228,7 @@ impl Discovery {
     fn decay(&self) {
         let mut exposures = self
             .exposures
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner);
         exposures.retain(|_, n| {
             *n /= 2;

@@ -30,6 +30,9 @@ use crate::events::Event;
 use crate::jobs::JobQueue;
 use crate::store::{Rx, Store, StoreError, Tx};
 
+/// A repeated look at a profile moves "who viewed me" on after this long, not on every look.
+const VIEW_REFRESH_MS: i64 = 10 * 60 * 1000;
+
 #[derive(Clone)]
 pub struct Profiles {
     store: Store,
@@ -213,11 +216,14 @@ impl Profiles {
                     matched: rx.matches().between(viewer_id, member)?.map(|m| m.id),
                 }),
             };
-            Ok(Some((profile, photos, viewer_profile, relation)))
+            let looked = rx.profiles().viewed_at(member, viewer_id)?;
+            Ok(Some((profile, photos, viewer_profile, relation, looked)))
         })?;
-        let (profile, photos, viewer_profile, relation) =
+        let (profile, photos, viewer_profile, relation, looked) =
             found.ok_or_else(ServiceError::not_found)?;
-        if !own && !staff {
+        // A look is a write: a member paging back and forth updates it once in a while.
+        let stale = looked.is_none_or(|ms| now.as_millisecond() - ms >= VIEW_REFRESH_MS);
+        if !own && !staff && stale {
             let at = now.as_millisecond();
             self.store
                 .write(move |tx| tx.profiles().record_view(member, viewer_id, at))

@@ -152,17 +152,18 @@ impl Stories {
         self.access.require(viewer, Permission::View)?;
         let now = self.clock.now();
         let me = viewer.id;
-        let story = self
+        let (story, seen) = self
             .store
             .lookup(|rx| {
                 let story = rx.stories().get(id)?;
                 Ok::<_, StoreError>(match story {
-                    Some(s) if may_see(rx, me, &s, now)? => Some(s),
+                    Some(s) if may_see(rx, me, &s, now)? => Some((s, rx.stories().viewed(id, me)?)),
                     _ => None,
                 })
             })?
             .ok_or_else(ServiceError::not_found)?;
-        if story.author != me {
+        // Only a first look is written (the viewer list has one entry per member).
+        if story.author != me && !seen {
             let author = story.author;
             self.store
                 .write(move |tx| {

@@ -64,6 +64,15 @@ impl<S: Snapshot> Profiles<'_, S> {
         Ok(())
     }
 
+    /// When `viewer` last looked at `viewed`'s profile (ms).
+    pub fn viewed_at(&self, viewed: UserId, viewer: UserId) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .table(VIEWS)?
+            .get((viewed.as_u128(), viewer.as_u128()))?
+            .map(|v| v.value()))
+    }
+
     /// Who viewed `member`'s profile, newest first: (viewer, at ms), older than `before`.
     pub fn viewers_of(
         &self,

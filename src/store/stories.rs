@@ -66,6 +66,14 @@ impl<S: Snapshot> Stories<'_, S> {
             .map_err(StoreError::from)
     }
 
+    pub fn viewed(&self, id: StoryId, viewer: UserId) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .table(VIEWS)?
+            .get((id.as_u128(), viewer.as_u128()))?
+            .is_some())
+    }
+
     /// Who viewed a story, with when (ms), newest first.
     pub fn viewers(&self, id: StoryId) -> Result<Vec<(UserId, i64)>, StoreError> {
         let s = id.as_u128();

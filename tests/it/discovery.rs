@@ -173,7 +173,10 @@ async fn the_deck_holds_only_members_who_suit_each_other() {
     let page = crate::helpers::get_text(client(0), &app.url("/discover")).await;
     assert!(page.contains("data-like"), "{page}");
     // Cards in lists carry what the two share (they used to leave it out).
-    assert!(page.contains("You both like hiking, books, rock climbing."), "{page}");
+    assert!(
+        page.contains("You both like hiking, books, rock climbing."),
+        "{page}"
+    );
     let bob_first = page.find(&id(1)).is_some();
     let target = if bob_first {
         id(1)

@@ -343,6 +343,20 @@ async fn a_block_hides_both_members_everywhere() {
     );
     let viewers = get_json(ann, &app.url("/api/v1/me/viewers")).await;
     assert_eq!(viewers["data"][0]["profile"]["memberId"], bob_id.as_str());
+    let first_look = viewers["data"][0]["at"].clone();
+    // One entry per viewer; a look soon after changes nothing, a look later moves it on.
+    let anns_profile = app.url(&format!("/api/v1/members/{ann_id}/profile"));
+    let look = || get(bob, &anns_profile);
+    app.clock.advance(std::time::Duration::from_secs(60));
+    assert_eq!(look().await.0, 200);
+    let viewers = get_json(ann, &app.url("/api/v1/me/viewers")).await;
+    assert_eq!(viewers["data"].as_array().unwrap().len(), 1);
+    assert_eq!(viewers["data"][0]["at"], first_look);
+    app.clock.advance(std::time::Duration::from_secs(15 * 60));
+    assert_eq!(look().await.0, 200);
+    let viewers = get_json(ann, &app.url("/api/v1/me/viewers")).await;
+    assert_eq!(viewers["data"].as_array().unwrap().len(), 1);
+    assert_ne!(viewers["data"][0]["at"], first_look);
     let likers = get_json(ann, &app.url("/api/v1/likes/received")).await;
     assert_eq!(likers["data"][0]["profile"]["memberId"], bob_id.as_str());
 
