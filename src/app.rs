@@ -287,6 +287,7 @@ impl App {
                 access.clone(),
                 clock.clone(),
                 queue.clone(),
+                limiter.clone(),
             ),
             matching: service::matching::Matching::new(
                 store.clone(),
@@ -295,6 +296,7 @@ impl App {
                 clock.clone(),
                 queue.clone(),
                 stats.clone(),
+                limiter.clone(),
             ),
             reports: service::matching::ReportQueue::new(
                 store.clone(),

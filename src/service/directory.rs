@@ -37,17 +37,33 @@ struct Index {
     /// Members whose entry must be re-read before the next search.
     dirty: Mutex<HashSet<UserId>>,
     /// Every gender, intent and interest in use, stored once.
-    terms: Mutex<HashSet<Term>>,
+    terms: Mutex<Terms>,
 }
+
+/// The interned words. Members type their own interests, so words fall out of use as profiles
+/// change; whenever the set has doubled since it was last swept, the words no entry holds any
+/// more are dropped, so it stays within twice the words in use.
+#[derive(Default)]
+struct Terms {
+    set: HashSet<Term>,
+    sweep_at: usize,
+}
+
+/// Terms kept before the first sweep.
+const TERMS_FLOOR: usize = 4096;
 
 impl Index {
     fn term(&self, word: &str) -> Term {
         let mut terms = self.terms.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(t) = terms.get(word) {
+        if let Some(t) = terms.set.get(word) {
             return t.clone();
         }
+        if terms.set.len() >= terms.sweep_at.max(TERMS_FLOOR) {
+            terms.set.retain(|t| Arc::strong_count(t) > 1);
+            terms.sweep_at = terms.set.len() * 2;
+        }
         let t: Term = word.into();
-        terms.insert(t.clone());
+        terms.set.insert(t.clone());
         t
     }
 
@@ -321,4 +337,28 @@ fn entry_of(rx: &Rx, p: Profile, index: &Index) -> Result<Option<Entry>, StoreEr
             _ => i64::MAX,
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_no_profile_uses_are_swept() {
+        let index = Index::default();
+        let kept: Vec<Term> = (0..10).map(|i| index.term(&format!("kept {i}"))).collect();
+        for i in 0..50_000 {
+            // A made-up interest, dropped at once (a profile saved again without it).
+            drop(index.term(&format!("passing fancy {i}")));
+        }
+        {
+            let terms = index.terms.lock().unwrap();
+            assert!(terms.set.len() <= 2 * TERMS_FLOOR, "{}", terms.set.len());
+            for t in &kept {
+                assert!(terms.set.contains(t), "words in use stay");
+            }
+        }
+        // In use, a word is shared rather than copied.
+        assert!(Arc::ptr_eq(&index.term("kept 3"), &kept[3]));
+    }
 }

@@ -56,6 +56,10 @@ pub enum LimitKind {
     SecondFactorAccount,
     /// Passwordless sign-in ceremonies started per address.
     PasskeyStart,
+    /// Reports filed per member.
+    Report,
+    /// Stories shared per member.
+    Story,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

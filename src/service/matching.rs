@@ -5,12 +5,15 @@
 //! same instant, whichever write comes second finds the other's like and makes the one match.
 //! Replaying a batch finds every decision already made and changes nothing.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::access::{Access, Actor};
 use super::audit;
 use super::error::{ErrorCode, Refusal, ServiceError};
+use super::limits::{Limit, LimitKind, RateLimiter};
 use super::media::MediaService;
 use super::member_data::MemberData;
 use super::settings::Settings;
@@ -42,7 +45,11 @@ pub struct Matching {
     clock: SharedClock,
     queue: JobQueue,
     stats: MatchingStats,
+    limiter: Arc<RateLimiter>,
 }
+
+/// Reports a member may file in a day: enough for anyone wronged, too few to flood the queue.
+const REPORTS_PER_DAY: u32 = 20;
 
 /// Where a member stands against the daily like limit (for `X-RateLimit-*`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,6 +146,7 @@ impl Matching {
         clock: SharedClock,
         queue: JobQueue,
         stats: MatchingStats,
+        limiter: Arc<RateLimiter>,
     ) -> Self {
         Self {
             store,
@@ -147,6 +155,7 @@ impl Matching {
             clock,
             queue,
             stats,
+            limiter,
         }
     }
 
@@ -408,6 +417,13 @@ impl Matching {
         if let Some(why) = plain_text_problem(&text, true) {
             return Err(ServiceError::invalid("text", why));
         }
+        self.limiter
+            .take(
+                LimitKind::Report,
+                &actor.id.to_string(),
+                Limit::per_window(REPORTS_PER_DAY, 24 * 3600),
+            )
+            .map_err(ServiceError::RateLimited)?;
         let now = self.clock.now();
         let report = Report {
             id: ReportId(uuid_v7(now.as_millisecond(), rand::random())),

@@ -3,11 +3,14 @@
 //! upload with it, unless the profile shows it); from that moment it is not found anywhere,
 //! whatever a client cached. Blocks, standing and pauses apply as everywhere else.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::access::{Access, Actor};
 use super::error::ServiceError;
+use super::limits::{Limit, LimitKind, RateLimiter};
 use super::matching::available_to;
 use super::member_data::MemberData;
 use crate::clock::SharedClock;
@@ -30,7 +33,11 @@ pub struct Stories {
     access: Access,
     clock: SharedClock,
     queue: JobQueue,
+    limiter: Arc<RateLimiter>,
 }
+
+/// Stories a member may share in a day (each holds a job and an upload for a day).
+const STORIES_PER_DAY: u32 = 20;
 
 /// Whether `viewer` may see `story` now.
 fn may_see(rx: &Rx, viewer: UserId, story: &Story, now: Timestamp) -> Result<bool, StoreError> {
@@ -50,12 +57,19 @@ fn may_see(rx: &Rx, viewer: UserId, story: &Story, now: Timestamp) -> Result<boo
 }
 
 impl Stories {
-    pub fn new(store: Store, access: Access, clock: SharedClock, queue: JobQueue) -> Self {
+    pub fn new(
+        store: Store,
+        access: Access,
+        clock: SharedClock,
+        queue: JobQueue,
+        limiter: Arc<RateLimiter>,
+    ) -> Self {
         Self {
             store,
             access,
             clock,
             queue,
+            limiter,
         }
     }
 
@@ -78,6 +92,13 @@ impl Stories {
         if let Some(why) = plain_text_problem(&caption, false) {
             return Err(ServiceError::invalid("caption", why));
         }
+        self.limiter
+            .take(
+                LimitKind::Story,
+                &actor.id.to_string(),
+                Limit::per_window(STORIES_PER_DAY, 24 * 3600),
+            )
+            .map_err(ServiceError::RateLimited)?;
         let now = self.clock.now();
         let story = Story {
             id: StoryId(uuid_v7(now.as_millisecond(), rand::random())),

@@ -1,6 +1,8 @@
-//! Likes and passes. The latest decision of one member about another stands; a log by time
-//! counts likes for the daily limit (unliking does not give a like back) and finds the last
-//! pass to undo. "Who liked me" reads the likes received, newest first.
+//! Likes and passes. The latest decision of one member about another stands; a log of likes by
+//! time counts them for the daily limit (unliking does not give a like back), and each member's
+//! latest pass is kept for undoing it. Only likes are logged: they are capped per day, so the
+//! log stays bounded however often a member passes and undoes. "Who liked me" reads the likes
+//! received, newest first.
 
 use redb::{ReadableTable, TableDefinition};
 
@@ -16,9 +18,11 @@ const SWIPED_BY: TableDefinition<(u128, u128), ()> = TableDefinition::new("swipe
 /// (target, liked at ms, actor) → (): likes a member received, oldest first.
 const LIKES_RECEIVED: TableDefinition<(u128, i64, u128), ()> =
     TableDefinition::new("likes_received");
-/// (actor, at ms, target) → action (0 like, 1 pass): every swipe of the last day or so;
-/// an actor's older lines go when they next swipe.
+/// (actor, at ms, target) → 0: every like of the last day or so; an actor's older lines go
+/// when they next swipe.
 const SWIPE_LOG: TableDefinition<(u128, i64, u128), u8> = TableDefinition::new("swipe_log");
+/// actor → (target, at ms): the actor's latest pass, which they may undo.
+const LAST_PASS: TableDefinition<u128, (u128, i64)> = TableDefinition::new("swipes_last_pass");
 /// (target, at ms, actor) → (): the log's lines by target (for erasing a member).
 const SWIPE_LOG_ABOUT: TableDefinition<(u128, i64, u128), ()> =
     TableDefinition::new("swipe_log_about");
@@ -29,6 +33,7 @@ pub(super) const TABLES: &[&dyn CatalogTable] = &[
     &LIKES_RECEIVED,
     &SWIPE_LOG,
     &SWIPE_LOG_ABOUT,
+    &LAST_PASS,
 ];
 
 pub struct Swipes<'s, S>(&'s S);
@@ -42,13 +47,6 @@ impl Rx {
 impl<'t> Tx<'t> {
     pub fn swipes(&self) -> Swipes<'_, Self> {
         Swipes(self)
-    }
-}
-
-fn code(action: SwipeAction) -> u8 {
-    match action {
-        SwipeAction::Like => 0,
-        SwipeAction::Pass => 1,
     }
 }
 
@@ -68,11 +66,8 @@ impl<S: Snapshot> Swipes<'_, S> {
         let mut count = 0;
         let mut oldest = None;
         for entry in log.range((a, since_ms, 0)..=(a, i64::MAX, u128::MAX))? {
-            let (key, action) = entry?;
-            if action.value() == 0 {
-                count += 1;
-                oldest.get_or_insert(key.value().1);
-            }
+            count += 1;
+            oldest.get_or_insert(entry?.0.value().1);
         }
         Ok((count, oldest))
     }
@@ -129,13 +124,16 @@ impl Swipes<'_, Tx<'_>> {
         self.remove(actor, target)?;
         self.forget_log(actor, forget_before_ms)?;
         let (a, t, ms) = (actor.as_u128(), target.as_u128(), swipe.at.as_millisecond());
-        if swipe.action == SwipeAction::Like {
-            self.0.table(LIKES_RECEIVED)?.insert((t, ms, a), ())?;
+        match swipe.action {
+            SwipeAction::Like => {
+                self.0.table(LIKES_RECEIVED)?.insert((t, ms, a), ())?;
+                self.0.table(SWIPE_LOG)?.insert((a, ms, t), 0)?;
+                self.0.table(SWIPE_LOG_ABOUT)?.insert((t, ms, a), ())?;
+            }
+            SwipeAction::Pass => {
+                self.0.table(LAST_PASS)?.insert(a, (t, ms))?;
+            }
         }
-        self.0
-            .table(SWIPE_LOG)?
-            .insert((a, ms, t), code(swipe.action))?;
-        self.0.table(SWIPE_LOG_ABOUT)?.insert((t, ms, a), ())?;
         self.0.table(SWIPED_BY)?.insert((t, a), ())?;
         SWIPES.insert(self.0, (a, t), swipe)
     }
@@ -146,10 +144,19 @@ impl Swipes<'_, Tx<'_>> {
         let old = SWIPES.remove(self.0, (a, t))?;
         if let Some(old) = &old {
             self.0.table(SWIPED_BY)?.remove((t, a))?;
-            if old.action == SwipeAction::Like {
-                self.0
-                    .table(LIKES_RECEIVED)?
-                    .remove((t, old.at.as_millisecond(), a))?;
+            match old.action {
+                SwipeAction::Like => {
+                    self.0
+                        .table(LIKES_RECEIVED)?
+                        .remove((t, old.at.as_millisecond(), a))?;
+                }
+                SwipeAction::Pass => {
+                    let mut last = self.0.table(LAST_PASS)?;
+                    let was_last = last.get(a)?.is_some_and(|v| v.value().0 == t);
+                    if was_last {
+                        last.remove(a)?;
+                    }
+                }
             }
         }
         Ok(old)
@@ -170,28 +177,21 @@ impl Swipes<'_, Tx<'_>> {
         Ok(())
     }
 
-    /// The most recent pass of `actor` still standing, within the log.
+    /// The actor's latest pass, while it stands.
     pub fn last_pass(&self, actor: UserId) -> Result<Option<UserId>, StoreError> {
-        let a = actor.as_u128();
-        let log = self.0.table(SWIPE_LOG)?;
-        for entry in log
-            .range((a, i64::MIN, 0)..=(a, i64::MAX, u128::MAX))?
-            .rev()
-        {
-            let (key, action) = entry?;
-            let (_, ms, t) = key.value();
-            if action.value() != 1 {
-                continue;
-            }
-            let target = UserId::from_u128(t);
-            let standing = self.get(actor, target)?;
-            if standing
-                .is_some_and(|s| s.action == SwipeAction::Pass && s.at.as_millisecond() == ms)
-            {
-                return Ok(Some(target));
-            }
-        }
-        Ok(None)
+        let Some((t, ms)) = self
+            .0
+            .table(LAST_PASS)?
+            .get(actor.as_u128())?
+            .map(|v| v.value())
+        else {
+            return Ok(None);
+        };
+        let target = UserId::from_u128(t);
+        let standing = self.get(actor, target)?;
+        Ok(standing
+            .is_some_and(|s| s.action == SwipeAction::Pass && s.at.as_millisecond() == ms)
+            .then_some(target))
     }
 
     /// Everything `member` decided and everything decided about them (account deletion).
@@ -215,6 +215,7 @@ impl Swipes<'_, Tx<'_>> {
             self.remove(UserId::from_u128(a), member)?;
         }
         self.forget_log(member, i64::MAX)?;
+        self.0.table(LAST_PASS)?.remove(m)?;
         let lines: Vec<(u128, i64, u128)> = self
             .0
             .table(SWIPE_LOG_ABOUT)?

@@ -552,6 +552,19 @@ async fn reports_reach_the_moderators_and_their_decisions_the_member() {
         actions.contains(&"report.warn") && actions.contains(&"report.remove_photo"),
         "{actions:?}"
     );
+
+    // Reports are capped per member and day, so nobody can flood the queue.
+    let mut filed = 0;
+    loop {
+        let resp = report(json!({"memberId": ann_id, "category": "spam"})).await;
+        if resp.status() == 429 {
+            break;
+        }
+        assert_eq!(resp.status(), 201);
+        filed += 1;
+        assert!(filed <= 20, "no cap");
+    }
+    assert!(filed >= 10, "{filed}");
 }
 
 /// Posts a form with the page's CSRF token.

@@ -195,4 +195,24 @@ async fn stories_work_as_plain_forms() {
     assert_eq!(one.status(), 200);
     let viewers = get_json(ann, &app.url(&format!("/api/v1/stories/{id}/viewers"))).await;
     assert_eq!(viewers["data"].as_array().unwrap().len(), 1);
+
+    // Each story holds a job and an upload for a day: a member may share 20 a day.
+    let mut shared = 1;
+    loop {
+        let resp = send(
+            &app,
+            ann,
+            reqwest::Method::POST,
+            "/api/v1/stories",
+            Some(json!({"mediaId": photo, "caption": "again", "audience": "members"})),
+        )
+        .await;
+        if resp.status() == 429 {
+            break;
+        }
+        assert_eq!(resp.status(), 201);
+        shared += 1;
+        assert!(shared <= 20, "no cap");
+    }
+    assert_eq!(shared, 20);
 }
