@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides};
 use crate::domain::account::{AccountStatus, User};
-use crate::domain::api_token::{ApiToken, TokenScope};
+use crate::domain::api_token::TokenScope;
 use crate::domain::ids::{MatchId, MediaId, UserId, uuid_v7};
 use crate::domain::matching::{Match, Swipe, SwipeAction};
 use crate::domain::media::{BlobRef, Format, Media, MediaState};
@@ -34,7 +34,7 @@ use crate::domain::settings::ProfileSettings;
 use crate::media::blobs::BlobStore;
 use crate::media::photo;
 use crate::service::passwords::Passwords;
-use crate::service::tokens::{hash_token, new_token};
+use crate::service::tokens::new_api_token;
 use crate::store::{Store, StoreOptions};
 
 /// The password every demo member has.
@@ -252,20 +252,15 @@ pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), Strin
         let mut lines = String::new();
         let mut tokens = Vec::new();
         for (id, _) in members.iter().take(options.tokens) {
-            let secret = new_token();
-            let hash = hash_token(secret.expose());
-            tokens.push((
-                hash,
-                ApiToken {
-                    id: crate::service::accounts::session_handle(&hash),
-                    user: *id,
-                    name: "demo load test".into(),
-                    scope: TokenScope::ReadWrite,
-                    created_at: now,
-                    expires_at: None,
-                    staff_powers: false,
-                },
-            ));
+            let (secret, hash, token) = new_api_token(
+                *id,
+                "demo load test",
+                TokenScope::ReadWrite,
+                None,
+                false,
+                now,
+            );
+            tokens.push((hash, token));
             lines.push_str(&format!("{id} {}\n", secret.expose()));
         }
         store

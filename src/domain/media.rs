@@ -187,6 +187,17 @@ impl Media {
             .collect()
     }
 
+    /// Why `member` cannot show this upload to others (on a profile, in a story), phrased to
+    /// follow "This upload …"; `Ok` when they can.
+    pub fn usable_by(&self, member: UserId) -> Result<(), &'static str> {
+        match &self.state {
+            _ if self.owner != member => Err("is not one of your uploads"),
+            MediaState::Failed(_) => Err("could not be processed"),
+            MediaState::Rejected(_) => Err("was rejected by the moderators"),
+            _ => Ok(()),
+        }
+    }
+
     pub fn variant(&self, v: Variant) -> Option<&BlobRef> {
         self.variants.iter().find(|(k, _)| *k == v).map(|(_, b)| b)
     }

@@ -23,7 +23,7 @@ use super::passwords::Passwords;
 use super::second_factor::check_code;
 use super::settings::Settings;
 use super::sign_in_cache::{Credential, SignInCache};
-use super::tokens::{hash_token, new_token};
+use super::tokens::{self, hash_token, new_token};
 use crate::domain::invite::{OneTimeToken, TokenPurpose};
 use crate::jobs::{JobError, JobPlan};
 
@@ -153,10 +153,6 @@ pub struct SessionView {
     pub last_seen_at: jiff::Timestamp,
     pub user_agent: String,
     pub ip: String,
-}
-
-pub(crate) fn session_handle(hash: &TokenHash) -> String {
-    crate::domain::hex::encode(&hash[..8])
 }
 
 /// A signed-in session as the web layer needs it.
@@ -694,19 +690,11 @@ impl Accounts {
             ));
         }
         ServiceError::check(problems)?;
-        let secret = Secret::new(format!("hearth_{}", new_token().expose()));
-        let hash = hash_token(secret.expose());
         let now = self.clock.now();
-        let token = ApiToken {
-            id: session_handle(&hash),
-            user: user.id,
-            name: name.to_string(),
-            scope,
-            created_at: now,
-            expires_at: valid_for_days
-                .map(|d| now + jiff::SignedDuration::from_hours(24 * i64::from(d))),
-            staff_powers,
-        };
+        let expires_at =
+            valid_for_days.map(|d| now + jiff::SignedDuration::from_hours(24 * i64::from(d)));
+        let (secret, hash, token) =
+            tokens::new_api_token(user.id, name, scope, expires_at, staff_powers, now);
         let stored = token.clone();
         self.store
             .write(move |tx| tx.api_tokens().insert(&hash, &stored))
@@ -752,7 +740,7 @@ impl Accounts {
             .into_iter()
             .filter(|(_, s)| s.is_valid_at(now))
             .map(|(hash, s)| SessionView {
-                id: session_handle(&hash),
+                id: tokens::handle(&hash),
                 current: hash == current,
                 created_at: s.created_at,
                 last_seen_at: s.last_seen_at,
@@ -778,7 +766,7 @@ impl Accounts {
                     .of_user(user)?
                     .into_iter()
                     .map(|(hash, _)| hash)
-                    .find(|hash| session_handle(hash) == id);
+                    .find(|hash| tokens::handle(hash) == id);
                 match target {
                     Some(hash) => tx.sessions().delete(&hash),
                     None => Ok(false),

@@ -333,13 +333,11 @@ fn photos_of(
 fn photo_problem(tx: &Tx<'_>, profile: &Profile) -> Result<Option<FieldError>, StoreError> {
     for id in &profile.photos {
         let problem = match tx.media().get(*id)? {
-            Some(m) if m.owner != profile.member => Some("is not one of your uploads"),
             None => Some("is not one of your uploads"),
-            Some(m) if m.format.is_video() => Some("is a video; choose photos"),
-            Some(m) => match m.state {
-                MediaState::Failed(_) => Some("could not be processed"),
-                MediaState::Rejected(_) => Some("was rejected by the moderators"),
-                _ => None,
+            Some(m) => match m.usable_by(profile.member) {
+                Err(why) => Some(why),
+                Ok(()) if m.format.is_video() => Some("is a video; choose photos"),
+                Ok(()) => None,
             },
         };
         if let Some(why) = problem {

@@ -16,7 +16,6 @@ use super::member_data::MemberData;
 use crate::clock::SharedClock;
 use crate::domain::account::User;
 use crate::domain::ids::{MediaId, StoryId, UserId, uuid_v7};
-use crate::domain::media::MediaState;
 use crate::domain::permission::Permission;
 use crate::domain::story::{Audience, CAPTION_MAX, LIFETIME, Story};
 use crate::domain::text::plain_text_problem;
@@ -123,10 +122,10 @@ impl Stories {
         let saved = story.clone();
         self.store
             .write(move |tx| {
-                let usable = tx.media().get(saved.media)?.is_some_and(|m| {
-                    m.owner == saved.author
-                        && !matches!(m.state, MediaState::Failed(_) | MediaState::Rejected(_))
-                });
+                let usable = tx
+                    .media()
+                    .get(saved.media)?
+                    .is_some_and(|m| m.usable_by(saved.author).is_ok());
                 if !usable {
                     return Ok(Err(ServiceError::invalid(
                         "mediaId",

@@ -7,7 +7,6 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::{PageContext, flash, render, signed_in, state_of};
-use crate::domain::matching::{SwipeAction, SwipeOutcome};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::routing::Routes;
@@ -74,24 +73,7 @@ pub async fn swipe(
         .member
         .parse()
         .map_err(|_| AppError::invalid("member", "Choose a member from the deck."))?;
-    let action = match input.action.as_str() {
-        "like" => SwipeAction::Like,
-        "pass" => SwipeAction::Pass,
-        _ => return Err(AppError::invalid("action", "Choose like or pass.")),
-    };
-    let (results, _) = state
-        .matching
-        .swipe(&me.actor(), vec![(target, action)])
-        .await?;
-    match results.first().map(|r| &r.outcome) {
-        Some(SwipeOutcome::Matched(id)) => {
-            flash::set(req, "It's a match!");
-            return Ok(Redirect::see_other(format!("/matches?new={id}")).into_response());
-        }
-        Some(SwipeOutcome::Refused(why)) => flash::set(req, why.message()),
-        _ => {}
-    }
-    Ok(Redirect::see_other("/discover").into_response())
+    super::matching::swipe_from_form(req, state, &me.actor(), target, &input.action, true).await
 }
 
 #[handler]

@@ -12,6 +12,8 @@ use crate::domain::matching::{ReportCategory, SwipeAction, SwipeOutcome, Warning
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::routing::Routes;
+use crate::http::state::AppState;
+use crate::service::access::Actor;
 use crate::service::profiles::ProfileCard;
 
 pub fn routes() -> Routes {
@@ -51,28 +53,49 @@ pub async fn swipe(
     let me = signed_in(&viewer, req.uri().path())?;
     let state = state_of(req)?;
     verify_csrf(req, state, &viewer, Some(&input.csrf))?;
-    let target = member_id(&id)?;
-    let action = match input.action.as_str() {
+    swipe_from_form(
+        req,
+        state,
+        &me.actor(),
+        member_id(&id)?,
+        &input.action,
+        false,
+    )
+    .await
+}
+
+/// One like or pass sent by a form, from a member's page or from the deck (`from_deck`: back
+/// to the next card, saying only what is not plain from it).
+pub(super) async fn swipe_from_form(
+    req: &Request,
+    state: &AppState,
+    actor: &Actor,
+    target: UserId,
+    action: &str,
+    from_deck: bool,
+) -> Result<Response, AppError> {
+    let action = match action {
         "like" => SwipeAction::Like,
         "pass" => SwipeAction::Pass,
         _ => return Err(AppError::invalid("action", "Choose like or pass.")),
     };
-    let (results, _) = state
-        .matching
-        .swipe(&me.actor(), vec![(target, action)])
-        .await?;
-    let back = format!("/members/{target}");
-    let (message, to) = match results.first().map(|r| &r.outcome) {
-        Some(SwipeOutcome::Matched(id)) => {
-            ("It's a match!".to_string(), format!("/matches?new={id}"))
-        }
-        Some(SwipeOutcome::Liked) => ("Liked. If they like you too, it's a match.".into(), back),
-        Some(SwipeOutcome::Passed) => ("Passed.".into(), back),
-        Some(SwipeOutcome::AlreadyDone) => ("Already done.".into(), back),
-        Some(SwipeOutcome::Refused(why)) => (why.message().to_string(), back),
-        None => (String::new(), back),
+    let (results, _) = state.matching.swipe(actor, vec![(target, action)]).await?;
+    let back = if from_deck {
+        "/discover".to_string()
+    } else {
+        format!("/members/{target}")
     };
-    flash::set(req, &message);
+    let (message, to) = match results.first().map(|r| &r.outcome) {
+        Some(SwipeOutcome::Matched(id)) => (Some("It's a match!"), format!("/matches?new={id}")),
+        Some(SwipeOutcome::Refused(why)) => (Some(why.message()), back),
+        _ if from_deck => (None, back),
+        Some(SwipeOutcome::Liked) => (Some("Liked. If they like you too, it's a match."), back),
+        Some(SwipeOutcome::Passed) => (Some("Passed."), back),
+        Some(SwipeOutcome::AlreadyDone) | None => (Some("Already done."), back),
+    };
+    if let Some(message) = message {
+        flash::set(req, message);
+    }
     Ok(Redirect::see_other(to).into_response())
 }
 
@@ -83,12 +106,7 @@ pub async fn block(
     Path(id): Path<String>,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(&viewer, req.uri().path())?;
-    let state = state_of(req)?;
-    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
-    state.matching.block(&me.actor(), member_id(&id)?).await?;
-    flash::set(req, "Blocked. You will not see each other any more.");
-    Ok(Redirect::see_other("/blocks").into_response())
+    set_block(req, &viewer, &id, &input.csrf, true).await
 }
 
 #[handler]
@@ -98,11 +116,27 @@ pub async fn unblock(
     Path(id): Path<String>,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let me = signed_in(&viewer, req.uri().path())?;
+    set_block(req, &viewer, &id, &input.csrf, false).await
+}
+
+async fn set_block(
+    req: &Request,
+    viewer: &Viewer,
+    id: &str,
+    csrf: &str,
+    blocking: bool,
+) -> Result<Response, AppError> {
+    let me = signed_in(viewer, req.uri().path())?;
     let state = state_of(req)?;
-    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
-    state.matching.unblock(&me.actor(), member_id(&id)?).await?;
-    flash::set(req, "Unblocked.");
+    verify_csrf(req, state, viewer, Some(csrf))?;
+    let target = member_id(id)?;
+    if blocking {
+        state.matching.block(&me.actor(), target).await?;
+        flash::set(req, "Blocked. You will not see each other any more.");
+    } else {
+        state.matching.unblock(&me.actor(), target).await?;
+        flash::set(req, "Unblocked.");
+    }
     Ok(Redirect::see_other("/blocks").into_response())
 }
 
