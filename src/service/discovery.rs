@@ -35,8 +35,11 @@ pub const PRECOMPUTE: &str = "discovery.precompute";
 pub const SWEEP: &str = "discovery.sweep";
 /// A sweep recomputes decks older than this.
 const SWEEP_AGE_MS: i64 = 5 * 3600 * 1000;
-/// A deck that runs short is ranked again when it is older than this.
+/// A deck that runs short is ranked again when it is older than this,
 const RERANK_SHORT_MS: i64 = 60 * 1000;
+/// or, when profiles changed since, older than this: a member who has seen everyone, asking
+/// again and again while the community changes, costs at most one ranking per interval.
+const RERANK_CHANGED_MS: i64 = 1000;
 /// Decks kept in memory: the members who used discovery lately. At 100 candidates of 16
 /// bytes each, about 40 MB when full.
 pub const MAX_DECKS: usize = 25_000;
@@ -161,9 +164,10 @@ impl Discovery {
         let mut picked = self.pick(me, &deck, limit, now.as_millisecond())?;
         // A deck that runs short is ranked again when a profile changed since, or after a
         // minute: in a small or growing community newcomers should not wait hours to be seen.
+        let age = now.as_millisecond() - deck.computed_at.as_millisecond();
         let changed = self.profiles_changed.load(Ordering::Relaxed) != deck.profiles_seen;
-        let aged = now.as_millisecond() - deck.computed_at.as_millisecond() > RERANK_SHORT_MS;
-        if picked.len() < limit && (changed || aged) {
+        let due = age > RERANK_SHORT_MS || (changed && age > RERANK_CHANGED_MS);
+        if picked.len() < limit && due {
             deck = self.precompute(me).await?;
             picked = self.pick(me, &deck, limit, now.as_millisecond())?;
         }

@@ -141,6 +141,32 @@ async fn the_deck_holds_only_members_who_suit_each_other() {
     fresh.sort();
     assert_eq!(fresh, ["bob", "kim"]);
 
+    // A short deck asked for again and again while profiles change is ranked at most once
+    // a second.
+    let ranked = || async {
+        let metrics = crate::helpers::get_text(&app.client(), &app.url("/metrics")).await;
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("hearth_deck_precompute_seconds_count "))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = ranked().await;
+    for _ in 0..3 {
+        set_profile(&app, &kim, "kim", man_for_women.clone()).await;
+        deck(&app, client(0)).await;
+    }
+    assert_eq!(
+        ranked().await,
+        before,
+        "within a second of the last ranking"
+    );
+    app.clock.advance(std::time::Duration::from_secs(2));
+    deck(&app, client(0)).await;
+    deck(&app, client(0)).await;
+    assert_eq!(ranked().await, before + 1);
+
     // Bad limits, and no profile.
     for limit in ["0", "51", "-1", "ten"] {
         let resp = client(0)
