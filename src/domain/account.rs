@@ -44,13 +44,19 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
+    /// From when (Unix ms) the account is in good standing: at once when active, when a
+    /// suspension ends, never (`i64::MAX`) when banned, rejected or waiting for approval.
+    pub fn good_standing_from_ms(&self) -> i64 {
+        match self {
+            Self::Active => 0,
+            Self::Suspended { until, .. } => until.as_millisecond(),
+            _ => i64::MAX,
+        }
+    }
+
     /// Whether the account may be used at `now` (a suspension that ended counts as active).
     pub fn in_good_standing(&self, now: Timestamp) -> bool {
-        match self {
-            Self::Active => true,
-            Self::Suspended { until, .. } => *until <= now,
-            _ => false,
-        }
+        now.as_millisecond() >= self.good_standing_from_ms()
     }
 }
 

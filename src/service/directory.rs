@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use super::access::{Access, Actor};
 use super::error::ServiceError;
 use crate::clock::SharedClock;
-use crate::domain::account::AccountStatus;
 use crate::domain::directory::{Cursor, Entry, Query, Search, Searcher, Term};
 use crate::domain::ids::UserId;
 use crate::domain::media::MediaState;
@@ -331,11 +330,7 @@ fn entry_of(rx: &Rx, p: Profile, index: &Index) -> Result<Option<Entry>, StoreEr
         age_max: p.age_max,
         max_distance_km: p.max_distance_km,
         email_verified: user.email_verified,
-        hidden_until_ms: match &user.status {
-            AccountStatus::Active => 0,
-            AccountStatus::Suspended { until, .. } => until.as_millisecond(),
-            _ => i64::MAX,
-        },
+        hidden_until_ms: user.status.good_standing_from_ms(),
     }))
 }
 

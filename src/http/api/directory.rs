@@ -7,8 +7,8 @@ use poem_openapi::{Enum, OpenApi};
 
 use super::profiles::ProfileView;
 use super::reply::Reply;
-use super::{ApiTags, Feed, feed};
-use crate::domain::directory::{self, Cursor, Sort};
+use super::{ApiTags, Feed, feed, format_keyed_cursor, keyed_cursor};
+use crate::domain::directory::{self, Sort};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
@@ -42,21 +42,6 @@ impl From<DirectorySort> for Sort {
 pub enum InterestsMatch {
     Any,
     All,
-}
-
-/// A page cursor: `{key}.{member id}`.
-pub fn parse_cursor(raw: Option<&str>) -> Result<Option<Cursor>, AppError> {
-    let Some(raw) = raw else { return Ok(None) };
-    let bad = || AppError::invalid("cursor", "Use the nextCursor of an earlier page, as given.");
-    let (key, id) = raw.rsplit_once('.').ok_or_else(bad)?;
-    Ok(Some((
-        key.parse().map_err(|_| bad())?,
-        id.parse().map_err(|_| bad())?,
-    )))
-}
-
-pub fn format_cursor((key, id): Cursor) -> String {
-    format!("{key}.{id}")
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Profiles")]
@@ -129,7 +114,7 @@ impl DirectoryApi {
             .search(
                 &actor,
                 &query,
-                parse_cursor(cursor.0.as_deref())?,
+                keyed_cursor(cursor.0.as_deref())?,
                 limit as usize,
             )
             .await?;
@@ -139,7 +124,7 @@ impl DirectoryApi {
             .iter()
             .map(ProfileView::from)
             .collect();
-        Ok(Reply(feed(data, limit, page.next.map(format_cursor))))
+        Ok(Reply(feed(data, limit, page.next.map(format_keyed_cursor))))
     }
 
     /// The discovery deck

@@ -11,7 +11,9 @@ use super::me::{Done, acting};
 use super::profiles::ProfileView;
 use super::reply::Reply;
 use super::text::Text;
-use super::{ApiTags, Data, Feed, Listed, PageRequest, feed};
+use super::{
+    ApiTags, Data, Feed, Listed, PageRequest, feed, format_keyed_cursor, id_cursor, keyed_cursor,
+};
 use crate::domain::ids::{MatchId, ReportId, UserId};
 use crate::domain::matching::{Report, ReportCategory, ReportDecision, SwipeAction, SwipeOutcome};
 use crate::http::auth::Viewer;
@@ -293,17 +295,6 @@ fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
 
-/// A (time, member) cursor: `{ms}.{uuid}`.
-fn time_cursor(raw: Option<&str>) -> Result<Option<(i64, UserId)>, AppError> {
-    let Some(raw) = raw else { return Ok(None) };
-    let bad = || AppError::invalid("cursor", "Use the nextCursor of an earlier page, as given.");
-    let (ms, id) = raw.split_once('.').ok_or_else(bad)?;
-    Ok(Some((
-        ms.parse().map_err(|_| bad())?,
-        id.parse().map_err(|_| bad())?,
-    )))
-}
-
 /// Profiles for a list of (member, when), in order, leaving out those the viewer may not see.
 pub fn people(
     req: &Request,
@@ -332,7 +323,7 @@ fn people_feed(
         .then(|| {
             found
                 .last()
-                .map(|(id, at)| format!("{}.{id}", at.as_millisecond()))
+                .map(|(id, at)| format_keyed_cursor((at.as_millisecond(), *id)))
         })
         .flatten();
     Ok(feed(people(req, actor, found)?, limit, next))
@@ -453,7 +444,7 @@ impl MatchingApi {
         let found = state_of(req)?.matching.likers(
             &actor,
             me.user.supporter,
-            time_cursor(cursor.0.as_deref())?,
+            keyed_cursor(cursor.0.as_deref())?,
             limit as usize,
         )?;
         Ok(Reply(people_feed(req, &actor, found, limit)?))
@@ -477,7 +468,7 @@ impl MatchingApi {
         let found = state_of(req)?.profiles.viewers(
             &actor,
             me.user.supporter,
-            time_cursor(cursor.0.as_deref())?,
+            keyed_cursor(cursor.0.as_deref())?,
             limit as usize,
         )?;
         Ok(Reply(people_feed(req, &actor, found, limit)?))
@@ -496,12 +487,7 @@ impl MatchingApi {
     ) -> Result<Reply<Feed<MatchView>>, AppError> {
         let me = viewer.require()?;
         let actor = me.actor();
-        let before = match cursor.0.as_deref() {
-            Some(c) => Some(c.parse::<MatchId>().map_err(|_| {
-                AppError::invalid("cursor", "Use the nextCursor of an earlier page, as given.")
-            })?),
-            None => None,
-        };
+        let before: Option<MatchId> = id_cursor(cursor.0.as_deref())?;
         let limit = PageRequest::new(None, limit.0).limit;
         let state = state_of(req)?;
         let (found, next) = state.matching.matches(&actor, before, limit as usize)?;

@@ -11,7 +11,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::me::{Done, acting};
-use super::{ApiTags, Data, Feed, Listed, PageRequest, feed};
+use super::{ApiTags, Data, Feed, Listed, PageRequest, feed, id_cursor};
 use crate::domain::media::{Media, Variant};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
@@ -129,12 +129,7 @@ impl MediaApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
     ) -> Result<Reply<Feed<Rendered<MediaView>>>, AppError> {
         let me = viewer.require()?;
-        let before = match cursor.0.as_deref() {
-            Some(c) => Some(c.parse().map_err(|_| {
-                AppError::invalid("cursor", "Use the nextCursor of an earlier page, as given.")
-            })?),
-            None => None,
-        };
+        let before = id_cursor(cursor.0.as_deref())?;
         let limit = PageRequest::new(None, limit.0).limit;
         let state = state_of(req)?;
         let page = state

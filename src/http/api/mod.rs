@@ -34,6 +34,7 @@ use poem_openapi::{
 };
 use serde_json::{Value, json};
 
+use super::error::AppError;
 use super::routing::{RouteTable, Routes};
 use crate::service::error::ErrorCode;
 use crate::service::system::VERSION;
@@ -158,6 +159,32 @@ impl PageRequest {
             .collect();
         self.answer(page, total)
     }
+}
+
+fn bad_cursor() -> AppError {
+    AppError::invalid("cursor", "Use the nextCursor of an earlier page, as given.")
+}
+
+/// A feed's `cursor` as the client sent it back: the id of the last item of a page.
+pub fn id_cursor<T: std::str::FromStr>(raw: Option<&str>) -> Result<Option<T>, AppError> {
+    raw.map(|c| c.parse().map_err(|_| bad_cursor())).transpose()
+}
+
+/// A feed's `cursor` for a list ordered by a number (a time, a score) and then by member:
+/// `{key}.{member id}`.
+pub fn keyed_cursor(
+    raw: Option<&str>,
+) -> Result<Option<(i64, crate::domain::ids::UserId)>, AppError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let (key, id) = raw.rsplit_once('.').ok_or_else(bad_cursor)?;
+    Ok(Some((
+        key.parse().map_err(|_| bad_cursor())?,
+        id.parse().map_err(|_| bad_cursor())?,
+    )))
+}
+
+pub fn format_keyed_cursor((key, id): (i64, crate::domain::ids::UserId)) -> String {
+    format!("{key}.{id}")
 }
 
 /// The answer for a feed page.

@@ -8,7 +8,7 @@ use super::{PageContext, render, render_status, signed_in, state_of};
 use crate::domain::account::FieldError;
 use crate::domain::directory::{Query, Sort};
 use crate::domain::settings::ProfileSettings;
-use crate::http::api::directory::{format_cursor, parse_cursor};
+use crate::http::api::{format_keyed_cursor, keyed_cursor};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::routing::Routes;
@@ -149,7 +149,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let actor = me.actor();
     let outcome = match filters.query() {
         Ok(query) => {
-            let after = parse_cursor(filters.cursor.as_deref())?;
+            let after = keyed_cursor(filters.cursor.as_deref())?;
             state
                 .directory
                 .search(&actor, &query, after, 20)
@@ -168,7 +168,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
         format!(
             "/directory?{}&cursor={}",
             filters.query_string(),
-            encode(&format_cursor(c))
+            encode(&format_keyed_cursor(c))
         )
     });
     let status = if errors.is_empty() {
