@@ -1,6 +1,7 @@
 //! The directory: who a member can find, filtered and sorted. The rules are pure: the entries
 //! come from the service's in-memory index; here they are filtered, scored and paged.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -184,8 +185,8 @@ pub fn match_score(searcher: &Searcher, e: &Entry, km: Option<f64>, now_ms: i64)
 /// Who searches, whom they must never see, and when.
 pub struct Search<'a> {
     pub searcher: &'a Searcher,
-    /// Blocked either way.
-    pub hidden: &'a [UserId],
+    /// Blocked either way (a set: a member may block many, and every entry is checked).
+    pub hidden: &'a HashSet<UserId>,
     pub today: Date,
     pub now_ms: i64,
 }
@@ -215,7 +216,7 @@ impl Search<'_> {
 fn page<'e>(
     entries: impl Iterator<Item = &'e Entry>,
     searcher: &Searcher,
-    hidden: &[UserId],
+    hidden: &HashSet<UserId>,
     query: &Query,
     after: Option<Cursor>,
     limit: usize,
@@ -323,7 +324,7 @@ mod tests {
             intent: "dating".into(),
             interests: vec!["books".into()],
         };
-        let hidden = [UserId::from_u128(2)];
+        let hidden = HashSet::from([UserId::from_u128(2)]);
         let search = Search {
             searcher: &me,
             hidden: &hidden,

@@ -1,5 +1,7 @@
 //! Blocks: who blocked whom, readable from both sides.
 
+use std::collections::HashSet;
+
 use redb::{ReadableTable, TableDefinition};
 
 use super::tables::CatalogTable;
@@ -47,15 +49,15 @@ impl<S: Snapshot> Blocks<'_, S> {
     }
 
     /// Everyone `member` blocked or was blocked by.
-    pub fn either_way(&self, member: UserId) -> Result<Vec<UserId>, StoreError> {
+    pub fn either_way(&self, member: UserId) -> Result<HashSet<UserId>, StoreError> {
         let m = member.as_u128();
-        let mut out: Vec<UserId> = self
+        let mut out: HashSet<UserId> = self
             .blocked_by(member)?
             .into_iter()
             .map(|(id, _)| id)
             .collect();
         for entry in self.0.table(BLOCKED_BY)?.range((m, 0)..=(m, u128::MAX))? {
-            out.push(UserId::from_u128(entry?.0.value().1));
+            out.insert(UserId::from_u128(entry?.0.value().1));
         }
         Ok(out)
     }
