@@ -107,9 +107,15 @@ pub fn country_name(code: &str) -> &str {
 /// Places whose name starts with what was typed (accents and case ignored), the most
 /// populous first. A query longer than any place name finds nothing rather than working hard.
 pub fn search(query: &str, limit: usize) -> Vec<&'static Place> {
+    search_page(query, 0, limit).0
+}
+
+/// One page of [`search`]: `take` places after the first `skip`, and how many match in all.
+/// Only the page is sorted, however many places a short query matches.
+pub fn search_page(query: &str, skip: usize, take: usize) -> (Vec<&'static Place>, usize) {
     let q = fold(&query.chars().take(200).collect::<String>());
-    if q.is_empty() || limit == 0 {
-        return Vec::new();
+    if q.is_empty() {
+        return (Vec::new(), 0);
     }
     let g = gazetteer();
     let start = g.by_name.partition_point(|(name, _)| &**name < q.as_str());
@@ -118,9 +124,15 @@ pub fn search(query: &str, limit: usize) -> Vec<&'static Place> {
         .take_while(|(name, _)| name.starts_with(q.as_str()))
         .map(|(_, i)| &g.places[*i as usize])
         .collect();
-    found.sort_by_key(|p| (Reverse(p.population), p.id));
-    found.truncate(limit);
-    found
+    let total = found.len();
+    let order = |p: &&Place| (Reverse(p.population), p.id);
+    let end = skip.saturating_add(take).min(total);
+    if end < total {
+        found.select_nth_unstable_by_key(end, order);
+        found.truncate(end);
+    }
+    found.sort_unstable_by_key(order);
+    (found.into_iter().skip(skip).collect(), total)
 }
 
 /// The `n` most populous places, largest first.
@@ -189,6 +201,12 @@ mod tests {
         assert!(search("'\"<>", 5).is_empty());
         assert!(search(&"x".repeat(100_000), 5).is_empty());
         assert_eq!(search("l", 3).len(), 3);
+        // Pages of a long match list follow on from each other.
+        let (first, total) = search_page("san", 0, 5);
+        let (second, same) = search_page("san", 5, 5);
+        assert_eq!(total, same);
+        assert!(total > 100);
+        assert_eq!(search("san", 10), [first, second].concat());
     }
 
     #[test]

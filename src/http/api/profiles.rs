@@ -425,15 +425,9 @@ impl ProfilesApi {
     ) -> Result<Reply<Listed<PlaceView>>, AppError> {
         viewer.require()?;
         let request = PageRequest::new(page.0, limit.0);
-        let found = places::search(&q.0, usize::MAX);
-        let total = found.len() as u64;
-        let data = found
-            .into_iter()
-            .skip(request.offset())
-            .take(request.limit())
-            .map(PlaceView::from)
-            .collect();
-        Ok(Reply(request.answer(data, total)))
+        let (found, total) = places::search_page(&q.0, request.offset(), request.limit());
+        let data = found.into_iter().map(PlaceView::from).collect();
+        Ok(Reply(request.answer(data, total as u64)))
     }
 
     /// Find the town nearest a position
