@@ -279,6 +279,7 @@ impl App {
                 settings.clone(),
                 clock.clone(),
                 queue.clone(),
+                service::public_profiles::PublicProfiles::new(&events),
             ),
             directory,
             discovery,
@@ -330,6 +331,9 @@ impl App {
                 stats.register(registry)
             })),
             media_views: Arc::default(),
+            shown_profiles: Arc::new(http::api::rendered::RenderCache::new(
+                service::public_profiles::MAX_ENTRIES,
+            )),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,

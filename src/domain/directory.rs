@@ -196,7 +196,7 @@ pub type Found<'e> = (&'e Entry, i64, Option<f64>);
 
 impl Search<'_> {
     /// One page: the entries `query` admits, never the searcher, the hidden or the unlisted,
-    /// in the query's order, after `after`.
+    /// in the query's order, after `after`. Looks at every entry.
     pub fn page<'e>(
         &self,
         entries: impl Iterator<Item = &'e Entry>,
@@ -204,40 +204,58 @@ impl Search<'_> {
         after: Option<Cursor>,
         limit: usize,
     ) -> Vec<Found<'e>> {
+        let admit = self.admitter(query);
+        let mut found: Vec<Found<'e>> = entries
+            .filter_map(|e| {
+                let (key, km) = admit(e)?;
+                let past_cursor = after.is_none_or(|(k, id)| (key, e.member) < (k, id));
+                past_cursor.then_some((e, key, km))
+            })
+            .collect();
+        let by_key = |a: &Found<'e>, b: &Found<'e>| (b.1, b.0.member).cmp(&(a.1, a.0.member));
+        if found.len() > limit {
+            found.select_nth_unstable_by(limit, by_key);
+            found.truncate(limit);
+        }
+        found.sort_unstable_by(by_key);
+        found
+    }
+
+    /// The first `limit` entries `query` admits from `ordered`, which is already in the
+    /// query's order and starts after the cursor (the index keeps members in order of joining
+    /// and of activity). Stops there: a page costs the entries it skips, not the directory.
+    pub fn first<'e>(
+        &self,
+        ordered: impl Iterator<Item = &'e Entry>,
+        query: &Query,
+        limit: usize,
+    ) -> Vec<Found<'e>> {
+        let admit = self.admitter(query);
+        ordered
+            .filter_map(|e| admit(e).map(|(key, km)| (e, key, km)))
+            .take(limit)
+            .collect()
+    }
+
+    /// Whether an entry is found, with its sort key (descending) and its distance.
+    fn admitter(&self, query: &Query) -> impl Fn(&Entry) -> Option<(i64, Option<f64>)> {
         let (searcher, hidden, today, now_ms) =
             (self.searcher, self.hidden, self.today, self.now_ms);
-        page(
-            entries, searcher, hidden, query, after, limit, today, now_ms,
-        )
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn page<'e>(
-    entries: impl Iterator<Item = &'e Entry>,
-    searcher: &Searcher,
-    hidden: &HashSet<UserId>,
-    query: &Query,
-    after: Option<Cursor>,
-    limit: usize,
-    today: Date,
-    now_ms: i64,
-) -> Vec<Found<'e>> {
-    let home = searcher
-        .place
-        .and_then(places::get)
-        .map(|p| (p.latitude, p.longitude));
-    // Distances cost trigonometry: only for the filters and orders that use them.
-    let needs_km =
-        query.max_distance_km.is_some() || matches!(query.sort, Sort::Nearest | Sort::BestMatch);
-    let mut found: Vec<Found<'e>> = entries
-        .filter(|e| {
-            e.listed
-                && now_ms >= e.hidden_until_ms
-                && e.member != searcher.member
-                && !hidden.contains(&e.member)
-        })
-        .filter_map(|e| {
+        let home = searcher
+            .place
+            .and_then(places::get)
+            .map(|p| (p.latitude, p.longitude));
+        // Distances cost trigonometry: only for the filters and orders that use them.
+        let needs_km = query.max_distance_km.is_some()
+            || matches!(query.sort, Sort::Nearest | Sort::BestMatch);
+        move |e: &Entry| {
+            if !e.listed
+                || now_ms < e.hidden_until_ms
+                || e.member == searcher.member
+                || hidden.contains(&e.member)
+            {
+                return None;
+            }
             let km = match (needs_km, home, e.coords) {
                 (true, Some(a), Some(b)) => Some(places::distance_between(a, b)),
                 _ => None,
@@ -245,24 +263,15 @@ fn page<'e>(
             if !query.admits(e, today, now_ms, km) {
                 return None;
             }
-            // Keys sort descending: the first of each page has the highest key.
             let key = match query.sort {
                 Sort::Newest => e.joined_ms,
                 Sort::RecentlyActive => e.active_ms,
                 Sort::Nearest => -(km.map_or(i64::MAX / 2, |km| (km * 1000.0) as i64)),
                 Sort::BestMatch => match_score(searcher, e, km, now_ms),
             };
-            let past_cursor = after.is_none_or(|(k, id)| (key, e.member) < (k, id));
-            past_cursor.then_some((e, key, km))
-        })
-        .collect();
-    let by_key = |a: &Found<'e>, b: &Found<'e>| (b.1, b.0.member).cmp(&(a.1, a.0.member));
-    if found.len() > limit {
-        found.select_nth_unstable_by(limit, by_key);
-        found.truncate(limit);
+            Some((key, km))
+        }
     }
-    found.sort_unstable_by(by_key);
-    found
 }
 
 #[cfg(test)]
@@ -332,6 +341,10 @@ mod tests {
             now_ms: now,
         };
         let run = |q: &Query, after, limit| ids(&search.page(entries.iter(), q, after, limit));
+        // Walking entries already in order stops at the page and finds the same members.
+        let mut newest_first: Vec<&Entry> = entries.iter().collect();
+        newest_first.sort_by_key(|e| std::cmp::Reverse(e.joined_ms));
+        let walk = |q: &Query, limit| ids(&search.first(newest_first.iter().copied(), q, limit));
         // Newest first, never me, the hidden, the unlisted or the suspended (8).
         let q = Query::default();
         assert_eq!(run(&q, None, 20), [7, 6, 5, 4, 3]);
@@ -361,6 +374,11 @@ mod tests {
             ..Query::default()
         };
         assert_eq!(run(&both, None, 20), [7, 5, 3]);
+        for q in [&Query::default(), &women, &near, &photo, &both] {
+            for limit in [1, 2, 20] {
+                assert_eq!(walk(q, limit), run(q, None, limit));
+            }
+        }
         let old = Query {
             age_min: Some(40),
             ..Query::default()

@@ -211,9 +211,13 @@ pub fn may_view(
     media: &Media,
     owner_status: &AccountStatus,
 ) -> bool {
-    viewer == media.owner
-        || moderates
-        || (media.state == MediaState::Ready && matches!(owner_status, AccountStatus::Active))
+    viewer == media.owner || moderates || shown_to_others(media, owner_status)
+}
+
+/// Whether members other than the owner (and staff) may see `media`: it is ready (processed
+/// and approved) and its owner's account is active.
+pub fn shown_to_others(media: &Media, owner_status: &AccountStatus) -> bool {
+    media.state == MediaState::Ready && matches!(owner_status, AccountStatus::Active)
 }
 
 /// Limits on decoding an image, so a hostile file cannot take the memory or the CPU.

@@ -1,18 +1,20 @@
 //! The member directory, answered from memory.
 //!
 //! A search over 100,000 members must take milliseconds, so the directory keeps one compact
-//! entry per profile in memory (a projection the store can rebuild, built on first use). A
+//! entry per profile in memory (a projection the store can rebuild, built on first use), with
+//! the members in order of joining and of activity: a page sorted by either walks that order
+//! from its cursor and stops when full; nearest and best match score every entry. A
 //! bus listener notes which members changed (profile, account, photos, activity) as each
 //! write commits; the next search re-reads just those from the store before it runs. Blocks
 //! are read per search (they are few per member), so a block hides at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use super::access::{Access, Actor};
 use super::error::ServiceError;
 use crate::clock::SharedClock;
-use crate::domain::directory::{Cursor, Entry, Query, Search, Searcher, Term};
+use crate::domain::directory::{Cursor, Entry, Query, Search, Searcher, Sort, Term};
 use crate::domain::ids::UserId;
 use crate::domain::media::MediaState;
 use crate::domain::permission::Permission;
@@ -71,11 +73,14 @@ impl Index {
     }
 }
 
-/// The index's entries, one per profile.
+/// The index's entries, one per profile, and their orders by joining and by activity (the
+/// directory's two time orders: a page in either walks from its cursor and stops when full).
 #[derive(Default)]
 pub struct Entries {
     list: Vec<Entry>,
     position: HashMap<UserId, usize>,
+    by_joined: BTreeSet<(i64, UserId)>,
+    by_active: BTreeSet<(i64, UserId)>,
 }
 
 impl Entries {
@@ -87,7 +92,32 @@ impl Entries {
         self.position.get(&member).map(|&i| &self.list[i])
     }
 
+    /// Entries in `sort`'s order (one of the time orders), starting after `after`.
+    fn ordered<'a>(
+        &'a self,
+        sort: Sort,
+        after: Option<Cursor>,
+    ) -> Box<dyn Iterator<Item = &'a Entry> + 'a> {
+        let order = match sort {
+            Sort::RecentlyActive => &self.by_active,
+            _ => &self.by_joined,
+        };
+        let keys: Box<dyn Iterator<Item = &(i64, UserId)>> = match after {
+            Some(cursor) => Box::new(order.range(..cursor).rev()),
+            None => Box::new(order.iter().rev()),
+        };
+        Box::new(keys.filter_map(|(_, id)| self.get(*id)))
+    }
+
     fn put(&mut self, member: UserId, entry: Option<Entry>) {
+        if let Some((joined, active)) = self.get(member).map(|e| (e.joined_ms, e.active_ms)) {
+            self.by_joined.remove(&(joined, member));
+            self.by_active.remove(&(active, member));
+        }
+        if let Some(new) = &entry {
+            self.by_joined.insert((new.joined_ms, member));
+            self.by_active.insert((new.active_ms, member));
+        }
         match (self.position.get(&member).copied(), entry) {
             (Some(i), Some(e)) => self.list[i] = e,
             (None, Some(e)) => {
@@ -181,8 +211,16 @@ impl Directory {
             .entries
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let list = entries.as_ref().map_or(&[][..], |e| &e.list[..]);
-        let found = search.page(list.iter(), query, after, limit + 1);
+        let empty = Entries::default();
+        let entries = entries.as_ref().unwrap_or(&empty);
+        let found = match query.sort {
+            Sort::Newest | Sort::RecentlyActive => {
+                search.first(entries.ordered(query.sort, after), query, limit + 1)
+            }
+            Sort::Nearest | Sort::BestMatch => {
+                search.page(entries.list.iter(), query, after, limit + 1)
+            }
+        };
         let next = (found.len() > limit)
             .then(|| found.get(limit - 1).map(|(e, key, _)| (*key, e.member)))
             .flatten();

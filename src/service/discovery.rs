@@ -189,28 +189,23 @@ impl Discovery {
         limit: usize,
         now_ms: i64,
     ) -> Result<Vec<UserId>, ServiceError> {
-        let listed: Vec<UserId> = self.directory.with_entries(|entries| {
-            deck.candidates
-                .iter()
-                .copied()
-                .filter(|id| {
-                    entries
-                        .get(*id)
-                        .is_some_and(|e| e.listed && now_ms >= e.hidden_until_ms)
-                })
-                .collect()
-        });
         Ok(self.store.lookup(|rx| {
-            let mut out = Vec::with_capacity(limit);
-            for id in listed {
-                if out.len() == limit {
-                    break;
+            let blocked = rx.blocks().either_way(me)?;
+            self.directory.with_entries(|entries| {
+                let mut out = Vec::with_capacity(limit);
+                for &id in &deck.candidates {
+                    if out.len() == limit {
+                        break;
+                    }
+                    let listed = entries
+                        .get(id)
+                        .is_some_and(|e| e.listed && now_ms >= e.hidden_until_ms);
+                    if listed && !blocked.contains(&id) && rx.swipes().get(me, id)?.is_none() {
+                        out.push(id);
+                    }
                 }
-                if rx.swipes().get(me, id)?.is_none() && !rx.blocks().between(me, id)? {
-                    out.push(id);
-                }
-            }
-            Ok::<_, StoreError>(out)
+                Ok::<_, StoreError>(out)
+            })
         })?)
     }
 

@@ -20,7 +20,7 @@ use super::settings::Settings;
 use super::staff::{Staff, StaffAction};
 use super::stats::{ActionLabel, MatchingStats};
 use crate::clock::SharedClock;
-use crate::domain::account::User;
+use crate::domain::account::{AccountStatus, User};
 use crate::domain::ids::{MatchId, MediaId, ReportId, UserId, uuid_v7};
 use crate::domain::matching::{
     BATCH_MAX, LIKE_WINDOW_MS, Match, REPORT_TEXT_MAX, Report, ReportCategory, ReportDecision,
@@ -68,18 +68,18 @@ pub struct SwipeResult {
     pub outcome: SwipeOutcome,
 }
 
-/// Whether `member` (their account and profile) is shown to `viewer`: someone else, in good
+/// Whether a member (their account's standing and profile) is shown to `viewer`: someone else, in good
 /// standing, with a profile that is not paused, and not blocked either way. The one rule every
 /// list, page and swipe applies.
 pub fn shown_to(
     viewer: UserId,
-    member: &User,
+    status: &AccountStatus,
     profile: &Profile,
     blocked_either_way: bool,
     now: Timestamp,
 ) -> bool {
-    member.id != viewer
-        && member.status.in_good_standing(now)
+    profile.member != viewer
+        && status.in_good_standing(now)
         && !profile.paused
         && !blocked_either_way
 }
@@ -99,7 +99,7 @@ pub fn available_to(
     };
     Ok(shown_to(
         viewer,
-        &user,
+        &user.status,
         &profile,
         rx.blocked(viewer, member)?,
         now,

@@ -15,6 +15,7 @@ pub mod member_data;
 pub mod passkeys;
 pub mod passwords;
 pub mod profiles;
+pub mod public_profiles;
 pub mod registration;
 pub mod second_factor;
 pub mod self_service;

@@ -6,6 +6,8 @@
 //! (with their state). Positions never reach this module: a member's place is a town from the
 //! embedded list, and distances are between towns.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Value, json};
@@ -16,9 +18,10 @@ use super::discovery::Discovery;
 use super::error::ServiceError;
 use super::matching::shown_to;
 use super::member_data::MemberData;
+use super::public_profiles::{PublicProfile, PublicProfiles};
 use super::settings::Settings;
 use crate::clock::SharedClock;
-use crate::domain::account::{FieldError, User};
+use crate::domain::account::{AccountStatus, FieldError, User};
 use crate::domain::ids::{MatchId, MediaId, UserId};
 use crate::domain::matching::SwipeAction;
 use crate::domain::media::{self, Media, MediaState};
@@ -40,16 +43,17 @@ pub struct Profiles {
     settings: Settings,
     clock: SharedClock,
     queue: JobQueue,
+    public: PublicProfiles,
 }
 
 /// A profile as one viewer may see it.
 #[derive(Debug, Clone)]
 pub struct ProfileCard {
-    pub profile: Profile,
+    /// The profile and the photos this viewer may see (shared, for lists, with every viewer
+    /// who sees the same).
+    pub shown: Arc<PublicProfile>,
     pub age: u32,
     pub place: Option<&'static Place>,
-    /// The photos this viewer may see, in the member's order.
-    pub photos: Vec<Media>,
     /// Between the viewer's town and this member's, when both gave one.
     pub distance_km: Option<u32>,
     /// Interests the viewer shares with this member, in this member's order.
@@ -58,6 +62,17 @@ pub struct ProfileCard {
     pub own: bool,
     /// Where the viewer stands with this member (`None` on one's own profile and in lists).
     pub relation: Option<Relation>,
+}
+
+impl ProfileCard {
+    pub fn profile(&self) -> &Profile {
+        &self.shown.profile
+    }
+
+    /// The photos this viewer may see, in the member's order.
+    pub fn photos(&self) -> &[Media] {
+        &self.shown.photos
+    }
 }
 
 /// What the viewer decided about a member, and whether they are matched.
@@ -81,6 +96,7 @@ impl Profiles {
         settings: Settings,
         clock: SharedClock,
         queue: JobQueue,
+        public: PublicProfiles,
     ) -> Self {
         Self {
             store,
@@ -88,6 +104,7 @@ impl Profiles {
             settings,
             clock,
             queue,
+            public,
         }
     }
 
@@ -192,7 +209,7 @@ impl Profiles {
                 || staff
                 || shown_to(
                     viewer_id,
-                    &user,
+                    &user.status,
                     &profile,
                     rx.blocks().between(viewer_id, member)?,
                     now,
@@ -205,6 +222,7 @@ impl Profiles {
                 &profile,
                 |m| media::may_view(viewer_id, staff, m, &user.status),
             )?;
+            let shown = PublicProfile::unkept(profile, user.status, photos);
             let viewer_profile = match own {
                 true => None,
                 false => rx.profiles().get(viewer_id)?,
@@ -217,9 +235,9 @@ impl Profiles {
                 }),
             };
             let looked = rx.profiles().viewed_at(member, viewer_id)?;
-            Ok(Some((profile, photos, viewer_profile, relation, looked)))
+            Ok(Some((shown, viewer_profile, relation, looked)))
         })?;
-        let (profile, photos, viewer_profile, relation, looked) =
+        let (shown, viewer_profile, relation, looked) =
             found.ok_or_else(ServiceError::not_found)?;
         // A look is a write: a member paging back and forth updates it once in a while.
         let stale = looked.is_none_or(|ms| now.as_millisecond() - ms >= VIEW_REFRESH_MS);
@@ -229,14 +247,14 @@ impl Profiles {
                 .write(move |tx| tx.profiles().record_view(member, viewer_id, at))
                 .await?;
         }
-        let mut card = card(profile, photos, viewer_profile.as_ref(), own, self.today());
+        let mut card = card(Arc::new(shown), viewer_profile.as_ref(), own, self.today());
         card.relation = relation;
         Ok(card)
     }
 
     /// Cards of several members as `viewer` sees them, in the order given, each with what the
     /// caller keeps alongside (when they liked, the match), leaving out those the viewer may
-    /// not see. Looks are not recorded.
+    /// not see. Looks are not recorded. Profiles come from memory ([`PublicProfiles`]).
     pub fn cards_for<T>(
         &self,
         viewer: &Actor,
@@ -246,29 +264,21 @@ impl Profiles {
         let now = self.clock.now();
         let today = self.today();
         let viewer_id = viewer.id;
-        let found = self.store.lookup(|rx| {
-            let me = rx.profiles().get(viewer_id)?;
-            let mut out = Vec::new();
-            for (member, extra) in members {
-                let (Some(profile), Some(user)) =
-                    (rx.profiles().get(member)?, rx.users().get(member)?)
-                else {
-                    continue;
-                };
-                let blocked = rx.blocks().between(viewer_id, member)?;
-                if !shown_to(viewer_id, &user, &profile, blocked, now) {
-                    continue;
-                }
-                let photos = photos_of(
-                    |id| rx.media().get(id),
-                    &profile,
-                    |m| media::may_view(viewer_id, false, m, &user.status),
-                )?;
-                out.push((card(profile, photos, me.as_ref(), false, today), extra));
+        let (members, extras): (Vec<UserId>, Vec<T>) = members.into_iter().unzip();
+        let blocked = self.store.lookup(|rx| rx.blocks().either_way(viewer_id))?;
+        let me = self.public.get(&self.store, viewer_id)?;
+        let found = self.public.get_many(&self.store, &members)?;
+        let mut out = Vec::with_capacity(found.len());
+        for (public, extra) in found.into_iter().zip(extras) {
+            let Some(p) = public else { continue };
+            let hidden = blocked.contains(&p.profile.member);
+            if !shown_to(viewer_id, &p.status, &p.profile, hidden, now) {
+                continue;
             }
-            Ok::<_, StoreError>(out)
-        })?;
-        Ok(found)
+            let viewer_profile = me.as_ref().map(|m| &m.profile);
+            out.push((card(p, viewer_profile, false, today), extra));
+        }
+        Ok(out)
     }
 
     /// [`Self::cards_for`] with nothing alongside.
@@ -358,12 +368,12 @@ fn visible_count(photos: &[Media]) -> usize {
 }
 
 fn card(
-    profile: Profile,
-    photos: Vec<Media>,
+    shown: Arc<PublicProfile>,
     viewer: Option<&Profile>,
     own: bool,
     today: Date,
 ) -> ProfileCard {
+    let profile = &shown.profile;
     let place = profile.place.and_then(places::get);
     let viewer_place = viewer.and_then(|v| v.place).and_then(places::get);
     let distance_km = match (place, viewer_place) {
@@ -382,19 +392,20 @@ fn card(
     ProfileCard {
         age: profile.age_on(today),
         place,
-        photos,
         distance_km,
         shared_interests,
         own,
         relation: None,
-        profile,
+        shown,
     }
 }
 
 fn own_profile(profile: Profile, photos: Vec<Media>, today: Date) -> OwnProfile {
     let completeness = completeness(&profile, visible_count(&photos));
+    // The member is signed in and acting: their account is active.
+    let shown = PublicProfile::unkept(profile, AccountStatus::Active, photos);
     OwnProfile {
-        card: card(profile, photos, None, true, today),
+        card: card(Arc::new(shown), None, true, today),
         completeness,
     }
 }

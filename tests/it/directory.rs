@@ -115,9 +115,9 @@ async fn the_directory_filters_sorts_pages_and_hides() {
         .unwrap();
     assert_eq!(bad.status(), 422);
 
-    // A change shows at once.
-    set_profile(&app, eve, "eve", json!({"interests": ["chess"]})).await;
-    assert_eq!(names(ann, &app, "interest=chess").await, ["eve", "bob"]);
+    // A change shows at once, in the index and on the card.
+    set_profile(&app, eve, "Eve", json!({"interests": ["chess"]})).await;
+    assert_eq!(names(ann, &app, "interest=chess").await, ["Eve", "bob"]);
 
     // Hidden: Fay blocked Ann; Eve pauses; Gus is suspended; Cyd is deleted.
     let blocked = send(

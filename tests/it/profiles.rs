@@ -107,6 +107,19 @@ fn fields_of(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `member` as `viewer` finds them in the directory.
+async fn listed(app: &TestApp, viewer: &reqwest::Client, member: &str) -> Value {
+    let (status, found) = get(viewer, &app.url("/api/v1/directory?limit=100")).await;
+    assert_eq!(status, 200, "{found}");
+    found["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["memberId"] == member)
+        .unwrap_or_else(|| panic!("{member} is not listed: {found}"))
+        .clone()
+}
+
 #[tokio::test]
 async fn a_profile_is_checked_whole_and_others_see_only_what_they_may() {
     let Cast {
@@ -230,6 +243,10 @@ async fn a_profile_is_checked_whole_and_others_see_only_what_they_may() {
     let seen = get(&bob, &anns).await.1;
     let km = seen["data"]["distanceKm"].as_u64().unwrap();
     assert!((330..360).contains(&km), "{km}");
+    // The directory's card (kept in memory) says the same.
+    let card = listed(&app, &bob, &ann_id).await;
+    assert_eq!(card["distanceKm"], km);
+    assert_eq!(card["photos"], seen["data"]["photos"]);
 
     // With approval on, a new photo waits: she sees it with its state, Bob does not.
     save_media_settings(&app, &owner, &[("needs_approval", "yes")]).await;
@@ -253,6 +270,13 @@ async fn a_profile_is_checked_whole_and_others_see_only_what_they_may() {
             .len(),
         3
     );
+    assert_eq!(
+        listed(&app, &bob, &ann_id).await["photos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // A deleted photo leaves the profile.
     let csrf = app.api_csrf(&ann).await;
@@ -265,6 +289,12 @@ async fn a_profile_is_checked_whole_and_others_see_only_what_they_may() {
     assert_eq!(deleted.status(), 204);
     let photos = get(&ann, &mine).await.1["data"]["photos"].clone();
     assert_eq!(photos.as_array().unwrap().len(), 2);
+    let shown = listed(&app, &bob, &ann_id).await["photos"].clone();
+    assert_eq!(
+        shown,
+        json!([get(&bob, &anns).await.1["data"]["photos"][0]])
+    );
+    assert_eq!(shown[0]["id"], second.as_str());
 
     // Paused: hidden from Bob, still hers and staff's.
     let csrf = app.api_csrf(&ann).await;

@@ -5,9 +5,8 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Enum, OpenApi};
 
-use super::profiles::ProfileView;
-use super::reply::Reply;
-use super::{ApiTags, Feed, feed, format_keyed_cursor, keyed_cursor};
+use super::profile_list::ProfileList;
+use super::{ApiTags, format_keyed_cursor, keyed_cursor};
 use crate::domain::directory::{self, Sort};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
@@ -91,7 +90,7 @@ impl DirectoryApi {
         sort: Query<Option<DirectorySort>>,
         #[oai(validator(max_length = 60))] cursor: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> Result<Reply<Feed<ProfileView>>, AppError> {
+    ) -> Result<ProfileList, AppError> {
         let me = viewer.require()?;
         let actor = me.actor();
         let lower = |v: Vec<String>| v.into_iter().map(|s| s.trim().to_lowercase()).collect();
@@ -118,13 +117,9 @@ impl DirectoryApi {
                 limit as usize,
             )
             .await?;
-        let data = state
-            .profiles
-            .cards(&actor, &page.members)?
-            .iter()
-            .map(ProfileView::from)
-            .collect();
-        Ok(Reply(feed(data, limit, page.next.map(format_keyed_cursor))))
+        let cards = state.profiles.cards(&actor, &page.members)?;
+        let next = page.next.map(format_keyed_cursor);
+        ProfileList::new(&state.shown_profiles, &cards, limit, next)
     }
 
     /// The discovery deck
@@ -141,18 +136,13 @@ impl DirectoryApi {
         req: &Request,
         viewer: Viewer,
         #[oai(validator(minimum(value = "1"), maximum(value = "50")))] limit: Query<Option<u32>>,
-    ) -> Result<Reply<Feed<ProfileView>>, AppError> {
+    ) -> Result<ProfileList, AppError> {
         let me = viewer.require()?;
         let actor = me.actor();
         let limit = limit.0.unwrap_or(20);
         let state = state_of(req)?;
         let members = state.discovery.deck(&actor, limit as usize).await?;
-        let data = state
-            .profiles
-            .cards(&actor, &members)?
-            .iter()
-            .map(ProfileView::from)
-            .collect();
-        Ok(Reply(feed(data, limit, None)))
+        let cards = state.profiles.cards(&actor, &members)?;
+        ProfileList::new(&state.shown_profiles, &cards, limit, None)
     }
 }

@@ -19,6 +19,7 @@ pub mod matching;
 pub mod me;
 pub mod media;
 pub mod passkeys;
+pub mod profile_list;
 pub mod profiles;
 pub mod rendered;
 pub mod reply;

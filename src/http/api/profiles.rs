@@ -91,10 +91,26 @@ impl From<&Media> for ProfilePhoto {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
-    pub member_id: String,
-    pub display_name: String,
     /// In whole years; the birth date is never shown to others.
     pub age: u32,
+    /// Between the caller's town and theirs, when both gave one.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<u32>,
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub shown: ShownProfileView,
+}
+
+/// What every member who may see a profile sees alike: all of [`ProfileView`] but the age
+/// (it changes with the day) and the distance (it depends on the viewer). Lists keep it
+/// rendered per profile version.
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ShownProfileView {
+    pub member_id: String,
+    pub display_name: String,
     pub gender: String,
     /// The genders they want to meet (empty: anyone).
     pub wants: Vec<String>,
@@ -105,29 +121,33 @@ pub struct ProfileView {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<PlaceView>,
-    /// Between the caller's town and theirs, when both gave one.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub distance_km: Option<u32>,
     /// In the member's order; the first is the main photo.
     pub photos: Vec<ProfilePhoto>,
 }
 
 impl From<&ProfileCard> for ProfileView {
     fn from(c: &ProfileCard) -> Self {
-        let p = &c.profile;
+        Self {
+            age: c.age,
+            distance_km: if c.own { None } else { c.distance_km },
+            shown: ShownProfileView::from(c),
+        }
+    }
+}
+
+impl From<&ProfileCard> for ShownProfileView {
+    fn from(c: &ProfileCard) -> Self {
+        let p = c.profile();
         Self {
             member_id: p.member.to_string(),
             display_name: p.display_name.clone(),
-            age: c.age,
             gender: p.gender.clone(),
             wants: p.wants.clone(),
             intent: p.intent.clone(),
             bio: p.bio.clone(),
             interests: p.interests.clone(),
             place: c.place.map(PlaceView::from),
-            distance_km: if c.own { None } else { c.distance_km },
-            photos: c.photos.iter().map(ProfilePhoto::from).collect(),
+            photos: c.photos().iter().map(ProfilePhoto::from).collect(),
         }
     }
 }
@@ -165,7 +185,7 @@ pub struct MyProfileView {
 
 impl From<&OwnProfile> for MyProfileView {
     fn from(own: &OwnProfile) -> Self {
-        let p = &own.card.profile;
+        let p = own.card.profile();
         Self {
             profile: ProfileView::from(&own.card),
             birth_date: p.birth_date.to_string(),

@@ -49,6 +49,13 @@ impl<T: Serialize> Rendered<T> {
     }
 }
 
+impl<T> Rendered<T> {
+    /// The JSON as written.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+}
+
 impl<T> Serialize for Rendered<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.json.serialize(serializer)

@@ -12,6 +12,22 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSch
 use poem_openapi::types::Type;
 use serde::Serialize;
 
+/// The document's description of a JSON payload answered with 200.
+pub fn ok_meta<P: Payload>() -> MetaResponses {
+    MetaResponses {
+        responses: vec![MetaResponse {
+            description: "",
+            status: Some(200),
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: P::CONTENT_TYPE,
+                schema: P::schema_ref(),
+            }],
+            headers: vec![],
+        }],
+    }
+}
+
 /// A JSON answer (200 unless a response enum says otherwise).
 pub struct Reply<T>(pub T);
 
@@ -45,18 +61,7 @@ impl<T: Type + Serialize + Send> IntoResponse for Reply<T> {
 
 impl<T: Type + Serialize + Send> ApiResponse for Reply<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: Self::CONTENT_TYPE,
-                    schema: Self::schema_ref(),
-                }],
-                headers: vec![],
-            }],
-        }
+        ok_meta::<Self>()
     }
 
     fn register(registry: &mut Registry) {

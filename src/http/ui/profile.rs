@@ -103,7 +103,7 @@ struct Fields {
 
 impl Fields {
     fn of(own: &OwnProfile) -> Self {
-        let p = &own.card.profile;
+        let p = own.card.profile();
         Self {
             display_name: p.display_name.clone(),
             birth_date: p.birth_date.to_string(),
