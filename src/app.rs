@@ -169,12 +169,14 @@ impl App {
             clock.clone(),
             &events,
         );
+        let public_profiles = service::public_profiles::PublicProfiles::new(&events);
         let discovery = service::discovery::Discovery::new(
             store.clone(),
             access.clone(),
             settings.clone(),
             clock.clone(),
             directory.clone(),
+            public_profiles.clone(),
             stats.clone(),
             &events,
         );
@@ -279,7 +281,7 @@ impl App {
                 settings.clone(),
                 clock.clone(),
                 queue.clone(),
-                service::public_profiles::PublicProfiles::new(&events),
+                public_profiles,
             ),
             directory,
             discovery,
@@ -331,9 +333,6 @@ impl App {
                 stats.register(registry)
             })),
             media_views: Arc::default(),
-            shown_profiles: Arc::new(http::api::rendered::RenderCache::new(
-                service::public_profiles::MAX_ENTRIES,
-            )),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,

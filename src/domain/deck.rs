@@ -4,6 +4,7 @@
 //! a candidate has been shown lately, so the same few popular profiles do not fill every deck.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -63,11 +64,11 @@ pub fn compatible(a: &Entry, b: &Entry, today: Date, km: impl FnOnce() -> Option
 
 /// Ranks the candidates for `me`: listed, compatible both ways, allowed by the rules, not in
 /// `excluded` (already swiped, blocked either way); best first, at most `DECK_SIZE`.
-pub fn rank<'e>(
+pub fn rank<'e, S: BuildHasher>(
     me: &Entry,
     candidates: impl Iterator<Item = &'e Entry>,
     excluded: &HashSet<UserId>,
-    exposures: &HashMap<UserId, u32>,
+    exposures: &HashMap<UserId, u32, S>,
     rules: DeckRules,
     now_ms: i64,
     today: Date,

@@ -48,9 +48,6 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Each upload's JSON by (id, version), for the media lists.
     pub media_views: Arc<RenderCache<(MediaId, u64), MediaView>>,
-    /// What each profile shows every viewer alike, by (member, version), for the deck and
-    /// the directory.
-    pub shown_profiles: Arc<super::api::profile_list::ShownProfiles>,
     pub limiter: Arc<RateLimiter>,
     pub front: Arc<super::middleware::FrontOptions>,
     /// Bearer token that opens `/metrics` beyond loopback.

@@ -8,8 +8,11 @@
 //! write commits; the next search re-reads just those from the store before it runs. Blocks
 //! are read per search (they are few per member), so a block hides at once.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+// Keys are ids the server made, so a fast hash cannot be flooded.
+use rustc_hash::FxHashMap;
 
 use super::access::{Access, Actor};
 use super::error::ServiceError;
@@ -78,7 +81,7 @@ impl Index {
 #[derive(Default)]
 pub struct Entries {
     list: Vec<Entry>,
-    position: HashMap<UserId, usize>,
+    position: FxHashMap<UserId, usize>,
     by_joined: BTreeSet<(i64, UserId)>,
     by_active: BTreeSet<(i64, UserId)>,
 }

@@ -5,20 +5,24 @@
 //! most `MAX_DECKS`, the oldest dropped first; a dropped or lost deck is ranked again on its
 //! next read, in milliseconds). A job recomputes a deck when the member's profile changes, an
 //! hourly sweep recomputes decks older than five hours, and a read recomputes a deck that is
-//! missing or older than six. Reading filters out whoever the
-//! member swiped or blocked since, and whoever is no longer listed, so a swiped card never
-//! comes back. How often each member was shown lately is counted in memory (halved every
+//! missing or older than six. Reading filters out whoever the member swiped or blocked since,
+//! and whoever is no longer shown (paused, suspended; from the public profiles in memory), so
+//! a swiped card never comes back. How often each member was shown lately is counted in memory (halved every
 //! sweep) and damps their rank, so a few popular profiles do not fill every deck.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use jiff::Timestamp;
+// Keys are ids the server made, so a fast hash cannot be flooded.
+use rustc_hash::FxHashMap;
 
 use super::access::{Access, Actor};
 use super::directory::Directory;
 use super::error::ServiceError;
+use super::matching::shown_to;
+use super::public_profiles::PublicProfiles;
 use super::settings::Settings;
 use super::stats::MatchingStats;
 use crate::clock::SharedClock;
@@ -51,20 +55,24 @@ pub struct Discovery {
     settings: Settings,
     clock: SharedClock,
     directory: Directory,
-    exposures: Arc<RwLock<HashMap<UserId, u32>>>,
-    decks: Arc<Mutex<HashMap<UserId, Deck>>>,
+    public: PublicProfiles,
+    exposures: Arc<RwLock<FxHashMap<UserId, u32>>>,
+    decks: Arc<Mutex<FxHashMap<UserId, Deck>>>,
     /// Counts profile changes; a short deck ranked before the latest one is ranked again.
     profiles_changed: Arc<AtomicU64>,
     stats: MatchingStats,
 }
 
 impl Discovery {
+    // The services and projections it reads, each one argument.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         access: Access,
         settings: Settings,
         clock: SharedClock,
         directory: Directory,
+        public: PublicProfiles,
         stats: MatchingStats,
         events: &EventBus,
     ) -> Self {
@@ -82,6 +90,7 @@ impl Discovery {
             settings,
             clock,
             directory,
+            public,
             exposures: Arc::default(),
             decks: Arc::default(),
             stats,
@@ -161,7 +170,7 @@ impl Discovery {
         if !self.directory.with_entries(|e| e.get(me).is_some()) {
             return Err(super::matching::profile_required());
         }
-        let mut picked = self.pick(me, &deck, limit, now.as_millisecond())?;
+        let mut picked = self.pick(me, &deck, limit, now)?;
         // A deck that runs short is ranked again when a profile changed since, or after a
         // minute: in a small or growing community newcomers should not wait hours to be seen.
         let age = now.as_millisecond() - deck.computed_at.as_millisecond();
@@ -169,7 +178,7 @@ impl Discovery {
         let due = age > RERANK_SHORT_MS || (changed && age > RERANK_CHANGED_MS);
         if picked.len() < limit && due {
             deck = self.precompute(me).await?;
-            picked = self.pick(me, &deck, limit, now.as_millisecond())?;
+            picked = self.pick(me, &deck, limit, now)?;
         }
         let mut exposures = self
             .exposures
@@ -181,32 +190,40 @@ impl Discovery {
         Ok(picked)
     }
 
-    /// The first `limit` of `deck` still listed, not swiped and not blocked.
+    /// The first `limit` of `deck` still shown to the member (not paused, in good standing,
+    /// not blocked) and not swiped. Profiles come from memory, a chunk at a time: most of a
+    /// deck's head is still there.
     fn pick(
         &self,
         me: UserId,
         deck: &Deck,
         limit: usize,
-        now_ms: i64,
+        now: Timestamp,
     ) -> Result<Vec<UserId>, ServiceError> {
-        Ok(self.store.lookup(|rx| {
-            let blocked = rx.blocks().either_way(me)?;
-            self.directory.with_entries(|entries| {
-                let mut out = Vec::with_capacity(limit);
-                for &id in &deck.candidates {
+        let blocked = self.store.lookup(|rx| rx.blocks().either_way(me))?;
+        let mut out = Vec::with_capacity(limit);
+        for chunk in deck.candidates.chunks(limit.max(16)) {
+            let profiles = self.public.get_many(&self.store, chunk)?;
+            self.store.lookup(|rx| {
+                for (&id, profile) in chunk.iter().zip(profiles) {
                     if out.len() == limit {
                         break;
                     }
-                    let listed = entries
-                        .get(id)
-                        .is_some_and(|e| e.listed && now_ms >= e.hidden_until_ms);
-                    if listed && !blocked.contains(&id) && rx.swipes().get(me, id)?.is_none() {
+                    let shown = profile.is_some_and(|p| {
+                        let hidden = blocked.contains(&id);
+                        shown_to(me, &p.status, &p.profile, hidden, now)
+                    });
+                    if shown && rx.swipes().get(me, id)?.is_none() {
                         out.push(id);
                     }
                 }
-                Ok::<_, StoreError>(out)
-            })
-        })?)
+                Ok::<_, StoreError>(())
+            })?;
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn keep(&self, member: UserId, deck: Deck) {

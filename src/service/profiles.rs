@@ -222,7 +222,7 @@ impl Profiles {
                 &profile,
                 |m| media::may_view(viewer_id, staff, m, &user.status),
             )?;
-            let shown = PublicProfile::unkept(profile, user.status, photos);
+            let shown = PublicProfile::new(profile, user.status, photos);
             let viewer_profile = match own {
                 true => None,
                 false => rx.profiles().get(viewer_id)?,
@@ -403,7 +403,7 @@ fn card(
 fn own_profile(profile: Profile, photos: Vec<Media>, today: Date) -> OwnProfile {
     let completeness = completeness(&profile, visible_count(&photos));
     // The member is signed in and acting: their account is active.
-    let shown = PublicProfile::unkept(profile, AccountStatus::Active, photos);
+    let shown = PublicProfile::new(profile, AccountStatus::Active, photos);
     OwnProfile {
         card: card(Arc::new(shown), None, true, today),
         completeness,

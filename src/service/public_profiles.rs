@@ -9,9 +9,11 @@
 //! not kept, so a stale entry never outlives the change. At most [`MAX_ENTRIES`]; when full, a
 //! quarter of them are dropped.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+// Keys are ids the server made, so a fast hash cannot be flooded.
+use rustc_hash::FxHashMap;
 
 use crate::domain::account::AccountStatus;
 use crate::domain::ids::UserId;
@@ -31,19 +33,18 @@ pub struct PublicProfile {
     pub status: AccountStatus,
     /// The photos others may see, in the member's order.
     pub photos: Vec<Media>,
-    /// Different for every read of the member from the store (0: not kept), so what is
-    /// rendered from an entry can be kept under (member, version).
-    pub version: u64,
+    /// The API's JSON of what every viewer sees alike, written by the first answer that
+    /// shows this entry; it lives and goes with the entry, so it is never stale.
+    pub rendered: OnceLock<Box<str>>,
 }
 
 impl PublicProfile {
-    /// A profile shown as it is, not kept (one's own, or as staff see it).
-    pub fn unkept(profile: Profile, status: AccountStatus, photos: Vec<Media>) -> Self {
+    pub fn new(profile: Profile, status: AccountStatus, photos: Vec<Media>) -> Self {
         Self {
             profile,
             status,
             photos,
-            version: 0,
+            rendered: OnceLock::new(),
         }
     }
 }
@@ -55,11 +56,9 @@ pub struct PublicProfiles {
 
 #[derive(Default)]
 struct Inner {
-    entries: RwLock<HashMap<UserId, Arc<PublicProfile>>>,
+    entries: RwLock<FxHashMap<UserId, Arc<PublicProfile>>>,
     /// Counts the changes the listener saw; entries read across one are not kept.
     changes: AtomicU64,
-    /// The last version given.
-    versions: AtomicU64,
 }
 
 impl PublicProfiles {
@@ -110,7 +109,7 @@ impl PublicProfiles {
         let read = store.lookup(|rx| {
             missing
                 .iter()
-                .map(|&i| read_one(rx, members[i], &self.inner.versions))
+                .map(|&i| read_one(rx, members[i]))
                 .collect::<Result<Vec<_>, StoreError>>()
         })?;
         let mut fresh = Vec::new();
@@ -171,11 +170,7 @@ impl PublicProfiles {
     }
 }
 
-fn read_one(
-    rx: &Rx,
-    member: UserId,
-    versions: &AtomicU64,
-) -> Result<Option<PublicProfile>, StoreError> {
+fn read_one(rx: &Rx, member: UserId) -> Result<Option<PublicProfile>, StoreError> {
     let (Some(profile), Some(user)) = (rx.profiles().get(member)?, rx.users().get(member)?) else {
         return Ok(None);
     };
@@ -188,10 +183,5 @@ fn read_one(
             photos.push(m);
         }
     }
-    Ok(Some(PublicProfile {
-        profile,
-        status: user.status,
-        photos,
-        version: versions.fetch_add(1, Ordering::Relaxed) + 1,
-    }))
+    Ok(Some(PublicProfile::new(profile, user.status, photos)))
 }

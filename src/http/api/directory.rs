@@ -119,7 +119,7 @@ impl DirectoryApi {
             .await?;
         let cards = state.profiles.cards(&actor, &page.members)?;
         let next = page.next.map(format_keyed_cursor);
-        ProfileList::new(&state.shown_profiles, &cards, limit, next)
+        ProfileList::new(&cards, limit, next)
     }
 
     /// The discovery deck
@@ -143,6 +143,6 @@ impl DirectoryApi {
         let state = state_of(req)?;
         let members = state.discovery.deck(&actor, limit as usize).await?;
         let cards = state.profiles.cards(&actor, &members)?;
-        ProfileList::new(&state.shown_profiles, &cards, limit, None)
+        ProfileList::new(&cards, limit, None)
     }
 }

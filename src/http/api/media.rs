@@ -136,17 +136,15 @@ impl MediaApi {
             .media
             .library(&me.user, before, limit as usize)
             .await?;
-        let views = page
-            .items
-            .iter()
-            .map(|item| {
-                state
-                    .media_views
-                    .get_or_render((item.id, item.version()), || {
-                        item.media().map(|m| MediaView::from(&m))
-                    })
-            })
-            .collect::<Result<_, _>>()?;
+        let views = state.media_views.get_or_render_all(
+            page.items
+                .iter()
+                .map(|item| {
+                    let make = || item.media().map(|m| MediaView::from(&m));
+                    ((item.id, item.version()), make)
+                })
+                .collect(),
+        )?;
         Ok(Reply(feed(
             views,
             limit,

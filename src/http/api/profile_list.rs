@@ -3,9 +3,9 @@
 //! A deck of fifty profiles is about 40 KB of JSON, and writing it, field by field with every
 //! string escaped, was most of what a deck cost once the profiles came from memory. What a
 //! profile shows is the same for every viewer except the age (it changes with the day) and the
-//! distance (it depends on the viewer), so each profile's [`ShownProfileView`] is kept rendered
-//! under its member and version, and an answer is written from the pieces with only those two
-//! numbers added per item. The document shows the answer as `Feed<ProfileView>`.
+//! distance (it depends on the viewer), so each public profile kept in memory carries its
+//! [`ShownProfileView`] rendered once, and an answer is written from those pieces with only
+//! the two numbers added per item. The document shows the answer as `Feed<ProfileView>`.
 
 use std::io::Write;
 
@@ -16,14 +16,9 @@ use poem_openapi::registry::{MetaResponses, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 
 use super::profiles::{ProfileView, ShownProfileView};
-use super::rendered::{RenderCache, Rendered};
 use super::{CursorPagination, Feed};
-use crate::domain::ids::UserId;
 use crate::http::error::AppError;
 use crate::service::profiles::ProfileCard;
-
-/// Each profile's shown part by (member, version).
-pub type ShownProfiles = RenderCache<(UserId, u64), ShownProfileView>;
 
 /// A page of profiles, written.
 pub struct ProfileList {
@@ -32,7 +27,6 @@ pub struct ProfileList {
 
 impl ProfileList {
     pub fn new(
-        kept: &ShownProfiles,
         cards: &[ProfileCard],
         limit: u32,
         next_cursor: Option<String>,
@@ -40,26 +34,33 @@ impl ProfileList {
         let mut body = Vec::with_capacity(256 + cards.len() * 1024);
         body.extend_from_slice(b"{\"data\":[");
         for (i, card) in cards.iter().enumerate() {
-            let shown = match card.shown.version {
-                0 => Rendered::new(&ShownProfileView::from(card))?,
-                version => kept.get_or_render((card.profile().member, version), || {
-                    Ok::<_, AppError>(ShownProfileView::from(card))
-                })?,
-            };
             if i > 0 {
                 body.push(b',');
             }
-            write_item(&mut body, card, shown.json());
+            write_item(&mut body, card, shown_json(card)?);
         }
         body.extend_from_slice(b"],\"pagination\":");
         let pagination = CursorPagination { limit, next_cursor };
-        serde_json::to_writer(&mut body, &pagination).map_err(|e| {
-            tracing::error!("cannot write an answer as JSON: {e}");
-            AppError::internal()
-        })?;
+        serde_json::to_writer(&mut body, &pagination).map_err(cannot_write)?;
         body.push(b'}');
         Ok(Self { body })
     }
+}
+
+/// The card's shown part as JSON, written the first time it is asked for.
+fn shown_json(card: &ProfileCard) -> Result<&str, AppError> {
+    let slot = &card.shown.rendered;
+    if slot.get().is_none() {
+        let json = serde_json::to_string(&ShownProfileView::from(card)).map_err(cannot_write)?;
+        // Another answer may have written it meanwhile: the same bytes.
+        let _ = slot.set(json.into_boxed_str());
+    }
+    slot.get().map(|s| &**s).ok_or_else(AppError::internal)
+}
+
+fn cannot_write(e: serde_json::Error) -> AppError {
+    tracing::error!("cannot write an answer as JSON: {e}");
+    AppError::internal()
 }
 
 /// One [`ProfileView`]: the age and the distance, then the shown part's fields (its JSON
@@ -110,11 +111,12 @@ mod tests {
 
     use super::*;
     use crate::domain::account::AccountStatus;
+    use crate::domain::ids::UserId;
     use crate::domain::places;
     use crate::domain::profile::Profile;
     use crate::service::public_profiles::PublicProfile;
 
-    fn card(n: u128, version: u64, distance_km: Option<u32>, own: bool) -> ProfileCard {
+    fn card(n: u128, distance_km: Option<u32>, own: bool) -> ProfileCard {
         let profile = Profile {
             member: UserId::from_u128(n),
             display_name: format!("Zoë \"{n}\""),
@@ -134,8 +136,7 @@ mod tests {
             updated_at: jiff::Timestamp::UNIX_EPOCH,
         };
         let place = profile.place.and_then(places::get);
-        let mut shown = PublicProfile::unkept(profile, AccountStatus::Active, Vec::new());
-        shown.version = version;
+        let shown = PublicProfile::new(profile, AccountStatus::Active, Vec::new());
         ProfileCard {
             shown: Arc::new(shown),
             age: 36,
@@ -147,35 +148,35 @@ mod tests {
         }
     }
 
-    /// The written list is the `Feed<ProfileView>` the document describes, kept pieces or not.
+    /// The written list is the `Feed<ProfileView>` the document describes, written afresh or
+    /// from the kept pieces.
     #[test]
     fn written_from_pieces_as_the_feed_would_be() {
-        let kept = ShownProfiles::new(16);
         let cards = vec![
-            card(1, 7, Some(12), false),
-            card(2, 0, None, false),
-            card(3, 9, Some(4), true),
+            card(1, Some(12), false),
+            card(2, None, false),
+            card(3, Some(4), true),
         ];
-        for _ in 0..2 {
-            let list = ProfileList::new(&kept, &cards, 20, Some("next".into())).unwrap();
+        for round in 0..2 {
+            let list = ProfileList::new(&cards, 20, Some("next".into())).unwrap();
             let written: serde_json::Value = serde_json::from_slice(&list.body).unwrap();
             let feed = super::super::feed(
                 cards.iter().map(ProfileView::from).collect(),
                 20,
                 Some("next".into()),
             );
-            assert_eq!(written, serde_json::to_value(&feed).unwrap());
+            assert_eq!(
+                written,
+                serde_json::to_value(&feed).unwrap(),
+                "round {round}"
+            );
             for view in &feed.data {
                 let described = poem_openapi::types::ToJSON::to_json(view);
                 assert_eq!(Some(serde_json::to_value(view).unwrap()), described);
             }
+            assert!(cards.iter().all(|c| c.shown.rendered.get().is_some()));
         }
-        assert_eq!(
-            kept.len(),
-            2,
-            "versioned profiles are kept, unkept ones are not"
-        );
-        let empty = ProfileList::new(&kept, &[], 5, None).unwrap();
+        let empty = ProfileList::new(&[], 5, None).unwrap();
         assert_eq!(
             String::from_utf8(empty.body).unwrap(),
             r#"{"data":[],"pagination":{"limit":5}}"#
