@@ -204,21 +204,19 @@ impl Discovery {
         let mut out = Vec::with_capacity(limit);
         for chunk in deck.candidates.chunks(limit.max(16)) {
             let profiles = self.public.get_many(&self.store, chunk)?;
-            self.store.lookup(|rx| {
-                for (&id, profile) in chunk.iter().zip(profiles) {
-                    if out.len() == limit {
-                        break;
-                    }
-                    let shown = profile.is_some_and(|p| {
-                        let hidden = blocked.contains(&id);
-                        shown_to(me, &p.status, &p.profile, hidden, now)
-                    });
-                    if shown && rx.swipes().get(me, id)?.is_none() {
-                        out.push(id);
-                    }
+            let decided = self.store.lookup(|rx| rx.swipes().decided(me, chunk))?;
+            for ((&id, profile), decided) in chunk.iter().zip(profiles).zip(decided) {
+                if out.len() == limit {
+                    break;
                 }
-                Ok::<_, StoreError>(())
-            })?;
+                let shown = profile.is_some_and(|p| {
+                    let hidden = blocked.contains(&id);
+                    shown_to(me, &p.status, &p.profile, hidden, now)
+                });
+                if shown && !decided {
+                    out.push(id);
+                }
+            }
             if out.len() == limit {
                 break;
             }

@@ -55,6 +55,17 @@ impl<S: Snapshot> Swipes<'_, S> {
         SWIPES.get(self.0, (actor.as_u128(), target.as_u128()))
     }
 
+    /// Whether `actor` liked or passed each of `targets` (the table opened once, nothing
+    /// decoded: a deck checks fifty candidates a read).
+    pub fn decided(&self, actor: UserId, targets: &[UserId]) -> Result<Vec<bool>, StoreError> {
+        let table = SWIPES.open(self.0)?;
+        let a = actor.as_u128();
+        targets
+            .iter()
+            .map(|t| Ok(table.get((a, t.as_u128()))?.is_some()))
+            .collect()
+    }
+
     /// Likes `actor` gave at or after `since_ms`, and the time of the oldest of them.
     pub fn likes_since(
         &self,
