@@ -60,6 +60,40 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     await page.getByText('complete').first().waitFor();
     await page.screenshot({ path: path.join(artifacts, 'profile-own.png'), fullPage: true });
 
+    // While the photo is on its way, its blurhash fills the box; the placeholder's colours
+    // are the photo's, and it goes once the photo is there.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route('**/media/*/card', async (route) => { await held; await route.continue(); });
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    const waiting = page.getByRole('img', { name: 'Photo 1 of Olive' });
+    await page.waitForFunction(() => document.querySelector('img.blurhash') !== null);
+    // The colours of the placeholder or of the photo, drawn at 2×2: the blurhash keeps the
+    // photo's broad layout of colour, not just its average.
+    const quadrants = (img, which) => new Promise((resolve, reject) => {
+      const source = which === 'placeholder' ? img.style.backgroundImage.slice(5, -2) : img.currentSrc;
+      const drawn = new Image();
+      drawn.onload = () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 2;
+        canvas.height = 2;
+        const ctx = canvas.getContext('2d');
+        ctx.imageSmoothingQuality = 'high';
+        ctx.drawImage(drawn, 0, 0, 2, 2);
+        resolve(Array.from(ctx.getImageData(0, 0, 2, 2).data).filter((_, i) => i % 4 !== 3));
+      };
+      drawn.onerror = reject;
+      drawn.src = source;
+    });
+    const placeholder = await waiting.evaluate(quadrants, 'placeholder');
+    release();
+    await page.waitForFunction(() => document.querySelector('img.blurhash') === null);
+    const real = await waiting.evaluate(quadrants, 'photo');
+    for (let k = 0; k < real.length; k++) {
+      assert.ok(Math.abs(placeholder[k] - real[k]) < 48, `placeholder ${placeholder} vs photo ${real}`);
+    }
+    await page.unroute('**/media/*/card');
+
     // Use my location: the position becomes a town; only the town is saved.
     await page.getByRole('link', { name: 'Edit profile' }).click();
     await page.getByRole('button', { name: 'use my location' }).click();

@@ -287,3 +287,87 @@ for (const deck of document.querySelectorAll('[data-deck]')) {
     if (dx < -80) pass.click();
   });
 }
+
+// Blurhash placeholders: a photo carries its blurhash (`data-blurhash`); until the photo has
+// loaded, a 32×32 image decoded from it fills the photo's box, so a card shows its colours at
+// once. The decoding follows the blurhash format: a base-83 header (components, maximum AC),
+// the average colour, then the cosine components.
+const BASE83 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~';
+
+function decode83(text) {
+  let value = 0;
+  for (const c of text) {
+    const digit = BASE83.indexOf(c);
+    if (digit < 0) throw new Error('not a blurhash');
+    value = value * 83 + digit;
+  }
+  return value;
+}
+
+const toLinear = (v) => {
+  const x = v / 255;
+  return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+};
+const toSRGB = (v) => {
+  const x = Math.max(0, Math.min(1, v));
+  return Math.round((x <= 0.0031308 ? x * 12.92 : 1.055 * x ** (1 / 2.4) - 0.055) * 255);
+};
+const signPow = (v, e) => Math.sign(v) * Math.abs(v) ** e;
+
+function blurhashPixels(hash, width, height) {
+  const sizeFlag = decode83(hash[0]);
+  const nx = (sizeFlag % 9) + 1;
+  const ny = Math.floor(sizeFlag / 9) + 1;
+  if (hash.length !== 4 + 2 * nx * ny) throw new Error('not a blurhash');
+  const maxAC = (decode83(hash[1]) + 1) / 166;
+  const colors = [];
+  const dc = decode83(hash.slice(2, 6));
+  colors.push([toLinear(dc >> 16), toLinear((dc >> 8) & 255), toLinear(dc & 255)]);
+  for (let i = 1; i < nx * ny; i++) {
+    const v = decode83(hash.slice(4 + i * 2, 6 + i * 2));
+    const q = [Math.floor(v / 361), Math.floor(v / 19) % 19, v % 19];
+    colors.push(q.map((c) => signPow((c - 9) / 9, 2) * maxAC));
+  }
+  const pixels = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const rgb = [0, 0, 0];
+      for (let j = 0; j < ny; j++) {
+        for (let i = 0; i < nx; i++) {
+          const basis = Math.cos((Math.PI * x * i) / width) * Math.cos((Math.PI * y * j) / height);
+          const c = colors[i + j * nx];
+          for (let k = 0; k < 3; k++) rgb[k] += c[k] * basis;
+        }
+      }
+      const at = 4 * (x + y * width);
+      pixels.set([toSRGB(rgb[0]), toSRGB(rgb[1]), toSRGB(rgb[2]), 255], at);
+    }
+  }
+  return pixels;
+}
+
+function showBlurhash(img) {
+  if (img.complete && img.naturalWidth > 0) return;
+  try {
+    const canvas = document.createElement('canvas');
+    canvas.width = 32;
+    canvas.height = 32;
+    const pixels = blurhashPixels(img.dataset.blurhash, 32, 32);
+    canvas.getContext('2d').putImageData(new ImageData(pixels, 32, 32), 0, 0);
+    img.style.backgroundImage = `url(${canvas.toDataURL()})`;
+    img.classList.add('blurhash');
+    const clear = () => {
+      img.style.backgroundImage = '';
+      img.classList.remove('blurhash');
+    };
+    img.addEventListener('load', clear, { once: true });
+  } catch {
+    // A malformed hash leaves the box as it was.
+  }
+}
+
+function showBlurhashes(root) {
+  for (const img of root.querySelectorAll('img[data-blurhash]')) showBlurhash(img);
+}
+showBlurhashes(document);
+document.addEventListener('htmx:afterSwap', (event) => showBlurhashes(event.target));
