@@ -153,7 +153,7 @@ async fn stories_reach_whom_they_should_and_go_after_a_day() {
 #[tokio::test]
 async fn stories_work_as_plain_forms() {
     let (app, _owner, members) = community(&["ann", "bob"]).await;
-    let [(ann, _), (bob, _)] = &members[..] else {
+    let [(ann, _), (bob, bob_id)] = &members[..] else {
         unreachable!()
     };
     let photo = upload_photo(&app, ann, "plain.png").await;
@@ -195,6 +195,29 @@ async fn stories_work_as_plain_forms() {
     assert_eq!(one.status(), 200);
     let viewers = get_json(ann, &app.url(&format!("/api/v1/stories/{id}/viewers"))).await;
     assert_eq!(viewers["data"].as_array().unwrap().len(), 1);
+
+    // Her page of the story shows who saw it; Bob's does not.
+    let story = app.url(&format!("/stories/{id}"));
+    let hers = crate::helpers::get_text(ann, &story).await;
+    assert!(hers.contains("Seen by 1"), "{hers}");
+    assert!(
+        hers.contains(&format!("href=\"/members/{bob_id}\"")),
+        "{hers}"
+    );
+    let his = crate::helpers::get_text(bob, &story).await;
+    assert!(!his.contains("Seen by"), "{his}");
+    // Bob cannot take it down; she can, and it is gone.
+    for (who, status) in [(bob, 404), (ann, 303)] {
+        let csrf = crate::helpers::TestApp::csrf_from(who, &story).await;
+        let resp = who
+            .post(app.url(&format!("/stories/{id}/delete")))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status);
+    }
+    assert_eq!(bob.get(&story).send().await.unwrap().status(), 404);
 
     // Each story holds a job and an upload for a day: a member may share 20 a day.
     let mut shared = 1;

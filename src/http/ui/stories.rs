@@ -9,15 +9,17 @@ use serde::Deserialize;
 use super::{PageContext, flash, render, signed_in, state_of};
 use crate::domain::media::{Media, MediaState};
 use crate::domain::story::{Audience, Story};
-use crate::http::auth::{Viewer, verify_csrf};
+use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::routing::Routes;
+use crate::service::profiles::ProfileCard;
 
 pub fn routes() -> Routes {
     Routes::new()
         .get("/stories", page)
         .post("/stories", share)
         .get("/stories/:id", story)
+        .post("/stories/:id/delete", take_down)
 }
 
 #[derive(Template)]
@@ -95,6 +97,8 @@ pub async fn share(
 struct StoryPage {
     page: PageContext,
     story: Story,
+    /// For its author: who saw it and when, newest first.
+    viewers: Option<Vec<(ProfileCard, String)>>,
 }
 
 #[handler]
@@ -106,10 +110,41 @@ pub async fn story(
     let me = signed_in(&viewer, req.uri().path())?;
     let state = state_of(req)?;
     let id = id.parse().map_err(|_| AppError::not_found())?;
-    let story = state.stories.view(&me.actor(), id).await?;
+    let actor = me.actor();
+    let story = state.stories.view(&actor, id).await?;
+    let viewers = if story.author == actor.id {
+        let seen = state.stories.viewers(&actor, id)?;
+        let cards = state.profiles.cards_for(&actor, seen)?;
+        Some(
+            cards
+                .into_iter()
+                .map(|(card, at)| (card, at.strftime("%H:%M UTC").to_string()))
+                .collect(),
+        )
+    } else {
+        None
+    };
     Ok(render(&StoryPage {
         page: PageContext::new(req, state, &viewer),
         story,
+        viewers,
     })?
     .into_response())
+}
+
+/// The author takes their story down before it expires.
+#[handler]
+pub async fn take_down(
+    req: &Request,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(input): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    let me = signed_in(&viewer, "/stories")?;
+    let state = state_of(req)?;
+    verify_csrf(req, state, &viewer, Some(&input.csrf))?;
+    let id = id.parse().map_err(|_| AppError::not_found())?;
+    state.stories.delete(&me.actor(), id).await?;
+    flash::set(req, "Your story is gone.");
+    Ok(Redirect::see_other("/stories").into_response())
 }
