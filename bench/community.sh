@@ -7,10 +7,11 @@
 # 1. `hearth demo-data --members N --tokens 1000` into a fresh data directory (timed, peak RSS).
 # 2. Start-up: from launch to "listening", three times; RSS idle after the first deck.
 # 3. wrk on loopback, each request as one of the 1,000 token members from its own
-#    X-Forwarded-For address (bench/community.lua): /healthz (-c256), the deck
-#    GET /api/v1/discovery?limit=50 (-c256), the directory with three filters (-c64),
-#    and POST /api/v1/swipes with 50 swipes a request (-c16). Prints requests/s, p95, the
-#    ratio to /healthz, RSS after, and deck precompute time from /metrics.
+#    X-Forwarded-For address (bench/community.lua): /healthz (-c256), a 52 KB static file
+#    (-c256: what the bytes of a deck cost alone), the deck GET /api/v1/discovery?limit=50
+#    (-c256), the directory with three filters (-c64), and POST /api/v1/swipes with 50 swipes
+#    a request (-c16). Prints requests/s, p95, the ratio to /healthz, RSS after, and deck
+#    precompute time from /metrics.
 # Needs: python3, curl, wrk, GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,6 +99,10 @@ health_rps="$(awk '/Requests\/sec/ {print $2}' <<<"$health")"
 echo "| route | requests/s | p95 (ms) | ratio to /healthz | errors |"
 echo "|---|---:|---:|---:|---:|"
 report "GET /healthz (c256)" "$health" "$health_rps"
+# The same number of bytes from memory: a static file of about the deck's size (htmx, 52 KB),
+# what answering 40-50 KB costs on this machine before any work.
+htmx="$(curl -fsS "$base/login" | grep -o '/static/[^"]*htmx[^"]*\.js' | head -1)"
+report "GET $htmx, 52 KB static (c256)" "$(load 256 get "$htmx")" "$health_rps"
 report "GET /api/v1/discovery?limit=50 (c256)" "$(load 256 get '/api/v1/discovery?limit=50')" "$health_rps"
 echo "RSS after the deck load: $(rss) MiB (peak $(hwm) MiB)"
 report "GET /api/v1/directory, 3 filters (c64)" \

@@ -22,7 +22,7 @@ use crate::domain::profile::Profile;
 use crate::events::{Event, EventBus};
 use crate::store::{Rx, Store, StoreError};
 
-/// Profiles kept: about 1 KB each, so about 50 MB when full.
+/// Profiles kept: about 2 KB each with their JSON, so about 100 MB when full.
 pub const MAX_ENTRIES: usize = 50_000;
 
 /// One member as others may see them.
