@@ -55,6 +55,7 @@ pub fn member_data_parts() -> MemberDataParts {
             service::profiles::member_data(),
             service::matching::member_data(),
             service::stories::member_data(),
+            service::messages::member_data(),
             service::audit::member_data(),
         ]
         .into_iter()
@@ -290,6 +291,13 @@ impl App {
                 access.clone(),
                 clock.clone(),
                 queue.clone(),
+                limiter.clone(),
+            ),
+            messages: service::messages::Messages::new(
+                store.clone(),
+                access.clone(),
+                settings.clone(),
+                clock.clone(),
                 limiter.clone(),
             ),
             matching: service::matching::Matching::new(

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::broadcast;
 
-use crate::domain::ids::{MatchId, MediaId, ReportId, StoryId, UserId};
+use crate::domain::ids::{ConversationId, MatchId, MediaId, MessageId, ReportId, StoryId, UserId};
 use crate::domain::settings::SiteSettings;
 
 /// Something that happened, after it was committed.
@@ -75,6 +75,28 @@ pub enum Event {
         author: UserId,
         viewer: UserId,
     },
+    /// A message was sent (published for each of the two members; `from` wrote it).
+    MessageNew {
+        conversation: ConversationId,
+        message: MessageId,
+        member: UserId,
+        from: UserId,
+    },
+    /// `reader` read a conversation up to `upto` (published for each of the two, so the
+    /// reader's other devices clear it and the writer sees "seen").
+    MessageRead {
+        conversation: ConversationId,
+        upto: MessageId,
+        member: UserId,
+        reader: UserId,
+    },
+    /// A message was edited or deleted by its author (published for each of the two).
+    MessageChanged {
+        conversation: ConversationId,
+        message: MessageId,
+        member: UserId,
+        deleted: bool,
+    },
 }
 
 /// The families of events a subscriber can follow.
@@ -87,10 +109,11 @@ pub enum Topic {
     Profiles,
     Matching,
     Moderation,
+    Messages,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 7] = [
+    pub const ALL: [Topic; 8] = [
         Topic::Accounts,
         Topic::Sessions,
         Topic::Settings,
@@ -98,6 +121,7 @@ impl Topic {
         Topic::Profiles,
         Topic::Matching,
         Topic::Moderation,
+        Topic::Messages,
     ];
 }
 
@@ -119,6 +143,9 @@ impl Event {
             | Event::Blocked { .. } => Topic::Matching,
             Event::ReportFiled { .. } => Topic::Moderation,
             Event::StoryNew { .. } | Event::StoryViewed { .. } => Topic::Profiles,
+            Event::MessageNew { .. } | Event::MessageRead { .. } | Event::MessageChanged { .. } => {
+                Topic::Messages
+            }
         }
     }
 
@@ -137,7 +164,10 @@ impl Event {
             | Event::MemberActive { member, .. }
             | Event::MatchNew { member, .. }
             | Event::MatchEnded { member, .. }
-            | Event::Blocked { member, .. } => Some(*member),
+            | Event::Blocked { member, .. }
+            | Event::MessageNew { member, .. }
+            | Event::MessageRead { member, .. }
+            | Event::MessageChanged { member, .. } => Some(*member),
             Event::LikeNew { to, .. } => Some(*to),
             Event::StoryNew { author, .. } | Event::StoryViewed { author, .. } => Some(*author),
             Event::SettingsChanged { .. } | Event::ReportFiled { .. } => None,

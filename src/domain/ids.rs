@@ -75,6 +75,14 @@ id_type!(
     /// A story: a photo with a caption, for 24 hours.
     StoryId
 );
+id_type!(
+    /// A conversation between two members.
+    ConversationId
+);
+id_type!(
+    /// A message (time-ordered: later messages of a conversation sort later).
+    MessageId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

@@ -12,6 +12,7 @@ pub mod invite;
 pub mod job;
 pub mod matching;
 pub mod media;
+pub mod message;
 pub mod passkey;
 pub mod permission;
 pub mod places;

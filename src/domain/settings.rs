@@ -72,6 +72,7 @@ pub struct SiteSettings {
     pub mail: MailSettings,
     pub media: MediaSettings,
     pub profiles: ProfileSettings,
+    pub messages: MessageSettings,
 }
 
 /// What members may say about themselves: the community's own lists of genders, intents and
@@ -212,6 +213,79 @@ impl ProfileSettings {
             }
         }
         problems
+    }
+}
+
+/// Who may write to whom, and how many new people a member may write to in a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessageSettings {
+    pub scope: MessageScope,
+    /// Conversations a member may start in any 24 hours (against spam) ...
+    pub new_conversations_per_day: u32,
+    /// ... and one whose email address is not verified.
+    pub unverified_new_conversations_per_day: u32,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        Self {
+            scope: MessageScope::Matches,
+            new_conversations_per_day: 20,
+            unverified_new_conversations_per_day: 3,
+        }
+    }
+}
+
+impl MessageSettings {
+    /// Conversations a member may start in any 24 hours.
+    pub fn new_conversations_for(&self, verified: bool) -> u32 {
+        if verified {
+            self.new_conversations_per_day
+        } else {
+            self.unverified_new_conversations_per_day
+                .min(self.new_conversations_per_day)
+        }
+    }
+
+    pub fn problems(&self) -> Vec<FieldError> {
+        [
+            ("new_conversations_per_day", self.new_conversations_per_day),
+            (
+                "unverified_new_conversations_per_day",
+                self.unverified_new_conversations_per_day,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !(1..=1_000).contains(value))
+        .map(|(field, _)| FieldError::new(field, "Use a number from 1 to 1000."))
+        .collect()
+    }
+}
+
+/// Whom a member may write to (blocks always win).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageScope {
+    /// Only members they are matched with.
+    #[default]
+    Matches,
+    /// Any member they may see.
+    Members,
+}
+
+impl MessageScope {
+    pub const ALL: [MessageScope; 2] = [Self::Matches, Self::Members];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Matches => "matches",
+            Self::Members => "members",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 
@@ -419,6 +493,7 @@ impl Default for SiteSettings {
             mail: MailSettings::default(),
             media: MediaSettings::default(),
             profiles: ProfileSettings::default(),
+            messages: MessageSettings::default(),
         }
     }
 }
@@ -464,6 +539,7 @@ impl SiteSettings {
         problems.extend(self.mail.problems());
         problems.extend(self.media.problems());
         problems.extend(self.profiles.problems());
+        problems.extend(self.messages.problems());
         problems
     }
 }
@@ -505,6 +581,9 @@ pub struct SettingsPatch {
     pub supporter_likes_per_day: Option<u32>,
     pub who_liked_me: Option<Audience>,
     pub who_viewed_me: Option<Audience>,
+    pub message_scope: Option<MessageScope>,
+    pub new_conversations_per_day: Option<u32>,
+    pub unverified_new_conversations_per_day: Option<u32>,
 }
 
 impl SettingsPatch {
@@ -568,6 +647,15 @@ impl SettingsPatch {
         );
         set(&mut s.profiles.who_liked_me, &self.who_liked_me);
         set(&mut s.profiles.who_viewed_me, &self.who_viewed_me);
+        set(&mut s.messages.scope, &self.message_scope);
+        set(
+            &mut s.messages.new_conversations_per_day,
+            &self.new_conversations_per_day,
+        );
+        set(
+            &mut s.messages.unverified_new_conversations_per_day,
+            &self.unverified_new_conversations_per_day,
+        );
     }
 }
 

@@ -42,6 +42,7 @@ pub struct AppState {
     pub directory: crate::service::directory::Directory,
     pub discovery: crate::service::discovery::Discovery,
     pub stories: crate::service::stories::Stories,
+    pub messages: crate::service::messages::Messages,
     pub reports: crate::service::matching::ReportQueue,
     pub self_service: SelfService,
     pub assets: Arc<AssetUrls>,

@@ -78,6 +78,7 @@ error_codes! {
     UploadInterrupted = "UPLOAD_INTERRUPTED": "The upload did not arrive whole.",
     MetricsForbidden = "METRICS_FORBIDDEN": "Metrics are served to loopback, or with the metrics token.",
     ProfileRequired = "PROFILE_REQUIRED": "Write your profile first: liking and passing need one.",
+    EditWindowClosed = "EDIT_WINDOW_CLOSED": "A message can be edited only in the 15 minutes after it was sent.",
     Error = "ERROR": "Another HTTP error; the status says which.",
 }
 

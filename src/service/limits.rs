@@ -60,6 +60,8 @@ pub enum LimitKind {
     Report,
     /// Stories shared per member.
     Story,
+    /// Conversations started per member.
+    Conversation,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

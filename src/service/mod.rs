@@ -12,6 +12,7 @@ pub mod mail;
 pub mod matching;
 pub mod media;
 pub mod member_data;
+pub mod messages;
 pub mod passkeys;
 pub mod passwords;
 pub mod profiles;

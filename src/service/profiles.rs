@@ -281,6 +281,18 @@ impl Profiles {
         Ok(out)
     }
 
+    /// What others may see of these members' profiles (name, photos), whatever their
+    /// standing or pauses, for places that show someone the viewer already knows (their
+    /// conversations); `None` for members without a profile.
+    pub fn shown_as(
+        &self,
+        viewer: &Actor,
+        members: &[UserId],
+    ) -> Result<Vec<Option<Arc<PublicProfile>>>, ServiceError> {
+        self.access.require(viewer, Permission::View)?;
+        Ok(self.public.get_many(&self.store, members)?)
+    }
+
     /// [`Self::cards_for`] with nothing alongside.
     pub fn cards(
         &self,

@@ -37,6 +37,15 @@ impl<S: Snapshot> Blocks<'_, S> {
         Ok(blocks.get((x, y))?.is_some() || blocks.get((y, x))?.is_some())
     }
 
+    /// Whether `blocker` blocked `blocked` (one way).
+    pub fn has_blocked(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .table(BLOCKS)?
+            .get((blocker.as_u128(), blocked.as_u128()))?
+            .is_some())
+    }
+
     /// Whom `blocker` blocked, with when (ms).
     pub fn blocked_by(&self, blocker: UserId) -> Result<Vec<(UserId, i64)>, StoreError> {
         let b = blocker.as_u128();

@@ -93,6 +93,13 @@ impl Matches<'_, Tx<'_>> {
         MATCHES.insert(self.0, id, m)
     }
 
+    /// Notes the last thing that happened between the two (a message).
+    pub fn touch(&self, m: &Match, at: jiff::Timestamp) -> Result<(), StoreError> {
+        let mut moved = m.clone();
+        moved.last_activity = at;
+        MATCHES.insert(self.0, m.id.as_u128(), &moved)
+    }
+
     pub fn delete(&self, m: &Match) -> Result<(), StoreError> {
         let (id, a, b) = (m.id.as_u128(), m.a.as_u128(), m.b.as_u128());
         self.0.table(BY_PAIR)?.remove((a, b))?;

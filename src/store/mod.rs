@@ -29,6 +29,7 @@ pub mod invites;
 pub mod jobs;
 pub mod matches;
 pub mod media;
+pub mod messages;
 pub mod migrate;
 pub mod one_time_tokens;
 pub mod passkeys;

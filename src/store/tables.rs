@@ -11,7 +11,7 @@ use redb::{
 
 use super::{Rows, Rx, StoreError};
 use super::{
-    api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media,
+    api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media, messages,
     one_time_tokens, passkeys, profiles, reports, second_factors, sessions, stories, swipes, users,
 };
 
@@ -33,6 +33,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     blocks::TABLES,
     reports::TABLES,
     stories::TABLES,
+    messages::TABLES,
     blobs::TABLES,
     audit::TABLES,
     jobs::TABLES,

@@ -20,6 +20,7 @@ mod mail;
 mod matching;
 mod media;
 mod member_data;
+mod messages;
 mod passkeys;
 mod profiles;
 mod registration;

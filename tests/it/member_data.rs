@@ -148,6 +148,30 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
     .await
     .unwrap();
     assert_eq!(matched["data"][0]["result"], "matched");
+    // They write to each other.
+    let opened: serde_json::Value = post(
+        "/api/v1/conversations",
+        serde_json::json!({"memberId": eve}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let conversation = opened["data"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let sent = post(&path, serde_json::json!({"text": "Hello Eve"}))
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let answered = eve_post(
+        &path,
+        reqwest::Method::POST,
+        serde_json::json!({"text": "Hi!"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answered.status(), 201);
     for (client, other) in [(&dora, &eve), (&eve_client, &id)] {
         let seen = client
             .get(app.url(&format!("/api/v1/members/{other}/profile")))
@@ -190,6 +214,10 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "matches",
         "blocks",
         "reports",
+        "conversations",
+        "conversations_inbox",
+        "messages",
+        "messages_read",
         "invites",
         "audit_log",
         "one_time_tokens",

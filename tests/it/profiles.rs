@@ -534,6 +534,9 @@ async fn the_community_chooses_the_options() {
             ("supporter_likes_per_day", "200"),
             ("who_liked_me", "supporters"),
             ("who_viewed_me", "off"),
+            ("message_scope", "members"),
+            ("new_conversations_per_day", "30"),
+            ("unverified_new_conversations_per_day", "4"),
         ])
         .send()
         .await
@@ -543,6 +546,11 @@ async fn the_community_chooses_the_options() {
     assert_eq!(
         options["data"],
         json!({"minimumAge": 21, "genders": ["woman", "man", "agender"], "intents": ["board games night"], "interests": ["chess", "go"]})
+    );
+    let settings = get_json(&owner, &app.url("/api/v1/admin/settings")).await;
+    assert_eq!(
+        settings["data"]["messages"],
+        json!({"scope": "members", "newConversationsPerDay": 30, "unverifiedNewConversationsPerDay": 4})
     );
 
     // One gender is not a choice: refused, nothing changes.
@@ -558,6 +566,9 @@ async fn the_community_chooses_the_options() {
             ("supporter_likes_per_day", "200"),
             ("who_liked_me", "everyone"),
             ("who_viewed_me", "everyone"),
+            ("message_scope", "matches"),
+            ("new_conversations_per_day", "20"),
+            ("unverified_new_conversations_per_day", "3"),
         ])
         .send()
         .await
@@ -570,6 +581,31 @@ async fn the_community_chooses_the_options() {
             .unwrap()
             .contains("Give 2 to 100 options")
     );
+    // Nor are message settings outside their bounds.
+    let csrf = TestApp::csrf_from(&owner, &app.url("/admin/profiles")).await;
+    let refused = owner
+        .post(app.url("/admin/profiles"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("minimum_age", "21"),
+            ("genders", "woman\nman"),
+            ("intents", "x"),
+            ("likes_per_day", "50"),
+            ("supporter_likes_per_day", "200"),
+            ("who_liked_me", "everyone"),
+            ("who_viewed_me", "everyone"),
+            ("message_scope", "nobody"),
+            ("new_conversations_per_day", "0"),
+            ("unverified_new_conversations_per_day", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Choose whom members may write to"), "{page}");
+    let settings = get_json(&owner, &app.url("/api/v1/admin/settings")).await;
+    assert_eq!(settings["data"]["messages"]["scope"], "members");
 
     // The API face changes the same settings.
     let csrf = app.api_csrf(&owner).await;

@@ -1,5 +1,6 @@
 //! Profile options: the community's genders, intents and suggested interests, its minimum
-//! age, and whether the deck needs a photo. Admins and the owner (site settings).
+//! age, whether the deck needs a photo, and who may write to whom. Admins and the owner
+//! (site settings).
 
 use askama::Template;
 use poem::http::StatusCode;
@@ -10,7 +11,9 @@ use serde::Deserialize;
 use super::require;
 use crate::domain::account::FieldError;
 use crate::domain::permission::Permission;
-use crate::domain::settings::{Audience, ProfileSettings, SettingsPatch, option_list};
+use crate::domain::settings::{
+    Audience, MessageScope, MessageSettings, ProfileSettings, SettingsPatch, option_list,
+};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, render_status, state_of};
@@ -43,10 +46,16 @@ pub struct OptionsForm {
     who_liked_me: String,
     #[serde(default)]
     who_viewed_me: String,
+    #[serde(default)]
+    message_scope: String,
+    #[serde(default)]
+    new_conversations_per_day: String,
+    #[serde(default)]
+    unverified_new_conversations_per_day: String,
 }
 
 impl OptionsForm {
-    fn from_settings(s: &ProfileSettings) -> Self {
+    fn from_settings(s: &ProfileSettings, m: &MessageSettings) -> Self {
         Self {
             csrf: String::new(),
             minimum_age: s.minimum_age.to_string(),
@@ -67,6 +76,11 @@ impl OptionsForm {
             supporter_likes_per_day: s.supporter_likes_per_day.to_string(),
             who_liked_me: s.who_liked_me.as_str().into(),
             who_viewed_me: s.who_viewed_me.as_str().into(),
+            message_scope: m.scope.as_str().into(),
+            new_conversations_per_day: m.new_conversations_per_day.to_string(),
+            unverified_new_conversations_per_day: m
+                .unverified_new_conversations_per_day
+                .to_string(),
         }
     }
 
@@ -80,6 +94,23 @@ impl OptionsForm {
             "supporter_likes_per_day",
             &self.supporter_likes_per_day,
         );
+        let new_conversations_per_day = super::whole_number(
+            &mut problems,
+            "new_conversations_per_day",
+            &self.new_conversations_per_day,
+        );
+        let unverified_new_conversations_per_day = super::whole_number(
+            &mut problems,
+            "unverified_new_conversations_per_day",
+            &self.unverified_new_conversations_per_day,
+        );
+        let message_scope = MessageScope::parse(&self.message_scope);
+        if message_scope.is_none() {
+            problems.push(FieldError::new(
+                "message_scope",
+                "Choose whom members may write to.",
+            ));
+        }
         let mut audience = |field: &'static str, raw: &str| {
             Audience::parse(raw).or_else(|| {
                 problems.push(FieldError::new(field, "Choose who may see it."));
@@ -102,6 +133,9 @@ impl OptionsForm {
             supporter_likes_per_day: Some(supporter_likes_per_day),
             who_liked_me,
             who_viewed_me,
+            message_scope,
+            new_conversations_per_day: Some(new_conversations_per_day),
+            unverified_new_conversations_per_day: Some(unverified_new_conversations_per_day),
             ..SettingsPatch::default()
         })
     }
@@ -130,7 +164,8 @@ impl OptionsPage {
 pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
-    let form = OptionsForm::from_settings(&state.settings.current().profiles);
+    let settings = state.settings.current();
+    let form = OptionsForm::from_settings(&settings.profiles, &settings.messages);
     Ok(render(&OptionsPage {
         page: PageContext::new(req, state, &viewer),
         section: "profiles",

@@ -18,6 +18,7 @@ pub mod docs;
 pub mod matching;
 pub mod me;
 pub mod media;
+pub mod messages;
 pub mod passkeys;
 pub mod profile_list;
 pub mod profiles;
@@ -55,6 +56,8 @@ pub enum ApiTags {
     /// Likes, passes and matches; who liked or viewed me; blocks, reports and warnings; the
     /// reports queue for moderators.
     Matching,
+    /// Conversations and messages between members.
+    Messages,
 }
 
 /// The success envelope: `{"data": …}`.
@@ -171,11 +174,9 @@ pub fn id_cursor<T: std::str::FromStr>(raw: Option<&str>) -> Result<Option<T>, A
     raw.map(|c| c.parse().map_err(|_| bad_cursor())).transpose()
 }
 
-/// A feed's `cursor` for a list ordered by a number (a time, a score) and then by member:
-/// `{key}.{member id}`.
-pub fn keyed_cursor(
-    raw: Option<&str>,
-) -> Result<Option<(i64, crate::domain::ids::UserId)>, AppError> {
+/// A feed's `cursor` for a list ordered by a number (a time, a score) and then by id (a
+/// member, a conversation): `{key}.{id}`.
+pub fn keyed_cursor<T: std::str::FromStr>(raw: Option<&str>) -> Result<Option<(i64, T)>, AppError> {
     let Some(raw) = raw else { return Ok(None) };
     let (key, id) = raw.rsplit_once('.').ok_or_else(bad_cursor)?;
     Ok(Some((
@@ -184,7 +185,7 @@ pub fn keyed_cursor(
     )))
 }
 
-pub fn format_keyed_cursor((key, id): (i64, crate::domain::ids::UserId)) -> String {
+pub fn format_keyed_cursor<T: std::fmt::Display>((key, id): (i64, T)) -> String {
     format!("{key}.{id}")
 }
 
@@ -208,6 +209,7 @@ pub type Apis = (
     profiles::ProfilesApi,
     directory::DirectoryApi,
     stories::StoriesApi,
+    messages::MessagesApi,
     matching::MatchingApi,
     accounts::AccountsApi,
     audit::AuditApi,
@@ -257,6 +259,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             profiles::ProfilesApi,
             directory::DirectoryApi,
             stories::StoriesApi,
+            messages::MessagesApi,
             matching::MatchingApi,
             accounts::AccountsApi,
             audit::AuditApi,
@@ -338,6 +341,15 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("getStory", &[401, 404]),
     ("listStoryViewers", &[401, 404]),
     ("deleteStory", &[401, 403, 404]),
+    ("listConversations", &[401, 422]),
+    ("startConversation", &[401, 403, 404, 422]),
+    ("getConversation", &[401, 404]),
+    ("listMessages", &[401, 404, 422]),
+    ("sendMessage", &[401, 403, 404, 422]),
+    ("markConversationRead", &[401, 403, 404]),
+    ("editMessage", &[401, 403, 404, 409, 422]),
+    ("deleteMessage", &[401, 403, 404]),
+    ("getMyUnread", &[401]),
     ("swipe", &[401, 403, 409, 422]),
     ("undoLastPass", &[401, 403, 404]),
     ("unlike", &[401, 403, 404, 409]),

@@ -12,7 +12,7 @@ use super::me::acting;
 use super::{ApiTags, Data};
 use crate::domain::secret::Secret;
 use crate::domain::settings::{
-    Audience, RegistrationMode, SettingsPatch, SiteSettings, SmtpSecurity,
+    Audience, MessageScope, RegistrationMode, SettingsPatch, SiteSettings, SmtpSecurity,
 };
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
@@ -109,6 +109,62 @@ pub struct SettingsView {
     pub mail: MailView,
     pub media: MediaSettingsView,
     pub profiles: ProfileSettingsView,
+    pub messages: MessageSettingsView,
+}
+
+/// Who may write to whom, and how many conversations a member may start in a day.
+#[derive(Object, Clone, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSettingsView {
+    /// `matches`: members write only to their matches; `members`: to any member they may see.
+    /// Blocks always win.
+    pub scope: MessageScopeView,
+    /// Conversations a member may start in any 24 hours.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub new_conversations_per_day: u32,
+    /// The same for a member whose email address is not verified (at most the above).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub unverified_new_conversations_per_day: u32,
+}
+
+/// Whom members may write to.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MessageScopeView {
+    Matches,
+    Members,
+}
+
+impl From<MessageScope> for MessageScopeView {
+    fn from(s: MessageScope) -> Self {
+        match s {
+            MessageScope::Matches => Self::Matches,
+            MessageScope::Members => Self::Members,
+        }
+    }
+}
+
+impl From<MessageScopeView> for MessageScope {
+    fn from(s: MessageScopeView) -> Self {
+        match s {
+            MessageScopeView::Matches => Self::Matches,
+            MessageScopeView::Members => Self::Members,
+        }
+    }
+}
+
+/// A change to the message settings.
+#[derive(Object, Default, serde::Serialize)]
+#[oai(rename_all = "camelCase", nullable_all)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSettingsChange {
+    pub scope: Option<MessageScopeView>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub new_conversations_per_day: Option<u32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    pub unverified_new_conversations_per_day: Option<u32>,
 }
 
 /// Outgoing mail. With an empty host, mail is off.
@@ -272,6 +328,13 @@ impl From<&SiteSettings> for SettingsView {
                 who_liked_me: s.profiles.who_liked_me.into(),
                 who_viewed_me: s.profiles.who_viewed_me.into(),
             },
+            messages: MessageSettingsView {
+                scope: s.messages.scope.into(),
+                new_conversations_per_day: s.messages.new_conversations_per_day,
+                unverified_new_conversations_per_day: s
+                    .messages
+                    .unverified_new_conversations_per_day,
+            },
         }
     }
 }
@@ -299,6 +362,7 @@ pub struct SettingsChange {
     pub mail: Option<MailChange>,
     pub media: Option<MediaChange>,
     pub profiles: Option<ProfileSettingsChange>,
+    pub messages: Option<MessageSettingsChange>,
 }
 
 /// A change to the profile options.
@@ -404,6 +468,13 @@ impl From<SettingsView> for SettingsChange {
                 who_liked_me: Some(v.profiles.who_liked_me),
                 who_viewed_me: Some(v.profiles.who_viewed_me),
             }),
+            messages: Some(MessageSettingsChange {
+                scope: Some(v.messages.scope),
+                new_conversations_per_day: Some(v.messages.new_conversations_per_day),
+                unverified_new_conversations_per_day: Some(
+                    v.messages.unverified_new_conversations_per_day,
+                ),
+            }),
         }
     }
 }
@@ -413,6 +484,7 @@ impl From<SettingsChange> for SettingsPatch {
         let mail = c.mail.unwrap_or_default();
         let media = c.media.unwrap_or_default();
         let profiles = c.profiles.unwrap_or_default();
+        let messages = c.messages.unwrap_or_default();
         Self {
             site_name: c.site_name.map(String::from),
             registration: c.registration.map(Into::into),
@@ -445,6 +517,9 @@ impl From<SettingsChange> for SettingsPatch {
             supporter_likes_per_day: profiles.supporter_likes_per_day,
             who_liked_me: profiles.who_liked_me.map(Into::into),
             who_viewed_me: profiles.who_viewed_me.map(Into::into),
+            message_scope: messages.scope.map(Into::into),
+            new_conversations_per_day: messages.new_conversations_per_day,
+            unverified_new_conversations_per_day: messages.unverified_new_conversations_per_day,
         }
     }
 }

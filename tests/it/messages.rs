@@ -1,0 +1,378 @@
+//! Messages through the API: who may write to whom (matches only, or any members), a
+//! conversation paged both ways, unread counts and "seen", edits within fifteen minutes,
+//! deletions that leave a trace, closed conversations after an unmatch or a block, the daily
+//! number of new conversations, and bad input that stores nothing.
+
+use std::time::Duration;
+
+use hearth::events::{Event, Topic};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, get_json};
+use crate::matching::{community, send};
+
+async fn call(
+    app: &TestApp,
+    client: &reqwest::Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let resp = send(app, client, method, path, body).await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn like_each_other(
+    app: &TestApp,
+    x: &reqwest::Client,
+    x_id: &str,
+    y: &reqwest::Client,
+    y_id: &str,
+) {
+    for (who, target) in [(x, y_id), (y, x_id)] {
+        let (status, body) = call(
+            app,
+            who,
+            Method::POST,
+            "/api/v1/swipes",
+            Some(json!({"swipes": [{"targetId": target, "action": "like"}]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+async fn start(app: &TestApp, client: &reqwest::Client, other: &str) -> (u16, Value) {
+    call(
+        app,
+        client,
+        Method::POST,
+        "/api/v1/conversations",
+        Some(json!({"memberId": other})),
+    )
+    .await
+}
+
+async fn write(
+    app: &TestApp,
+    client: &reqwest::Client,
+    conversation: &str,
+    text: &str,
+) -> (u16, Value) {
+    // Each message a moment after the last, as people type.
+    app.clock.advance(Duration::from_millis(5));
+    call(
+        app,
+        client,
+        Method::POST,
+        &format!("/api/v1/conversations/{conversation}/messages"),
+        Some(json!({"text": text})),
+    )
+    .await
+}
+
+fn texts(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{page}"))
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn matched_members_write_read_edit_and_delete() {
+    let (app, _owner, members) = community(&["ann", "bob", "cyd"]).await;
+    let [(ann, ann_id), (bob, bob_id), (cyd, cyd_id)] = &members[..] else {
+        unreachable!()
+    };
+
+    // Only matches may write (the default): not matched yet.
+    let (status, body) = start(&app, ann, bob_id).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("matches"),
+        "{body}"
+    );
+    like_each_other(&app, ann, ann_id, bob, bob_id).await;
+    let (status, opened) = start(&app, ann, bob_id).await;
+    assert_eq!(status, 200, "{opened}");
+    let conversation = opened["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(opened["data"]["displayName"], "bob");
+    // Starting again, from either side, finds the same conversation.
+    let (_, again) = start(&app, bob, ann_id).await;
+    assert_eq!(again["data"]["id"], conversation.as_str());
+
+    let mut bus = app.events.subscribe(Topic::Messages);
+    let (status, first) = write(&app, ann, &conversation, "  Hi Bob!\r\nHow are you?  ").await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["data"]["text"], "Hi Bob!\nHow are you?");
+    let first_id = first["data"]["id"].as_str().unwrap().to_string();
+    let mut told = Vec::new();
+    while let Some(Ok(event)) = bus.try_next() {
+        if let Event::MessageNew { member, .. } = &*event {
+            told.push(member.to_string());
+        }
+    }
+    told.sort();
+    let mut both = vec![ann_id.clone(), bob_id.clone()];
+    both.sort();
+    assert_eq!(told, both, "both are told at once");
+
+    // Bob has one unread; reading clears it, and Ann sees how far he read.
+    let inbox = get_json(bob, &app.url("/api/v1/conversations")).await;
+    assert_eq!(inbox["data"][0]["unread"], 1, "{inbox}");
+    assert_eq!(inbox["data"][0]["lastMessage"]["id"], first_id.as_str());
+    assert_eq!(
+        get_json(bob, &app.url("/api/v1/me/unread")).await["data"]["messages"],
+        1
+    );
+    let (status, _) = call(
+        &app,
+        bob,
+        Method::POST,
+        &format!("/api/v1/conversations/{conversation}/read"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        get_json(bob, &app.url("/api/v1/me/unread")).await["data"]["messages"],
+        0
+    );
+    let seen = get_json(
+        ann,
+        &app.url(&format!("/api/v1/conversations/{conversation}")),
+    )
+    .await;
+    assert_eq!(seen["data"]["seenUpTo"], first_id.as_str());
+
+    // Paging both ways, oldest first within a page.
+    for n in 2..=6 {
+        let (status, _) = write(
+            &app,
+            if n % 2 == 0 { bob } else { ann },
+            &conversation,
+            &format!("message {n}"),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let messages = |query: &str| {
+        app.url(&format!(
+            "/api/v1/conversations/{conversation}/messages?{query}"
+        ))
+    };
+    let newest = get_json(ann, &messages("limit=2")).await;
+    assert_eq!(texts(&newest), ["message 5", "message 6"]);
+    let older = newest["pagination"]["nextCursor"].as_str().unwrap();
+    let before = get_json(ann, &messages(&format!("limit=2&before={older}"))).await;
+    assert_eq!(texts(&before), ["message 3", "message 4"]);
+    let after = get_json(ann, &messages(&format!("limit=3&after={first_id}"))).await;
+    assert_eq!(texts(&after), ["message 2", "message 3", "message 4"]);
+    let newer = after["pagination"]["nextCursor"].as_str().unwrap();
+    let rest = get_json(ann, &messages(&format!("limit=3&after={newer}"))).await;
+    assert_eq!(texts(&rest), ["message 5", "message 6"]);
+    assert!(rest["pagination"].get("nextCursor").is_none(), "{rest}");
+    assert_eq!(
+        get_json(ann, &app.url("/api/v1/me/unread")).await["data"]["messages"],
+        3
+    );
+
+    // Cyd sees none of it.
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    assert_eq!(call(&app, cyd, Method::GET, &path, None).await.0, 404);
+    assert_eq!(write(&app, cyd, &conversation, "hello?").await.0, 404);
+    let _ = cyd_id;
+
+    // Bad input: nothing stored.
+    for (text, field_problem) in [
+        ("   ", "Write something"),
+        ("evil\u{202E}txt", "invisible"),
+        (&"x".repeat(4001)[..], "4,000"),
+    ] {
+        let (status, body) = write(&app, ann, &conversation, text).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field_problem),
+            "{body}"
+        );
+    }
+    let (status, body) = call(
+        &app,
+        ann,
+        Method::POST,
+        &path,
+        Some(json!({"text": "look", "mediaId": "01000000-0000-7000-8000-000000000000"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let all = get_json(ann, &messages("limit=100")).await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 6);
+
+    // Edits: her own, within fifteen minutes; deletions leave a trace for both.
+    let edit = |id: &str| format!("/api/v1/messages/{id}");
+    let (status, edited) = call(
+        &app,
+        ann,
+        Method::PATCH,
+        &edit(&first_id),
+        Some(json!({"text": "Hi Bob!"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert!(edited["data"]["editedAt"].is_string());
+    assert_eq!(
+        call(
+            &app,
+            bob,
+            Method::PATCH,
+            &edit(&first_id),
+            Some(json!({"text": "mine now"}))
+        )
+        .await
+        .0,
+        404
+    );
+    app.clock.advance(Duration::from_secs(16 * 60));
+    let (status, late) = call(
+        &app,
+        ann,
+        Method::PATCH,
+        &edit(&first_id),
+        Some(json!({"text": "too late"})),
+    )
+    .await;
+    assert_eq!(
+        (status, late["code"].as_str()),
+        (409, Some("EDIT_WINDOW_CLOSED")),
+        "{late}"
+    );
+    assert_eq!(
+        call(&app, bob, Method::DELETE, &edit(&first_id), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(&app, ann, Method::DELETE, &edit(&first_id), None)
+            .await
+            .0,
+        204
+    );
+    for who in [ann, bob] {
+        let first = get_json(who, &messages("limit=100")).await["data"][0].clone();
+        assert_eq!(
+            (first["deleted"].as_bool(), first["text"].as_str()),
+            (Some(true), Some("")),
+            "{first}"
+        );
+    }
+
+    // After an unmatch the conversation is read-only for both, with the reason.
+    let matches = get_json(ann, &app.url("/api/v1/matches")).await;
+    let match_id = matches["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, _) = call(
+        &app,
+        bob,
+        Method::DELETE,
+        &format!("/api/v1/matches/{match_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    for who in [ann, bob] {
+        let (status, body) = write(&app, who, &conversation, "still there?").await;
+        assert_eq!(status, 403, "{body}");
+        let view = get_json(
+            who,
+            &app.url(&format!("/api/v1/conversations/{conversation}")),
+        )
+        .await;
+        assert!(
+            view["data"]["closed"]
+                .as_str()
+                .unwrap()
+                .contains("not matched"),
+            "{view}"
+        );
+        assert_eq!(
+            get_json(who, &messages("limit=100")).await["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            6
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_block_closes_the_conversation_and_hides_it_from_the_blocker() {
+    let (app, owner, members) = community(&["ann", "bob", "cyd", "dee", "eve"]).await;
+    let [
+        (ann, _),
+        (bob, bob_id),
+        (cyd, cyd_id),
+        (_, dee_id),
+        (_, eve_id),
+    ] = &members[..]
+    else {
+        unreachable!()
+    };
+
+    // The community lets any member write to any other, two new people a day.
+    let (status, body) = call(
+        &app,
+        &owner,
+        Method::PATCH,
+        "/api/v1/admin/settings",
+        Some(json!({"messages": {"scope": "members", "newConversationsPerDay": 2}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, opened) = start(&app, ann, bob_id).await;
+    assert_eq!(status, 200, "{opened}");
+    let conversation = opened["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(write(&app, ann, &conversation, "Hello").await.0, 201);
+    assert_eq!(start(&app, ann, cyd_id).await.0, 200);
+    // Reopening an existing conversation is not a new one; a third new person is.
+    assert_eq!(start(&app, ann, bob_id).await.0, 200);
+    let (status, body) = start(&app, ann, dee_id).await;
+    assert_eq!(status, 429, "{body}");
+    let _ = eve_id;
+    // Nobody writes to themselves; nobody unknown.
+    let (_, me) = call(&app, ann, Method::GET, "/api/v1/me", None).await;
+    let my_id = me["data"]["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(start(&app, ann, &my_id).await.0, 422);
+    assert_eq!(
+        start(&app, bob, "01000000-0000-7000-8000-000000000000")
+            .await
+            .0,
+        404
+    );
+
+    // Bob blocks Ann: gone for him, read-only for her.
+    let (status, _) = call(
+        &app,
+        bob,
+        Method::POST,
+        "/api/v1/blocks",
+        Some(json!({"memberId": members[0].1})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let his = get_json(bob, &app.url("/api/v1/conversations")).await;
+    assert_eq!(his["data"].as_array().unwrap().len(), 0, "{his}");
+    let path = format!("/api/v1/conversations/{conversation}");
+    assert_eq!(call(&app, bob, Method::GET, &path, None).await.0, 404);
+    assert_eq!(write(&app, bob, &conversation, "bye").await.0, 404);
+    let hers = get_json(ann, &app.url(&path)).await;
+    assert!(hers["data"]["closed"].is_string(), "{hers}");
+    assert_eq!(write(&app, ann, &conversation, "why?").await.0, 403);
+    let _ = cyd;
+}
