@@ -62,6 +62,8 @@ pub enum LimitKind {
     Story,
     /// Conversations started per member.
     Conversation,
+    /// Messages sent per member.
+    Message,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

@@ -22,6 +22,10 @@ use crate::domain::settings::MessageScope;
 use crate::events::Event;
 use crate::store::{Rx, Store, StoreError, Tx};
 
+/// Messages a member may send in any 24 hours: far above any conversation, and a bound on
+/// what one member can make the server keep.
+const MESSAGES_PER_DAY: u32 = 2000;
+
 #[derive(Clone)]
 pub struct Messages {
     store: Store,
@@ -283,6 +287,13 @@ impl Messages {
         let text =
             check_text(text, media.is_some()).map_err(|why| ServiceError::invalid("text", why))?;
         let me = actor.id;
+        self.limiter
+            .take(
+                LimitKind::Message,
+                &me.to_string(),
+                Limit::per_window(MESSAGES_PER_DAY, 24 * 3600),
+            )
+            .map_err(ServiceError::RateLimited)?;
         let now = self.clock.now();
         let scope = self.scope();
         let random: [u8; 10] = rand::random();

@@ -376,3 +376,106 @@ async fn a_block_closes_the_conversation_and_hides_it_from_the_blocker() {
     assert_eq!(write(&app, ann, &conversation, "why?").await.0, 403);
     let _ = cyd;
 }
+
+#[tokio::test]
+async fn messages_work_as_plain_forms() {
+    let (app, _owner, members) = community(&["ann", "bob", "cyd"]).await;
+    let [(ann, ann_id), (bob, bob_id), (cyd, _)] = &members[..] else {
+        unreachable!()
+    };
+    like_each_other(&app, ann, ann_id, bob, bob_id).await;
+    let form = |client: &reqwest::Client,
+                page: String,
+                action: String,
+                fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let app_url = app.url(&action);
+        let page_url = app.url(&page);
+        async move {
+            let csrf = TestApp::csrf_from(&client, &page_url).await;
+            let mut all = vec![("csrf", csrf)];
+            all.extend(fields);
+            client.post(app_url).form(&all).send().await.unwrap()
+        }
+    };
+
+    // From Bob's page, "Message" opens the conversation.
+    let bobs_page = format!("/members/{bob_id}");
+    let page = crate::helpers::get_text(ann, &app.url(&bobs_page)).await;
+    assert!(
+        page.contains(&format!("action=\"/members/{bob_id}/message\"")),
+        "{page}"
+    );
+    let opened = form(
+        ann,
+        bobs_page.clone(),
+        format!("/members/{bob_id}/message"),
+        vec![],
+    )
+    .await;
+    assert_eq!(opened.status(), 303);
+    let location = opened.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/messages/"), "{location}");
+    let sent = form(
+        ann,
+        location.clone(),
+        location.clone(),
+        vec![("text", "Hi <b>Bob</b>".into())],
+    )
+    .await;
+    assert_eq!(sent.status(), 303);
+
+    // Bob sees a badge and the conversation; opening it reads it.
+    let inbox = crate::helpers::get_text(bob, &app.url("/messages")).await;
+    assert!(inbox.contains("aria-label=\"1 unread\""), "{inbox}");
+    assert!(
+        inbox.contains("Hi &#60;b&#62;Bob&#60;/b&#62;")
+            || inbox.contains("Hi &lt;b&gt;Bob&lt;/b&gt;"),
+        "{inbox}"
+    );
+    let his = crate::helpers::get_text(bob, &app.url(&location)).await;
+    assert!(!his.contains("<b>Bob</b>"), "markup stays text");
+    let inbox = crate::helpers::get_text(bob, &app.url("/messages")).await;
+    assert!(!inbox.contains("unread\""), "{inbox}");
+    let hers = crate::helpers::get_text(ann, &app.url(&location)).await;
+    assert!(hers.contains("· seen"), "{hers}");
+
+    // An empty message is refused with the reason, and nothing is sent.
+    let empty = form(
+        ann,
+        location.clone(),
+        location.clone(),
+        vec![("text", "  ".into())],
+    )
+    .await;
+    assert_eq!(empty.status(), 303);
+    let hers = crate::helpers::get_text(ann, &app.url(&location)).await;
+    assert!(hers.contains("Write something"), "{hers}");
+    assert_eq!(hers.matches("<li class=\"message").count(), 1, "{hers}");
+
+    // She deletes it: both see the trace.
+    let id = location.trim_start_matches("/messages/");
+    let messages = get_json(
+        ann,
+        &app.url(&format!("/api/v1/conversations/{id}/messages")),
+    )
+    .await;
+    let message = messages["data"][0]["id"].as_str().unwrap().to_string();
+    let deleted = form(
+        ann,
+        location.clone(),
+        format!("{location}/delete/{message}"),
+        vec![],
+    )
+    .await;
+    assert_eq!(deleted.status(), 303);
+    for who in [ann, bob] {
+        let page = crate::helpers::get_text(who, &app.url(&location)).await;
+        assert!(page.contains("Message deleted"), "{page}");
+        assert!(!page.contains("Hi &"), "{page}");
+    }
+
+    // Cyd is not matched with Bob: refused.
+    let refused = form(cyd, bobs_page, format!("/members/{bob_id}/message"), vec![]).await;
+    assert_eq!(refused.status(), 403);
+}

@@ -9,6 +9,7 @@ pub mod join;
 pub mod matching;
 pub mod me;
 pub mod media;
+pub mod messages;
 pub mod profile;
 pub mod stories;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(directory::routes())
         .merge(discover::routes())
         .merge(stories::routes())
+        .merge(messages::routes())
         .merge(matching::routes())
 }
 
@@ -59,6 +61,8 @@ pub struct PageContext {
     pub request_id: String,
     pub version: &'static str,
     pub assets: AssetUrls,
+    /// Unread messages of the signed-in member (the badge in the main places).
+    pub unread: u32,
 }
 
 impl PageContext {
@@ -77,6 +81,11 @@ impl PageContext {
                 .unwrap_or_default(),
             version: VERSION,
             assets: (*state.assets).clone(),
+            // A failed count shows no badge rather than no page.
+            unread: viewer
+                .0
+                .as_ref()
+                .map_or(0, |s| state.messages.unread_total(&s.actor()).unwrap_or(0)),
         }
     }
 }
@@ -162,6 +171,7 @@ pub fn error_page(state: &AppState, request_id: &str, err: &AppError) -> String 
         request_id: request_id.to_string(),
         version: VERSION,
         assets: (*state.assets).clone(),
+        unread: 0,
     };
     let heading = err.status.canonical_reason().unwrap_or("Error");
     let template = ErrorPage {
