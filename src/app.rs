@@ -341,6 +341,14 @@ impl App {
                 stats.register(registry)
             })),
             media_views: Arc::default(),
+            realtime: service::realtime::Realtime::new(
+                &events,
+                // Ids of a restarted server come after any it gave before.
+                u64::try_from(clock.now().as_millisecond())
+                    .unwrap_or(0)
+                    .saturating_mul(1000),
+                config.server.max_streams,
+            ),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub shutdown_grace: Duration,
     pub max_body_bytes: u64,
+    /// Most live streams at once, over all members.
+    pub max_streams: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -100,6 +100,14 @@ pub const KEYS: &[Key] = &[
         "Largest request body accepted outside upload routes, in KiB (1-1048576). Larger: 413.",
     ),
     key(
+        "server",
+        "max_streams",
+        Default::Int(10_000),
+        "Most live streams (/api/v1/stream, one per open tab) at once, over all members\n\
+         (1-1000000). Past it a new one is refused with 503 and Retry-After; each member has at\n\
+         most 10.",
+    ),
+    key(
         "storage",
         "data_dir",
         Default::Str("./hearth-data"),

@@ -261,6 +261,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
     });
     let shutdown_grace = r.int("server.shutdown_grace_seconds", 1..=300);
     let max_body_kib = r.int("server.max_body_kib", 1..=1_048_576);
+    let max_streams = r.int("server.max_streams", 1..=1_000_000);
 
     let data_dir = r.string("storage.data_dir").and_then(|s| {
         if s.is_empty() {
@@ -342,6 +343,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         Some(trusted_proxies),
         Some(shutdown_grace),
         Some(max_body_kib),
+        Some(max_streams),
         Some(data_dir),
         Some(min_free_mib),
         Some(cache_mib),
@@ -360,6 +362,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         trusted_proxies,
         shutdown_grace,
         max_body_kib,
+        max_streams,
         data_dir,
         min_free_mib,
         cache_mib,
@@ -388,6 +391,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
             trusted_proxies,
             shutdown_grace: Duration::from_secs(shutdown_grace.unsigned_abs()),
             max_body_bytes: max_body_kib.unsigned_abs() * 1024,
+            max_streams: usize::try_from(max_streams).unwrap_or(10_000),
         },
         storage: StorageConfig {
             data_dir,

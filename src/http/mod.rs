@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod routing;
 pub mod state;
 pub mod static_files;
+pub mod stream;
 pub mod ui;
 
 use poem::http::{StatusCode, header};
@@ -39,6 +40,7 @@ pub fn routes() -> Routes {
         .merge(health::routes())
         .merge(static_files::routes())
         .merge(api::routes())
+        .merge(stream::routes())
 }
 
 /// The table of every route template and its methods.

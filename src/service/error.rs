@@ -79,6 +79,7 @@ error_codes! {
     MetricsForbidden = "METRICS_FORBIDDEN": "Metrics are served to loopback, or with the metrics token.",
     ProfileRequired = "PROFILE_REQUIRED": "Write your profile first: liking and passing need one.",
     EditWindowClosed = "EDIT_WINDOW_CLOSED": "A message can be edited only in the 15 minutes after it was sent.",
+    TooManyStreams = "TOO_MANY_STREAMS": "The member has as many live streams open as allowed (one per tab); close one.",
     Error = "ERROR": "Another HTTP error; the status says which.",
 }
 

@@ -17,6 +17,7 @@ pub mod passkeys;
 pub mod passwords;
 pub mod profiles;
 pub mod public_profiles;
+pub mod realtime;
 pub mod registration;
 pub mod second_factor;
 pub mod self_service;

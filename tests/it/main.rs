@@ -33,5 +33,6 @@ mod staff;
 mod staff_rule;
 mod store_catalog;
 mod stories;
+mod stream;
 mod tls_files;
 mod two_factor;

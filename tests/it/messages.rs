@@ -24,7 +24,7 @@ async fn call(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn like_each_other(
+pub(crate) async fn like_each_other(
     app: &TestApp,
     x: &reqwest::Client,
     x_id: &str,

@@ -1,0 +1,346 @@
+//! `GET /api/v1/stream` (a WebSocket) and `GET /api/v1/stream/sse` (Server-Sent Events, for
+//! networks that block WebSockets): what happens to the signed-in member, as it happens.
+//!
+//! Frames are JSON: `{"id": "…", "type": "message:new", "data": {…}}`. The first is `hello`
+//! with the id to resume from; a client that reconnects sends the last id it saw
+//! (`?lastEventId=` or the `Last-Event-ID` header) and gets what it missed, or `resync` when
+//! that is too old (then it fetches again). Authenticated by the session cookie (with an
+//! `Origin` check) or a bearer token; a stream whose session or token ends, or whose member
+//! is suspended, closes at once. Over the WebSocket a client may send
+//! `{"type": "typing", "conversationId": "…"}`, passed on to the other member (at most one
+//! every three seconds per conversation).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use poem::web::Query;
+use poem::web::sse::{Event as SseEvent, SSE};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketConfig};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::auth::{Viewer, is_cross_origin, session_cookie_name};
+use super::error::AppError;
+use super::routing::Routes;
+use super::state::AppState;
+use super::ui::state_of;
+use crate::domain::ids::ConversationId;
+use crate::service::access::Actor;
+use crate::service::realtime::{Connection, Frame, Heard, Resume};
+
+/// How often an idle WebSocket is pinged.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// The largest message a client may send.
+const MAX_CLIENT_MESSAGE: usize = 4096;
+/// Typing is passed on at most this often per conversation.
+const TYPING_EVERY: Duration = Duration::from_secs(3);
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/v1/stream", websocket)
+        .get("/api/v1/stream/sse", sse)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamQuery {
+    last_event_id: Option<String>,
+}
+
+/// How the stream was authenticated, to check again when the member's sessions change.
+#[derive(Clone)]
+enum Credential {
+    Session(String),
+    Token(String),
+}
+
+impl Credential {
+    async fn holds(&self, state: &AppState) -> bool {
+        let found = match self {
+            Credential::Session(t) => state.accounts.session_user(t).await,
+            Credential::Token(t) => state.accounts.token_user(t).await,
+        };
+        matches!(found, Ok(Some(_)))
+    }
+}
+
+/// Everything a stream needs once it is open.
+struct Opened {
+    state: AppState,
+    actor: Actor,
+    credential: Credential,
+    connection: Connection,
+    /// Sent first: `hello`, then the missed frames or `resync`.
+    first: Vec<String>,
+    /// Frames up to this id were sent with `first`.
+    sent_up_to: u64,
+}
+
+fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, AppError> {
+    let state = state_of(req)?;
+    let me = viewer.clone().require()?;
+    let credential = match me.token_scope {
+        Some(_) => Credential::Token(
+            req.headers()
+                .get(poem::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        None => {
+            // A page of another site must not open a stream with the member's cookie.
+            if is_cross_origin(req, state) {
+                return Err(AppError::new(
+                    poem::http::StatusCode::FORBIDDEN,
+                    crate::service::error::ErrorCode::CsrfFailed,
+                    "Streams are opened from this site's own pages.",
+                ));
+            }
+            Credential::Session(
+                req.cookie()
+                    .get(session_cookie_name(state.tls))
+                    .map(|c| c.value_str().to_string())
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let connection = state.realtime.connect(me.user.id)?;
+    let last = query.last_event_id.clone().or_else(|| {
+        req.headers()
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let here = state.realtime.next_id().saturating_sub(1);
+    let mut first = vec![text(
+        &json!({"id": here.to_string(), "type": "hello", "data": {}}),
+    )];
+    let mut sent_up_to = here;
+    if let Some(last) = last {
+        match last
+            .trim()
+            .parse::<u64>()
+            .map(|id| state.realtime.resume(me.user.id, id))
+        {
+            Ok(Resume::Frames(frames)) => {
+                for f in frames {
+                    sent_up_to = sent_up_to.max(f.id);
+                    first.push(frame_json(&f));
+                }
+            }
+            Ok(Resume::TooOld) | Err(_) => first.push(resync()),
+        }
+    }
+    Ok(Opened {
+        state: state.clone(),
+        actor: me.actor(),
+        credential,
+        connection,
+        first,
+        sent_up_to,
+    })
+}
+
+fn text(value: &serde_json::Value) -> String {
+    value.to_string()
+}
+
+fn frame_json(f: &Frame) -> String {
+    text(&json!({"id": f.id.to_string(), "type": f.kind, "data": f.data}))
+}
+
+fn resync() -> String {
+    text(&json!({"type": "resync", "data": {}}))
+}
+
+#[handler]
+pub async fn websocket(
+    req: &Request,
+    viewer: Viewer,
+    ws: WebSocket,
+    Query(query): Query<StreamQuery>,
+) -> Result<Response, AppError> {
+    let opened = open(req, &viewer, &query)?;
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(MAX_CLIENT_MESSAGE);
+    config.max_frame_size = Some(MAX_CLIENT_MESSAGE);
+    Ok(ws
+        .config(config)
+        .on_upgrade(move |socket| run_websocket(socket, opened))
+        .into_response())
+}
+
+async fn run_websocket(socket: poem::web::websocket::WebSocketStream, opened: Opened) {
+    let Opened {
+        state,
+        actor,
+        credential,
+        mut connection,
+        first,
+        mut sent_up_to,
+    } = opened;
+    let (mut sink, mut incoming) = socket.split();
+    for frame in first {
+        if sink.send(Message::Text(frame)).await.is_err() {
+            return;
+        }
+    }
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    let mut typed: HashMap<ConversationId, Instant> = HashMap::new();
+    loop {
+        tokio::select! {
+            heard = connection.receiver.recv() => match heard {
+                Ok(Heard::Frame(f)) if f.id > sent_up_to => {
+                    sent_up_to = f.id;
+                    if sink.send(Message::Text(frame_json(&f))).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Heard::Frame(_)) => {}
+                Ok(Heard::Recheck) => {
+                    if !credential.holds(&state).await {
+                        let _ = sink
+                            .send(Message::Close(Some((CloseCode::Policy, "signed out".into()))))
+                            .await;
+                        return;
+                    }
+                }
+                // Fell behind: told to fetch again, and dropped; it reconnects and resumes.
+                Err(RecvError::Lagged(_)) => {
+                    let _ = sink.send(Message::Text(resync())).await;
+                    let _ = sink
+                        .send(Message::Close(Some((CloseCode::Again, "fell behind".into()))))
+                        .await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            message = incoming.next() => match message {
+                Some(Ok(Message::Text(body))) => typing(&state, &actor, &body, &mut typed),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = heartbeat.tick() => {
+                if sink.send(Message::Ping(Vec::new())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    conversation_id: Option<String>,
+}
+
+/// `typing` from a client: passed to the other member of a conversation the member may
+/// write in, at most every few seconds. Anything else is ignored.
+fn typing(
+    state: &AppState,
+    actor: &Actor,
+    body: &str,
+    typed: &mut HashMap<ConversationId, Instant>,
+) {
+    let Ok(message) = serde_json::from_str::<ClientMessage>(body) else {
+        return;
+    };
+    let Some(id) = message
+        .conversation_id
+        .filter(|_| message.kind == "typing")
+        .and_then(|c| c.parse::<ConversationId>().ok())
+    else {
+        return;
+    };
+    let now = Instant::now();
+    if typed
+        .get(&id)
+        .is_some_and(|at| now.duration_since(*at) < TYPING_EVERY)
+    {
+        return;
+    }
+    if typed.len() > 64 {
+        typed.clear();
+    }
+    typed.insert(id, now);
+    if let Ok(view) = state.messages.conversation(actor, id)
+        && view.closed.is_none()
+    {
+        state.realtime.tell(
+            view.other,
+            "typing",
+            json!({"conversationId": id.to_string(), "memberId": actor.id.to_string()}),
+        );
+    }
+}
+
+#[handler]
+pub async fn sse(
+    req: &Request,
+    viewer: Viewer,
+    Query(query): Query<StreamQuery>,
+) -> Result<Response, AppError> {
+    let opened = open(req, &viewer, &query)?;
+    let Opened {
+        state,
+        credential,
+        connection,
+        first,
+        sent_up_to,
+        ..
+    } = opened;
+    let start = futures_util::stream::iter(first.into_iter().map(sse_event));
+    let live = futures_util::stream::unfold(
+        (connection, sent_up_to, state, credential, false),
+        |(mut connection, mut sent_up_to, state, credential, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match connection.receiver.recv().await {
+                    Ok(Heard::Frame(f)) if f.id > sent_up_to => {
+                        sent_up_to = f.id;
+                        let event = sse_event(frame_json(&f));
+                        return Some((event, (connection, sent_up_to, state, credential, false)));
+                    }
+                    Ok(Heard::Frame(_)) => {}
+                    Ok(Heard::Recheck) => {
+                        if !credential.holds(&state).await {
+                            return None;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        let event = sse_event(resync());
+                        return Some((event, (connection, sent_up_to, state, credential, true)));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(SSE::new(start.chain(live))
+        .keep_alive(HEARTBEAT)
+        .into_response())
+}
+
+/// A frame as an SSE event: the id (for `Last-Event-ID`), the type, the JSON.
+fn sse_event(json: String) -> SseEvent {
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let mut event = SseEvent::message(json);
+    if let Some(kind) = parsed["type"].as_str() {
+        event = event.event_type(kind);
+    }
+    if let Some(id) = parsed["id"].as_str() {
+        event = event.id(id);
+    }
+    event
+}
