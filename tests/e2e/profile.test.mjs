@@ -2,7 +2,7 @@
 // suggestions as you type, choose a photo, save, and see the profile as others will; then
 // "use my location" snaps a browser position to the nearest town. Then a member invited by the
 // owner writes a profile, finds the owner in the deck and likes her; she likes him back from
-// hers, and the match is celebrated.
+// hers, and the match is celebrated; they write to each other and see it live.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -162,6 +162,24 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     await owner.screenshot({ path: path.join(artifacts, 'match.png'), fullPage: true });
     await member.goto('/matches');
     await member.getByText('Olive,').waitFor();
+
+    // He writes to her from the matches list; she hears of it live, wherever she is.
+    await member.getByRole('button', { name: 'Message' }).click();
+    await member.waitForURL(/\/messages\//);
+    await member.getByRole('textbox', { name: 'Message', exact: true }).fill('Hello Olive!');
+    await member.getByRole('button', { name: 'Send' }).click();
+    await member.getByText('Hello Olive!').waitFor();
+    await owner.getByRole('link', { name: 'New message' }).waitFor();
+    await owner.locator('.places a[href="/messages"] .badge', { hasText: '1' }).waitFor();
+    await owner.getByRole('link', { name: 'New message' }).click();
+    await owner.getByText('Hello Olive!').waitFor();
+    // She read it: he sees "seen" without reloading; her typing shows; her answer arrives.
+    await member.getByText('seen').waitFor();
+    await owner.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Hi Juno');
+    await member.getByText('Olive is typing…').waitFor();
+    await owner.getByRole('button', { name: 'Send' }).click();
+    await member.getByText('Hi Juno').waitFor();
+    await member.screenshot({ path: path.join(artifacts, 'conversation.png'), fullPage: true });
     await ownerContext.close();
     await memberContext.close();
   });

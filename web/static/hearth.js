@@ -371,3 +371,155 @@ function showBlurhashes(root) {
 }
 showBlurhashes(document);
 document.addEventListener('htmx:afterSwap', (event) => showBlurhashes(event.target));
+
+// Live updates: one WebSocket per tab, resuming from the last frame seen when it reconnects.
+// In an open conversation new messages, "seen" and deletions appear in place and the other
+// member's typing shows; elsewhere the Messages badge counts up and a toast says what
+// happened. A system notification is shown only if the member asked for them with a click.
+const live = { socket: null, lastId: null, retry: 1000, me: null, typingSent: 0 };
+
+function toast(text, href) {
+  let shelf = document.querySelector('.toasts');
+  if (!shelf) {
+    shelf = document.createElement('div');
+    shelf.className = 'toasts';
+    shelf.setAttribute('role', 'status');
+    shelf.setAttribute('aria-live', 'polite');
+    document.body.append(shelf);
+  }
+  const note = document.createElement('a');
+  note.className = 'toast';
+  note.href = href;
+  note.textContent = text;
+  shelf.append(note);
+  setTimeout(() => note.remove(), 8000);
+}
+
+function bumpUnread(by) {
+  const link = document.querySelector('.places a[href="/messages"]');
+  if (!link) return;
+  let badge = link.querySelector('.badge');
+  if (!badge) {
+    badge = document.createElement('span');
+    badge.className = 'badge';
+    link.append(' ', badge);
+  }
+  const count = (parseInt(badge.textContent, 10) || 0) + by;
+  badge.textContent = String(count);
+  badge.setAttribute('aria-label', `${count} unread`);
+}
+
+function openConversation() {
+  return document.querySelector('ol.messages[data-conversation]');
+}
+
+// The conversation as the server has it now (opening it also reads it).
+async function refreshConversation() {
+  const list = openConversation();
+  if (!list) return;
+  const resp = await fetch(location.pathname, { credentials: 'same-origin' });
+  if (!resp.ok) return;
+  const fresh = new DOMParser().parseFromString(await resp.text(), 'text/html');
+  const messages = fresh.querySelector('ol.messages');
+  if (messages) list.replaceChildren(...messages.childNodes);
+  showBlurhashes(list);
+  document.getElementById('end')?.scrollIntoView({ block: 'end' });
+}
+
+function notifySystem(title, href) {
+  if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
+  const note = new Notification(title);
+  note.addEventListener('click', () => { window.focus(); location.href = href; });
+}
+
+function onFrame(frame) {
+  if (frame.id) live.lastId = frame.id;
+  const data = frame.data ?? {};
+  const here = openConversation();
+  const inThisOne = here && here.dataset.conversation === data.conversationId;
+  switch (frame.type) {
+    case 'resync':
+      refreshConversation();
+      break;
+    case 'message:new':
+      if (inThisOne) {
+        const typing = document.querySelector('[data-typing]');
+        if (typing && data.fromId !== live.me) typing.hidden = true;
+        refreshConversation();
+      } else if (data.fromId !== live.me) {
+        bumpUnread(1);
+        toast('New message', `/messages/${data.conversationId}`);
+        notifySystem('New message', `/messages/${data.conversationId}`);
+      }
+      break;
+    case 'message:read':
+    case 'message:edited':
+    case 'message:deleted':
+      if (inThisOne) refreshConversation();
+      break;
+    case 'typing':
+      if (inThisOne) {
+        const status = document.querySelector('[data-typing]');
+        if (status) {
+          status.hidden = false;
+          clearTimeout(status.timer);
+          status.timer = setTimeout(() => { status.hidden = true; }, 4000);
+        }
+      }
+      break;
+    case 'match:new':
+      toast("It's a match!", '/matches');
+      notifySystem("It's a match!", '/matches');
+      break;
+    case 'like:new':
+      toast('Someone liked you', '/likes');
+      break;
+    default:
+      break;
+  }
+}
+
+function connectLive() {
+  const meta = document.querySelector('meta[name="member-id"]');
+  if (!meta || !('WebSocket' in window)) return;
+  live.me = meta.content;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const resume = live.lastId ? `?lastEventId=${encodeURIComponent(live.lastId)}` : '';
+  const socket = new WebSocket(`${scheme}//${location.host}/api/v1/stream${resume}`);
+  live.socket = socket;
+  socket.addEventListener('open', () => { live.retry = 1000; });
+  socket.addEventListener('message', (event) => {
+    try {
+      onFrame(JSON.parse(event.data));
+    } catch {
+      // A frame this page does not understand is skipped.
+    }
+  });
+  socket.addEventListener('close', () => {
+    live.socket = null;
+    setTimeout(connectLive, live.retry);
+    live.retry = Math.min(live.retry * 2, 30000);
+  });
+}
+connectLive();
+
+// Typing in a conversation tells the other member (at most every three seconds).
+document.querySelector('form.write textarea')?.addEventListener('input', () => {
+  const list = openConversation();
+  const now = Date.now();
+  if (!list || !live.socket || live.socket.readyState !== WebSocket.OPEN || now - live.typingSent < 3000) return;
+  live.typingSent = now;
+  live.socket.send(JSON.stringify({ type: 'typing', conversationId: list.dataset.conversation }));
+});
+
+// System notifications are asked for on a click, never on page load.
+for (const button of document.querySelectorAll('[data-notify]')) {
+  if (!('Notification' in window)) {
+    button.hidden = true;
+    continue;
+  }
+  button.addEventListener('click', async () => {
+    const answer = await Notification.requestPermission();
+    button.textContent = answer === 'granted' ? 'Notifications are on for this device' : 'Notifications are off (your browser settings)';
+  });
+}

@@ -47,6 +47,8 @@ pub fn routes() -> Routes {
 /// The signed-in user as the layout shows them.
 #[derive(Debug, Clone)]
 pub struct UserView {
+    /// The member's id (for the page's script: to tell its own messages from others').
+    pub id: String,
     pub username: String,
     pub is_staff: bool,
 }
@@ -70,6 +72,7 @@ impl PageContext {
         Self {
             site_name: state.settings.current().site_name.clone(),
             user: viewer.0.as_ref().map(|s| UserView {
+                id: s.user.id.to_string(),
                 username: s.user.username.clone(),
                 is_staff: s.user.role.is_staff(),
             }),
