@@ -56,6 +56,7 @@ pub fn member_data_parts() -> MemberDataParts {
             service::matching::member_data(),
             service::stories::member_data(),
             service::messages::member_data(),
+            service::notifications::member_data(),
             service::audit::member_data(),
         ]
         .into_iter()
@@ -292,6 +293,11 @@ impl App {
                 clock.clone(),
                 queue.clone(),
                 limiter.clone(),
+            ),
+            notifications: service::notifications::Notifications::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
             ),
             messages: service::messages::Messages::new(
                 store.clone(),

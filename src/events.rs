@@ -20,7 +20,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::broadcast;
 
-use crate::domain::ids::{ConversationId, MatchId, MediaId, MessageId, ReportId, StoryId, UserId};
+use crate::domain::ids::{
+    ConversationId, MatchId, MediaId, MessageId, NotificationId, ReportId, StoryId, UserId,
+};
 use crate::domain::settings::SiteSettings;
 
 /// Something that happened, after it was committed.
@@ -97,6 +99,15 @@ pub enum Event {
         member: UserId,
         deleted: bool,
     },
+    /// `member` has a new notification.
+    NotificationNew {
+        member: UserId,
+        notification: NotificationId,
+        event: String,
+        title: String,
+    },
+    /// Some of `member`'s notifications were read (on any device).
+    NotificationsRead { member: UserId },
 }
 
 /// The families of events a subscriber can follow.
@@ -143,9 +154,11 @@ impl Event {
             | Event::Blocked { .. } => Topic::Matching,
             Event::ReportFiled { .. } => Topic::Moderation,
             Event::StoryNew { .. } | Event::StoryViewed { .. } => Topic::Profiles,
-            Event::MessageNew { .. } | Event::MessageRead { .. } | Event::MessageChanged { .. } => {
-                Topic::Messages
-            }
+            Event::MessageNew { .. }
+            | Event::MessageRead { .. }
+            | Event::MessageChanged { .. }
+            | Event::NotificationNew { .. }
+            | Event::NotificationsRead { .. } => Topic::Messages,
         }
     }
 
@@ -167,7 +180,9 @@ impl Event {
             | Event::Blocked { member, .. }
             | Event::MessageNew { member, .. }
             | Event::MessageRead { member, .. }
-            | Event::MessageChanged { member, .. } => Some(*member),
+            | Event::MessageChanged { member, .. }
+            | Event::NotificationNew { member, .. }
+            | Event::NotificationsRead { member } => Some(*member),
             Event::LikeNew { to, .. } => Some(*to),
             Event::StoryNew { author, .. } | Event::StoryViewed { author, .. } => Some(*author),
             Event::SettingsChanged { .. } | Event::ReportFiled { .. } => None,

@@ -83,6 +83,10 @@ id_type!(
     /// A message (time-ordered: later messages of a conversation sort later).
     MessageId
 );
+id_type!(
+    /// A notification (time-ordered).
+    NotificationId
+);
 
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.

@@ -13,6 +13,7 @@ pub mod job;
 pub mod matching;
 pub mod media;
 pub mod message;
+pub mod notification;
 pub mod passkey;
 pub mod permission;
 pub mod places;

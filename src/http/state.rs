@@ -43,6 +43,7 @@ pub struct AppState {
     pub discovery: crate::service::discovery::Discovery,
     pub stories: crate::service::stories::Stories,
     pub messages: crate::service::messages::Messages,
+    pub notifications: crate::service::notifications::Notifications,
     pub realtime: crate::service::realtime::Realtime,
     pub reports: crate::service::matching::ReportQueue,
     pub self_service: SelfService,

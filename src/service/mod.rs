@@ -13,6 +13,7 @@ pub mod matching;
 pub mod media;
 pub mod member_data;
 pub mod messages;
+pub mod notifications;
 pub mod passkeys;
 pub mod passwords;
 pub mod profiles;

@@ -269,6 +269,16 @@ fn frame_of(event: &Event) -> Option<(&'static str, Value)> {
             "story:viewed",
             json!({"storyId": story.to_string(), "viewerId": viewer.to_string()}),
         ),
+        Event::NotificationNew {
+            notification,
+            event,
+            title,
+            ..
+        } => (
+            "notification:new",
+            json!({"id": notification.to_string(), "event": event, "title": title}),
+        ),
+        Event::NotificationsRead { .. } => ("notification:read", json!({})),
         _ => return None,
     })
 }

@@ -31,6 +31,7 @@ pub mod matches;
 pub mod media;
 pub mod messages;
 pub mod migrate;
+pub mod notifications;
 pub mod one_time_tokens;
 pub mod passkeys;
 pub mod profiles;
@@ -335,7 +336,16 @@ struct Inner {
     path: PathBuf,
     writer: writer::Writer,
     events: EventBus,
+    reactors: Reactors,
 }
+
+/// Runs inside the write that emitted an event, before it commits, for what must be written
+/// together with the change (a member's notification with the message that caused it). An
+/// error fails the write. Reactors see the events the operation emitted, not their own.
+pub type Reactor = Arc<dyn Fn(&Tx<'_>, &Event) -> Result<(), StoreError> + Send + Sync>;
+
+/// The registered reactors, shared with the writer thread.
+pub(crate) type Reactors = Arc<std::sync::RwLock<Vec<Reactor>>>;
 
 impl Store {
     /// Opens (or creates) the database in `data_dir`, refusing one from a newer Hearth and
@@ -357,15 +367,32 @@ impl Store {
             options.cache_bytes,
         )?;
         let db = Arc::new(db);
-        let writer = writer::Writer::start(db.clone(), options.max_batch, events.clone());
+        let reactors = Reactors::default();
+        let writer = writer::Writer::start(
+            db.clone(),
+            options.max_batch,
+            events.clone(),
+            reactors.clone(),
+        );
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 path,
                 writer,
                 events,
+                reactors,
             }),
         })
+    }
+
+    /// Registers a [`Reactor`] for every write from now on.
+    pub fn react(
+        &self,
+        reactor: impl Fn(&Tx<'_>, &Event) -> Result<(), StoreError> + Send + Sync + 'static,
+    ) {
+        if let Ok(mut reactors) = self.inner.reactors.write() {
+            reactors.push(Arc::new(reactor));
+        }
     }
 
     /// The bus that committed writes' events are published on.

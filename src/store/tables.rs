@@ -12,7 +12,8 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media, messages,
-    one_time_tokens, passkeys, profiles, reports, second_factors, sessions, stories, swipes, users,
+    notifications, one_time_tokens, passkeys, profiles, reports, second_factors, sessions, stories,
+    swipes, users,
 };
 
 /// Every aggregate's tables.
@@ -34,6 +35,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     reports::TABLES,
     stories::TABLES,
     messages::TABLES,
+    notifications::TABLES,
     blobs::TABLES,
     audit::TABLES,
     jobs::TABLES,

@@ -20,13 +20,13 @@ use std::sync::{Arc, Mutex};
 use redb::Database;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, Tx};
+use super::{Reactor, Reactors, StoreError, Tx};
 use crate::events::{Event, EventBus};
 /// A request as the writer thread sees it: apply it, then tell the caller the outcome.
 trait Pending: Send {
     /// Runs the operation; `false` when it failed (its error is kept for `finish`). The events
     /// it emitted are kept until the batch commits.
-    fn apply(&mut self, txn: &redb::WriteTransaction) -> bool;
+    fn apply(&mut self, txn: &redb::WriteTransaction, reactors: &[Reactor]) -> bool;
     /// The events of the last successful apply.
     fn take_events(&mut self) -> Vec<Event>;
     /// Answers the caller: the kept result when the commit succeeded, else the commit error.
@@ -45,13 +45,22 @@ where
     F: FnMut(&Tx<'_>) -> Result<T, StoreError> + Send,
     T: Send,
 {
-    fn apply(&mut self, txn: &redb::WriteTransaction) -> bool {
+    fn apply(&mut self, txn: &redb::WriteTransaction, reactors: &[Reactor]) -> bool {
         let tx = Tx {
             txn,
             emitted: Default::default(),
         };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (self.op)(&tx)))
-            .unwrap_or_else(|_| Err(StoreError::Database("a write operation panicked".into())));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let result = (self.op)(&tx)?;
+            let emitted = tx.emitted.borrow().clone();
+            for event in &emitted {
+                for reactor in reactors {
+                    reactor(&tx, event)?;
+                }
+            }
+            Ok(result)
+        }))
+        .unwrap_or_else(|_| Err(StoreError::Database("a write operation panicked".into())));
         let ok = outcome.is_ok();
         self.events = if ok { tx.emitted.take() } else { Vec::new() };
         self.result = Some(outcome);
@@ -81,14 +90,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: Arc<Database>, max_batch: usize, events: EventBus) -> Writer {
+    pub fn start(
+        db: Arc<Database>,
+        max_batch: usize,
+        events: EventBus,
+        reactors: Reactors,
+    ) -> Writer {
         let (sender, receiver) = mpsc::channel::<Box<dyn Pending>>(4096);
         let (done_tx, done_rx) = oneshot::channel();
         let max_batch = max_batch.max(1);
         let spawned = std::thread::Builder::new()
             .name("hearth-writer".into())
             .spawn(move || {
-                run(&db, receiver, max_batch, &events);
+                run(&db, receiver, max_batch, &events, &reactors);
                 // Let go of the database before saying so: whoever waits on `done` may open
                 // it again at once (a restart in the same process, the demo-data command).
                 drop(db);
@@ -148,6 +162,7 @@ fn run(
     mut receiver: mpsc::Receiver<Box<dyn Pending>>,
     max_batch: usize,
     events: &EventBus,
+    reactors: &Reactors,
 ) {
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
@@ -158,12 +173,18 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(db, &mut batch, events);
+        let reactors: Vec<Reactor> = reactors.read().map(|r| r.clone()).unwrap_or_default();
+        commit_batch(db, &mut batch, events, &reactors);
     }
 }
 
 /// Applies and commits `batch`, publishes what it emitted, and answers every request in it.
-fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>, events: &EventBus) {
+fn commit_batch(
+    db: &Database,
+    batch: &mut Vec<Box<dyn Pending>>,
+    events: &EventBus,
+    reactors: &[Reactor],
+) {
     while !batch.is_empty() {
         let txn = match db.begin_write() {
             Ok(txn) => txn,
@@ -173,7 +194,9 @@ fn commit_batch(db: &Database, batch: &mut Vec<Box<dyn Pending>>, events: &Event
                 return;
             }
         };
-        let failed = batch.iter_mut().position(|request| !request.apply(&txn));
+        let failed = batch
+            .iter_mut()
+            .position(|request| !request.apply(&txn, reactors));
         if let Some(index) = failed {
             // Roll back everything and redo the batch without the failed request.
             if let Err(e) = txn.abort() {
@@ -215,6 +238,85 @@ mod tests {
             run_at: at,
             last_error: None,
         }
+    }
+
+    /// A reactor writes inside the operation's transaction: its write commits with the
+    /// operation, its error fails it (and nothing of either stays), and it never sees the
+    /// events reactors emit.
+    #[tokio::test]
+    async fn reactors_write_with_the_operation_or_fail_it() {
+        use crate::domain::ids::UserId;
+        use crate::events::Event;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path(),
+            jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            StoreOptions::default(),
+        )
+        .unwrap();
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        store.react(move |tx, event| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            match event {
+                Event::MemberJoined { user } if user.as_u128() == 1 => {
+                    tx.jobs().enqueue(&job(100))?;
+                    // Emitted by a reactor: published, but not reacted to.
+                    tx.emit(Event::MemberJoined {
+                        user: UserId::from_u128(2),
+                    });
+                    Ok(())
+                }
+                Event::MemberJoined { .. } => {
+                    Err(StoreError::Database("the reactor refuses".into()))
+                }
+                _ => Ok(()),
+            }
+        });
+        let mut bus = store.events().subscribe(crate::events::Topic::Accounts);
+        store
+            .write(|tx| {
+                tx.jobs().enqueue(&job(1))?;
+                tx.emit(Event::MemberJoined {
+                    user: UserId::from_u128(1),
+                });
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            1,
+            "its own event is not reacted to"
+        );
+        let failed = store
+            .write(|tx| {
+                tx.jobs().enqueue(&job(3))?;
+                tx.emit(Event::MemberJoined {
+                    user: UserId::from_u128(3),
+                });
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        let kept = store
+            .lookup(|rx| {
+                Ok::<_, StoreError>([1, 100, 3].map(|n| {
+                    rx.jobs()
+                        .pending(JobId::from_u128(n))
+                        .map(|j| j.is_some())
+                        .unwrap_or(false)
+                }))
+            })
+            .unwrap();
+        assert_eq!(kept, [true, true, false]);
+        let mut published = Vec::new();
+        while let Some(Ok(event)) = bus.try_next() {
+            if let Event::MemberJoined { user } = &*event {
+                published.push(user.as_u128());
+            }
+        }
+        assert_eq!(published, [1, 2]);
     }
 
     /// Many writes at once share batches: refusals cost their neighbours nothing (each

@@ -21,6 +21,7 @@ mod matching;
 mod media;
 mod member_data;
 mod messages;
+mod notifications;
 mod passkeys;
 mod profiles;
 mod registration;

@@ -218,6 +218,8 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "conversations_inbox",
         "messages",
         "messages_read",
+        "notifications",
+        "notifications_by_actor",
         "invites",
         "audit_log",
         "one_time_tokens",

@@ -44,6 +44,17 @@ pub(crate) async fn like_each_other(
     }
 }
 
+/// The id of `client`'s conversation with `other`, started if need be.
+pub(crate) async fn conversation_with(
+    app: &TestApp,
+    client: &reqwest::Client,
+    other: &str,
+) -> String {
+    let (status, body) = start(app, client, other).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["id"].as_str().unwrap().to_string()
+}
+
 async fn start(app: &TestApp, client: &reqwest::Client, other: &str) -> (u16, Value) {
     call(
         app,
@@ -436,7 +447,7 @@ async fn messages_work_as_plain_forms() {
     let his = crate::helpers::get_text(bob, &app.url(&location)).await;
     assert!(!his.contains("<b>Bob</b>"), "markup stays text");
     let inbox = crate::helpers::get_text(bob, &app.url("/messages")).await;
-    assert!(!inbox.contains("unread\""), "{inbox}");
+    assert!(!inbox.contains("<li class=\"unread\""), "{inbox}");
     let hers = crate::helpers::get_text(ann, &app.url(&location)).await;
     assert!(hers.contains("· seen"), "{hers}");
 

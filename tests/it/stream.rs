@@ -61,8 +61,22 @@ fn status_of(refused: tungstenite::Error) -> u16 {
     }
 }
 
-/// The next frame, skipping pings; `None` when the stream closed.
+/// The next frame, skipping pings and notification frames (the notification tests cover
+/// those); `None` when the stream closed.
 async fn next(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let frame = next_frame(socket).await?;
+        if !frame["type"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("notification:")
+        {
+            return Some(frame);
+        }
+    }
+}
+
+async fn next_frame(socket: &mut Socket) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -100,18 +114,7 @@ async fn a_member_hears_what_happens_and_resumes_after_a_gap() {
     assert_eq!(matched["type"], "match:new");
 
     // Bob writes: she hears the message at once.
-    let resp = send(
-        &app,
-        bob,
-        Method::POST,
-        "/api/v1/conversations",
-        Some(json!({"memberId": ann_id})),
-    )
-    .await;
-    let conversation = resp.json::<Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let conversation = crate::messages::conversation_with(&app, bob, ann_id).await;
     let path = format!("/api/v1/conversations/{conversation}/messages");
     assert_eq!(
         send(&app, bob, Method::POST, &path, Some(json!({"text": "hi"})))

@@ -395,8 +395,8 @@ function toast(text, href) {
   setTimeout(() => note.remove(), 8000);
 }
 
-function bumpUnread(by) {
-  const link = document.querySelector('.places a[href="/messages"]');
+function bumpUnread(by, selector = '.places a[href="/messages"]') {
+  const link = document.querySelector(selector);
   if (!link) return;
   let badge = link.querySelector('.badge');
   if (!badge) {
@@ -404,9 +404,20 @@ function bumpUnread(by) {
     badge.className = 'badge';
     link.append(' ', badge);
   }
-  const count = (parseInt(badge.textContent, 10) || 0) + by;
+  const count = Math.max(0, (parseInt(badge.textContent, 10) || 0) + by);
   badge.textContent = String(count);
   badge.setAttribute('aria-label', `${count} unread`);
+  badge.hidden = count === 0;
+}
+
+// The bell's count as the server has it (after notifications were read on some device).
+async function refreshBell() {
+  const resp = await fetch('/api/v1/notifications/unread', { credentials: 'same-origin' });
+  if (!resp.ok) return;
+  const { data } = await resp.json();
+  const badge = document.querySelector('a.bell .badge');
+  if (badge) bumpUnread(data.unread - (parseInt(badge.textContent, 10) || 0), 'a.bell');
+  else if (data.unread > 0) bumpUnread(data.unread, 'a.bell');
 }
 
 function openConversation() {
@@ -473,6 +484,12 @@ function onFrame(frame) {
       break;
     case 'like:new':
       toast('Someone liked you', '/likes');
+      break;
+    case 'notification:new':
+      bumpUnread(1, 'a.bell');
+      break;
+    case 'notification:read':
+      refreshBell();
       break;
     default:
       break;

@@ -19,6 +19,7 @@ pub mod matching;
 pub mod me;
 pub mod media;
 pub mod messages;
+pub mod notifications;
 pub mod passkeys;
 pub mod profile_list;
 pub mod profiles;
@@ -56,7 +57,8 @@ pub enum ApiTags {
     /// Likes, passes and matches; who liked or viewed me; blocks, reports and warnings; the
     /// reports queue for moderators.
     Matching,
-    /// Conversations and messages between members.
+    /// Conversations and messages between members, and the notification centre. (The live
+    /// stream, `GET /api/v1/stream` and `/api/v1/stream/sse`, is described in the README.)
     Messages,
 }
 
@@ -210,6 +212,7 @@ pub type Apis = (
     directory::DirectoryApi,
     stories::StoriesApi,
     messages::MessagesApi,
+    notifications::NotificationsApi,
     matching::MatchingApi,
     accounts::AccountsApi,
     audit::AuditApi,
@@ -260,6 +263,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             directory::DirectoryApi,
             stories::StoriesApi,
             messages::MessagesApi,
+            notifications::NotificationsApi,
             matching::MatchingApi,
             accounts::AccountsApi,
             audit::AuditApi,
@@ -350,6 +354,9 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("editMessage", &[401, 403, 404, 409, 422]),
     ("deleteMessage", &[401, 403, 404]),
     ("getMyUnread", &[401]),
+    ("listNotifications", &[401, 422]),
+    ("countUnreadNotifications", &[401]),
+    ("markNotificationsRead", &[401, 403, 422]),
     ("swipe", &[401, 403, 409, 422]),
     ("undoLastPass", &[401, 403, 404]),
     ("unlike", &[401, 403, 404, 409]),

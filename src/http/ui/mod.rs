@@ -10,6 +10,7 @@ pub mod matching;
 pub mod me;
 pub mod media;
 pub mod messages;
+pub mod notifications;
 pub mod profile;
 pub mod stories;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Routes {
         .merge(discover::routes())
         .merge(stories::routes())
         .merge(messages::routes())
+        .merge(notifications::routes())
         .merge(matching::routes())
 }
 
@@ -65,6 +67,8 @@ pub struct PageContext {
     pub assets: AssetUrls,
     /// Unread messages of the signed-in member (the badge in the main places).
     pub unread: u32,
+    /// Their unread notifications (the badge on the bell).
+    pub notifications: u32,
 }
 
 impl PageContext {
@@ -89,6 +93,9 @@ impl PageContext {
                 .0
                 .as_ref()
                 .map_or(0, |s| state.messages.unread_total(&s.actor()).unwrap_or(0)),
+            notifications: viewer.0.as_ref().map_or(0, |s| {
+                state.notifications.unread_count(&s.actor()).unwrap_or(0)
+            }),
         }
     }
 }
@@ -175,6 +182,7 @@ pub fn error_page(state: &AppState, request_id: &str, err: &AppError) -> String 
         version: VERSION,
         assets: (*state.assets).clone(),
         unread: 0,
+        notifications: 0,
     };
     let heading = err.status.canonical_reason().unwrap_or("Error");
     let template = ErrorPage {
