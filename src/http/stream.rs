@@ -6,7 +6,9 @@
 //! (`?lastEventId=` or the `Last-Event-ID` header) and gets what it missed, or `resync` when
 //! that is too old (then it fetches again). Authenticated by the session cookie (with an
 //! `Origin` check) or a bearer token; a stream whose session or token ends, or whose member
-//! is suspended, closes at once. Over the WebSocket a client may send
+//! is suspended, closes at once. Presence: `hello` lists the member's matches who are online,
+//! and `presence` frames tell them when one comes online (first stream) or goes offline (last
+//! stream closed). Over the WebSocket a client may send
 //! `{"type": "typing", "conversationId": "…"}`, passed on to the other member (at most one
 //! every three seconds per conversation).
 
@@ -27,7 +29,7 @@ use super::error::AppError;
 use super::routing::Routes;
 use super::state::AppState;
 use super::ui::state_of;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::service::access::Actor;
 use crate::service::realtime::{Connection, Frame, Heard, Resume};
 
@@ -67,12 +69,44 @@ impl Credential {
     }
 }
 
+/// An open stream: when the member's last one closes, their matches hear they went offline.
+struct Live {
+    connection: Connection,
+    state: AppState,
+    member: UserId,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // This stream is still counted: the last one is the one closing now.
+        if self.state.realtime.streams_of(self.member) <= 1 {
+            announce(&self.state, self.member, false);
+        }
+    }
+}
+
+/// Tells `member`'s matches who are online that `member` came online or went offline.
+fn announce(state: &AppState, member: UserId, online: bool) {
+    let Ok(partners) = state.matching.partners(member) else {
+        return;
+    };
+    for partner in partners {
+        if state.realtime.streams_of(partner) > 0 {
+            state.realtime.tell(
+                partner,
+                "presence",
+                json!({"memberId": member.to_string(), "online": online}),
+            );
+        }
+    }
+}
+
 /// Everything a stream needs once it is open.
 struct Opened {
     state: AppState,
     actor: Actor,
     credential: Credential,
-    connection: Connection,
+    live: Live,
     /// Sent first: `hello`, then the missed frames or `resync`.
     first: Vec<String>,
     /// Frames up to this id were sent with `first`.
@@ -109,7 +143,24 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
             )
         }
     };
-    let connection = state.realtime.connect(me.user.id)?;
+    let member = me.user.id;
+    let connection = state.realtime.connect(member)?;
+    if state.realtime.streams_of(member) == 1 {
+        announce(state, member, true);
+    }
+    let online: Vec<String> = state
+        .matching
+        .partners(member)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| state.realtime.streams_of(*p) > 0)
+        .map(|p| p.to_string())
+        .collect();
+    let live = Live {
+        connection,
+        state: state.clone(),
+        member,
+    };
     let last = query.last_event_id.clone().or_else(|| {
         req.headers()
             .get("last-event-id")
@@ -118,7 +169,7 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
     });
     let here = state.realtime.next_id().saturating_sub(1);
     let mut first = vec![text(
-        &json!({"id": here.to_string(), "type": "hello", "data": {}}),
+        &json!({"id": here.to_string(), "type": "hello", "data": {"online": online}}),
     )];
     let mut sent_up_to = here;
     if let Some(last) = last {
@@ -140,7 +191,7 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
         state: state.clone(),
         actor: me.actor(),
         credential,
-        connection,
+        live,
         first,
         sent_up_to,
     })
@@ -180,7 +231,7 @@ async fn run_websocket(socket: poem::web::websocket::WebSocketStream, opened: Op
         state,
         actor,
         credential,
-        mut connection,
+        mut live,
         first,
         mut sent_up_to,
     } = opened;
@@ -195,7 +246,7 @@ async fn run_websocket(socket: poem::web::websocket::WebSocketStream, opened: Op
     let mut typed: HashMap<ConversationId, Instant> = HashMap::new();
     loop {
         tokio::select! {
-            heard = connection.receiver.recv() => match heard {
+            heard = live.connection.receiver.recv() => match heard {
                 Ok(Heard::Frame(f)) if f.id > sent_up_to => {
                     sent_up_to = f.id;
                     if sink.send(Message::Text(frame_json(&f))).await.is_err() {
@@ -293,24 +344,24 @@ pub async fn sse(
     let Opened {
         state,
         credential,
-        connection,
+        live,
         first,
         sent_up_to,
         ..
     } = opened;
     let start = futures_util::stream::iter(first.into_iter().map(sse_event));
-    let live = futures_util::stream::unfold(
-        (connection, sent_up_to, state, credential, false),
-        |(mut connection, mut sent_up_to, state, credential, done)| async move {
+    let frames = futures_util::stream::unfold(
+        (live, sent_up_to, state, credential, false),
+        |(mut live, mut sent_up_to, state, credential, done)| async move {
             if done {
                 return None;
             }
             loop {
-                match connection.receiver.recv().await {
+                match live.connection.receiver.recv().await {
                     Ok(Heard::Frame(f)) if f.id > sent_up_to => {
                         sent_up_to = f.id;
                         let event = sse_event(frame_json(&f));
-                        return Some((event, (connection, sent_up_to, state, credential, false)));
+                        return Some((event, (live, sent_up_to, state, credential, false)));
                     }
                     Ok(Heard::Frame(_)) => {}
                     Ok(Heard::Recheck) => {
@@ -320,14 +371,14 @@ pub async fn sse(
                     }
                     Err(RecvError::Lagged(_)) => {
                         let event = sse_event(resync());
-                        return Some((event, (connection, sent_up_to, state, credential, true)));
+                        return Some((event, (live, sent_up_to, state, credential, true)));
                     }
                     Err(RecvError::Closed) => return None,
                 }
             }
         },
     );
-    Ok(SSE::new(start.chain(live))
+    Ok(SSE::new(start.chain(frames))
         .keep_alive(HEARTBEAT)
         .into_response())
 }

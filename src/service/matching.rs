@@ -478,6 +478,11 @@ impl Matching {
     }
 
     /// Who liked the member, newest first, when the community lets them see it.
+    /// Everyone `member` is matched with (whom their presence is shown to).
+    pub fn partners(&self, member: UserId) -> Result<Vec<UserId>, ServiceError> {
+        Ok(self.store.lookup(|rx| rx.matches().partners_of(member))?)
+    }
+
     pub fn likers(
         &self,
         actor: &Actor,

@@ -370,6 +370,18 @@ impl Messages {
     ) -> Result<(), ServiceError> {
         self.access.require(actor, Permission::View)?;
         let view = self.conversation(actor, id)?;
+        if let Some(named) = upto {
+            let ours = self
+                .store
+                .lookup(|rx| rx.messages().message(named))?
+                .is_some_and(|m| m.conversation == id);
+            if !ours {
+                return Err(ServiceError::invalid(
+                    "upTo",
+                    "Name a message of this conversation.",
+                ));
+            }
+        }
         let Some(upto) = upto.or(view.conversation.last_message) else {
             return Ok(());
         };

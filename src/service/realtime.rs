@@ -181,6 +181,18 @@ impl Realtime {
         }
     }
 
+    /// How many streams `member` has open now (0: offline).
+    pub fn streams_of(&self, member: UserId) -> usize {
+        self.inner
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .per_member
+            .get(&member)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Live connections now (for metrics and tests).
     pub fn connections(&self) -> usize {
         self.inner

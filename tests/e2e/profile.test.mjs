@@ -173,6 +173,8 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     await owner.locator('.places a[href="/messages"] .badge', { hasText: '1' }).waitFor();
     await owner.getByRole('link', { name: 'New message' }).click();
     await owner.getByText('Hello Olive!').waitFor();
+    // He is online (his page is open): a dot by his name.
+    await owner.locator('.conversation-head a.online').waitFor();
     // She read it: he sees "seen" without reloading; her typing shows; her answer arrives.
     await member.getByText('seen').waitFor();
     await owner.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Hi Juno');

@@ -153,6 +153,16 @@ async fn matched_members_write_read_edit_and_delete() {
         get_json(bob, &app.url("/api/v1/me/unread")).await["data"]["messages"],
         0
     );
+    // A read receipt names a message of this conversation, nothing else.
+    let (status, body) = call(
+        &app,
+        bob,
+        Method::POST,
+        &format!("/api/v1/conversations/{conversation}/read"),
+        Some(json!({"upTo": "01000000-0000-7000-8000-000000000000"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
     let seen = get_json(
         ann,
         &app.url(&format!("/api/v1/conversations/{conversation}")),

@@ -133,13 +133,36 @@ async fn a_member_hears_what_happens_and_resumes_after_a_gap() {
     let mut bobs = connect(&app, &[("authorization", bob_bearer.as_str())], "")
         .await
         .unwrap();
-    assert_eq!(next(&mut bobs).await.unwrap()["type"], "hello");
+    // His hello lists his matches online (her); she hears that he came online.
+    let his_hello = next(&mut bobs).await.unwrap();
+    assert_eq!(his_hello["type"], "hello");
+    assert_eq!(his_hello["data"]["online"], json!([ann_id]));
+    let online = next(&mut socket).await.unwrap();
+    assert_eq!(
+        (
+            online["type"].as_str(),
+            online["data"]["memberId"].as_str(),
+            online["data"]["online"].as_bool()
+        ),
+        (Some("presence"), Some(bob_id.as_str()), Some(true))
+    );
     let typing = json!({"type": "typing", "conversationId": conversation}).to_string();
     socket.send(Message::Text(typing.into())).await.unwrap();
     let typed = next(&mut bobs).await.unwrap();
     assert_eq!(
         (typed["type"].as_str(), typed["data"]["memberId"].as_str()),
         (Some("typing"), Some(ann_id.as_str()))
+    );
+
+    // He closes his last tab: she hears that he went offline.
+    drop(bobs);
+    let offline = next(&mut socket).await.unwrap();
+    assert_eq!(
+        (
+            offline["type"].as_str(),
+            offline["data"]["online"].as_bool()
+        ),
+        (Some("presence"), Some(false))
     );
 
     // She goes away; Bob writes twice; back, she gets both after the last she saw.

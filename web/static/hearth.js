@@ -443,12 +443,33 @@ function notifySystem(title, href) {
   note.addEventListener('click', () => { window.focus(); location.href = href; });
 }
 
+// Presence dots: the matches online, from the hello frame and presence frames.
+const online = new Set();
+function showPresence() {
+  for (const el of document.querySelectorAll('[data-member]')) {
+    const on = online.has(el.dataset.member);
+    el.classList.toggle('online', on);
+    if (on) el.setAttribute('title', 'Online now');
+    else el.removeAttribute('title');
+  }
+}
+
 function onFrame(frame) {
   if (frame.id) live.lastId = frame.id;
   const data = frame.data ?? {};
   const here = openConversation();
   const inThisOne = here && here.dataset.conversation === data.conversationId;
   switch (frame.type) {
+    case 'hello':
+      online.clear();
+      for (const id of data.online ?? []) online.add(id);
+      showPresence();
+      break;
+    case 'presence':
+      if (data.online) online.add(data.memberId);
+      else online.delete(data.memberId);
+      showPresence();
+      break;
     case 'resync':
       refreshConversation();
       break;

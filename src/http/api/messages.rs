@@ -141,7 +141,7 @@ pub struct MessageInput {
     #[oai(default, validator(max_length = 16000))]
     pub text: Text,
     /// A ready photo from the sender's library.
-    #[oai(validator(max_length = 36))]
+    #[oai(nullable, validator(max_length = 36))]
     pub media_id: Option<Text>,
 }
 
@@ -158,8 +158,8 @@ pub struct EditInput {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct ReadInput {
-    /// The newest message read; the conversation's newest when absent.
-    #[oai(validator(max_length = 36))]
+    /// The newest message read; the conversation's newest when absent or null.
+    #[oai(nullable, validator(max_length = 36))]
     pub up_to: Option<Text>,
 }
 

@@ -350,7 +350,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("getConversation", &[401, 404]),
     ("listMessages", &[401, 404, 422]),
     ("sendMessage", &[401, 403, 404, 422]),
-    ("markConversationRead", &[401, 403, 404]),
+    ("markConversationRead", &[401, 403, 404, 422]),
     ("editMessage", &[401, 403, 404, 409, 422]),
     ("deleteMessage", &[401, 403, 404]),
     ("getMyUnread", &[401]),

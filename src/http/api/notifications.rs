@@ -71,8 +71,8 @@ pub struct UnreadNotifications {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct MarkRead {
-    /// The notifications to mark read; all of the caller's when absent.
-    #[oai(validator(max_items = 100, max_length = 36))]
+    /// The notifications to mark read; all of the caller's when absent or null.
+    #[oai(nullable, validator(max_items = 100, max_length = 36))]
     pub ids: Option<Vec<Text>>,
 }
 
