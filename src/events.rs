@@ -108,6 +108,8 @@ pub enum Event {
     },
     /// Some of `member`'s notifications were read (on any device).
     NotificationsRead { member: UserId },
+    /// A member's password was changed or reset (they are told, whoever did it).
+    PasswordChanged { user: UserId },
 }
 
 /// The families of events a subscriber can follow.
@@ -140,6 +142,7 @@ impl Event {
     pub fn topic(&self) -> Topic {
         match self {
             Event::MemberJoined { .. }
+            | Event::PasswordChanged { .. }
             | Event::AccountChanged { .. }
             | Event::AccountDeleted { .. } => Topic::Accounts,
             Event::SessionsEnded { .. } | Event::TokensChanged { .. } => Topic::Sessions,
@@ -166,6 +169,7 @@ impl Event {
     pub fn member(&self) -> Option<UserId> {
         match self {
             Event::MemberJoined { user }
+            | Event::PasswordChanged { user }
             | Event::AccountChanged { user }
             | Event::AccountDeleted { user }
             | Event::SessionsEnded { user }

@@ -10,6 +10,7 @@ use crate::domain::ids::{UserId, uuid_v7};
 use crate::domain::role::Role;
 use crate::domain::secret::Secret;
 use crate::domain::session::Session;
+use crate::events::Event;
 use crate::store::instance::TokenHash;
 use crate::store::users::InsertUser;
 use crate::store::{Rx, Store, StoreError, Tx};
@@ -813,6 +814,7 @@ impl Accounts {
                 };
                 stored.password_hash = password_hash.clone();
                 tx.users().put(&stored)?;
+                tx.emit(Event::PasswordChanged { user: id });
                 tx.sessions().delete_of_user(id, Some(&keep))?;
                 Ok(Ok(()))
             })

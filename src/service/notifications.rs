@@ -215,6 +215,18 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
             subject: Some(format!("media:{media}")),
             priority: Priority::Normal,
         },
+        // Security: always told, whatever the member's preferences will say.
+        Event::PasswordChanged { user } => Draft {
+            member: *user,
+            event: "security:password_changed",
+            title: "Your password was changed".into(),
+            body:
+                "If this was not you, reset your password now: every other session was signed out."
+                    .into(),
+            actor: None,
+            subject: None,
+            priority: Priority::Critical,
+        },
         _ => return Ok(None),
     }))
 }

@@ -26,6 +26,7 @@ use crate::domain::permission::Permission;
 use crate::domain::role::Role;
 use crate::domain::secret::Secret;
 use crate::domain::settings::RegistrationMode;
+use crate::events::Event;
 use crate::mail::templates::Notice;
 use crate::store::{Rx, Store, Tx};
 
@@ -411,6 +412,7 @@ impl Registration {
                 user.email_verified = true;
                 tx.users().put(&user)?;
                 tx.sessions().delete_of_user(user.id, None)?;
+                tx.emit(Event::PasswordChanged { user: user.id });
                 Ok(Ok(user.id))
             })
             .await??;

@@ -126,6 +126,11 @@ async fn changing_the_password_ends_every_other_session() {
         is_signed_in(&app, &phone).await,
         "a failed change ends nothing"
     );
+    let told = |client: reqwest::Client| {
+        let url = app.url("/api/v1/notifications");
+        async move { crate::helpers::get_json(&client, &url).await["data"].clone() }
+    };
+    assert_eq!(told(laptop.clone()).await, serde_json::json!([]));
 
     let ok = laptop
         .post(app.url("/api/v1/me/password"))
@@ -137,6 +142,10 @@ async fn changing_the_password_ends_every_other_session() {
     assert_eq!(ok.status(), 204);
     assert!(!is_signed_in(&app, &phone).await);
     assert!(is_signed_in(&app, &laptop).await);
+    // The member is told, as a critical notification.
+    let notes = told(laptop.clone()).await;
+    assert_eq!(notes[0]["event"], "security:password_changed", "{notes}");
+    assert_eq!(notes[0]["priority"], "critical");
 
     let fresh = app.client();
     assert_eq!(
