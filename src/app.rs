@@ -397,6 +397,14 @@ impl App {
         }
         let scheduler = self.scheduler.clone();
         supervisor.spawn("scheduler", move |signal| scheduler.run(signal));
+        let (stories, events, realtime) = (
+            self.state.stories.clone(),
+            self.events.clone(),
+            self.state.realtime.clone(),
+        );
+        supervisor.spawn("story-fan-out", move |signal| {
+            stories.tell_new_stories(events, realtime, signal)
+        });
         if let Some(driver) = self.tls.as_mut().and_then(|t| t.acme_driver.take()) {
             supervisor.spawn("acme", move |mut signal| async move {
                 driver.run(async move { signal.wait().await }).await

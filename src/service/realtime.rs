@@ -181,6 +181,18 @@ impl Realtime {
         }
     }
 
+    /// The members with a stream open now.
+    pub fn online_members(&self) -> Vec<UserId> {
+        self.inner
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .per_member
+            .keys()
+            .copied()
+            .collect()
+    }
+
     /// How many streams `member` has open now (0: offline).
     pub fn streams_of(&self, member: UserId) -> usize {
         self.inner

@@ -240,6 +240,54 @@ impl Stories {
             .await?
     }
 
+    /// Tells the members online who may see a new story (`story:new` on their streams) until
+    /// `signal`. Who may see it takes reads (audience, matches, blocks), so this runs here
+    /// rather than on the writer's thread; a burst it falls behind on is skipped (the stories
+    /// page shows them anyway).
+    pub async fn tell_new_stories(
+        self,
+        events: crate::events::EventBus,
+        realtime: super::realtime::Realtime,
+        mut signal: crate::jobs::Shutdown,
+    ) {
+        let mut bus = events.subscribe(crate::events::Topic::Profiles);
+        loop {
+            let event = tokio::select! {
+                () = signal.wait() => return,
+                event = bus.next() => event,
+            };
+            let Ok(event) = event else {
+                bus = events.subscribe(crate::events::Topic::Profiles);
+                continue;
+            };
+            let Event::StoryNew { story, author } = &*event else {
+                continue;
+            };
+            let (story, author) = (*story, *author);
+            let online = realtime.online_members();
+            let now = self.clock.now();
+            let audience = self.store.lookup(|rx| {
+                let Some(found) = rx.stories().get(story)? else {
+                    return Ok::<_, StoreError>(Vec::new());
+                };
+                let mut out = Vec::new();
+                for member in online.into_iter().filter(|m| *m != author) {
+                    if may_see(rx, member, &found, now)? {
+                        out.push(member);
+                    }
+                }
+                Ok(out)
+            });
+            for member in audience.unwrap_or_default() {
+                realtime.tell(
+                    member,
+                    "story:new",
+                    json!({"storyId": story.to_string(), "authorId": author.to_string()}),
+                );
+            }
+        }
+    }
+
     /// Registers the expiry job: the story goes, and its upload with it unless the author's
     /// profile shows it.
     pub fn register_jobs(plan: &mut JobPlan, store: Store, clock: SharedClock) {

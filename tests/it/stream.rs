@@ -165,6 +165,24 @@ async fn a_member_hears_what_happens_and_resumes_after_a_gap() {
         (Some("presence"), Some(false))
     );
 
+    // Bob shares a story with his matches: she hears of it.
+    let photo = crate::profiles::upload_photo(&app, bob, "plain.png").await;
+    crate::media::process_all(&app).await;
+    let shared = send(
+        &app,
+        bob,
+        Method::POST,
+        "/api/v1/stories",
+        Some(json!({"mediaId": photo, "caption": "sunset", "audience": "matches"})),
+    )
+    .await;
+    assert_eq!(shared.status(), 201);
+    let story = next(&mut socket).await.unwrap();
+    assert_eq!(
+        (story["type"].as_str(), story["data"]["authorId"].as_str()),
+        (Some("story:new"), Some(bob_id.as_str()))
+    );
+
     // She goes away; Bob writes twice; back, she gets both after the last she saw.
     drop(socket);
     for text in ["are you there?", "ok later"] {
