@@ -496,6 +496,28 @@ async fn messages_work_as_plain_forms() {
         assert!(!page.contains("Hi &"), "{page}");
     }
 
+    // A photo from her library goes with a message.
+    let photo = crate::profiles::upload_photo(&app, ann, "plain.png").await;
+    crate::media::process_all(&app).await;
+    let hers = crate::helpers::get_text(ann, &app.url(&location)).await;
+    assert!(
+        hers.contains(&format!("value=\"{photo}\"")),
+        "her photo to choose"
+    );
+    let sent = form(
+        ann,
+        location.clone(),
+        location.clone(),
+        vec![("text", String::new()), ("media", photo.clone())],
+    )
+    .await;
+    assert_eq!(sent.status(), 303);
+    let his = crate::helpers::get_text(bob, &app.url(&location)).await;
+    assert!(
+        his.contains(&format!("src=\"/media/{photo}/card\"")),
+        "{his}"
+    );
+
     // Cyd is not matched with Bob: refused.
     let refused = form(cyd, bobs_page, format!("/members/{bob_id}/message"), vec![]).await;
     assert_eq!(refused.status(), 403);

@@ -155,3 +155,23 @@ pub async fn delete(
     flash::set(req, "Deleted.");
     Ok(Redirect::see_other("/media").into_response())
 }
+
+/// The member's uploads that are ready to share (newest first, at most `limit`), for forms
+/// that pick one: a story, a photo in a message.
+pub async fn ready_uploads(
+    state: &crate::http::state::AppState,
+    user: &crate::domain::account::User,
+    limit: usize,
+) -> Result<Vec<crate::domain::media::Media>, AppError> {
+    Ok(state
+        .media
+        .library(user, None, limit)
+        .await?
+        .items
+        .iter()
+        .map(|entry| entry.media())
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|m| m.state == crate::domain::media::MediaState::Ready)
+        .collect())
+}

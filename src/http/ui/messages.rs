@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{PageContext, flash, render, signed_in, state_of};
 use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::domain::media::Media;
 use crate::domain::message::{Message, TEXT_MAX};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
@@ -83,6 +84,8 @@ struct ConversationPage {
     me: UserId,
     messages: Vec<Message>,
     text_max: usize,
+    /// The member's ready photos, to send one.
+    photos: Vec<Media>,
 }
 
 impl ConversationPage {
@@ -117,12 +120,18 @@ pub async fn conversation(
     let row = rows(state, &actor, vec![view])?
         .pop()
         .ok_or_else(AppError::internal)?;
+    let photos = super::media::ready_uploads(state, &me.user, 30)
+        .await?
+        .into_iter()
+        .filter(|m| !m.format.is_video())
+        .collect();
     Ok(render(&ConversationPage {
         page: PageContext::new(req, state, &viewer),
         row,
         me: actor.id,
         messages,
         text_max: TEXT_MAX,
+        photos,
     })?
     .into_response())
 }
@@ -133,6 +142,9 @@ pub struct WriteForm {
     csrf: String,
     #[serde(default)]
     text: String,
+    /// A photo from the member's library (empty: none).
+    #[serde(default)]
+    media: String,
 }
 
 #[handler]
@@ -146,10 +158,17 @@ pub async fn write(
     let state = state_of(req)?;
     verify_csrf(req, state, &viewer, Some(&input.csrf))?;
     let id = conversation_id(&id)?;
+    let media = match input.media.trim() {
+        "" => None,
+        raw => Some(
+            raw.parse()
+                .map_err(|_| AppError::invalid("media", "Choose a photo from your library."))?,
+        ),
+    };
     // A problem goes back to the conversation, said at the top of the page.
     match state
         .messages
-        .send(&me.actor(), id, &input.text, None)
+        .send(&me.actor(), id, &input.text, media)
         .await
     {
         Ok(_) => {}

@@ -7,7 +7,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::{PageContext, flash, render, signed_in, state_of};
-use crate::domain::media::{Media, MediaState};
+use crate::domain::media::Media;
 use crate::domain::story::{Audience, Story};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
@@ -35,17 +35,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let me = signed_in(&viewer, "/stories")?;
     let state = state_of(req)?;
     let stories = state.stories.feed(&me.actor(), 50)?;
-    let library = state
-        .media
-        .library(&me.user, None, 30)
-        .await?
-        .items
-        .iter()
-        .map(|item| item.media())
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .filter(|m| m.state == MediaState::Ready)
-        .collect();
+    let library = super::media::ready_uploads(state, &me.user, 30).await?;
     Ok(render(&StoriesPage {
         page: PageContext::new(req, state, &viewer),
         stories,
