@@ -3,6 +3,7 @@
 //! upload with it, unless the profile shows it); from that moment it is not found anywhere,
 //! whatever a client cached. Blocks, standing and pauses apply as everywhere else.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -270,8 +271,21 @@ impl Stories {
                 let Some(found) = rx.stories().get(story)? else {
                     return Ok::<_, StoreError>(Vec::new());
                 };
+                // A matches-only story is decided over the author's matches, so its cost
+                // does not grow with everyone online.
+                let candidates = match found.audience {
+                    Audience::Matches => {
+                        let online: HashSet<UserId> = online.into_iter().collect();
+                        rx.matches()
+                            .partners_of(author)?
+                            .into_iter()
+                            .filter(|m| online.contains(m))
+                            .collect()
+                    }
+                    Audience::Members => online,
+                };
                 let mut out = Vec::new();
-                for member in online.into_iter().filter(|m| *m != author) {
+                for member in candidates.into_iter().filter(|m| *m != author) {
                     if may_see(rx, member, &found, now)? {
                         out.push(member);
                     }
