@@ -108,7 +108,7 @@ struct Opened {
     credential: Credential,
     live: Live,
     /// Sent first: `hello`, then the missed frames or `resync`.
-    first: Vec<String>,
+    first: Vec<Out>,
     /// Frames up to this id were sent with `first`.
     sent_up_to: u64,
 }
@@ -168,9 +168,7 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
             .map(str::to_string)
     });
     let here = state.realtime.next_id().saturating_sub(1);
-    let mut first = vec![text(
-        &json!({"id": here.to_string(), "type": "hello", "data": {"online": online}}),
-    )];
+    let mut first = vec![Out::new(Some(here), "hello", json!({"online": online}))];
     let mut sent_up_to = here;
     if let Some(last) = last {
         match last
@@ -181,10 +179,10 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
             Ok(Resume::Frames(frames)) => {
                 for f in frames {
                     sent_up_to = sent_up_to.max(f.id);
-                    first.push(frame_json(&f));
+                    first.push(Out::of(&f));
                 }
             }
-            Ok(Resume::TooOld) | Err(_) => first.push(resync()),
+            Ok(Resume::TooOld) | Err(_) => first.push(Out::resync()),
         }
     }
     Ok(Opened {
@@ -197,16 +195,42 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
     })
 }
 
-fn text(value: &serde_json::Value) -> String {
-    value.to_string()
+/// A frame as it goes out: its JSON (the WebSocket's text), and its id and type (the SSE
+/// event's fields, so they need not be read back out of the JSON).
+struct Out {
+    id: Option<u64>,
+    kind: &'static str,
+    json: String,
 }
 
-fn frame_json(f: &Frame) -> String {
-    text(&json!({"id": f.id.to_string(), "type": f.kind, "data": f.data}))
-}
+impl Out {
+    fn new(id: Option<u64>, kind: &'static str, data: serde_json::Value) -> Self {
+        let json = match id {
+            Some(id) => json!({"id": id.to_string(), "type": kind, "data": data}),
+            None => json!({"type": kind, "data": data}),
+        };
+        Self {
+            id,
+            kind,
+            json: json.to_string(),
+        }
+    }
 
-fn resync() -> String {
-    text(&json!({"type": "resync", "data": {}}))
+    fn of(f: &Frame) -> Self {
+        Self::new(Some(f.id), f.kind, f.data.clone())
+    }
+
+    fn resync() -> Self {
+        Self::new(None, "resync", json!({}))
+    }
+
+    fn sse(self) -> SseEvent {
+        let event = SseEvent::message(self.json).event_type(self.kind);
+        match self.id {
+            Some(id) => event.id(id.to_string()),
+            None => event,
+        }
+    }
 }
 
 #[handler]
@@ -237,7 +261,7 @@ async fn run_websocket(socket: poem::web::websocket::WebSocketStream, opened: Op
     } = opened;
     let (mut sink, mut incoming) = socket.split();
     for frame in first {
-        if sink.send(Message::Text(frame)).await.is_err() {
+        if sink.send(Message::Text(frame.json)).await.is_err() {
             return;
         }
     }
@@ -249,7 +273,7 @@ async fn run_websocket(socket: poem::web::websocket::WebSocketStream, opened: Op
             heard = live.connection.receiver.recv() => match heard {
                 Ok(Heard::Frame(f)) if f.id > sent_up_to => {
                     sent_up_to = f.id;
-                    if sink.send(Message::Text(frame_json(&f))).await.is_err() {
+                    if sink.send(Message::Text(Out::of(&f).json)).await.is_err() {
                         return;
                     }
                 }
@@ -264,7 +288,7 @@ async fn run_websocket(socket: poem::web::websocket::WebSocketStream, opened: Op
                 }
                 // Fell behind: told to fetch again, and dropped; it reconnects and resumes.
                 Err(RecvError::Lagged(_)) => {
-                    let _ = sink.send(Message::Text(resync())).await;
+                    let _ = sink.send(Message::Text(Out::resync().json)).await;
                     let _ = sink
                         .send(Message::Close(Some((CloseCode::Again, "fell behind".into()))))
                         .await;
@@ -349,7 +373,7 @@ pub async fn sse(
         sent_up_to,
         ..
     } = opened;
-    let start = futures_util::stream::iter(first.into_iter().map(sse_event));
+    let start = futures_util::stream::iter(first.into_iter().map(Out::sse));
     let frames = futures_util::stream::unfold(
         (live, sent_up_to, state, credential, false),
         |(mut live, mut sent_up_to, state, credential, done)| async move {
@@ -360,7 +384,7 @@ pub async fn sse(
                 match live.connection.receiver.recv().await {
                     Ok(Heard::Frame(f)) if f.id > sent_up_to => {
                         sent_up_to = f.id;
-                        let event = sse_event(frame_json(&f));
+                        let event = Out::of(&f).sse();
                         return Some((event, (live, sent_up_to, state, credential, false)));
                     }
                     Ok(Heard::Frame(_)) => {}
@@ -370,7 +394,7 @@ pub async fn sse(
                         }
                     }
                     Err(RecvError::Lagged(_)) => {
-                        let event = sse_event(resync());
+                        let event = Out::resync().sse();
                         return Some((event, (live, sent_up_to, state, credential, true)));
                     }
                     Err(RecvError::Closed) => return None,
@@ -381,17 +405,4 @@ pub async fn sse(
     Ok(SSE::new(start.chain(frames))
         .keep_alive(HEARTBEAT)
         .into_response())
-}
-
-/// A frame as an SSE event: the id (for `Last-Event-ID`), the type, the JSON.
-fn sse_event(json: String) -> SseEvent {
-    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-    let mut event = SseEvent::message(json);
-    if let Some(kind) = parsed["type"].as_str() {
-        event = event.event_type(kind);
-    }
-    if let Some(id) = parsed["id"].as_str() {
-        event = event.id(id);
-    }
-    event
 }
