@@ -361,15 +361,16 @@ impl Messages {
             .await?
     }
 
-    /// The member read the conversation up to `upto` (its newest message when `None`).
+    /// The member read the conversation up to `upto` (its newest message when `None`);
+    /// the conversation as they see it now.
     pub async fn mark_read(
         &self,
         actor: &Actor,
         id: ConversationId,
         upto: Option<MessageId>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<ConversationView, ServiceError> {
         self.access.require(actor, Permission::View)?;
-        let view = self.conversation(actor, id)?;
+        let mut view = self.conversation(actor, id)?;
         if let Some(named) = upto {
             let ours = self
                 .store
@@ -383,10 +384,10 @@ impl Messages {
             }
         }
         let Some(upto) = upto.or(view.conversation.last_message) else {
-            return Ok(());
+            return Ok(view);
         };
         if view.mine.unread == 0 && view.mine.last_read.is_some_and(|l| l >= upto) {
-            return Ok(());
+            return Ok(view);
         }
         let me = actor.id;
         let other = view.other;
@@ -404,7 +405,11 @@ impl Messages {
                 Ok(())
             })
             .await?;
-        Ok(())
+        view.mine = ReadState {
+            last_read: Some(view.mine.last_read.map_or(upto, |l| l.max(upto))),
+            unread: 0,
+        };
+        Ok(view)
     }
 
     /// Edits one of the member's messages, within fifteen minutes of sending it.

@@ -115,8 +115,7 @@ pub async fn conversation(
     let id = conversation_id(&id)?;
     let messages = state.messages.page(&actor, id, None, None, 100)?;
     // Opening the conversation reads it (on every device).
-    state.messages.mark_read(&actor, id, None).await?;
-    let view = state.messages.conversation(&actor, id)?;
+    let view = state.messages.mark_read(&actor, id, None).await?;
     let row = rows(state, &actor, vec![view])?
         .pop()
         .ok_or_else(AppError::internal)?;
