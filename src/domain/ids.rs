@@ -88,6 +88,27 @@ id_type!(
     NotificationId
 );
 
+/// Two members, the lower id first: how a match or a conversation between them is keyed.
+pub fn ordered_pair(x: UserId, y: UserId) -> (UserId, UserId) {
+    if x <= y { (x, y) } else { (y, x) }
+}
+
+/// Something between two members, kept as an [`ordered_pair`] (a match, a conversation).
+pub trait Between {
+    /// The two members, the lower id first.
+    fn members(&self) -> (UserId, UserId);
+
+    fn other(&self, me: UserId) -> UserId {
+        let (a, b) = self.members();
+        if a == me { b } else { a }
+    }
+
+    fn involves(&self, member: UserId) -> bool {
+        let (a, b) = self.members();
+        a == member || b == member
+    }
+}
+
 /// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes supplied by the caller,
 /// so that the domain stays free of clocks and randomness sources.
 pub fn uuid_v7(unix_millis: i64, random: [u8; 10]) -> Uuid {

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{MatchId, MediaId, ReportId, UserId};
+use super::ids::{Between, MatchId, MediaId, ReportId, UserId};
 
 /// How many swipes one request may carry.
 pub const BATCH_MAX: usize = 50;
@@ -45,18 +45,9 @@ pub struct Match {
     pub last_activity: Timestamp,
 }
 
-impl Match {
-    /// The two members in the order matches are keyed by.
-    pub fn pair(x: UserId, y: UserId) -> (UserId, UserId) {
-        if x <= y { (x, y) } else { (y, x) }
-    }
-
-    pub fn other(&self, me: UserId) -> UserId {
-        if self.a == me { self.b } else { self.a }
-    }
-
-    pub fn involves(&self, member: UserId) -> bool {
-        self.a == member || self.b == member
+impl Between for Match {
+    fn members(&self) -> (UserId, UserId) {
+        (self.a, self.b)
     }
 }
 
@@ -229,8 +220,8 @@ mod tests {
     #[test]
     fn pairs_are_ordered_and_names_round_trip() {
         let (x, y) = (UserId::from_u128(9), UserId::from_u128(3));
-        assert_eq!(Match::pair(x, y), (y, x));
-        assert_eq!(Match::pair(y, x), (y, x));
+        assert_eq!(super::super::ids::ordered_pair(x, y), (y, x));
+        assert_eq!(super::super::ids::ordered_pair(y, x), (y, x));
         for c in ReportCategory::ALL {
             assert_eq!(ReportCategory::parse(c.as_str()), Some(c));
         }

@@ -5,7 +5,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::ids::{ConversationId, MediaId, MessageId, UserId};
+use super::ids::{Between, ConversationId, MediaId, MessageId, UserId};
 use super::text::{plain_text_problem, tidy_lines};
 
 /// The longest message, in characters.
@@ -27,18 +27,9 @@ pub struct Conversation {
     pub last_activity: Timestamp,
 }
 
-impl Conversation {
-    /// The two members in the order conversations are keyed by.
-    pub fn pair(x: UserId, y: UserId) -> (UserId, UserId) {
-        if x <= y { (x, y) } else { (y, x) }
-    }
-
-    pub fn other(&self, me: UserId) -> UserId {
-        if self.a == me { self.b } else { self.a }
-    }
-
-    pub fn involves(&self, member: UserId) -> bool {
-        self.a == member || self.b == member
+impl Between for Conversation {
+    fn members(&self) -> (UserId, UserId) {
+        (self.a, self.b)
     }
 }
 

@@ -21,6 +21,7 @@ use super::staff::{Staff, StaffAction};
 use super::stats::{ActionLabel, MatchingStats};
 use crate::clock::SharedClock;
 use crate::domain::account::{AccountStatus, User};
+use crate::domain::ids::Between;
 use crate::domain::ids::{MatchId, MediaId, ReportId, UserId, uuid_v7};
 use crate::domain::matching::{
     BATCH_MAX, LIKE_WINDOW_MS, Match, REPORT_TEXT_MAX, Report, ReportCategory, ReportDecision,
@@ -600,7 +601,7 @@ fn swipe_one(
         .get(target, me)?
         .is_some_and(|s| s.action == SwipeAction::Like);
     if mutual && matched.is_none() {
-        let (a, b) = Match::pair(me, target);
+        let (a, b) = crate::domain::ids::ordered_pair(me, target);
         let m = Match {
             id: MatchId(uuid_v7(now.as_millisecond(), rand::random())),
             a,

@@ -15,6 +15,7 @@ use super::member_data::MemberData;
 use super::settings::Settings;
 use crate::clock::SharedClock;
 use crate::domain::account::User;
+use crate::domain::ids::Between;
 use crate::domain::ids::{ConversationId, MediaId, MessageId, UserId, uuid_v7};
 use crate::domain::message::{Conversation, Message, ReadState, check_text};
 use crate::domain::permission::Permission;
@@ -175,7 +176,7 @@ impl Messages {
                 Limit::per_window(per_day, 24 * 3600),
             )
             .map_err(ServiceError::RateLimited)?;
-        let (a, b) = Conversation::pair(me, other);
+        let (a, b) = crate::domain::ids::ordered_pair(me, other);
         let fresh = Conversation {
             id: ConversationId(uuid_v7(now.as_millisecond(), rand::random())),
             a,

@@ -36,7 +36,7 @@ impl<S: Snapshot> Matches<'_, S> {
     }
 
     pub fn between(&self, x: UserId, y: UserId) -> Result<Option<Match>, StoreError> {
-        let (a, b) = Match::pair(x, y);
+        let (a, b) = crate::domain::ids::ordered_pair(x, y);
         let id = self
             .0
             .table(BY_PAIR)?

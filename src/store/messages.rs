@@ -5,6 +5,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
+use crate::domain::ids::Between;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::message::{Conversation, Message, ReadState};
 
@@ -50,7 +51,7 @@ impl<S: Snapshot> Messages<'_, S> {
     }
 
     pub fn between(&self, x: UserId, y: UserId) -> Result<Option<Conversation>, StoreError> {
-        let (a, b) = Conversation::pair(x, y);
+        let (a, b) = crate::domain::ids::ordered_pair(x, y);
         let id = self
             .0
             .table(BY_PAIR)?

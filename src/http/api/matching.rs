@@ -14,6 +14,7 @@ use super::text::Text;
 use super::{
     ApiTags, Data, Feed, Listed, PageRequest, feed, format_keyed_cursor, id_cursor, keyed_cursor,
 };
+use crate::domain::ids::Between;
 use crate::domain::ids::{MatchId, ReportId, UserId};
 use crate::domain::matching::{Report, ReportCategory, ReportDecision, SwipeAction, SwipeOutcome};
 use crate::http::auth::Viewer;

@@ -7,6 +7,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::{PageContext, flash, render, signed_in, state_of};
+use crate::domain::ids::Between;
 use crate::domain::ids::{MatchId, UserId};
 use crate::domain::matching::{ReportCategory, SwipeAction, SwipeOutcome, Warning};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
