@@ -510,15 +510,17 @@ impl Messages {
         self.access.require(actor, Permission::View)?;
         let me = actor.id;
         Ok(self.store.lookup(|rx| {
+            // Every page shows this: one scan of the member's read states, and the
+            // conversation looked at only where something is unread.
             let mut total = 0u32;
-            for id in rx.messages().all_of(me)? {
+            for (id, unread) in rx.messages().unread_of(me)? {
                 let Some(c) = rx.messages().conversation(id)? else {
                     continue;
                 };
                 if rx.blocks().has_blocked(me, c.other(me))? {
                     continue;
                 }
-                total = total.saturating_add(rx.messages().read_state(me, id)?.unread);
+                total = total.saturating_add(unread);
             }
             Ok::<_, StoreError>(total)
         })?)

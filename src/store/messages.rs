@@ -144,6 +144,20 @@ impl<S: Snapshot> Messages<'_, S> {
         Ok(out)
     }
 
+    /// The member's conversations with something unread, and how much.
+    pub fn unread_of(&self, member: UserId) -> Result<Vec<(ConversationId, u32)>, StoreError> {
+        let m = member.as_u128();
+        let mut out = Vec::new();
+        for row in self.0.table(READS)?.range((m, 0)..=(m, u128::MAX))? {
+            let (key, value) = row?;
+            let unread = value.value().1;
+            if unread > 0 {
+                out.push((ConversationId::from_u128(key.value().1), unread));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn read_state(
         &self,
         member: UserId,
