@@ -183,8 +183,26 @@ impl App {
             &events,
         );
 
+        let realtime =
+            service::realtime::Realtime::new(&events, clock.clone(), config.server.max_streams);
+
+        let outbound =
+            crate::outbound::Outbound::new(config.notifications.allow_private_networks.clone())
+                .map_err(|e| StartError::Other(format!("cannot set up outgoing HTTP: {e}")))?;
+        let notification_keys = service::notifications::delivery::Keys::load(&store).await?;
+        let delivery = service::notifications::delivery::Delivery::new(
+            store.clone(),
+            clock.clone(),
+            settings.clone(),
+            realtime.clone(),
+            outbound.clone(),
+            notification_keys.clone(),
+            &public_base,
+        );
+
         // Each module registers its own background jobs and schedules.
         let mut plan = JobPlan::new(extra_jobs);
+        delivery.register_jobs(&mut plan);
         discovery.register_jobs(&mut plan);
         service::stories::Stories::register_jobs(&mut plan, store.clone(), clock.clone());
         accounts.register_jobs(&mut plan);
@@ -196,12 +214,6 @@ impl App {
         );
         service::mail::register_jobs(&mut plan, settings.clone());
         media_processor.register_jobs(&mut plan);
-        service::matching::Matching::register_jobs(
-            &mut plan,
-            store.clone(),
-            settings.clone(),
-            public_base.to_string(),
-        );
         crate::jobs::queue::register_jobs(&mut plan, store.clone(), clock.clone());
         let (registry, schedules) = plan.into_parts();
         let queue = JobQueue::new(
@@ -210,6 +222,7 @@ impl App {
             registry,
             config.jobs.max_attempts,
         );
+        delivery.attach(queue.sink(), &events);
         queue.recover().await?;
         let scheduler = Scheduler::new(&schedules, queue.clone(), store.clone(), clock.clone())
             .map_err(|problems| {
@@ -298,6 +311,16 @@ impl App {
                 store.clone(),
                 access.clone(),
                 clock.clone(),
+                queue.sink(),
+            ),
+            notification_settings: service::notifications::preferences::NotificationSettings::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
+                settings.clone(),
+                notification_keys,
+                outbound,
+                &public_base,
             ),
             messages: service::messages::Messages::new(
                 store.clone(),
@@ -311,7 +334,6 @@ impl App {
                 access.clone(),
                 settings.clone(),
                 clock.clone(),
-                queue.clone(),
                 stats.clone(),
                 limiter.clone(),
             ),
@@ -347,14 +369,7 @@ impl App {
                 stats.register(registry)
             })),
             media_views: Arc::default(),
-            realtime: service::realtime::Realtime::new(
-                &events,
-                // Ids of a restarted server come after any it gave before.
-                u64::try_from(clock.now().as_millisecond())
-                    .unwrap_or(0)
-                    .saturating_mul(1000),
-                config.server.max_streams,
-            ),
+            realtime: realtime.clone(),
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,

@@ -110,6 +110,14 @@ pub enum Event {
     NotificationsRead { member: UserId },
     /// A member's password was changed or reset (they are told, whoever did it).
     PasswordChanged { user: UserId },
+    /// A new session began for `user` (a sign-in), from this browser and address.
+    SignedIn {
+        user: UserId,
+        user_agent: String,
+        ip: String,
+    },
+    /// A moderator decided a report `reporter` made.
+    ReportDecided { report: ReportId, reporter: UserId },
 }
 
 /// The families of events a subscriber can follow.
@@ -145,7 +153,9 @@ impl Event {
             | Event::PasswordChanged { .. }
             | Event::AccountChanged { .. }
             | Event::AccountDeleted { .. } => Topic::Accounts,
-            Event::SessionsEnded { .. } | Event::TokensChanged { .. } => Topic::Sessions,
+            Event::SessionsEnded { .. } | Event::TokensChanged { .. } | Event::SignedIn { .. } => {
+                Topic::Sessions
+            }
             Event::SettingsChanged { .. } => Topic::Settings,
             Event::MediaProcessed { .. }
             | Event::MediaDecided { .. }
@@ -155,7 +165,7 @@ impl Event {
             | Event::MatchNew { .. }
             | Event::MatchEnded { .. }
             | Event::Blocked { .. } => Topic::Matching,
-            Event::ReportFiled { .. } => Topic::Moderation,
+            Event::ReportFiled { .. } | Event::ReportDecided { .. } => Topic::Moderation,
             Event::StoryNew { .. } | Event::StoryViewed { .. } => Topic::Profiles,
             Event::MessageNew { .. }
             | Event::MessageRead { .. }
@@ -173,7 +183,9 @@ impl Event {
             | Event::AccountChanged { user }
             | Event::AccountDeleted { user }
             | Event::SessionsEnded { user }
+            | Event::SignedIn { user, .. }
             | Event::TokensChanged { user } => Some(*user),
+            Event::ReportDecided { reporter, .. } => Some(*reporter),
             Event::MediaProcessed { owner, .. }
             | Event::MediaDecided { owner, .. }
             | Event::MediaRemoved { owner, .. } => Some(*owner),

@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod media;
+pub mod outbound;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -32,6 +32,7 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub jobs: JobsConfig,
+    pub notifications: NotificationsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +89,12 @@ pub struct MetricsConfig {
 pub struct JobsConfig {
     pub workers: usize,
     pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotificationsConfig {
+    /// Ranges that Web Push and member webhooks may reach although they are not public.
+    pub allow_private_networks: Vec<ipnet::IpNet>,
 }
 
 impl Config {

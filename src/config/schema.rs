@@ -63,6 +63,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("log", "Logging to standard error."),
     ("metrics", "Prometheus metrics at /metrics."),
     ("jobs", "Background jobs (durable, in the database)."),
+    (
+        "notifications",
+        "Notifications sent out of Hearth: Web Push and members' webhooks.",
+    ),
 ];
 
 pub const KEYS: &[Key] = &[
@@ -224,6 +228,14 @@ pub const KEYS: &[Key] = &[
         "max_attempts",
         Default::Int(8),
         "Tries before a failing job moves to the failed list (1-100). Retries back off exponentially.",
+    ),
+    key(
+        "notifications",
+        "allow_private_networks",
+        Default::List(&[]),
+        "Web Push services and members' webhooks are never called on loopback, private or link-local\n\
+         addresses (a member could otherwise reach the server's own network). List ranges that may\n\
+         be called anyway, e.g. [\"10.0.0.0/8\"] for an ntfy server on your LAN. Empty: public addresses only.",
     ),
 ];
 

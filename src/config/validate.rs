@@ -9,7 +9,8 @@ use std::time::Duration;
 use super::schema::KEYS;
 use super::sources::{Layered, Source};
 use super::{
-    Config, JobsConfig, LogConfig, LogFormat, MetricsConfig, ServerConfig, StorageConfig, TlsConfig,
+    Config, JobsConfig, LogConfig, LogFormat, MetricsConfig, NotificationsConfig, ServerConfig,
+    StorageConfig, TlsConfig,
 };
 use crate::domain::secret::Secret;
 use crate::tls::TlsSettings;
@@ -243,22 +244,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
             }
         }
     });
-    let trusted_proxies = r.list("server.trusted_proxies").map(|items| {
-        let mut nets = Vec::new();
-        for item in items {
-            let parsed = item
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-            match parsed {
-                Ok(net) => nets.push(net),
-                Err(_) => r.problem(
-                    "server.trusted_proxies",
-                    format!("\"{item}\" is not an IP address or CIDR range like 10.0.0.0/8"),
-                ),
-            }
-        }
-        nets
-    });
+    let trusted_proxies = ip_ranges(&mut r, "server.trusted_proxies");
     let shutdown_grace = r.int("server.shutdown_grace_seconds", 1..=300);
     let max_body_kib = r.int("server.max_body_kib", 1..=1_048_576);
     let max_streams = r.int("server.max_streams", 1..=1_000_000);
@@ -324,6 +310,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
     let token = r.string("metrics.token");
     let workers = r.int("jobs.workers", 1..=64);
     let max_attempts = r.int("jobs.max_attempts", 1..=100);
+    let allow_private_networks = ip_ranges(&mut r, "notifications.allow_private_networks");
 
     // Cross-key rules.
     if let (Some(listen), Some(Some(redirect)), Some(s)) = (listen, redirect_listen, &settings)
@@ -356,6 +343,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         Some(token),
         Some(workers),
         Some(max_attempts),
+        Some(allow_private_networks),
     ) = (
         listen,
         public_url,
@@ -375,6 +363,7 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
         token,
         workers,
         max_attempts,
+        allow_private_networks,
     )
     else {
         return Err(ConfigError { problems });
@@ -420,7 +409,29 @@ pub fn validate(layered: &Layered) -> Result<Config, ConfigError> {
             workers: usize::try_from(workers).unwrap_or(1),
             max_attempts: u32::try_from(max_attempts).unwrap_or(1),
         },
+        notifications: NotificationsConfig {
+            allow_private_networks,
+        },
     })
+}
+
+/// A list of IP addresses or CIDR ranges.
+fn ip_ranges(r: &mut Reader<'_>, key: &str) -> Option<Vec<ipnet::IpNet>> {
+    let items = r.list(key)?;
+    let mut nets = Vec::new();
+    for item in items {
+        let parsed = item
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => nets.push(net),
+            Err(_) => r.problem(
+                key,
+                format!("\"{item}\" is not an IP address or CIDR range like 10.0.0.0/8"),
+            ),
+        }
+    }
+    Some(nets)
 }
 
 fn acme_settings(r: &mut Reader<'_>, data_dir: Option<&Path>) -> Option<TlsSettings> {

@@ -88,6 +88,11 @@ id_type!(
     NotificationId
 );
 
+id_type!(
+    /// A device a member receives Web Push notifications on.
+    PushSubscriptionId
+);
+
 /// Two members, the lower id first: how a match or a conversation between them is keyed.
 pub fn ordered_pair(x: UserId, y: UserId) -> (UserId, UserId) {
     if x <= y { (x, y) } else { (y, x) }

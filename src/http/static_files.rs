@@ -18,6 +18,7 @@ pub fn routes() -> Routes {
         .get("/favicon.ico", favicon)
         .get("/apple-touch-icon.png", apple_touch_icon)
         .get("/manifest.webmanifest", manifest)
+        .get("/sw.js", service_worker)
 }
 
 #[derive(RustEmbed)]
@@ -110,6 +111,19 @@ fn at_root(req: &Request, path: &str) -> Response {
         Some(file) => {
             let hash = crate::domain::hex::encode(&file.metadata.sha256_hash());
             serve_file(req, &file, &hash, "public, max-age=86400")
+        }
+        None => StatusCode::NOT_FOUND.into(),
+    }
+}
+
+/// The service worker that shows push notifications. At the root, so it may serve the
+/// whole site; revalidated on each use, so a new version takes over at once.
+#[handler]
+pub fn service_worker(req: &Request) -> Response {
+    match lookup("sw.js") {
+        Some(file) => {
+            let hash = crate::domain::hex::encode(&file.metadata.sha256_hash());
+            serve_file(req, &file, &hash, "no-cache")
         }
         None => StatusCode::NOT_FOUND.into(),
     }

@@ -13,15 +13,18 @@ use std::sync::Arc;
 
 use crate::domain::job::Job;
 
-pub use queue::{EnqueueOptions, JobOutcome, JobQueue, QueueError};
+pub use queue::{EnqueueOptions, JobOutcome, JobQueue, JobSink, QueueError};
 pub use schedule::{ScheduleSpec, Scheduler};
 pub use supervisor::{Shutdown, Supervisor};
 
-/// Why a job failed. `permanent` skips the remaining retries (bad input will not get better).
+/// Why a job did not finish. `permanent` skips the remaining retries (bad input will not get
+/// better); `postpone` is no failure at all: the job runs again then, its attempt not counted
+/// (a notification held for quiet hours).
 #[derive(Debug, Clone)]
 pub struct JobError {
     pub message: String,
     pub permanent: bool,
+    pub postpone: Option<jiff::Timestamp>,
 }
 
 impl JobError {
@@ -29,6 +32,7 @@ impl JobError {
         Self {
             message: message.into(),
             permanent: false,
+            postpone: None,
         }
     }
 
@@ -36,6 +40,16 @@ impl JobError {
         Self {
             message: message.into(),
             permanent: true,
+            postpone: None,
+        }
+    }
+
+    /// Not now: run again at `at`, saying why.
+    pub fn postpone(at: jiff::Timestamp, why: impl Into<String>) -> Self {
+        Self {
+            message: why.into(),
+            permanent: false,
+            postpone: Some(at),
         }
     }
 }

@@ -53,6 +53,56 @@ pub enum JobOutcome {
         kind: String,
         error: String,
     },
+    /// Not due yet after all: it runs again at `at`, the attempt not counted.
+    Postponed {
+        id: JobId,
+        kind: String,
+        why: String,
+        at: Timestamp,
+    },
+}
+
+/// What code that writes jobs inside its own transactions needs: making a job and waking
+/// the workers after the commit. It holds neither the store nor the handlers, so a store
+/// reactor or a job handler can keep one without making a cycle that would keep the
+/// database open after shutdown.
+#[derive(Clone)]
+pub struct JobSink {
+    clock: SharedClock,
+    kinds: Arc<[&'static str]>,
+    wake: Arc<Notify>,
+    max_attempts: u32,
+}
+
+impl JobSink {
+    /// See [`JobQueue::new_job`].
+    pub fn new_job(
+        &self,
+        kind: &str,
+        payload: &impl serde::Serialize,
+        options: EnqueueOptions,
+    ) -> Result<Job, QueueError> {
+        if !self.kinds.contains(&kind) {
+            return Err(QueueError::UnknownKind(kind.to_string()));
+        }
+        let now = self.clock.now();
+        Ok(Job {
+            id: JobId(uuid_v7(now.as_millisecond(), rand::random())),
+            kind: kind.to_string(),
+            payload: serde_json::to_vec(payload).map_err(|e| QueueError::Payload(e.to_string()))?,
+            dedupe_key: options.dedupe_key,
+            attempts: 0,
+            max_attempts: self.max_attempts,
+            created_at: now,
+            run_at: options.run_at.unwrap_or(now),
+            last_error: None,
+        })
+    }
+
+    /// Tells idle workers to look at the queue again.
+    pub fn notify(&self) {
+        self.wake.notify_waiters();
+    }
 }
 
 #[derive(Clone)]
@@ -95,21 +145,17 @@ impl JobQueue {
         payload: &impl serde::Serialize,
         options: EnqueueOptions,
     ) -> Result<Job, QueueError> {
-        if self.registry.get(kind).is_none() {
-            return Err(QueueError::UnknownKind(kind.to_string()));
-        }
-        let now = self.clock.now();
-        Ok(Job {
-            id: JobId(uuid_v7(now.as_millisecond(), rand::random())),
-            kind: kind.to_string(),
-            payload: serde_json::to_vec(payload).map_err(|e| QueueError::Payload(e.to_string()))?,
-            dedupe_key: options.dedupe_key,
-            attempts: 0,
+        self.sink().new_job(kind, payload, options)
+    }
+
+    /// A [`JobSink`] for this queue.
+    pub fn sink(&self) -> JobSink {
+        JobSink {
+            clock: self.clock.clone(),
+            kinds: self.registry.kinds().collect::<Vec<_>>().into(),
+            wake: Arc::clone(&self.wake),
             max_attempts: self.max_attempts,
-            created_at: now,
-            run_at: options.run_at.unwrap_or(now),
-            last_error: None,
-        })
+        }
     }
 
     /// Stores a job durably; returns once it is committed.
@@ -164,6 +210,22 @@ impl JobQueue {
                 self.store.write(move |tx| tx.jobs().complete(id)).await?;
                 tracing::info!("job succeeded");
                 JobOutcome::Succeeded { id, kind }
+            }
+            Err(JobError {
+                postpone: Some(at),
+                message,
+                ..
+            }) => {
+                self.store
+                    .write(move |tx| tx.jobs().postpone(id, at))
+                    .await?;
+                tracing::debug!(why = %message, until = %at, "job postponed");
+                JobOutcome::Postponed {
+                    id,
+                    kind,
+                    why: message,
+                    at,
+                }
             }
             Err(e) if e.permanent || job.attempts >= job.max_attempts => {
                 let (error, now) = (e.message.clone(), self.clock.now());

@@ -6,6 +6,7 @@ pub mod templates;
 
 use std::time::Duration;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -20,6 +21,10 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Sent as `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058): mail clients
+    /// offer a one-click unsubscribe that posts to it.
+    #[serde(default)]
+    pub unsubscribe: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +63,22 @@ pub async fn send(settings: &MailSettings, mail: &OutgoingMail) -> Result<(), Ma
     if !settings.is_configured() {
         return Err(MailError::NotConfigured);
     }
-    let message = Message::builder()
+    let mut builder = Message::builder()
         .from(mailbox(&settings.from)?)
         .to(mailbox(&mail.to)?)
-        .subject(mail.subject.clone())
+        .subject(mail.subject.clone());
+    if let Some(url) = &mail.unsubscribe {
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    let message = builder
         .multipart(MultiPart::alternative_plain_html(
             mail.text.clone(),
             mail.html.clone(),

@@ -12,6 +12,7 @@ struct NoticeText<'a> {
     name: &'a str,
     paragraphs: &'a [String],
     action: &'a Option<(String, String)>,
+    unsubscribe: &'a Option<String>,
 }
 
 #[derive(Template)]
@@ -21,6 +22,7 @@ struct NoticeHtml<'a> {
     name: &'a str,
     paragraphs: &'a [String],
     action: &'a Option<(String, String)>,
+    unsubscribe: &'a Option<String>,
 }
 
 /// A message to one person.
@@ -32,6 +34,8 @@ pub struct Notice {
     pub paragraphs: Vec<String>,
     /// (button label, absolute URL)
     pub action: Option<(String, String)>,
+    /// The one-click link that stops this kind of mail (notifications; not account mail).
+    pub unsubscribe: Option<String>,
 }
 
 impl Notice {
@@ -41,6 +45,7 @@ impl Notice {
             name: &self.name,
             paragraphs: &self.paragraphs,
             action: &self.action,
+            unsubscribe: &self.unsubscribe,
         }
         .render()?;
         let html = NoticeHtml {
@@ -48,6 +53,7 @@ impl Notice {
             name: &self.name,
             paragraphs: &self.paragraphs,
             action: &self.action,
+            unsubscribe: &self.unsubscribe,
         }
         .render()?;
         Ok(OutgoingMail {
@@ -55,6 +61,7 @@ impl Notice {
             subject: format!("{site_name}: {}", self.subject),
             text,
             html,
+            unsubscribe: self.unsubscribe.clone(),
         })
     }
 }
@@ -69,6 +76,7 @@ pub fn test_mail(to: &str, site_name: &str) -> Result<OutgoingMail, askama::Erro
             "This is a test email from {site_name}. If you can read it, outgoing mail works."
         )],
         action: None,
+        unsubscribe: None,
     }
     .render(site_name)
 }
@@ -85,6 +93,7 @@ mod tests {
             subject: "verify".into(),
             paragraphs: vec!["Confirm your address.".into()],
             action: Some(("Verify".into(), "https://hub.example.org/verify/abc".into())),
+            unsubscribe: None,
         };
         let mail = notice.render("Club").unwrap();
         assert_eq!(mail.subject, "Club: verify");

@@ -80,6 +80,7 @@ error_codes! {
     ProfileRequired = "PROFILE_REQUIRED": "Write your profile first: liking and passing need one.",
     EditWindowClosed = "EDIT_WINDOW_CLOSED": "A message can be edited only in the 15 minutes after it was sent.",
     TooManyStreams = "TOO_MANY_STREAMS": "The member has as many live streams open as allowed (one per tab); close one.",
+    WebhookFailed = "WEBHOOK_FAILED": "The test call to the webhook did not succeed; the message says what happened.",
     Error = "ERROR": "Another HTTP error; the status says which.",
 }
 

@@ -31,12 +31,9 @@ use crate::domain::permission::Permission;
 use crate::domain::profile::Profile;
 use crate::domain::text::{plain_text_problem, tidy_lines};
 use crate::events::Event;
-use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
-use crate::mail::templates::Notice;
 use crate::store::{Rx, Store, StoreError, Tx};
 
 /// The job that tells one member about a new match by mail.
-pub const MATCH_MAIL: &str = "matching.match_mail";
 
 #[derive(Clone)]
 pub struct Matching {
@@ -44,7 +41,6 @@ pub struct Matching {
     access: Access,
     settings: Settings,
     clock: SharedClock,
-    queue: JobQueue,
     stats: MatchingStats,
     limiter: Arc<RateLimiter>,
 }
@@ -145,7 +141,6 @@ impl Matching {
         access: Access,
         settings: Settings,
         clock: SharedClock,
-        queue: JobQueue,
         stats: MatchingStats,
         limiter: Arc<RateLimiter>,
     ) -> Self {
@@ -154,7 +149,6 @@ impl Matching {
             access,
             settings,
             clock,
-            queue,
             stats,
             limiter,
         }
@@ -183,10 +177,8 @@ impl Matching {
             }
         }
         let options = self.settings.current().profiles.clone();
-        let mail = self.settings.current().mail.is_configured();
         let now = self.clock.now();
         let me = actor.id;
-        let queue = self.queue.clone();
         let (results, allowance) = self
             .store
             .write(move |tx| {
@@ -206,16 +198,6 @@ impl Matching {
                     let outcome = swipe_one(tx, me, target, action, now, limit, &mut used)?;
                     if matches!(outcome, SwipeOutcome::Liked | SwipeOutcome::Matched(_)) {
                         oldest.get_or_insert(now_ms);
-                    }
-                    if let SwipeOutcome::Matched(id) = outcome
-                        && mail
-                    {
-                        for member in [me, target] {
-                            let job = queue
-                                .new_job(MATCH_MAIL, &(id, member), EnqueueOptions::default())
-                                .map_err(|e| StoreError::Database(e.to_string()))?;
-                            tx.jobs().enqueue(&job)?;
-                        }
                     }
                     results.push(SwipeResult {
                         target,
@@ -248,7 +230,6 @@ impl Matching {
             .count();
         if matched > 0 {
             self.stats.matches.inc_by(matched as u64);
-            self.queue.notify();
         }
         Ok((results, allowance))
     }
@@ -517,49 +498,6 @@ impl Matching {
         })?;
         Ok(found)
     }
-
-    pub fn register_jobs(plan: &mut JobPlan, store: Store, settings: Settings, base: String) {
-        plan.register(MATCH_MAIL, move |job| {
-            let (store, settings, base) = (store.clone(), settings.clone(), base.clone());
-            async move {
-                let (id, member): (MatchId, UserId) = serde_json::from_slice(&job.payload)
-                    .map_err(|e| JobError::permanent(format!("bad payload: {e}")))?;
-                let found = store
-                    .read(move |rx| {
-                        let Some(m) = rx.matches().get(id)? else {
-                            return Ok::<_, StoreError>(None);
-                        };
-                        let other = m.other(member);
-                        let name = rx
-                            .profiles()
-                            .get(other)?
-                            .map(|p| p.display_name)
-                            .unwrap_or_default();
-                        Ok(rx.users().get(member)?.map(|u| (u, name)))
-                    })
-                    .await
-                    .map_err(|e| JobError::retry(e.to_string()))?;
-                // The match ended, or the member left, before the mail went: nothing to say.
-                let Some((user, other_name)) = found else {
-                    return Ok(());
-                };
-                let site = settings.current();
-                let notice = Notice {
-                    to: user.email.clone(),
-                    name: user.username.clone(),
-                    subject: format!("you matched with {other_name}"),
-                    paragraphs: vec![format!("You and {other_name} like each other. Say hello!")],
-                    action: Some(("See your matches".into(), format!("{base}/matches"))),
-                };
-                let mail = notice
-                    .render(&site.site_name)
-                    .map_err(|e| JobError::permanent(format!("mail template: {e}")))?;
-                crate::mail::send(&site.mail, &mail)
-                    .await
-                    .map_err(|e| JobError::retry(e.to_string()))
-            }
-        });
-    }
 }
 
 /// One swipe inside the batch's write; `used` counts the likes in the window so far.
@@ -780,6 +718,10 @@ impl ReportQueue {
                 }
                 report.outcome = Some(outcome.clone());
                 tx.reports().put(&report)?;
+                tx.emit(Event::ReportDecided {
+                    report: report.id,
+                    reporter: report.reporter,
+                });
                 audit::record(tx, &entry)?;
                 Ok(Ok(()))
             })

@@ -13,8 +13,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use jiff::Timestamp;
+
 use super::error::{ErrorCode, Refusal, ServiceError};
+use crate::clock::SharedClock;
 use crate::domain::ids::UserId;
+use crate::domain::notification::PRESENT_FOR;
 use crate::events::{Event, EventBus};
 
 /// Open streams one member may have (one per browser tab).
@@ -58,6 +62,9 @@ pub struct Realtime {
 }
 
 struct Inner {
+    clock: SharedClock,
+    /// When members' last stream closed, for as long as they still count as present.
+    left: Mutex<HashMap<UserId, Timestamp>>,
     next_id: AtomicU64,
     recent: Mutex<VecDeque<(UserId, Arc<Frame>)>>,
     members: Mutex<HashMap<UserId, broadcast::Sender<Heard>>>,
@@ -72,11 +79,16 @@ struct Connections {
 }
 
 impl Realtime {
-    /// `first_id`: where frame ids start (the start time in milliseconds × 1000, so ids of a
-    /// restarted server are later than any it gave before).
-    pub fn new(events: &EventBus, first_id: u64, max_total: usize) -> Self {
+    pub fn new(events: &EventBus, clock: SharedClock, max_total: usize) -> Self {
+        // Ids start at the start time in milliseconds × 1000, so ids of a restarted server
+        // are later than any it gave before.
+        let first_id = u64::try_from(clock.now().as_millisecond())
+            .unwrap_or(0)
+            .saturating_mul(1000);
         let this = Self {
             inner: Arc::new(Inner {
+                clock,
+                left: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(first_id.max(1)),
                 recent: Mutex::new(VecDeque::with_capacity(RECENT)),
                 members: Mutex::new(HashMap::new()),
@@ -205,6 +217,23 @@ impl Realtime {
             .unwrap_or(0)
     }
 
+    /// Until when `member` counts as using Hearth: [`PRESENT_FOR`] after their last stream
+    /// closed, or from now while one is open; `None` when they are away.
+    pub fn present_until(&self, member: UserId) -> Option<Timestamp> {
+        let now = self.inner.clock.now();
+        if self.streams_of(member) > 0 {
+            return Some(now + PRESENT_FOR);
+        }
+        let left = self
+            .inner
+            .left
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&member)
+            .copied()?;
+        Some(left + PRESENT_FOR).filter(|until| *until > now)
+    }
+
     /// Live connections now (for metrics and tests).
     pub fn connections(&self) -> usize {
         self.inner
@@ -216,6 +245,17 @@ impl Realtime {
 }
 
 impl Inner {
+    /// Remembers when `member` went away; those gone longer than [`PRESENT_FOR`] are
+    /// forgotten whenever the map has doubled, so it stays the size of the last minutes.
+    fn note_left(&self, member: UserId) {
+        let now = self.clock.now();
+        let mut left = self.left.lock().unwrap_or_else(PoisonError::into_inner);
+        left.insert(member, now);
+        if left.len() >= 1024 && left.len().is_power_of_two() {
+            left.retain(|_, at| *at + PRESENT_FOR > now);
+        }
+    }
+
     /// Runs on the writer's thread for every committed event: quick, never blocking.
     fn hear(&self, event: &Event) {
         let Some(member) = event.member() else {
@@ -338,6 +378,7 @@ impl Drop for Connection {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 c.per_member.remove(&self.member);
+                self.realtime.inner.note_left(self.member);
             }
         }
     }
@@ -346,7 +387,12 @@ impl Drop for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, ManualClock};
     use crate::domain::ids::{ConversationId, MessageId};
+
+    fn clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new("2026-06-01T12:00:00Z".parse().unwrap()))
+    }
 
     fn message_for(member: UserId, n: u128) -> Event {
         Event::MessageNew {
@@ -360,7 +406,7 @@ mod tests {
     #[test]
     fn frames_reach_their_member_and_can_be_resumed() {
         let bus = EventBus::new();
-        let realtime = Realtime::new(&bus, 1000, 100);
+        let realtime = Realtime::new(&bus, clock(), 100);
         let (ann, bob) = (UserId::from_u128(1), UserId::from_u128(2));
         let mut anns = realtime.connect(ann).unwrap();
         let start = realtime.next_id();
@@ -395,7 +441,7 @@ mod tests {
     #[test]
     fn connections_are_bounded_per_member_and_in_all() {
         let bus = EventBus::new();
-        let realtime = Realtime::new(&bus, 1, 12);
+        let realtime = Realtime::new(&bus, clock(), 12);
         let ann = UserId::from_u128(1);
         let mut open: Vec<Connection> = (0..MAX_PER_MEMBER)
             .map(|_| realtime.connect(ann).unwrap())
@@ -417,10 +463,26 @@ mod tests {
     #[test]
     fn credential_changes_ask_connections_to_check() {
         let bus = EventBus::new();
-        let realtime = Realtime::new(&bus, 1, 10);
+        let realtime = Realtime::new(&bus, clock(), 10);
         let ann = UserId::from_u128(1);
         let mut conn = realtime.connect(ann).unwrap();
         bus.publish(vec![Event::SessionsEnded { user: ann }]);
         assert!(matches!(conn.receiver.try_recv(), Ok(Heard::Recheck)));
+    }
+
+    #[test]
+    fn members_stay_present_for_two_minutes_after_their_last_tab_closes() {
+        let bus = EventBus::new();
+        let clock = clock();
+        let realtime = Realtime::new(&bus, clock.clone(), 10);
+        let ann = UserId::from_u128(1);
+        assert_eq!(realtime.present_until(ann), None);
+        let tab = realtime.connect(ann).unwrap();
+        assert!(realtime.present_until(ann).is_some());
+        drop(tab);
+        let left = clock.now();
+        assert_eq!(realtime.present_until(ann), Some(left + PRESENT_FOR));
+        clock.advance(std::time::Duration::from_secs(121));
+        assert_eq!(realtime.present_until(ann), None);
     }
 }

@@ -142,6 +142,7 @@ impl Registration {
                 "Confirm my address".into(),
                 self.link("verify", token.expose()),
             )),
+            unsubscribe: None,
         };
         (stored, hash_token(token.expose()), notice)
     }
@@ -358,6 +359,7 @@ impl Registration {
                 "If it was not you, ignore this message: your password stays as it is.".into(),
             ],
             action: Some(("Choose a new password".into(), self.link("reset", token.expose()))),
+            unsubscribe: None,
         };
         let job = self.mail_job(&notice)?;
         let hash = hash_token(token.expose());
@@ -576,6 +578,7 @@ impl Registration {
                 )]
             },
             action: approve.then(|| ("Sign in".to_string(), format!("{}/login", self.public_base))),
+            unsubscribe: None,
         };
         let job = if self.outbox.is_configured() {
             Some(self.mail_job(&notice)?)

@@ -83,6 +83,15 @@ impl<S: Snapshot> Instance<'_, S> {
         Ok(self.0.table(META)?.get(SETUP_DONE_KEY)?.is_some())
     }
 
+    /// A key this instance made for itself (`vapid`, `unsubscribe`), if it has.
+    pub fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .0
+            .table(META)?
+            .get(format!("secret:{name}").as_str())?
+            .map(|v| v.value().to_vec()))
+    }
+
     /// The stored settings, or the defaults when none were ever saved.
     pub fn settings(&self) -> Result<SiteSettings, StoreError> {
         let table = self.0.table(META)?;
@@ -122,6 +131,22 @@ impl Instance<'_, Tx<'_>> {
             now.as_millisecond().to_le_bytes().as_slice(),
         )?;
         Ok(true)
+    }
+
+    /// The key named `name`, made by `make` and stored the first time it is asked for.
+    pub fn secret_or_insert(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        if let Some(existing) = self.secret(name)? {
+            return Ok(existing);
+        }
+        let made = make();
+        self.0
+            .table(META)?
+            .insert(format!("secret:{name}").as_str(), made.as_slice())?;
+        Ok(made)
     }
 
     /// Saves the settings and tells the bus the committed value.

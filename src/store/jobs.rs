@@ -182,6 +182,16 @@ impl Jobs<'_, Tx<'_>> {
         Ok(())
     }
 
+    /// Puts a running job back in the queue to run at `run_at`, its attempt not counted.
+    pub fn postpone(&self, id: JobId, run_at: Timestamp) -> Result<(), StoreError> {
+        if let Some(mut job) = RUNNING.remove(self.0, id.as_u128())? {
+            job.attempts = job.attempts.saturating_sub(1);
+            job.run_at = run_at;
+            self.insert_pending(&job)?;
+        }
+        Ok(())
+    }
+
     /// Moves a running job to the failed list for good (until staff retry it).
     pub fn fail(&self, id: JobId, error: &str, now: Timestamp) -> Result<(), StoreError> {
         if let Some(mut job) = RUNNING.remove(self.0, id.as_u128())? {

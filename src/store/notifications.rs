@@ -4,8 +4,11 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
-use crate::domain::ids::{NotificationId, UserId};
-use crate::domain::notification::{KEPT_PER_MEMBER, Notification};
+use crate::domain::ids::{NotificationId, PushSubscriptionId, UserId};
+use crate::domain::notification::{KEPT_PER_MEMBER, Notification, Preferences, PushSubscription};
+
+/// Devices remembered per member.
+const KNOWN_DEVICES_KEPT: usize = 50;
 
 /// (member, notification id) → `Notification`.
 const NOTIFICATIONS: Rows<(u128, u128), Notification> = Rows::new("notifications");
@@ -20,7 +23,31 @@ const BY_SUBJECT: TableDefinition<(u128, &str), u128> =
 const BY_ACTOR: TableDefinition<(u128, u128, u128), ()> =
     TableDefinition::new("notifications_by_actor");
 
-pub(super) const TABLES: &[&dyn CatalogTable] = &[&NOTIFICATIONS, &UNREAD, &BY_SUBJECT, &BY_ACTOR];
+/// member → `Preferences` (absent: the defaults).
+const PREFERENCES: Rows<u128, Preferences> = Rows::new("notification_preferences");
+/// (member, notification id) → (): waiting for the member's next email digest.
+const DIGEST: TableDefinition<(u128, u128), ()> = TableDefinition::new("notification_digest");
+/// member → when their last digest went (ms).
+const DIGEST_SENT: TableDefinition<u128, i64> = TableDefinition::new("notification_digest_sent");
+/// (member, subscription id) → `PushSubscription`: the devices a member receives push on.
+const PUSH: Rows<(u128, u128), PushSubscription> = Rows::new("push_subscriptions");
+
+/// (member, browser fingerprint) → when it last signed in (ms): the devices a member has
+/// used, so a sign-in from another one can be told of.
+const KNOWN_DEVICES: TableDefinition<(u128, u64), i64> =
+    TableDefinition::new("notification_known_devices");
+
+pub(super) const TABLES: &[&dyn CatalogTable] = &[
+    &KNOWN_DEVICES,
+    &NOTIFICATIONS,
+    &UNREAD,
+    &BY_SUBJECT,
+    &BY_ACTOR,
+    &PREFERENCES,
+    &DIGEST,
+    &DIGEST_SENT,
+    &PUSH,
+];
 
 pub struct Notifications<'s, S>(&'s S);
 
@@ -63,6 +90,84 @@ impl<S: Snapshot> Notifications<'_, S> {
             n = n.saturating_add(1);
         }
         Ok(n)
+    }
+
+    pub fn get(
+        &self,
+        member: UserId,
+        id: NotificationId,
+    ) -> Result<Option<Notification>, StoreError> {
+        NOTIFICATIONS.get(self.0, (member.as_u128(), id.as_u128()))
+    }
+
+    /// The member's unread notification about `subject`.
+    pub fn unread_about(
+        &self,
+        member: UserId,
+        subject: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        let id = self
+            .0
+            .table(BY_SUBJECT)?
+            .get((member.as_u128(), subject))?
+            .map(|v| v.value());
+        match id {
+            Some(id) => NOTIFICATIONS.get(self.0, (member.as_u128(), id)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn preferences(&self, member: UserId) -> Result<Preferences, StoreError> {
+        Ok(PREFERENCES
+            .get(self.0, member.as_u128())?
+            .unwrap_or_default())
+    }
+
+    /// The notifications waiting for the member's digest, oldest first (those gone since
+    /// are skipped).
+    pub fn digest_of(&self, member: UserId) -> Result<Vec<Notification>, StoreError> {
+        let m = member.as_u128();
+        let mut out = Vec::new();
+        for row in self.0.table(DIGEST)?.range((m, 0)..=(m, u128::MAX))? {
+            let (key, _) = row?;
+            if let Some(n) = NOTIFICATIONS.get(self.0, (m, key.value().1))? {
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Members with something waiting for a digest.
+    pub fn digest_members(&self) -> Result<Vec<UserId>, StoreError> {
+        let mut out: Vec<UserId> = Vec::new();
+        for row in self.0.table(DIGEST)?.iter()? {
+            let (key, _) = row?;
+            let member = UserId::from_u128(key.value().0);
+            if out.last() != Some(&member) {
+                out.push(member);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn digest_sent_at(&self, member: UserId) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .table(DIGEST_SENT)?
+            .get(member.as_u128())?
+            .map(|v| v.value()))
+    }
+
+    /// The member's subscribed devices.
+    pub fn push_subscriptions(&self, member: UserId) -> Result<Vec<PushSubscription>, StoreError> {
+        let m = member.as_u128();
+        PUSH.open(self.0)?
+            .range((m, 0)..=(m, u128::MAX))?
+            .map(|row| {
+                let (_, value) = row?;
+                super::codec::decode(value.value())
+            })
+            .collect()
     }
 
     fn ids_of(&self, member: UserId) -> Result<Vec<u128>, StoreError> {
@@ -127,6 +232,80 @@ impl Notifications<'_, Tx<'_>> {
         Ok(())
     }
 
+    /// Stores a notification as it is now (its delivery noted), keeping its place.
+    pub fn update(&self, n: &Notification) -> Result<(), StoreError> {
+        NOTIFICATIONS.insert(self.0, (n.member.as_u128(), n.id.as_u128()), n)?;
+        Ok(())
+    }
+
+    pub fn set_preferences(&self, member: UserId, p: &Preferences) -> Result<(), StoreError> {
+        PREFERENCES.insert(self.0, member.as_u128(), p)?;
+        Ok(())
+    }
+
+    /// Keeps the notification for the member's next digest.
+    pub fn add_to_digest(&self, member: UserId, id: NotificationId) -> Result<(), StoreError> {
+        self.0
+            .table(DIGEST)?
+            .insert((member.as_u128(), id.as_u128()), ())?;
+        Ok(())
+    }
+
+    /// Empties the member's digest, noting when it went.
+    pub fn digest_sent(&self, member: UserId, at_ms: i64) -> Result<(), StoreError> {
+        let m = member.as_u128();
+        let mut digest = self.0.table(DIGEST)?;
+        let ids: Vec<u128> = digest
+            .range((m, 0)..=(m, u128::MAX))?
+            .map(|e| e.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            digest.remove((m, id))?;
+        }
+        self.0.table(DIGEST_SENT)?.insert(m, at_ms)?;
+        Ok(())
+    }
+
+    pub fn add_push_subscription(&self, s: &PushSubscription) -> Result<(), StoreError> {
+        PUSH.insert(self.0, (s.member.as_u128(), s.id.as_u128()), s)?;
+        Ok(())
+    }
+
+    /// Forgets a device; whether it was there.
+    pub fn remove_push_subscription(
+        &self,
+        member: UserId,
+        id: PushSubscriptionId,
+    ) -> Result<bool, StoreError> {
+        Ok(PUSH
+            .remove(self.0, (member.as_u128(), id.as_u128()))?
+            .is_some())
+    }
+
+    /// Notes a sign-in from `device` (a fingerprint of the browser); whether the member has
+    /// signed in before but never from it. The first device of an account is not new.
+    pub fn note_device(&self, member: UserId, device: u64, at_ms: i64) -> Result<bool, StoreError> {
+        let m = member.as_u128();
+        let mut table = self.0.table(KNOWN_DEVICES)?;
+        let known: Vec<(u64, i64)> = table
+            .range((m, 0)..=(m, u64::MAX))?
+            .map(|e| e.map(|(k, v)| (k.value().1, v.value())))
+            .collect::<Result<_, _>>()?;
+        let new = !known.is_empty() && !known.iter().any(|(d, _)| *d == device);
+        table.insert((m, device), at_ms)?;
+        // The least recently used go past the last 50.
+        if known.len() >= KNOWN_DEVICES_KEPT {
+            let mut by_age = known;
+            by_age.sort_by_key(|(_, at)| *at);
+            for (d, _) in by_age.iter().take(by_age.len() + 1 - KNOWN_DEVICES_KEPT) {
+                if *d != device {
+                    table.remove((m, *d))?;
+                }
+            }
+        }
+        Ok(new)
+    }
+
     /// Marks some of the member's notifications read (`None`: all); how many changed.
     pub fn mark_read(
         &self,
@@ -189,6 +368,21 @@ impl Notifications<'_, Tx<'_>> {
             .collect::<Result<_, _>>()?;
         for (other, id) in told {
             self.remove(other, id)?;
+        }
+        PREFERENCES.remove(self.0, m)?;
+        let devices: Vec<u64> = self
+            .0
+            .table(KNOWN_DEVICES)?
+            .range((m, 0)..=(m, u64::MAX))?
+            .map(|e| e.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        for d in devices {
+            self.0.table(KNOWN_DEVICES)?.remove((m, d))?;
+        }
+        self.digest_sent(member, 0)?;
+        self.0.table(DIGEST_SENT)?.remove(m)?;
+        for s in self.push_subscriptions(member)? {
+            PUSH.remove(self.0, (m, s.id.as_u128()))?;
         }
         Ok(())
     }

@@ -60,11 +60,17 @@ impl<S: Snapshot> Sessions<'_, S> {
 }
 
 impl Sessions<'_, Tx<'_>> {
+    /// Stores a new session: a sign-in, which the bus hears of.
     pub fn insert(&self, hash: &TokenHash, session: &Session) -> Result<(), StoreError> {
         SESSIONS.insert(self.0, hash, session)?;
         self.0
             .multimap(BY_USER)?
             .insert(session.user_id.as_u128(), hash)?;
+        self.0.emit(crate::events::Event::SignedIn {
+            user: session.user_id,
+            user_agent: session.user_agent.clone(),
+            ip: session.ip.clone(),
+        });
         Ok(())
     }
 

@@ -73,6 +73,7 @@ async fn demo_data_fills_a_new_community_and_leaves_real_ones_alone() {
     app.stop().await;
 
     let refused = run(overrides.clone(), options(10, false, None)).await;
-    assert!(refused.unwrap_err().contains("not demo members"));
+    let refused = refused.unwrap_err();
+    assert!(refused.contains("not demo members"), "{refused}");
     run(overrides, options(10, true, None)).await.unwrap();
 }

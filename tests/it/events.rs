@@ -44,6 +44,10 @@ async fn committed_changes_are_published_and_refusals_are_not() {
     // Signing in made her active (the directory's "recently active"); then her sessions end.
     assert!(matches!(
         &*ann_events.next().await.unwrap(),
+        Event::SignedIn { user, .. } if *user == ann_id
+    ));
+    assert!(matches!(
+        &*ann_events.next().await.unwrap(),
         Event::MemberActive { member, .. } if *member == ann_id
     ));
     assert!(matches!(

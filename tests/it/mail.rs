@@ -15,6 +15,7 @@ fn message(to: &str) -> OutgoingMail {
         subject: "Hello from the outbox".into(),
         text: "plain body".into(),
         html: "<p>html body</p>".into(),
+        unsubscribe: None,
     }
 }
 

@@ -22,6 +22,7 @@ mod media;
 mod member_data;
 mod messages;
 mod notifications;
+mod notify;
 mod passkeys;
 mod profiles;
 mod registration;

@@ -13,7 +13,19 @@ use crate::profiles::{get, good_profile, member, put_profile, upload_photo};
 pub(crate) async fn community(
     names: &[&str],
 ) -> (TestApp, reqwest::Client, Vec<(reqwest::Client, String)>) {
-    let app = crate::media::app().await;
+    community_with(names, |_| {}).await
+}
+
+/// A community on an app whose config `tweak` changes (job workers stay off).
+pub(crate) async fn community_with(
+    names: &[&str],
+    tweak: impl FnOnce(&mut hearth::config::Config),
+) -> (TestApp, reqwest::Client, Vec<(reqwest::Client, String)>) {
+    let app = TestApp::spawn_with(hearth::jobs::Registry::new(), |c| {
+        c.jobs.workers = 0;
+        tweak(c);
+    })
+    .await;
     let owner = app.owner_client().await;
     save_settings(
         &app,
@@ -150,7 +162,7 @@ async fn mutual_likes_at_the_same_instant_make_exactly_one_match() {
     let mut told = Vec::new();
     for _ in 0..8 {
         let mail = sink.next_message().await;
-        assert!(mail.data.contains("you matched with"), "{}", mail.data);
+        assert!(mail.data.contains("You matched with"), "{}", mail.data);
         told.extend(mail.to);
     }
     told.sort();

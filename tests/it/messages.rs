@@ -66,7 +66,7 @@ async fn start(app: &TestApp, client: &reqwest::Client, other: &str) -> (u16, Va
     .await
 }
 
-async fn write(
+pub(crate) async fn write(
     app: &TestApp,
     client: &reqwest::Client,
     conversation: &str,

@@ -78,7 +78,8 @@ async fn members_are_notified_once_per_thing_and_reading_clears_it() {
         .filter(|n| n["event"] == "message:new")
         .collect();
     assert_eq!(about.len(), 1, "{list}");
-    assert_eq!(about[0]["title"], "New message from bob");
+    // One notification for the conversation, counting the messages, quoting the latest.
+    assert_eq!(about[0]["title"], "2 new messages from bob");
     assert_eq!(about[0]["body"], "Coffee on Sunday?");
     assert_eq!(about[0]["subject"], format!("conversation:{conversation}"));
     assert_eq!(unread(&app, ann).await, 3);

@@ -17,7 +17,7 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A read-write API token of the member's.
-async fn token(app: &TestApp, client: &reqwest::Client) -> (String, String) {
+pub(crate) async fn token(app: &TestApp, client: &reqwest::Client) -> (String, String) {
     let resp = send(
         app,
         client,
@@ -39,7 +39,7 @@ fn ws_url(app: &TestApp, query: &str) -> String {
         .replacen("http://", "ws://", 1)
 }
 
-async fn connect(
+pub(crate) async fn connect(
     app: &TestApp,
     headers: &[(&str, &str)],
     query: &str,
@@ -76,7 +76,7 @@ async fn next(socket: &mut Socket) -> Option<Value> {
     }
 }
 
-async fn next_frame(socket: &mut Socket) -> Option<Value> {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await

@@ -561,3 +561,30 @@ for (const button of document.querySelectorAll('[data-notify]')) {
     button.textContent = answer === 'granted' ? 'Notifications are on for this device' : 'Notifications are off (your browser settings)';
   });
 }
+
+// Push notifications on this device: offered only where the browser can do them, asked for
+// on a click, then the subscription is handed to the server.
+const pushButton = document.querySelector('[data-push-subscribe]');
+if (pushButton && 'serviceWorker' in navigator && 'PushManager' in window) {
+  pushButton.hidden = false;
+  pushButton.addEventListener('click', async () => {
+    pushButton.disabled = true;
+    try {
+      if ((await Notification.requestPermission()) !== 'granted') {
+        throw new Error('Notifications are blocked in your browser settings.');
+      }
+      const registration = await navigator.serviceWorker.register('/sw.js');
+      await navigator.serviceWorker.ready;
+      const key = await fetch('/api/v1/push/key', { credentials: 'same-origin' }).then((r) => r.json());
+      const subscription = await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: base64url.decode(key.data.publicKey),
+      });
+      await postJSON('/api/v1/push/devices', subscription.toJSON());
+      window.location.reload();
+    } catch (e) {
+      pushButton.disabled = false;
+      pushButton.textContent = `Push notifications could not be turned on: ${e.message}`;
+    }
+  });
+}

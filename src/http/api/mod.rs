@@ -19,6 +19,7 @@ pub mod matching;
 pub mod me;
 pub mod media;
 pub mod messages;
+pub mod notification_settings;
 pub mod notifications;
 pub mod passkeys;
 pub mod profile_list;
@@ -213,6 +214,7 @@ pub type Apis = (
     stories::StoriesApi,
     messages::MessagesApi,
     notifications::NotificationsApi,
+    notification_settings::NotificationSettingsApi,
     matching::MatchingApi,
     accounts::AccountsApi,
     audit::AuditApi,
@@ -264,6 +266,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             stories::StoriesApi,
             messages::MessagesApi,
             notifications::NotificationsApi,
+            notification_settings::NotificationSettingsApi,
             matching::MatchingApi,
             accounts::AccountsApi,
             audit::AuditApi,
@@ -357,6 +360,13 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("listNotifications", &[401, 422]),
     ("countUnreadNotifications", &[401]),
     ("markNotificationsRead", &[401, 403, 422]),
+    ("getNotificationPreferences", &[401]),
+    ("updateNotificationPreferences", &[401, 403, 422]),
+    ("testWebhook", &[401, 403, 409]),
+    ("getPushKey", &[401]),
+    ("listPushDevices", &[401]),
+    ("addPushDevice", &[401, 403, 409, 422]),
+    ("removePushDevice", &[401, 403, 404]),
     ("swipe", &[401, 403, 409, 422]),
     ("undoLastPass", &[401, 403, 404]),
     ("unlike", &[401, 403, 404, 409]),

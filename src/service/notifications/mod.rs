@@ -3,7 +3,18 @@
 //! always has its notification and a failed one never does. The in-app centre lists them,
 //! counts the unread and marks them read; reading a conversation marks its notification
 //! read on every device. One unread notification per subject: a second message in the same
-//! conversation replaces the first's.
+//! conversation joins the first's ("2 new messages from …").
+//!
+//! Beyond the centre, [`delivery`] tells the member by email ([`email`]), on their devices
+//! ([`push`]) and at their webhook ([`webhook`]) as their [`preferences`] say: a durable job
+//! per notification, written with it, that waits out quiet hours and the member's own
+//! presence and checks again at send time that the member may still hear of it.
+
+pub mod delivery;
+pub mod email;
+pub mod preferences;
+pub mod push;
+pub mod webhook;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -14,9 +25,11 @@ use super::member_data::MemberData;
 use crate::clock::SharedClock;
 use crate::domain::account::User;
 use crate::domain::ids::{NotificationId, UserId, uuid_v7};
+use crate::domain::matching::ReportDecision;
 use crate::domain::notification::{Notification, Priority};
 use crate::domain::permission::Permission;
 use crate::events::Event;
+use crate::jobs::JobSink;
 use crate::store::{Rx, Store, StoreError, Tx};
 
 /// The most of a message a notification quotes.
@@ -29,9 +42,10 @@ pub struct Notifications {
 }
 
 impl Notifications {
-    /// Registers the reactor that writes notifications with the changes that cause them.
-    pub fn new(store: Store, access: Access, clock: SharedClock) -> Self {
-        store.react(move |tx, event| react(tx, event, clock.now()));
+    /// Registers the reactor that writes notifications (and their deliveries, through
+    /// `queue`) with the changes that cause them.
+    pub fn new(store: Store, access: Access, clock: SharedClock, queue: JobSink) -> Self {
+        store.react(move |tx, event| react(tx, event, clock.now(), &queue));
         Self { store, access }
     }
 
@@ -80,7 +94,7 @@ impl Notifications {
 }
 
 /// The notification an event makes, written in the event's own transaction.
-fn react(tx: &Tx<'_>, event: &Event, now: Timestamp) -> Result<(), StoreError> {
+fn react(tx: &Tx<'_>, event: &Event, now: Timestamp, queue: &JobSink) -> Result<(), StoreError> {
     // Reading a conversation clears its notification, on every device.
     if let Event::MessageRead {
         conversation,
@@ -96,22 +110,38 @@ fn react(tx: &Tx<'_>, event: &Event, now: Timestamp) -> Result<(), StoreError> {
         }
         return Ok(());
     }
-    let Some(draft) = draft_for(tx, event)? else {
+    let Some(draft) = draft_for(tx, event, now)? else {
         return Ok(());
+    };
+    // A repeat about an unread subject joins it: one notification, counted.
+    let earlier = match &draft.subject {
+        Some(subject) => tx
+            .notifications()
+            .unread_about(draft.member, subject)?
+            .filter(|n| n.event == draft.event),
+        None => None,
+    };
+    let count = earlier.as_ref().map_or(1, |n| n.count.saturating_add(1));
+    let title = match (&draft.many, count) {
+        (Some(many), 2..) => many(count),
+        _ => draft.title,
     };
     let notification = Notification {
         id: NotificationId(uuid_v7(now.as_millisecond(), rand::random())),
         member: draft.member,
         event: draft.event.to_string(),
-        title: draft.title,
+        title,
         body: draft.body,
         actor: draft.actor,
         subject: draft.subject,
         priority: draft.priority,
         created_at: now,
         read: false,
+        count,
+        told_at: earlier.and_then(|n| n.told_at),
     };
     tx.notifications().add(&notification)?;
+    delivery::schedule(tx, queue, &notification)?;
     tx.emit(Event::NotificationNew {
         member: notification.member,
         notification: notification.id,
@@ -125,6 +155,8 @@ struct Draft {
     member: UserId,
     event: &'static str,
     title: String,
+    /// The title when it stands for `count` events of its subject.
+    many: Option<Box<dyn Fn(u32) -> String>>,
     body: String,
     actor: Option<UserId>,
     subject: Option<String>,
@@ -139,13 +171,14 @@ fn name_of(tx: &Tx<'_>, member: UserId) -> Result<String, StoreError> {
         .map_or_else(|| "A member".to_string(), |p| p.display_name))
 }
 
-fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
+fn draft_for(tx: &Tx<'_>, event: &Event, now: Timestamp) -> Result<Option<Draft>, StoreError> {
     Ok(Some(match event {
         // Who liked is not said: the community decides who may see that.
         Event::LikeNew { to, .. } => Draft {
             member: *to,
             event: "like:new",
             title: "Someone liked you".into(),
+            many: Some(Box::new(|n| format!("{n} people liked you"))),
             body: String::new(),
             actor: None,
             subject: Some("likes".into()),
@@ -154,6 +187,7 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
         Event::MatchNew { id, member, other } => Draft {
             member: *member,
             event: "match:new",
+            many: None,
             title: format!("You matched with {}", name_of(tx, *other)?),
             body: String::new(),
             actor: Some(*other),
@@ -171,10 +205,12 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
                 .message(*message)?
                 .map(|m| m.text.chars().take(QUOTE_CHARS).collect::<String>())
                 .unwrap_or_default();
+            let name = name_of(tx, *from)?;
             Draft {
                 member: *member,
                 event: "message:new",
-                title: format!("New message from {}", name_of(tx, *from)?),
+                title: format!("New message from {name}"),
+                many: Some(Box::new(move |n| format!("{n} new messages from {name}"))),
                 body: quote,
                 actor: Some(*from),
                 subject: Some(format!("conversation:{conversation}")),
@@ -188,6 +224,7 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
         } => Draft {
             member: *author,
             event: "story:viewed",
+            many: None,
             title: format!("{} saw your story", name_of(tx, *viewer)?),
             body: String::new(),
             actor: Some(*viewer),
@@ -200,6 +237,7 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
             approved,
         } => Draft {
             member: *owner,
+            many: None,
             event: if *approved {
                 "media:approved"
             } else {
@@ -219,6 +257,7 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
         Event::PasswordChanged { user } => Draft {
             member: *user,
             event: "security:password_changed",
+            many: None,
             title: "Your password was changed".into(),
             body:
                 "If this was not you, reset your password now: every other session was signed out."
@@ -227,8 +266,97 @@ fn draft_for(tx: &Tx<'_>, event: &Event) -> Result<Option<Draft>, StoreError> {
             subject: None,
             priority: Priority::Critical,
         },
+        Event::SignedIn {
+            user,
+            user_agent,
+            ip,
+        } => {
+            if !is_new_device(tx, *user, user_agent, now)? {
+                return Ok(None);
+            }
+            Draft {
+                member: *user,
+                event: "security:new_sign_in",
+                many: None,
+                title: "New sign-in to your account".into(),
+                body: format!(
+                    "From {} at {ip}. If this was not you, change your password and sign out everywhere.",
+                    device_name(user_agent)
+                ),
+                actor: None,
+                subject: None,
+                priority: Priority::Critical,
+            }
+        }
+        Event::ReportDecided { report, reporter } => {
+            let acted = tx
+                .reports()
+                .get(*report)?
+                .and_then(|r| r.outcome)
+                .is_some_and(|o| o.decision != ReportDecision::Dismiss);
+            Draft {
+                member: *reporter,
+                event: "report:decided",
+                many: None,
+                title: "The moderators looked at your report".into(),
+                body: if acted {
+                    "Thank you: they took action.".into()
+                } else {
+                    "Thank you: they found no rule broken this time.".into()
+                },
+                actor: None,
+                subject: Some(format!("report:{report}")),
+                priority: Priority::Normal,
+            }
+        }
         _ => return Ok(None),
     }))
+}
+
+/// Whether a sign-in comes from a browser the member has not signed in with before (the
+/// first sign-in of an account tells nothing). Browsers are told apart by their user agent.
+fn is_new_device(
+    tx: &Tx<'_>,
+    user: UserId,
+    user_agent: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(user_agent.as_bytes());
+    let mut fingerprint = [0u8; 8];
+    fingerprint.copy_from_slice(&digest[..8]);
+    tx.notifications()
+        .note_device(user, u64::from_be_bytes(fingerprint), now.as_millisecond())
+}
+
+/// A short name for a browser from its user agent ("Firefox on Linux").
+pub fn device_name(user_agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(s)) => format!("a browser on {s}"),
+        (None, None) => "an unknown browser or app".to_string(),
+    }
 }
 
 /// Notifications in a member's data.
