@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::ids::{Between, MatchId, MediaId, ReportId, UserId};
+use super::ids::{Between, MatchId, MediaId, MessageId, ReportId, UserId};
 
 /// How many swipes one request may carry.
 pub const BATCH_MAX: usize = 50;
@@ -160,6 +160,21 @@ pub struct Report {
     /// `None` while it waits for a moderator.
     pub outcome: Option<ReportOutcome>,
 }
+
+/// A message a report points at, as it was when reported (a later edit or deletion does
+/// not take the evidence away).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportedMessage {
+    pub id: MessageId,
+    pub author: UserId,
+    pub text: String,
+    pub media: Option<MediaId>,
+    pub sent_at: Timestamp,
+    pub deleted: bool,
+}
+
+/// Messages one report may carry.
+pub const REPORTED_MESSAGES_MAX: usize = 20;
 
 /// What a moderator decided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,10 +22,11 @@ use super::stats::{ActionLabel, MatchingStats};
 use crate::clock::SharedClock;
 use crate::domain::account::{AccountStatus, User};
 use crate::domain::ids::Between;
-use crate::domain::ids::{MatchId, MediaId, ReportId, UserId, uuid_v7};
+use crate::domain::ids::{MatchId, MediaId, MessageId, ReportId, UserId, uuid_v7};
 use crate::domain::matching::{
-    BATCH_MAX, LIKE_WINDOW_MS, Match, REPORT_TEXT_MAX, Report, ReportCategory, ReportDecision,
-    ReportOutcome, Swipe, SwipeAction, SwipeOutcome, SwipeRefusal, Warning,
+    BATCH_MAX, LIKE_WINDOW_MS, Match, REPORT_TEXT_MAX, REPORTED_MESSAGES_MAX, Report,
+    ReportCategory, ReportDecision, ReportOutcome, ReportedMessage, Swipe, SwipeAction,
+    SwipeOutcome, SwipeRefusal, Warning,
 };
 use crate::domain::permission::Permission;
 use crate::domain::profile::Profile;
@@ -373,7 +374,8 @@ impl Matching {
             .collect())
     }
 
-    /// Reports a member (and, optionally, one of their photos) to the moderators.
+    /// Reports a member (and, optionally, one of their photos, and messages of a
+    /// conversation between the two) to the moderators.
     pub async fn report(
         &self,
         actor: &Actor,
@@ -381,6 +383,7 @@ impl Matching {
         category: ReportCategory,
         text: &str,
         media: Option<MediaId>,
+        messages: Vec<MessageId>,
     ) -> Result<ReportId, ServiceError> {
         self.access.require(actor, Permission::Create)?;
         let text = tidy_lines(text);
@@ -388,6 +391,12 @@ impl Matching {
             return Err(ServiceError::invalid(
                 "memberId",
                 "You cannot report yourself.",
+            ));
+        }
+        if messages.len() > REPORTED_MESSAGES_MAX {
+            return Err(ServiceError::invalid(
+                "messageIds",
+                format!("A report carries at most {REPORTED_MESSAGES_MAX} messages."),
             ));
         }
         if text.chars().count() > REPORT_TEXT_MAX {
@@ -433,7 +442,22 @@ impl Matching {
                         "That photo is not this member's.",
                     )));
                 }
+                let mut carried = Vec::with_capacity(messages.len());
+                for id in &messages {
+                    match reported_message(tx, *id, report.reporter, report.reported)? {
+                        Some(m) => carried.push(m),
+                        None => {
+                            return Ok(Err(ServiceError::invalid(
+                                "messageIds",
+                                "Only messages of your conversation with this member can be reported.",
+                            )));
+                        }
+                    }
+                }
                 tx.reports().put(&report)?;
+                if !carried.is_empty() {
+                    tx.reports().put_messages(report.id, &carried)?;
+                }
                 tx.emit(Event::ReportFiled { report: report.id });
                 Ok(Ok(report.id))
             })
@@ -599,17 +623,25 @@ impl ReportQueue {
         }
     }
 
-    /// Open reports, oldest first, and how many wait.
+    /// Open reports, oldest first, each with the messages it points at; and how many wait.
     pub async fn open(
         &self,
         actor: &Actor,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<Report>, u64), ServiceError> {
+    ) -> Result<(Vec<(Report, Vec<ReportedMessage>)>, u64), ServiceError> {
         self.access.require(actor, Permission::Moderate)?;
         Ok(self
             .store
-            .read(move |rx| rx.reports().open(offset, limit))
+            .read(move |rx| {
+                let (reports, total) = rx.reports().open(offset, limit)?;
+                let mut out = Vec::with_capacity(reports.len());
+                for r in reports {
+                    let messages = rx.reports().messages_of(r.id)?;
+                    out.push((r, messages));
+                }
+                Ok::<_, StoreError>((out, total))
+            })
             .await?)
     }
 
@@ -727,6 +759,30 @@ impl ReportQueue {
             })
             .await?
     }
+}
+
+/// A message as a report carries it, if it belongs to a conversation between the two.
+fn reported_message(
+    tx: &Tx<'_>,
+    id: MessageId,
+    reporter: UserId,
+    reported: UserId,
+) -> Result<Option<ReportedMessage>, StoreError> {
+    let Some(message) = tx.messages().message(id)? else {
+        return Ok(None);
+    };
+    let between = tx
+        .messages()
+        .conversation(message.conversation)?
+        .is_some_and(|c| c.involves(reporter) && c.involves(reported));
+    Ok(between.then(|| ReportedMessage {
+        id: message.id,
+        author: message.author,
+        text: message.text,
+        media: message.media,
+        sent_at: message.sent_at,
+        deleted: message.deleted,
+    }))
 }
 
 /// Likes, passes, matches, blocks and reports in a member's data.

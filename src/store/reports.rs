@@ -6,7 +6,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
 use crate::domain::ids::{ReportId, UserId};
-use crate::domain::matching::{Report, Warning};
+use crate::domain::matching::{Report, ReportedMessage, Warning};
 
 /// report id → `Report`.
 const REPORTS: Rows<u128, Report> = Rows::new("reports");
@@ -17,7 +17,11 @@ const BY_MEMBER: TableDefinition<(u128, u128), ()> = TableDefinition::new("repor
 /// (member, report id) → `Warning`.
 const WARNINGS: Rows<(u128, u128), Warning> = Rows::new("warnings");
 
-pub(super) const TABLES: &[&dyn CatalogTable] = &[&REPORTS, &OPEN, &BY_MEMBER, &WARNINGS];
+/// report id → the messages it points at, as they were.
+const MESSAGES: Rows<u128, Vec<ReportedMessage>> = Rows::new("report_messages");
+
+pub(super) const TABLES: &[&dyn CatalogTable] =
+    &[&REPORTS, &OPEN, &BY_MEMBER, &WARNINGS, &MESSAGES];
 
 pub struct Reports<'s, S>(&'s S);
 
@@ -49,6 +53,11 @@ impl<S: Snapshot> Reports<'_, S> {
         Ok((out, open.len()?))
     }
 
+    /// The messages a report points at (none for most).
+    pub fn messages_of(&self, id: ReportId) -> Result<Vec<ReportedMessage>, StoreError> {
+        Ok(MESSAGES.get(self.0, id.as_u128())?.unwrap_or_default())
+    }
+
     /// Warnings a member has not acknowledged, oldest first.
     pub fn warnings_of(&self, member: UserId) -> Result<Vec<Warning>, StoreError> {
         let m = member.as_u128();
@@ -73,6 +82,14 @@ impl Reports<'_, Tx<'_>> {
         by_member.insert((report.reporter.as_u128(), id), ())?;
         by_member.insert((report.reported.as_u128(), id), ())?;
         REPORTS.insert(self.0, id, report)
+    }
+
+    pub fn put_messages(
+        &self,
+        id: ReportId,
+        messages: &Vec<ReportedMessage>,
+    ) -> Result<(), StoreError> {
+        MESSAGES.insert(self.0, id.as_u128(), messages)
     }
 
     pub fn warn(&self, member: UserId, warning: &Warning) -> Result<(), StoreError> {
@@ -106,6 +123,7 @@ impl Reports<'_, Tx<'_>> {
                 by_member.remove((report.reported.as_u128(), id))?;
                 self.0.table(OPEN)?.remove(id)?;
                 WARNINGS.remove(self.0, (report.reported.as_u128(), id))?;
+                MESSAGES.remove(self.0, id)?;
             }
         }
         Ok(())

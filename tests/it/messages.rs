@@ -9,7 +9,7 @@ use hearth::events::{Event, Topic};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, get_json};
+use crate::helpers::{TestApp, get_json, get_text};
 use crate::matching::{community, send};
 
 async fn call(
@@ -521,4 +521,102 @@ async fn messages_work_as_plain_forms() {
     // Cyd is not matched with Bob: refused.
     let refused = form(cyd, bobs_page, format!("/members/{bob_id}/message"), vec![]).await;
     assert_eq!(refused.status(), 403);
+}
+
+#[tokio::test]
+async fn a_report_from_a_conversation_carries_its_messages_as_they_were() {
+    let (app, owner, members) = community(&["ann", "bob", "cyd"]).await;
+    let [(ann, ann_id), (bob, bob_id), (cyd, cyd_id)] = &members[..] else {
+        unreachable!()
+    };
+    like_each_other(&app, ann, ann_id, bob, bob_id).await;
+    like_each_other(&app, ann, ann_id, cyd, cyd_id).await;
+    let with_bob = conversation_with(&app, ann, bob_id).await;
+    let with_cyd = conversation_with(&app, ann, cyd_id).await;
+    let (_, rude) = write(&app, bob, &with_bob, "Something rude").await;
+    let rude = rude["data"]["id"].as_str().unwrap().to_string();
+    let (_, other) = write(&app, cyd, &with_cyd, "Hello from Cyd").await;
+    let other = other["data"]["id"].as_str().unwrap().to_string();
+
+    let report = |ids: Vec<String>| {
+        call(
+            &app,
+            ann,
+            Method::POST,
+            "/api/v1/reports",
+            Some(
+                json!({"memberId": bob_id, "category": "harassment", "text": "See below", "messageIds": ids}),
+            ),
+        )
+    };
+    // A message of another conversation, or too many, is refused whole.
+    let (status, body) = report(vec![rude.clone(), other]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["field"], "messageIds");
+    // (21 breaks the schema: refused before the service sees it.)
+    let (status, _) = report(vec![rude.clone(); 21]).await;
+    assert_eq!(status, 400);
+    let (status, body) = report(vec![rude.clone()]).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Bob deletes it afterwards: the moderators still read what he wrote.
+    assert_eq!(
+        call(
+            &app,
+            bob,
+            Method::DELETE,
+            &format!("/api/v1/messages/{rude}"),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let queue = get_json(&owner, &app.url("/api/v1/admin/reports")).await;
+    let reported = &queue["data"][0];
+    assert_eq!(reported["messages"][0]["text"], "Something rude", "{queue}");
+    assert_eq!(reported["messages"][0]["authorId"], bob_id.as_str());
+    assert_eq!(reported["messages"][0]["deleted"], false);
+
+    // From the conversation page: one form, with Cyd's last messages, and a block.
+    let csrf = TestApp::csrf_from(ann, &app.url(&format!("/messages/{with_cyd}"))).await;
+    let resp = ann
+        .post(app.url(&format!("/members/{cyd_id}/report")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("category", "spam"),
+            ("text", "Selling things"),
+            ("conversation", with_cyd.as_str()),
+            ("include_messages", "yes"),
+            ("block", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let page = get_text(&owner, &app.url("/admin/reports")).await;
+    assert!(page.contains("Hello from Cyd"), "{page}");
+    assert!(page.contains("The messages reported (1)"), "{page}");
+
+    // The reporter hears that the moderators decided.
+    let queue = get_json(&owner, &app.url("/api/v1/admin/reports")).await;
+    let id = queue["data"][0]["id"].as_str().unwrap();
+    let (status, body) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/admin/reports/{id}/decision"),
+        Some(json!({"decision": "warn", "note": "Be kind."})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let told = get_json(ann, &app.url("/api/v1/notifications")).await;
+    assert!(
+        told["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["event"] == "report:decided" && n["body"] == "Thank you: they took action."),
+        "{told}"
+    );
 }

@@ -7,7 +7,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::{PAGE_SIZE, offset_of, pager, staff_actor};
-use crate::domain::matching::{Report, ReportDecision};
+use crate::domain::matching::{Report, ReportDecision, ReportedMessage};
 use crate::http::auth::{Viewer, verify_csrf};
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, flash, render, state_of};
@@ -17,7 +17,7 @@ use crate::http::ui::{PageContext, flash, render, state_of};
 struct ReportsPage {
     page: PageContext,
     section: &'static str,
-    reports: Vec<Report>,
+    reports: Vec<(Report, Vec<ReportedMessage>)>,
     total: u64,
     prev: Option<String>,
     next: Option<String>,

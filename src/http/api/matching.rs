@@ -16,7 +16,9 @@ use super::{
 };
 use crate::domain::ids::Between;
 use crate::domain::ids::{MatchId, ReportId, UserId};
-use crate::domain::matching::{Report, ReportCategory, ReportDecision, SwipeAction, SwipeOutcome};
+use crate::domain::matching::{
+    Report, ReportCategory, ReportDecision, ReportedMessage, SwipeAction, SwipeOutcome,
+};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
@@ -198,6 +200,10 @@ pub struct ReportInput {
     #[oai(nullable, skip_serializing_if_is_none, validator(max_length = 36))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<Text>,
+    /// Messages of the caller's conversation with the member that the report is about (at
+    /// most 20); the moderators see them as they are now, whatever happens to them later.
+    #[oai(default, validator(max_items = 20, max_length = 36))]
+    pub message_ids: Vec<Text>,
 }
 
 #[derive(Object, serde::Serialize)]
@@ -235,10 +241,27 @@ pub struct ReportView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     pub created_at: String,
+    /// The messages the report points at, as they were when it was made.
+    pub messages: Vec<ReportedMessageView>,
 }
 
-impl From<&Report> for ReportView {
-    fn from(r: &Report) -> Self {
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedMessageView {
+    pub id: String,
+    pub author_id: String,
+    pub text: String,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    pub sent_at: String,
+    /// Its author had deleted it when it was reported.
+    pub deleted: bool,
+}
+
+impl ReportView {
+    fn of(r: &Report, messages: &[ReportedMessage]) -> Self {
         Self {
             id: r.id.to_string(),
             reporter_id: r.reporter.to_string(),
@@ -247,6 +270,17 @@ impl From<&Report> for ReportView {
             text: r.text.clone(),
             media_id: r.media.map(|m| m.to_string()),
             created_at: r.created_at.to_string(),
+            messages: messages
+                .iter()
+                .map(|m| ReportedMessageView {
+                    id: m.id.to_string(),
+                    author_id: m.author.to_string(),
+                    text: m.text.clone(),
+                    media_id: m.media.map(|id| id.to_string()),
+                    sent_at: m.sent_at.to_string(),
+                    deleted: m.deleted,
+                })
+                .collect(),
         }
     }
 }
@@ -602,6 +636,15 @@ impl MatchingApi {
             })?),
             None => None,
         };
+        let messages = input
+            .message_ids
+            .iter()
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    AppError::invalid("messageIds", "Give message ids as the API shows them.")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let id = state_of(req)?
             .matching
             .report(
@@ -610,6 +653,7 @@ impl MatchingApi {
                 input.category.into(),
                 &input.text,
                 media,
+                messages,
             )
             .await?;
         Ok(Reported::Created(Reply(Data {
@@ -677,10 +721,15 @@ impl MatchingApi {
             .reports
             .open(&me.actor(), page.offset(), page.limit())
             .await?;
-        Ok(Reply(page.answer(
-            found.iter().map(ReportView::from).collect(),
-            total,
-        )))
+        Ok(Reply(
+            page.answer(
+                found
+                    .iter()
+                    .map(|(r, messages)| ReportView::of(r, messages))
+                    .collect(),
+                total,
+            ),
+        ))
     }
 
     /// Decide a report

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{PageContext, flash, render, signed_in, state_of};
 use crate::domain::ids::Between;
 use crate::domain::ids::{MatchId, UserId};
+use crate::domain::matching::REPORTED_MESSAGES_MAX;
 use crate::domain::matching::{ReportCategory, SwipeAction, SwipeOutcome, Warning};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
 use crate::http::error::AppError;
@@ -152,6 +153,11 @@ pub struct ReportForm {
     /// "yes" to block as well.
     #[serde(default)]
     block: String,
+    /// Sent from a conversation: its id, and "yes" to send the other member's last messages.
+    #[serde(default)]
+    conversation: String,
+    #[serde(default)]
+    include_messages: String,
 }
 
 #[handler]
@@ -168,9 +174,26 @@ pub async fn report(
     let category = ReportCategory::parse(&input.category)
         .ok_or_else(|| AppError::invalid("category", "Choose what the report is about."))?;
     let actor = me.actor();
+    let messages = if input.include_messages == "yes" && !input.conversation.is_empty() {
+        let conversation = input
+            .conversation
+            .parse()
+            .map_err(|_| AppError::not_found())?;
+        let mut theirs: Vec<_> = state
+            .messages
+            .page(&actor, conversation, None, None, 100)?
+            .into_iter()
+            .filter(|m| m.author == target)
+            .map(|m| m.id)
+            .collect();
+        theirs.drain(..theirs.len().saturating_sub(REPORTED_MESSAGES_MAX));
+        theirs
+    } else {
+        Vec::new()
+    };
     state
         .matching
-        .report(&actor, target, category, &input.text, None)
+        .report(&actor, target, category, &input.text, None, messages)
         .await?;
     if input.block == "yes" {
         state.matching.block(&actor, target).await?;
