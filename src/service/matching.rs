@@ -775,7 +775,7 @@ fn reported_message(
         .messages()
         .conversation(message.conversation)?
         .is_some_and(|c| c.involves(reporter) && c.involves(reported));
-    Ok(between.then(|| ReportedMessage {
+    Ok(between.then_some(ReportedMessage {
         id: message.id,
         author: message.author,
         text: message.text,
