@@ -66,10 +66,19 @@ pub(super) struct WebhookJob {
 }
 
 /// Writes the delivery job for a notification just stored, when some channel of the
-/// member's may want it (the job decides the rest when it runs).
-pub fn schedule(tx: &Tx<'_>, queue: &JobSink, n: &Notification) -> Result<(), StoreError> {
+/// member's may want it: email when the site sends mail, push when they subscribed a
+/// device, their webhook when they set one (the job decides the rest when it runs).
+pub fn schedule(
+    tx: &Tx<'_>,
+    queue: &JobSink,
+    n: &Notification,
+    mail_on: bool,
+) -> Result<(), StoreError> {
     let prefs = tx.notifications().preferences(n.member)?;
-    let wanted = Channel::ALL.iter().any(|&c| prefs.wants(&n.event, c));
+    let wanted = (mail_on && prefs.wants(&n.event, Channel::Email))
+        || (prefs.webhook_target.is_some() && prefs.wants(&n.event, Channel::Webhook))
+        || (prefs.wants(&n.event, Channel::Push)
+            && !tx.notifications().push_subscriptions(n.member)?.is_empty());
     if !wanted {
         return Ok(());
     }
@@ -231,9 +240,10 @@ impl Delivery {
     async fn deliver(&self, d: Deliver) -> Result<(), JobError> {
         let now = self.clock.now();
         let present = self.realtime.present_until(d.member);
+        let mail_on = self.settings.current().mail.is_configured();
         let plan = self
             .store
-            .read(move |rx| plan_for(rx, &d, now, present))
+            .read(move |rx| plan_for(rx, &d, now, present, mail_on))
             .await
             .map_err(|e| JobError::retry(e.to_string()))?;
         let sending = match plan {
@@ -427,12 +437,14 @@ impl Delivery {
     }
 }
 
-/// Decides, from what is stored now, whether and how a notification goes out.
+/// Decides, from what is stored now, whether and how a notification goes out (by email
+/// only when the site has mail set up).
 fn plan_for(
     rx: &Rx,
     d: &Deliver,
     now: Timestamp,
     present_until: Option<Timestamp>,
+    mail_on: bool,
 ) -> Result<Plan, StoreError> {
     let found = match &d.subject {
         Some(subject) => rx.notifications().unread_about(d.member, subject)?,
@@ -458,7 +470,7 @@ fn plan_for(
         .into_iter()
         .filter(|&c| prefs.wants(&n.event, c))
         .filter(|c| match c {
-            Channel::Email => !user.email.is_empty(),
+            Channel::Email => mail_on && !user.email.is_empty(),
             Channel::Push => !devices.is_empty(),
             Channel::Webhook => prefs.webhook_target.is_some(),
         })

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use super::access::{Access, Actor};
 use super::error::ServiceError;
 use super::member_data::MemberData;
+use super::settings::Settings;
 use crate::clock::SharedClock;
 use crate::domain::account::User;
 use crate::domain::ids::{NotificationId, UserId, uuid_v7};
@@ -44,8 +45,17 @@ pub struct Notifications {
 impl Notifications {
     /// Registers the reactor that writes notifications (and their deliveries, through
     /// `queue`) with the changes that cause them.
-    pub fn new(store: Store, access: Access, clock: SharedClock, queue: JobSink) -> Self {
-        store.react(move |tx, event| react(tx, event, clock.now(), &queue));
+    pub fn new(
+        store: Store,
+        access: Access,
+        clock: SharedClock,
+        queue: JobSink,
+        settings: Settings,
+    ) -> Self {
+        store.react(move |tx, event| {
+            let mail_on = settings.current().mail.is_configured();
+            react(tx, event, clock.now(), &queue, mail_on)
+        });
         Self { store, access }
     }
 
@@ -94,7 +104,13 @@ impl Notifications {
 }
 
 /// The notification an event makes, written in the event's own transaction.
-fn react(tx: &Tx<'_>, event: &Event, now: Timestamp, queue: &JobSink) -> Result<(), StoreError> {
+fn react(
+    tx: &Tx<'_>,
+    event: &Event,
+    now: Timestamp,
+    queue: &JobSink,
+    mail_on: bool,
+) -> Result<(), StoreError> {
     // Reading a conversation clears its notification, on every device.
     if let Event::MessageRead {
         conversation,
@@ -141,7 +157,7 @@ fn react(tx: &Tx<'_>, event: &Event, now: Timestamp, queue: &JobSink) -> Result<
         told_at: earlier.and_then(|n| n.told_at),
     };
     tx.notifications().add(&notification)?;
-    delivery::schedule(tx, queue, &notification)?;
+    delivery::schedule(tx, queue, &notification, mail_on)?;
     tx.emit(Event::NotificationNew {
         member: notification.member,
         notification: notification.id,
