@@ -41,6 +41,7 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("redb", &["store"], &["redb::"]),
     ("tantivy", &["search"], &["tantivy::"]),
     ("lettre", &["mail"], &["lettre::"]),
+    ("reqwest", &["outbound"], &["reqwest::"]),
     (
         "poem",
         &["http", "app", "tls"],

@@ -1,0 +1,34 @@
+-- wrk script for bench/messages.sh: durable message sends. BENCH_SENDERS is a file of
+-- "token conversation_id" lines; each request is the next sender writing in its
+-- conversation, from its own client address (X-Forwarded-For, believed because the server
+-- trusts 127.0.0.1 as a proxy). Prints "p95_ms <n>" and "errors <n>" at the end.
+local senders = {}
+for line in io.lines(os.getenv("BENCH_SENDERS")) do
+  local token, conversation = line:match("^(%S+) (%S+)$")
+  if token then
+    senders[#senders + 1] = { token = token, path = "/api/v1/conversations/" .. conversation .. "/messages" }
+  end
+end
+local n = 0
+local offset = 0
+
+setup = function(thread)
+  offset = offset + 1
+  thread:set("offset", offset)
+end
+
+request = function()
+  n = n + 1
+  local i = ((n * 2 + (offset or 0)) % #senders) + 1
+  local s = senders[i]
+  return wrk.format("POST", s.path, {
+    ["Authorization"] = "Bearer " .. s.token,
+    ["Content-Type"] = "application/json",
+    ["X-Forwarded-For"] = string.format("10.77.%d.%d", math.floor(i / 256) % 256, i % 256),
+  }, string.format('{"text":"Benchmark message %d"}', n))
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
+  io.write(string.format("errors %d\n", summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
