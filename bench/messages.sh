@@ -5,8 +5,9 @@
 #
 # 1. `hearth demo-data --members N --tokens N` (demo members like each other; mutual likes
 #    are matches), then 128 disjoint matched pairs among them open conversations: 256 senders.
-# 2. Durable sends: wrk -c256 for 15 s, each request the next sender posting a message in
+# 2. Durable sends: wrk -c256 for 10 s, each request the next sender posting a message in
 #    its conversation (bench/messages.lua); every 201 is a message committed with fsync.
+#    (A member may send 2,000 messages a day: the runs stay under that for 256 senders.)
 #    Messages/s, p95, and /healthz at -c256 in the same run for the ratio.
 # 3. Fan-out: while wrk keeps 256 senders busy, one more pair: 300 sends one after another,
 #    each timed from its 201 to the recipient's message:new frame on /api/v1/stream.
@@ -69,18 +70,20 @@ health_rps="$(awk '/Requests\/sec/ {print $2}' <<<"$health")"
 echo "| route | requests/s | p95 (ms) | ratio to /healthz | errors |"
 echo "|---|---:|---:|---:|---:|"
 row "GET /healthz (c256)" "$health" "$health_rps"
-sends="$(load 256 15 bench/messages.lua)"
+sends="$(load 256 10 bench/messages.lua)"
 row "POST …/messages, 256 senders (c256)" "$sends" "$health_rps"
+echo "durable sends/s (201s): $(awk '/^ok_per_s/ {print $2}' <<<"$sends")"
 echo "RSS after the sends: $(rss) MiB"
 
 echo "## Fan-out under load"
-load 256 25 bench/messages.lua >/dev/null &
+load 256 15 bench/messages.lua >"$work/fanout-load" &
 loader=$!
 sleep 2
 read -r sender conversation < <(head -1 "$work/probe.txt")
 read -r recipient _ < <(tail -1 "$work/probe.txt")
 python3 bench/stream_probe.py fanout "$base" "$sender" "$conversation" "$recipient" 300
 wait "$loader"
+echo "meanwhile: $(awk '/^ok_per_s/ {print $2}' "$work/fanout-load") sends/s, p95 $(awk '/^p95_ms/ {print $2}' "$work/fanout-load") ms, errors $(awk '/^errors/ {print $2}' "$work/fanout-load")"
 
 echo "## Idle streams"
 echo "RSS with no streams: $(rss) MiB"

@@ -80,7 +80,7 @@ async def fanout(base, sender, conversation, recipient, count):
             body = json.dumps({"text": f"Probe {n}"})
             conn.request("POST", f"/api/v1/conversations/{conversation}/messages", body=body, headers={
                 "Authorization": f"Bearer {sender}", "Content-Type": "application/json",
-                "X-Forwarded-For": "10.96.0.2"})
+                "X-Forwarded-For": f"10.96.{n // 256 % 256}.{n % 256 + 1}"})
             resp = conn.getresponse()
             sent = json.load(resp)
             acked = time.perf_counter()

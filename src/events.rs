@@ -116,6 +116,8 @@ pub enum Event {
         user_agent: String,
         ip: String,
     },
+    /// Staff approved a sign-up that waited for approval.
+    SignUpApproved { user: UserId },
     /// A moderator decided a report `reporter` made.
     ReportDecided { report: ReportId, reporter: UserId },
 }
@@ -151,6 +153,7 @@ impl Event {
         match self {
             Event::MemberJoined { .. }
             | Event::PasswordChanged { .. }
+            | Event::SignUpApproved { .. }
             | Event::AccountChanged { .. }
             | Event::AccountDeleted { .. } => Topic::Accounts,
             Event::SessionsEnded { .. } | Event::TokensChanged { .. } | Event::SignedIn { .. } => {
@@ -180,6 +183,7 @@ impl Event {
         match self {
             Event::MemberJoined { user }
             | Event::PasswordChanged { user }
+            | Event::SignUpApproved { user }
             | Event::AccountChanged { user }
             | Event::AccountDeleted { user }
             | Event::SessionsEnded { user }

@@ -161,6 +161,11 @@ pub const EVENTS: &[EventKind] = &[
         email_by_default: false,
     },
     EventKind {
+        event: "account:approved",
+        label: "My sign-up was approved",
+        email_by_default: false,
+    },
+    EventKind {
         event: "security:new_sign_in",
         label: "A new sign-in to my account",
         email_by_default: false,

@@ -13,6 +13,7 @@
 //! every three seconds per conversation).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -28,10 +29,12 @@ use super::auth::{Viewer, is_cross_origin, session_cookie_name};
 use super::error::AppError;
 use super::routing::Routes;
 use super::state::AppState;
-use super::ui::state_of;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::service::access::Actor;
 use crate::service::realtime::{Connection, Frame, Heard, Resume};
+
+/// The WebSocket's read buffer: a client message and its frame header fit.
+const READ_BUFFER: usize = 1024;
 
 /// How often an idle WebSocket is pinged.
 const HEARTBEAT: Duration = Duration::from_secs(30);
@@ -72,7 +75,7 @@ impl Credential {
 /// An open stream: when the member's last one closes, their matches hear they went offline.
 struct Live {
     connection: Connection,
-    state: AppState,
+    state: Arc<AppState>,
     member: UserId,
 }
 
@@ -103,7 +106,7 @@ fn announce(state: &AppState, member: UserId, online: bool) {
 
 /// Everything a stream needs once it is open.
 struct Opened {
-    state: AppState,
+    state: Arc<AppState>,
     actor: Actor,
     credential: Credential,
     live: Live,
@@ -114,7 +117,12 @@ struct Opened {
 }
 
 fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, AppError> {
-    let state = state_of(req)?;
+    // Shared, not copied: a member may hold streams open for hours, thousands at once.
+    let shared = req
+        .data::<Arc<AppState>>()
+        .cloned()
+        .ok_or_else(AppError::internal)?;
+    let state = &*shared;
     let me = viewer.clone().require()?;
     let credential = match me.token_scope {
         Some(_) => Credential::Token(
@@ -158,7 +166,7 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
         .collect();
     let live = Live {
         connection,
-        state: state.clone(),
+        state: Arc::clone(&shared),
         member,
     };
     let last = query.last_event_id.clone().or_else(|| {
@@ -186,7 +194,7 @@ fn open(req: &Request, viewer: &Viewer, query: &StreamQuery) -> Result<Opened, A
         }
     }
     Ok(Opened {
-        state: state.clone(),
+        state: shared,
         actor: me.actor(),
         credential,
         live,
@@ -244,6 +252,9 @@ pub async fn websocket(
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(MAX_CLIENT_MESSAGE);
     config.max_frame_size = Some(MAX_CLIENT_MESSAGE);
+    // Clients send little (typing, at most 4 KiB), and the read buffer is zero-filled to its
+    // size on every connection: the default 128 KiB would cost that much RAM per open tab.
+    config.read_buffer_size = READ_BUFFER;
     Ok(ws
         .config(config)
         .on_upgrade(move |socket| run_websocket(socket, opened))

@@ -614,6 +614,9 @@ impl Registration {
                     }
                 };
                 tx.users().put(&stored)?;
+                if approve {
+                    tx.emit(Event::SignUpApproved { user });
+                }
                 if let Some(job) = &job {
                     tx.jobs().enqueue(job)?;
                 }

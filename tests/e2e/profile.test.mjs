@@ -182,6 +182,17 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     await owner.getByRole('button', { name: 'Send' }).click();
     await member.getByText('Hi Juno').waitFor();
     await member.screenshot({ path: path.join(artifacts, 'conversation.png'), fullPage: true });
+
+    // His notification settings: push offered on this device, quiet hours on, likes not pushed.
+    await member.goto('/notifications/settings');
+    await member.getByRole('button', { name: 'Turn on push notifications on this device' }).waitFor();
+    await member.getByRole('checkbox', { name: /Hold email, push and webhooks/ }).check();
+    await member.getByRole('checkbox', { name: 'Likes by push' }).uncheck();
+    await member.getByRole('button', { name: 'Save' }).click();
+    await member.getByText('Notification settings saved.').waitFor();
+    assert.equal(await member.getByRole('checkbox', { name: 'Likes by push' }).isChecked(), false);
+    assert.equal(await member.getByRole('checkbox', { name: /Hold email, push and webhooks/ }).isChecked(), true);
+    await member.screenshot({ path: path.join(artifacts, 'notification-settings.png'), fullPage: true });
     await ownerContext.close();
     await memberContext.close();
   });

@@ -182,8 +182,12 @@ async fn approval_mode_holds_accounts_until_staff_decide() {
         303
     );
 
-    let bob = can_sign_in(&app, "bob", PASSWORD).await;
+    let bob_client = app.client();
+    let bob = app.sign_in(&bob_client, "bob", PASSWORD).await;
     assert_eq!(bob.status(), 303, "{}", bob.text().await.unwrap());
+    // The welcome is in his notifications too.
+    let told = crate::helpers::get_json(&bob_client, &app.url("/api/v1/notifications")).await;
+    assert_eq!(told["data"][0]["event"], "account:approved", "{told}");
     let rejected = can_sign_in(&app, "cat", PASSWORD).await;
     assert_eq!(rejected.status(), 403);
     assert!(

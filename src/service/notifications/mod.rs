@@ -304,6 +304,16 @@ fn draft_for(tx: &Tx<'_>, event: &Event, now: Timestamp) -> Result<Option<Draft>
                 priority: Priority::Critical,
             }
         }
+        Event::SignUpApproved { user } => Draft {
+            member: *user,
+            event: "account:approved",
+            many: None,
+            title: "Welcome: your account was approved".into(),
+            body: "Write your profile so others can find you.".into(),
+            actor: None,
+            subject: None,
+            priority: Priority::Normal,
+        },
         Event::ReportDecided { report, reporter } => {
             let acted = tx
                 .reports()
