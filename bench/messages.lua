@@ -12,10 +12,19 @@ for line in io.lines(os.getenv("BENCH_SENDERS")) do
 end
 local n = 0
 local offset = 0
+local threads = {}
+refused = {}
 
 setup = function(thread)
   offset = offset + 1
   thread:set("offset", offset)
+  threads[#threads + 1] = thread
+end
+
+response = function(status, headers, body)
+  if status ~= 201 then
+    refused[status] = (refused[status] or 0) + 1
+  end
 end
 
 request = function()
@@ -33,4 +42,9 @@ done = function(summary, latency, requests)
   io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
   io.write(string.format("errors %d\n", summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
   io.write(string.format("ok_per_s %.0f\n", (summary.requests - summary.errors.status) / (summary.duration / 1e6)))
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("refused")) do
+      io.write(string.format("refused %d x%d\n", status, count))
+    end
+  end
 end

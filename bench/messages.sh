@@ -11,8 +11,8 @@
 #    Messages/s, p95, and /healthz at -c256 in the same run for the ratio.
 # 3. Fan-out: while wrk keeps 256 senders busy, one more pair: 300 sends one after another,
 #    each timed from its 201 to the recipient's message:new frame on /api/v1/stream.
-# 4. Idle streams: 19,500 WebSockets (10 per member) held open by four client processes;
-#    server RSS before, at 10,000 and at 19,500. This machine caps open files at 20,000 per
+# 4. Idle streams, on a fresh server process: 19,500 WebSockets (10 per member) held open by
+#    four client processes; server RSS before, at 10,000 and at 19,500. This machine caps open files at 20,000 per
 #    process (the hard limit cannot be raised here), so 20,000 is projected from the slope.
 # Needs: python3 with `websockets` (pip install websockets), curl, wrk, GNU time.
 set -euo pipefail
@@ -39,15 +39,18 @@ unset HEARTH_CONFIG
 echo "## Setup: $members demo members"
 /usr/bin/time -f "demo-data: %e s" "$bin" demo-data --data-dir "$work/data" --members "$members" \
   --tokens "$members" --tokens-file "$work/tokens.txt" 2>&1 | grep -E 'matches|demo-data'
-"$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/out" 2>"$work/log" &
-pid=$!
-base=""
-for _ in $(seq 1 6000); do
-  base="$(sed -n 's/^Hearth is listening on //p' "$work/out" 2>/dev/null | head -1)"
-  [ -n "$base" ] && break
-  sleep 0.005
-done
-[ -n "$base" ] || { echo "server did not start" >&2; cat "$work/log" >&2; exit 1; }
+start_server() {
+  "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:0 >"$work/out" 2>"$work/log" &
+  pid=$!
+  base=""
+  for _ in $(seq 1 6000); do
+    base="$(sed -n 's/^Hearth is listening on //p' "$work/out" 2>/dev/null | head -1)"
+    [ -n "$base" ] && break
+    sleep 0.005
+  done
+  [ -n "$base" ] || { echo "server did not start" >&2; cat "$work/log" >&2; exit 1; }
+}
+start_server
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$pid/status"; }
 python3 bench/stream_probe.py pairs "$base" "$work/tokens.txt" "$work/pairs.txt" 129
 # The last pair is the fan-out probe; the others are the 256 wrk senders.
@@ -73,6 +76,7 @@ row "GET /healthz (c256)" "$health" "$health_rps"
 sends="$(load 256 10 bench/messages.lua)"
 row "POST …/messages, 256 senders (c256)" "$sends" "$health_rps"
 echo "durable sends/s (201s): $(awk '/^ok_per_s/ {print $2}' <<<"$sends")"
+grep '^refused' <<<"$sends" || true
 echo "RSS after the sends: $(rss) MiB"
 
 echo "## Fan-out under load"
@@ -84,8 +88,12 @@ read -r recipient _ < <(tail -1 "$work/probe.txt")
 python3 bench/stream_probe.py fanout "$base" "$sender" "$conversation" "$recipient" 300
 wait "$loader"
 echo "meanwhile: $(awk '/^ok_per_s/ {print $2}' "$work/fanout-load") sends/s, p95 $(awk '/^p95_ms/ {print $2}' "$work/fanout-load") ms, errors $(awk '/^errors/ {print $2}' "$work/fanout-load")"
+grep '^refused' "$work/fanout-load" || true
 
-echo "## Idle streams"
+echo "## Idle streams (a fresh server process on the same data)"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+start_server
+curl -fsS -o /dev/null "$base/healthz"
 echo "RSS with no streams: $(rss) MiB"
 open_streams() { # first token line, count -> waits for OPEN
   python3 bench/stream_probe.py idle "$base" "$work/tokens.txt" "$1" "$2" 10 >"$work/idle.$1" 2>&1 &
