@@ -312,7 +312,7 @@ impl App {
                 access.clone(),
                 clock.clone(),
                 queue.sink(),
-                settings.clone(),
+                &settings,
             ),
             notification_settings: service::notifications::preferences::NotificationSettings::new(
                 store.clone(),

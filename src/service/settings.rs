@@ -55,6 +55,12 @@ impl Settings {
         self.current.borrow().clone()
     }
 
+    /// A reader of the settings in force that holds nothing else (not the store): for
+    /// store reactors, which the store holds.
+    pub fn watch(&self) -> watch::Receiver<Arc<SiteSettings>> {
+        self.current.subscribe()
+    }
+
     /// The settings in force, for those who manage them (the admin panel and the API).
     pub fn read(&self, actor: &Actor) -> Result<Arc<SiteSettings>, ServiceError> {
         Access::new(self.clone()).require(actor, Permission::ManageSettings)?;

@@ -50,10 +50,12 @@ impl Notifications {
         access: Access,
         clock: SharedClock,
         queue: JobSink,
-        settings: Settings,
+        settings: &Settings,
     ) -> Self {
+        // A watch on the settings, not `Settings` (which holds the store that holds this).
+        let settings = settings.watch();
         store.react(move |tx, event| {
-            let mail_on = settings.current().mail.is_configured();
+            let mail_on = settings.borrow().mail.is_configured();
             react(tx, event, clock.now(), &queue, mail_on)
         });
         Self { store, access }
