@@ -185,6 +185,15 @@ impl App {
 
         let realtime =
             service::realtime::Realtime::new(&events, clock.clone(), config.server.max_streams);
+        let search = service::search::Search::open(
+            store.clone(),
+            access.clone(),
+            clock.clone(),
+            &events,
+            &config.storage.data_dir.join("search"),
+            search_kinds(),
+        )
+        .map_err(|e| StartError::Other(e.to_string()))?;
 
         let outbound =
             crate::outbound::Outbound::new(config.notifications.allow_private_networks.clone())
@@ -202,6 +211,7 @@ impl App {
 
         // Each module registers its own background jobs and schedules.
         let mut plan = JobPlan::new(extra_jobs);
+        search.register_jobs(&mut plan);
         delivery.register_jobs(&mut plan);
         discovery.register_jobs(&mut plan);
         service::stories::Stories::register_jobs(&mut plan, store.clone(), clock.clone());
@@ -223,6 +233,7 @@ impl App {
             config.jobs.max_attempts,
         );
         delivery.attach(queue.sink(), &events);
+        search.attach(queue.sink());
         queue.recover().await?;
         let scheduler = Scheduler::new(&schedules, queue.clone(), store.clone(), clock.clone())
             .map_err(|problems| {
@@ -371,6 +382,7 @@ impl App {
             })),
             media_views: Arc::default(),
             realtime: realtime.clone(),
+            search,
             limiter,
             front: Arc::new(http::middleware::FrontOptions {
                 hsts,
@@ -391,6 +403,11 @@ impl App {
             state,
             tls,
         })
+    }
+
+    /// The search service (tests drive its indexer directly).
+    pub fn search(&self) -> service::search::Search {
+        self.state.search.clone()
     }
 
     /// A one-time link for creating the owner, while none exists.
@@ -421,6 +438,8 @@ impl App {
         supervisor.spawn("story-fan-out", move |signal| {
             stories.tell_new_stories(events, realtime, signal)
         });
+        let search = self.state.search.clone();
+        supervisor.spawn("search-indexer", move |signal| search.run_indexer(signal));
         if let Some(driver) = self.tls.as_mut().and_then(|t| t.acme_driver.take()) {
             supervisor.spawn("acme", move |mut signal| async move {
                 driver.run(async move { signal.wait().await }).await
@@ -489,6 +508,53 @@ impl App {
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
+/// The kinds of record the search index holds, each registered by its module.
+pub fn search_kinds() -> Vec<Box<dyn service::search::SearchKind>> {
+    vec![
+        Box::new(service::profiles::ProfileDocuments),
+        Box::new(service::messages::MessageDocuments),
+    ]
+}
+
+/// `hearth reindex`: rebuilds the search index from the database, with the server stopped
+/// (the database takes one process at a time), printing progress.
+pub async fn reindex(config: Config, clock: SharedClock) -> Result<u64, String> {
+    let data_dir = config.storage.data_dir.clone();
+    let now = clock.now();
+    let store = Store::open_for_command(&data_dir, now).await?;
+    let events = store.events().clone();
+    let settings = Settings::load(store.clone(), clock.clone(), &events)
+        .await
+        .map_err(|e| e.to_string())?;
+    let search = service::search::Search::open(
+        store.clone(),
+        Access::new(settings),
+        clock,
+        &events,
+        &data_dir.join("search"),
+        search_kinds(),
+    )
+    .map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let documents = search
+        .rebuild(|done, total| {
+            let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
+            eprint!("\rreindexing: {done}/{total} records ({percent} %)");
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    // What was waiting in the outbox is in the rebuilt index already.
+    while search.index_pending().await.map_err(|e| e.to_string())? > 0 {}
+    eprintln!();
+    drop(search);
+    store.close().await;
+    println!(
+        "search index rebuilt: {documents} documents in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(documents)
+}
+
 pub async fn termination_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -48,6 +48,9 @@ pub enum Command {
         /// A JPEG, PNG, WebP or GIF file.
         file: std::path::PathBuf,
     },
+    /// Rebuild the search index from the database, with a progress line. Run it with the
+    /// server stopped (a running server rebuilds from the admin panel's System page).
+    Reindex,
     /// Fill a new community with demo members (profiles, photos, likes, matches), for trying
     /// Hearth out and for benchmarks. Run it with the server stopped.
     DemoData {

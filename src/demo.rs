@@ -35,7 +35,7 @@ use crate::media::blobs::BlobStore;
 use crate::media::photo;
 use crate::service::passwords::Passwords;
 use crate::service::tokens::new_api_token;
-use crate::store::{Store, StoreOptions};
+use crate::store::Store;
 
 /// The password every demo member has.
 pub const PASSWORD: &str = "hearth demo member";
@@ -95,12 +95,7 @@ pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), Strin
     let clock = SystemClock;
     let now = clock.now();
     let started = Instant::now();
-    let dir = data_dir.clone();
-    let store =
-        tokio::task::spawn_blocking(move || Store::open(&dir, now, StoreOptions::default()))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))?;
+    let store = Store::open_for_command(&data_dir, now).await?;
     let suffix = format!("@{EMAIL_DOMAIN}");
     let real = store
         .read(move |rx| {

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod outbound;
+pub mod search;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -37,6 +37,17 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Reindex => match Config::load(&cli.overrides()) {
+            Ok(config) => run_async(async move {
+                hearth::app::reindex(config, std::sync::Arc::new(hearth::clock::SystemClock))
+                    .await
+                    .map(drop)
+            }),
+            Err(e) => {
+                eprint!("{e}");
+                ExitCode::from(2)
+            }
+        },
         Command::BenchStore { writes } => {
             run_async(hearth::bench::store_writes(cli.overrides(), *writes))
         }

@@ -20,6 +20,7 @@ pub mod places;
 pub mod profile;
 pub mod role;
 pub mod schedule;
+pub mod search;
 pub mod second_factor;
 pub mod secret;
 pub mod session;

@@ -44,6 +44,7 @@ pub struct AppState {
     pub stories: crate::service::stories::Stories,
     pub messages: crate::service::messages::Messages,
     pub notifications: crate::service::notifications::Notifications,
+    pub search: crate::service::search::Search,
     pub notification_settings: crate::service::notifications::preferences::NotificationSettings,
     pub realtime: crate::service::realtime::Realtime,
     pub reports: crate::service::matching::ReportQueue,

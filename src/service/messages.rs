@@ -556,6 +556,75 @@ fn view_of(
 }
 
 /// Conversations in a member's data.
+/// Messages in search: each found only by the two members of its conversation (`member:`
+/// access terms), by its text; deleted ones are taken out.
+pub struct MessageDocuments;
+
+impl super::search::SearchKind for MessageDocuments {
+    fn name(&self) -> &'static str {
+        "message"
+    }
+
+    fn changed_by(&self, event: &Event) -> Vec<String> {
+        match event {
+            // Published for each member: one outbox entry, from the writer's copy.
+            Event::MessageNew {
+                message,
+                member,
+                from,
+                ..
+            } if member == from => vec![message.to_string()],
+            Event::MessageChanged { message, .. } => vec![message.to_string()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn document(
+        &self,
+        rx: &Rx,
+        id: &str,
+        _now: Timestamp,
+    ) -> Result<Option<crate::domain::search::Document>, StoreError> {
+        let Ok(id) = id.parse::<MessageId>() else {
+            return Ok(None);
+        };
+        let Some(message) = rx.messages().message(id)?.filter(|m| !m.deleted) else {
+            return Ok(None);
+        };
+        if message.text.is_empty() {
+            return Ok(None);
+        }
+        let Some(conversation) = rx.messages().conversation(message.conversation)? else {
+            return Ok(None);
+        };
+        let (a, b) = conversation.members();
+        let author = rx
+            .profiles()
+            .get(message.author)?
+            .map_or_else(|| "A member".to_string(), |p| p.display_name);
+        Ok(Some(crate::domain::search::Document {
+            key: format!("message:{id}"),
+            kind: "message",
+            link: format!("/messages/{}", conversation.id),
+            title: author,
+            body: message.text,
+            access: vec![format!("member:{a}"), format!("member:{b}")],
+            facets: Vec::new(),
+            member: Some(message.author.to_string()),
+            time_ms: message.sent_at.as_millisecond(),
+        }))
+    }
+
+    fn all(&self, rx: &Rx) -> Result<Vec<String>, StoreError> {
+        Ok(rx
+            .messages()
+            .all_ids()?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    }
+}
+
 pub fn member_data() -> Vec<Box<dyn MemberData>> {
     vec![Box::new(MessagesPart)]
 }

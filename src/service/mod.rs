@@ -20,6 +20,7 @@ pub mod profiles;
 pub mod public_profiles;
 pub mod realtime;
 pub mod registration;
+pub mod search;
 pub mod second_factor;
 pub mod self_service;
 pub mod settings;

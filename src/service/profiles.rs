@@ -423,6 +423,85 @@ fn own_profile(profile: Profile, photos: Vec<Media>, today: Date) -> OwnProfile 
 }
 
 /// The profile's part of a member's data.
+/// Member profiles in search: found by every member (the directory's rules: in good
+/// standing, not paused; blocks are left out at query time), by name, bio and interests,
+/// with interests, intent and town as facets.
+pub struct ProfileDocuments;
+
+impl super::search::SearchKind for ProfileDocuments {
+    fn name(&self) -> &'static str {
+        "profile"
+    }
+
+    fn changed_by(&self, event: &Event) -> Vec<String> {
+        match event {
+            Event::ProfileChanged { member }
+            | Event::AccountChanged { user: member }
+            | Event::AccountDeleted { user: member }
+            | Event::MemberJoined { user: member } => vec![member.to_string()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn document(
+        &self,
+        rx: &Rx,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<crate::domain::search::Document>, StoreError> {
+        let Ok(member) = id.parse::<UserId>() else {
+            return Ok(None);
+        };
+        let (Some(user), Some(profile)) = (rx.users().get(member)?, rx.profiles().get(member)?)
+        else {
+            return Ok(None);
+        };
+        if !user.status.in_good_standing(now) || profile.paused {
+            return Ok(None);
+        }
+        let mut facets: Vec<(&'static str, String)> = profile
+            .interests
+            .iter()
+            .map(|i| ("interest", i.clone()))
+            .collect();
+        facets.push(("intent", profile.intent.clone()));
+        let town = profile.place.and_then(places::get);
+        if let Some(town) = town {
+            facets.push(("city", town.name.to_string()));
+        }
+        let mut body = profile.bio.clone();
+        for extra in profile
+            .interests
+            .iter()
+            .map(String::as_str)
+            .chain(town.map(|t| t.name))
+        {
+            body.push('\n');
+            body.push_str(extra);
+        }
+        Ok(Some(crate::domain::search::Document {
+            key: format!("profile:{member}"),
+            kind: "profile",
+            link: format!("/members/{member}"),
+            title: profile.display_name.clone(),
+            body,
+            access: vec!["members".into()],
+            facets,
+            member: Some(member.to_string()),
+            time_ms: rx
+                .profiles()
+                .last_active(member)?
+                .unwrap_or(profile.updated_at.as_millisecond()),
+        }))
+    }
+
+    fn all(&self, rx: &Rx) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        rx.profiles().for_each(|p| ids.push(p.member.to_string()))?;
+        Ok(ids)
+    }
+}
+
 pub fn member_data() -> Vec<Box<dyn MemberData>> {
     vec![Box::new(ProfilePart)]
 }

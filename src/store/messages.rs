@@ -101,6 +101,16 @@ impl<S: Snapshot> Messages<'_, S> {
             .map_err(StoreError::from)
     }
 
+    /// Every message's id (for a search rebuild).
+    pub fn all_ids(&self) -> Result<Vec<MessageId>, StoreError> {
+        self.0
+            .table(MESSAGE_HOME)?
+            .iter()?
+            .map(|e| e.map(|(k, _)| MessageId::from_u128(k.value())))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
     pub fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         let home = self
             .0

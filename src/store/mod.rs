@@ -36,6 +36,7 @@ pub mod one_time_tokens;
 pub mod passkeys;
 pub mod profiles;
 pub mod reports;
+pub mod search_outbox;
 pub mod second_factors;
 pub mod sessions;
 pub mod stories;
@@ -501,6 +502,19 @@ impl Store {
     }
 
     /// Stops the writer after it has committed everything already submitted.
+    /// Opens the database for a command run with the server stopped (`demo-data`,
+    /// `reindex`), saying plainly when it cannot.
+    pub async fn open_for_command(
+        data_dir: &std::path::Path,
+        now: jiff::Timestamp,
+    ) -> Result<Store, String> {
+        let dir = data_dir.to_path_buf();
+        tokio::task::spawn_blocking(move || Store::open(&dir, now, StoreOptions::default()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
+    }
+
     pub async fn close(&self) {
         self.inner.writer.shutdown().await;
     }

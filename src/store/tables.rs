@@ -12,14 +12,15 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media, messages,
-    notifications, one_time_tokens, passkeys, profiles, reports, second_factors, sessions, stories,
-    swipes, users,
+    notifications, one_time_tokens, passkeys, profiles, reports, search_outbox, second_factors,
+    sessions, stories, swipes, users,
 };
 
 /// Every aggregate's tables.
 const CATALOG: &[&[&dyn CatalogTable]] = &[
     instance::TABLES,
     users::TABLES,
+    search_outbox::TABLES,
     sessions::TABLES,
     api_tokens::TABLES,
     second_factors::TABLES,

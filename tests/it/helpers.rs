@@ -16,6 +16,8 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub clock: Arc<ManualClock>,
     pub queue: hearth::jobs::JobQueue,
+    /// The search service, to index what is pending without waiting for the indexer.
+    pub search: hearth::service::search::Search,
     /// The app's store (for tests that look inside, e.g. for erased data).
     pub store: hearth::store::Store,
     /// The app's event bus (for tests that follow what happened).
@@ -60,6 +62,7 @@ impl TestApp {
             *link = link.replacen(&*app.public_base, &base, 1);
         }
         let queue = app.queue.clone();
+        let search = app.search();
         let store = app.store.clone();
         let events = app.events.clone();
         let tls_status = app.tls_status.clone();
@@ -74,6 +77,7 @@ impl TestApp {
             setup_link,
             clock,
             queue,
+            search,
             store,
             events,
             tls_status,
@@ -81,6 +85,11 @@ impl TestApp {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Indexes every pending change now (what the indexer does within a second or so).
+    pub async fn index_search(&self) {
+        while self.search.index_pending().await.unwrap() > 0 {}
     }
 
     /// The app's data directory (database, blobs, temp files).

@@ -26,6 +26,7 @@ mod notify;
 mod passkeys;
 mod profiles;
 mod registration;
+mod search;
 mod self_service;
 mod sessions;
 mod settings_and_limits;

@@ -26,6 +26,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/admin", overview)
         .get("/admin/system", system::page)
+        .post("/admin/system/search-rebuild", system::rebuild_search)
         .get("/admin/settings", settings::form)
         .post("/admin/settings", settings::save)
         .get("/admin/audit", audit::page)

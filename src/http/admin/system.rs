@@ -8,6 +8,7 @@ use crate::domain::permission::Permission;
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, render, state_of};
+use crate::service::search::IndexStatus;
 use crate::service::system::SystemStatus;
 
 #[derive(Template)]
@@ -21,6 +22,7 @@ struct SystemPage {
     data_size: String,
     free_disk: String,
     cert_expiry: String,
+    search: IndexStatus,
 }
 
 #[handler]
@@ -28,6 +30,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let actor = require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
     let status = state.system.status(&actor).await?;
+    let search = state.search.status(&actor).await?;
     let now = state.system.now();
     let cert_expiry = match status.tls.not_after {
         Some(at) => {
@@ -49,6 +52,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
             .unwrap_or_else(|| "unknown".into()),
         cert_expiry,
         status,
+        search,
     };
     Ok(render(&page)?.into_response())
 }
@@ -95,4 +99,23 @@ mod tests {
         assert_eq!(human_duration(3 * 3600 + 120), "3 h 2 min");
         assert_eq!(human_duration(2 * 86_400 + 3600), "2 d 1 h");
     }
+}
+
+/// Rebuilds the search index in the background (a job; the page shows its progress as the
+/// document count).
+#[handler]
+pub async fn rebuild_search(
+    req: &Request,
+    viewer: Viewer,
+    poem::web::Form(input): poem::web::Form<crate::http::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    let actor = require(req, &viewer, Permission::ManageSettings)?;
+    let state = state_of(req)?;
+    crate::http::auth::verify_csrf(req, state, &viewer, Some(&input.csrf))?;
+    state.search.request_rebuild(&actor).await?;
+    crate::http::ui::flash::set(
+        req,
+        "The search index is being rebuilt; searches keep working meanwhile, with what is indexed so far.",
+    );
+    Ok(poem::web::Redirect::see_other("/admin/system").into_response())
 }

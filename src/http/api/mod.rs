@@ -26,6 +26,7 @@ pub mod profile_list;
 pub mod profiles;
 pub mod rendered;
 pub mod reply;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod stories;
@@ -211,6 +212,7 @@ pub type Apis = (
     media::MediaApi,
     profiles::ProfilesApi,
     directory::DirectoryApi,
+    search::SearchApi,
     stories::StoriesApi,
     messages::MessagesApi,
     notifications::NotificationsApi,
@@ -263,6 +265,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             media::MediaApi,
             profiles::ProfilesApi,
             directory::DirectoryApi,
+            search::SearchApi,
             stories::StoriesApi,
             messages::MessagesApi,
             notifications::NotificationsApi,
@@ -342,6 +345,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("nearestPlace", &[401, 422]),
     ("getProfileOptions", &[401]),
     ("searchDirectory", &[401, 422]),
+    ("search", &[401, 422]),
     ("discover", &[401, 409]),
     ("shareStory", &[401, 403, 422]),
     ("listStories", &[401]),

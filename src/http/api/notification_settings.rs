@@ -6,7 +6,7 @@ use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::me::{Done, acting};
 use super::reply::Reply;
@@ -102,12 +102,48 @@ impl From<&Preferences> for PreferencesView {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelSwitch {
+    /// One of the events `GET` lists (`message:new`, `match:new`, …).
     #[oai(validator(max_length = 64))]
     pub event: Text,
-    /// `email`, `push` or `webhook`.
-    #[oai(validator(max_length = 16))]
-    pub channel: Text,
+    pub channel: ChannelName,
     pub on: bool,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelName {
+    Email,
+    Push,
+    Webhook,
+}
+
+impl ChannelName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Push => "push",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DigestChoice {
+    Instant,
+    Daily,
+    Weekly,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookShape {
+    Json,
+    Ntfy,
+    Telegram,
 }
 
 #[derive(Object, serde::Serialize)]
@@ -115,9 +151,9 @@ pub struct ChannelSwitch {
 #[serde(rename_all = "camelCase")]
 pub struct QuietHoursInput {
     /// `HH:MM`; quiet hours may cross midnight (22:00–08:00) but not end where they start.
-    #[oai(validator(max_length = 5))]
+    #[oai(validator(pattern = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"))]
     pub start: Text,
-    #[oai(validator(max_length = 5))]
+    #[oai(validator(pattern = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"))]
     pub end: Text,
 }
 
@@ -132,9 +168,8 @@ pub struct WebhookBody {
     /// Left out or empty: keep the current secret, or make one.
     #[oai(default, validator(max_length = 200))]
     pub secret: Text,
-    /// `json` (default), `ntfy` or `telegram`.
-    #[oai(default, validator(max_length = 16))]
-    pub preset: Text,
+    /// `json` when left out.
+    pub preset: Option<WebhookShape>,
     /// The chat to post in (the `telegram` preset).
     #[oai(default, validator(max_length = 64))]
     pub chat_id: Text,
@@ -150,9 +185,7 @@ pub struct PreferencesPatch {
     /// `null` switches quiet hours off; left out, they stay as they are.
     #[serde(skip)]
     pub quiet_hours: MaybeUndefined<QuietHoursInput>,
-    /// `instant`, `daily` or `weekly`.
-    #[oai(validator(max_length = 16))]
-    pub digest: Option<Text>,
+    pub digest: Option<DigestChoice>,
     /// `null` removes the webhook; left out, it stays as it is.
     #[serde(skip)]
     pub webhook: MaybeUndefined<WebhookBody>,
@@ -228,15 +261,15 @@ pub enum DeviceAdded {
 }
 
 fn webhook_input(body: WebhookBody) -> WebhookInput {
-    let preset = body.preset.into_string();
     WebhookInput {
         url: body.url.into_string(),
         secret: body.secret.into_string(),
-        preset: if preset.trim().is_empty() {
-            "json".into()
-        } else {
-            preset
-        },
+        preset: match body.preset.unwrap_or(WebhookShape::Json) {
+            WebhookShape::Json => "json",
+            WebhookShape::Ntfy => "ntfy",
+            WebhookShape::Telegram => "telegram",
+        }
+        .into(),
         chat_id: body.chat_id.into_string(),
     }
 }
@@ -281,7 +314,7 @@ impl NotificationSettingsApi {
             channels: body
                 .channels
                 .into_iter()
-                .map(|s| (s.event.into_string(), s.channel.into_string(), s.on))
+                .map(|s| (s.event.into_string(), s.channel.as_str().to_string(), s.on))
                 .collect(),
             quiet_hours: match body.quiet_hours {
                 MaybeUndefined::Undefined => None,
@@ -290,7 +323,14 @@ impl NotificationSettingsApi {
                     Some(Some((q.start.into_string(), q.end.into_string())))
                 }
             },
-            digest: body.digest.map(Text::into_string),
+            digest: body.digest.map(|d| {
+                match d {
+                    DigestChoice::Instant => "instant",
+                    DigestChoice::Daily => "daily",
+                    DigestChoice::Weekly => "weekly",
+                }
+                .to_string()
+            }),
             webhook: match body.webhook {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),

@@ -12,6 +12,7 @@ pub mod media;
 pub mod messages;
 pub mod notifications;
 pub mod profile;
+pub mod search;
 pub mod stories;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub fn routes() -> Routes {
         .merge(stories::routes())
         .merge(messages::routes())
         .merge(notifications::routes())
+        .merge(search::routes())
         .merge(matching::routes())
 }
 
