@@ -65,6 +65,14 @@ pub struct SearchAnswer {
     pub query: ParsedQuery,
 }
 
+/// What members look for: (query, count), most first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PopularQueries {
+    pub top: Vec<(String, u64)>,
+    /// Queries that found nothing, with how often.
+    pub empty: Vec<(String, u64)>,
+}
+
 /// How the index is doing, for the admin panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexStatus {
@@ -92,7 +100,12 @@ struct Inner {
     needs_rebuild: std::sync::atomic::AtomicBool,
     /// Where a rebuild asked for in the admin panel goes (the queue is built later).
     jobs: std::sync::OnceLock<JobSink>,
+    /// Queries asked since the last flush: query → (asked, found nothing).
+    asked: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
+
+/// Distinct queries counted between two flushes (more are not counted).
+const ASKED_BETWEEN_FLUSHES: usize = 10_000;
 
 /// Which of a kind's records an event changes.
 type EventRule = Box<dyn Fn(&Event) -> Vec<String> + Send + Sync>;
@@ -127,6 +140,7 @@ impl Search {
             last_commit: std::sync::Mutex::new(None),
             needs_rebuild: std::sync::atomic::AtomicBool::new(fresh),
             jobs: std::sync::OnceLock::new(),
+            asked: std::sync::Mutex::default(),
         });
         // The reactor holds only what it needs (the kinds' event rules), not the store.
         let rules: Vec<(&'static str, EventRule)> = inner
@@ -231,9 +245,16 @@ impl Search {
             .inner
             .needs_rebuild
             .swap(false, std::sync::atomic::Ordering::SeqCst)
-            && let Err(e) = self.rebuild(|_, _| {}).await
         {
-            tracing::error!("search rebuild failed: {e}");
+            let started = Instant::now();
+            match self.rebuild(|_, _| {}).await {
+                Ok(documents) => tracing::info!(
+                    documents,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "search index filled from the database"
+                ),
+                Err(e) => tracing::error!("search rebuild failed: {e}"),
+            }
         }
         let mut last = Instant::now() - COMMIT_EVERY;
         loop {
@@ -246,6 +267,9 @@ impl Search {
                     _ = tokio::time::timeout(COMMIT_EVERY - since, std::future::pending::<()>()) => {}
                     () = shutdown.wait() => return,
                 }
+            }
+            if let Err(e) = self.flush_asked().await {
+                tracing::warn!("search query counts not saved: {e}");
             }
             match self.index_pending().await {
                 Ok(0) => {
@@ -378,6 +402,57 @@ impl Search {
         Ok(self.inner.index.documents())
     }
 
+    /// Saves the query counts gathered since the last time.
+    pub async fn flush_asked(&self) -> Result<(), ServiceError> {
+        let asked = std::mem::take(
+            &mut *self
+                .inner
+                .asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if asked.is_empty() {
+            return Ok(());
+        }
+        self.inner
+            .store
+            .write(move |tx| {
+                for (query, (n, empty)) in &asked {
+                    tx.search_queries().add(query, *n, *empty)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The most asked queries, and those most often finding nothing (counts only; admins).
+    pub async fn popular(&self, actor: &Actor, n: usize) -> Result<PopularQueries, ServiceError> {
+        self.inner
+            .access
+            .require(actor, Permission::ManageSettings)?;
+        self.flush_asked().await?;
+        let mut all = self
+            .inner
+            .store
+            .read(|rx| rx.search_queries().all())
+            .await?;
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let top = all
+            .iter()
+            .take(n)
+            .map(|(q, c, _)| (q.clone(), *c))
+            .collect();
+        all.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let empty = all
+            .iter()
+            .filter(|q| q.2 > 0)
+            .take(n)
+            .map(|(q, _, e)| (q.clone(), *e))
+            .collect();
+        Ok(PopularQueries { top, empty })
+    }
+
     pub async fn status(&self, actor: &Actor) -> Result<IndexStatus, ServiceError> {
         self.inner
             .access
@@ -447,7 +522,32 @@ impl Search {
             .await
             .map_err(ServiceError::internal)?
             .map_err(ServiceError::internal)?;
+        self.count_asked(&text, found.total == 0);
         Ok(SearchAnswer { found, query: text })
+    }
+}
+
+impl Search {
+    /// Counts a query as read (its folded words; never who asked).
+    fn count_asked(&self, text: &ParsedQuery, empty: bool) {
+        let mut words: Vec<String> = text.words.clone();
+        words.extend(text.phrases.iter().map(|p| format!("\"{}\"", p.join(" "))));
+        words.extend(text.prefix.iter().cloned());
+        let query: String = words.join(" ").chars().take(100).collect();
+        if query.is_empty() {
+            return;
+        }
+        let mut asked = self
+            .inner
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if asked.len() >= ASKED_BETWEEN_FLUSHES && !asked.contains_key(&query) {
+            return;
+        }
+        let entry = asked.entry(query).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(empty);
     }
 }
 

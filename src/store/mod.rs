@@ -37,6 +37,7 @@ pub mod passkeys;
 pub mod profiles;
 pub mod reports;
 pub mod search_outbox;
+pub mod search_queries;
 pub mod second_factors;
 pub mod sessions;
 pub mod stories;

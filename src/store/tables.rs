@@ -12,8 +12,8 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media, messages,
-    notifications, one_time_tokens, passkeys, profiles, reports, search_outbox, second_factors,
-    sessions, stories, swipes, users,
+    notifications, one_time_tokens, passkeys, profiles, reports, search_outbox, search_queries,
+    second_factors, sessions, stories, swipes, users,
 };
 
 /// Every aggregate's tables.
@@ -21,6 +21,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     instance::TABLES,
     users::TABLES,
     search_outbox::TABLES,
+    search_queries::TABLES,
     sessions::TABLES,
     api_tokens::TABLES,
     second_factors::TABLES,

@@ -290,3 +290,28 @@ async fn messages_are_found_only_by_the_two_members_of_their_conversation() {
     let (_, found) = search(&app, ann, "q=bouldering+gym&kind=message").await;
     assert_eq!(found["pagination"]["total"], 0, "{found}");
 }
+
+#[tokio::test]
+async fn admins_see_what_members_look_for_as_counts_only() {
+    let (app, owner, members) = cast().await;
+    let bob = &members[2].0;
+    for q in ["q=hiking+", "q=Hiking+", "q=hiking+", "q=unicycle+"] {
+        assert_eq!(search(&app, bob, q).await.0, 200);
+    }
+    let page = crate::helpers::get_text(&owner, &app.url("/admin/system")).await;
+    assert!(
+        page.contains("<li>hiking <small class=\"hint\">3</small></li>"),
+        "{page}"
+    );
+    let empty = page
+        .split("Searches that found nothing")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        empty.contains("<li>unicycle <small class=\"hint\">1</small></li>"),
+        "{page}"
+    );
+    // Members may not see them.
+    let resp = bob.get(app.url("/admin/system")).send().await.unwrap();
+    assert_ne!(resp.status(), 200);
+}

@@ -8,7 +8,7 @@ use crate::domain::permission::Permission;
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::{PageContext, render, state_of};
-use crate::service::search::IndexStatus;
+use crate::service::search::{IndexStatus, PopularQueries};
 use crate::service::system::SystemStatus;
 
 #[derive(Template)]
@@ -23,6 +23,7 @@ struct SystemPage {
     free_disk: String,
     cert_expiry: String,
     search: IndexStatus,
+    queries: PopularQueries,
 }
 
 #[handler]
@@ -31,6 +32,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let state = state_of(req)?;
     let status = state.system.status(&actor).await?;
     let search = state.search.status(&actor).await?;
+    let queries = state.search.popular(&actor, 10).await?;
     let now = state.system.now();
     let cert_expiry = match status.tls.not_after {
         Some(at) => {
@@ -53,6 +55,7 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
         cert_expiry,
         status,
         search,
+        queries,
     };
     Ok(render(&page)?.into_response())
 }
