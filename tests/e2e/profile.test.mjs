@@ -193,6 +193,14 @@ describe('profiles: write, pick a town, see it', { timeout: 120_000 }, () => {
     assert.equal(await member.getByRole('checkbox', { name: 'Likes by push' }).isChecked(), false);
     assert.equal(await member.getByRole('checkbox', { name: /Hold email, push and webhooks/ }).isChecked(), true);
     await member.screenshot({ path: path.join(artifacts, 'notification-settings.png'), fullPage: true });
+
+    // He searches for her from the header: suggestions as he types, then the results page.
+    await member.getByRole('searchbox', { name: 'Search' }).pressSequentially('Oliv');
+    await member.locator('#search-suggestions a[href^="/members/"]', { hasText: 'Olive' }).waitFor();
+    await member.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    await member.waitForURL(/\/search\?/);
+    await member.locator('.results a[href^="/members/"]', { hasText: 'Olive' }).waitFor();
+    await member.screenshot({ path: path.join(artifacts, 'search.png'), fullPage: true });
     await ownerContext.close();
     await memberContext.close();
   });
