@@ -23,6 +23,9 @@ pub struct Document {
     pub member: Option<String>,
     /// For "newest first" (ms since the epoch).
     pub time_ms: i64,
+    /// Found only from this time on (ms; 0: at once): a suspended member's profile comes
+    /// back by itself when the suspension ends.
+    pub visible_from_ms: i64,
 }
 
 /// The longest query string read.

@@ -7,13 +7,14 @@
 //! stored beside it for results. Queries are built from our own reading of the query string
 //! (`domain::search::parse_query`), never from tantivy's query language.
 
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query as TQuery,
-    TermQuery,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
@@ -27,7 +28,7 @@ use crate::domain::search::{Document, Facets, ParsedQuery, typo_distance, words}
 /// Facets counted for every query.
 pub const FACETS: [&str; 4] = ["kind", "interest", "intent", "city"];
 /// Bumped when the schema changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 /// The writer's memory budget (tantivy's minimum is 15 MB).
 const WRITER_MEMORY: usize = 32_000_000;
 const TOKENIZER: &str = "folded_words";
@@ -57,6 +58,8 @@ pub struct Query {
     /// Documents left out by key (the searcher's own profile).
     pub exclude_keys: Vec<String>,
     pub newest_first: bool,
+    /// Now (ms): documents not visible yet are left out.
+    pub now_ms: i64,
     pub offset: usize,
     pub limit: usize,
 }
@@ -90,6 +93,7 @@ struct Fields {
     body_words: Field,
     facets: Field,
     time: Field,
+    visible_from: Field,
 }
 
 pub struct SearchIndex {
@@ -118,6 +122,7 @@ fn schema() -> (Schema, Fields) {
         body_words: b.add_text_field("body_words", words),
         facets: b.add_facet_field("facets", FacetOptions::default()),
         time: b.add_i64_field("time", INDEXED | FAST),
+        visible_from: b.add_i64_field("visible_from", INDEXED | FAST),
     };
     (b.build(), fields)
 }
@@ -241,6 +246,7 @@ impl SearchIndex {
             doc.add_facet(f.facets, facet(name, value));
         }
         doc.add_i64(f.time, d.time_ms);
+        doc.add_i64(f.visible_from, d.visible_from_ms);
         doc
     }
 
@@ -347,6 +353,13 @@ impl SearchIndex {
         }
         // Who may see: one of the searcher's access terms. Nothing without one.
         must.push((Occur::Must, any_of(f.access, &q.access)));
+        must.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Included(Term::from_field_i64(f.visible_from, q.now_ms)),
+            )),
+        ));
         if !q.kinds.is_empty() {
             must.push((Occur::Must, any_of(f.kind, &q.kinds)));
         }

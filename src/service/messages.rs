@@ -612,6 +612,7 @@ impl super::search::SearchKind for MessageDocuments {
             facets: Vec::new(),
             member: Some(message.author.to_string()),
             time_ms: message.sent_at.as_millisecond(),
+            visible_from_ms: 0,
         }))
     }
 

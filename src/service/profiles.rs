@@ -447,7 +447,7 @@ impl super::search::SearchKind for ProfileDocuments {
         &self,
         rx: &Rx,
         id: &str,
-        now: Timestamp,
+        _now: Timestamp,
     ) -> Result<Option<crate::domain::search::Document>, StoreError> {
         let Ok(member) = id.parse::<UserId>() else {
             return Ok(None);
@@ -456,7 +456,10 @@ impl super::search::SearchKind for ProfileDocuments {
         else {
             return Ok(None);
         };
-        if !user.status.in_good_standing(now) || profile.paused {
+        // Suspended: indexed now, found again when the suspension ends. Banned, waiting for
+        // approval or rejected: never.
+        let visible_from_ms = user.status.good_standing_from_ms();
+        if visible_from_ms == i64::MAX || profile.paused {
             return Ok(None);
         }
         let mut facets: Vec<(&'static str, String)> = profile
@@ -492,6 +495,7 @@ impl super::search::SearchKind for ProfileDocuments {
                 .profiles()
                 .last_active(member)?
                 .unwrap_or(profile.updated_at.as_millisecond()),
+            visible_from_ms,
         }))
     }
 

@@ -514,6 +514,7 @@ impl Search {
             exclude_members: blocked.iter().map(ToString::to_string).collect(),
             exclude_keys: vec![format!("profile:{me}")],
             newest_first: request.newest_first,
+            now_ms: self.inner.clock.now().as_millisecond(),
             offset,
             limit,
         };

@@ -2,6 +2,7 @@
 //! facets and totals under the same permissions; blocks, pauses and suspensions take
 //! effect as soon as the change is indexed (bans too); hostile query strings; `hearth reindex`.
 
+use hearth::clock::Clock;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -314,4 +315,33 @@ async fn admins_see_what_members_look_for_as_counts_only() {
     // Members may not see them.
     let resp = bob.get(app.url("/admin/system")).send().await.unwrap();
     assert_ne!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_suspended_member_is_found_again_when_the_suspension_ends() {
+    let (app, owner, members) = cast().await;
+    let [(_, ann_id), _, (bob, _)] = &members[..] else {
+        unreachable!()
+    };
+    let until = (app.clock.now() + std::time::Duration::from_secs(3 * 24 * 3600))
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string();
+    let resp = crate::staff::staff_action(
+        &app,
+        &owner,
+        ann_id,
+        &[
+            ("action", "suspend"),
+            ("until", until.as_str()),
+            ("reason", "cool off"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    app.index_search().await;
+    assert!(titles(&search(&app, bob, "q=mountains+").await.1).is_empty());
+    // No event marks the end of a suspension: the index knows when she may be found.
+    app.clock
+        .advance(std::time::Duration::from_secs(4 * 24 * 3600));
+    assert_eq!(titles(&search(&app, bob, "q=mountains+").await.1), ["Ann"]);
 }
