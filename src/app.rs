@@ -332,6 +332,7 @@ impl App {
                 settings.clone(),
                 notification_keys,
                 outbound,
+                limiter.clone(),
                 &public_base,
             ),
             messages: service::messages::Messages::new(

@@ -64,6 +64,8 @@ pub enum LimitKind {
     Conversation,
     /// Messages sent per member.
     Message,
+    /// Test calls to a member's webhook (each is a request to another server).
+    WebhookTest,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

@@ -563,6 +563,28 @@ async fn a_member_webhook_gets_signed_calls() {
         header(&headers, "x-hearth-signature"),
         format!("sha256={}", hmac_hex(&secret, &payload))
     );
+
+    // Test calls reach another server: ten an hour, then 429.
+    for _ in 0..8 {
+        let resp = send(
+            &app,
+            ann,
+            Method::POST,
+            "/api/v1/notifications/webhook/test",
+            None,
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+    }
+    let resp = send(
+        &app,
+        ann,
+        Method::POST,
+        "/api/v1/notifications/webhook/test",
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 429);
 }
 
 #[tokio::test]

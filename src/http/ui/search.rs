@@ -39,7 +39,9 @@ fn request_of(
             "q" => request.q = value.chars().take(2_000).collect(),
             "sort" => sort = value.clone(),
             "page" => request.page = value.parse().unwrap_or(1).clamp(1, 1_000),
-            "kind" => request.kinds.push(value.clone()),
+            "kind" if request.kinds.len() < 5 && value.len() <= 32 => {
+                request.kinds.push(value.clone());
+            }
             "interest" | "intent" | "city" if filters.len() < 10 && value.len() <= 100 => {
                 filters.push((name.clone(), value.clone()));
             }

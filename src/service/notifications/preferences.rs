@@ -19,6 +19,7 @@ use crate::domain::permission::Permission;
 use crate::outbound::Outbound;
 use crate::service::access::{Access, Actor};
 use crate::service::error::{ErrorCode, ServiceError};
+use crate::service::limits::{Limit, LimitKind, RateLimiter};
 use crate::service::settings::Settings;
 use crate::store::Store;
 
@@ -64,10 +65,15 @@ pub struct NotificationSettings {
     settings: Settings,
     keys: Arc<Keys>,
     outbound: Outbound,
+    limiter: Arc<RateLimiter>,
     base: Arc<str>,
 }
 
+/// Test calls a member may make to their webhook in an hour.
+const WEBHOOK_TESTS_PER_HOUR: u32 = 10;
+
 impl NotificationSettings {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         access: Access,
@@ -75,6 +81,7 @@ impl NotificationSettings {
         settings: Settings,
         keys: Arc<Keys>,
         outbound: Outbound,
+        limiter: Arc<RateLimiter>,
         base: &str,
     ) -> Self {
         Self {
@@ -84,6 +91,7 @@ impl NotificationSettings {
             settings,
             keys,
             outbound,
+            limiter,
             base: base.into(),
         }
     }
@@ -222,6 +230,13 @@ impl NotificationSettings {
     /// Calls the member's webhook now with an example, and says how it went.
     pub async fn test_webhook(&self, actor: &Actor) -> Result<u16, ServiceError> {
         let prefs = self.get(actor)?;
+        self.limiter
+            .take(
+                LimitKind::WebhookTest,
+                &actor.id.to_string(),
+                Limit::per_window(WEBHOOK_TESTS_PER_HOUR, 3600),
+            )
+            .map_err(ServiceError::RateLimited)?;
         let target = prefs.webhook_target.ok_or_else(|| {
             ServiceError::conflict(ErrorCode::Conflict, "Set up a webhook first.")
         })?;
