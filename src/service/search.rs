@@ -56,6 +56,9 @@ pub struct SearchRequest {
     pub newest_first: bool,
     pub page: usize,
     pub limit: usize,
+    /// Suggestions while typing: not counted in what members look for (every keystroke
+    /// would count a half word).
+    pub as_you_type: bool,
 }
 
 /// The answer, with the query as read (for snippets).
@@ -501,6 +504,7 @@ impl Search {
             ));
         }
         let me: UserId = actor.id;
+        let as_you_type = request.as_you_type;
         let blocked = self
             .inner
             .store
@@ -523,7 +527,9 @@ impl Search {
             .await
             .map_err(ServiceError::internal)?
             .map_err(ServiceError::internal)?;
-        self.count_asked(&text, found.total == 0);
+        if !as_you_type {
+            self.count_asked(&text, found.total == 0);
+        }
         Ok(SearchAnswer { found, query: text })
     }
 }

@@ -299,7 +299,17 @@ async fn admins_see_what_members_look_for_as_counts_only() {
     for q in ["q=hiking+", "q=Hiking+", "q=hiking+", "q=unicycle+"] {
         assert_eq!(search(&app, bob, q).await.0, 200);
     }
+    // Suggestions while typing are not counted.
+    for typed in ["u", "un", "uni"] {
+        let resp = bob
+            .get(app.url(&format!("/search/suggest?q={typed}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
     let page = crate::helpers::get_text(&owner, &app.url("/admin/system")).await;
+    assert!(!page.contains("<li>uni "), "{page}");
     assert!(
         page.contains("<li>hiking <small class=\"hint\">3</small></li>"),
         "{page}"

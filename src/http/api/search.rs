@@ -183,6 +183,7 @@ impl SearchApi {
                     newest_first: sort.0 == Some(SearchSort::Newest),
                     page: page.page as usize,
                     limit: page.limit(),
+                    as_you_type: false,
                 },
             )
             .await?;

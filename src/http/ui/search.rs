@@ -176,7 +176,8 @@ pub async fn suggest(
 ) -> Result<Response, AppError> {
     let me = signed_in(&viewer, "/search")?;
     let state = state_of(req)?;
-    let (request, _, _) = request_of(&pairs, 6);
+    let (mut request, _, _) = request_of(&pairs, 6);
+    request.as_you_type = true;
     let q = request.q.clone();
     let found = if q.trim().is_empty() {
         None
