@@ -227,6 +227,11 @@ pub fn snippet(text: &str, query: &ParsedQuery, max_chars: usize) -> Vec<Snippet
     parts
 }
 
+/// Results per page at most.
+pub const PAGE_MAX: usize = 50;
+/// Pages beyond this are not served (refine the query instead).
+pub const DEPTH_MAX: usize = 1_000;
+
 /// Facet counts of a result set: facet → (value, count), most frequent first.
 pub type Facets = BTreeMap<&'static str, Vec<(String, u64)>>;
 

@@ -7,23 +7,26 @@
 //! stored beside it for results. Queries are built from our own reading of the query string
 //! (`domain::search::parse_query`), never from tantivy's query language.
 
-use std::ops::Bound;
+mod cache;
+mod query;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tantivy::collector::{Count, FacetCollector, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query as TQuery,
-    RangeQuery, TermQuery,
-};
+use tantivy::collector::{Count, DocSetCollector, FacetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query as TQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{TextAnalyzer, WhitespaceTokenizer};
-use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
+    Term,
+};
 
-use crate::domain::search::{Document, Facets, ParsedQuery, typo_distance, words};
+use crate::domain::search::{DEPTH_MAX, Document, Facets, PAGE_MAX, ParsedQuery, words};
 
 /// Facets counted for every query.
 pub const FACETS: [&str; 4] = ["kind", "interest", "intent", "city"];
@@ -64,6 +67,18 @@ pub struct Query {
     pub limit: usize,
 }
 
+impl Query {
+    /// What the shared part of the answer depends on (not who asks beyond their access).
+    fn shared_key(&self, access: &[String]) -> String {
+        let mut access = access.to_vec();
+        access.sort();
+        format!(
+            "{:?}|{:?}|{:?}|{}|{:?}",
+            self.text, self.kinds, self.filters, self.newest_first, access
+        )
+    }
+}
+
 /// One result: the document's key, its stored title and body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
@@ -101,6 +116,7 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: PathBuf,
+    shared: cache::SharedAnswers,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -170,6 +186,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             dir,
+            shared: cache::SharedAnswers::default(),
         })
     }
 
@@ -252,184 +269,207 @@ impl SearchIndex {
 
     /// Runs a query: the page of hits, the total and the facet counts, all under the same
     /// filter.
+    ///
+    /// Most of a query's answer is the same for everyone with the same access: the
+    /// documents open to all members or to a role. That shared part (its ranking to the
+    /// deepest page served, its total, its facet counts) is kept per index generation; what
+    /// differs per searcher is small and found per query: the shared documents this searcher
+    /// may not see (blocked members, their own profile, suspensions not yet over) are taken
+    /// out, and the documents open to them alone (their conversations) are added.
     pub fn search(&self, q: &Query) -> Result<Found, SearchError> {
-        let query = self.build(q);
         let searcher = self.reader.searcher();
-        let mut facets = FacetCollector::for_field("facets");
-        for name in FACETS {
-            facets.add_facet(Facet::from_path([name]));
-        }
-        let limit = q.limit.max(1);
-        let top = TopDocs::with_limit(limit).and_offset(q.offset);
-        let (addresses, total, counts) = if q.newest_first {
-            let (docs, total, counts) = searcher.search(
-                &query,
-                &(
-                    top.order_by_fast_field::<i64>("time", Order::Desc),
-                    Count,
-                    facets,
-                ),
-            )?;
-            (
-                docs.into_iter().map(|d| d.1).collect::<Vec<_>>(),
-                total,
-                counts,
-            )
-        } else {
-            let (docs, total, counts) =
-                searcher.search(&query, &(top.order_by_score(), Count, facets))?;
-            (
-                docs.into_iter().map(|d| d.1).collect::<Vec<_>>(),
-                total,
-                counts,
-            )
+        let f = &self.fields;
+        let (personal, shared_access): (Vec<String>, Vec<String>) = q
+            .access
+            .iter()
+            .cloned()
+            .partition(|a| a.starts_with("member:"));
+        let depth = q.offset + q.limit.max(1);
+        let shared_query = || query::shared(f, q, &shared_access);
+        let shared =
+            self.shared
+                .get_or_compute(&searcher, &q.shared_key(&shared_access), || {
+                    ranked(&searcher, &*shared_query(), q.newest_first, SHARED_DEPTH)
+                })?;
+        // Shared documents this searcher may not see.
+        let (removed, removed_facets) = {
+            let both = BooleanQuery::new(vec![
+                (Occur::Must, shared_query()),
+                (Occur::Must, query::exclusions(f, q)),
+            ]);
+            let (docs, counts) = searcher.search(&both, &(DocSetCollector, facet_collector()))?;
+            (docs, facet_counts(&counts))
         };
-        let text = |doc: &TantivyDocument, field: Field| {
+        // Documents open to this searcher alone.
+        let own = if personal.is_empty() {
+            Ranked::default()
+        } else {
+            ranked(
+                &searcher,
+                &*query::personal(f, q, &personal, &shared_access),
+                q.newest_first,
+                depth,
+            )?
+        };
+        let mut top: Vec<(f64, DocAddress)> = if shared.top.len() < depth + removed.len()
+            && (shared.top.len() as u64) < shared.total
+        {
+            // Deeper than kept (many removed): rank again, uncached.
+            ranked(
+                &searcher,
+                &*shared_query(),
+                q.newest_first,
+                depth + removed.len(),
+            )?
+            .top
+        } else {
+            shared.top.clone()
+        };
+        top.retain(|(_, doc)| !removed.contains(doc));
+        top.extend(own.top.iter().copied());
+        top.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut hits = Vec::with_capacity(q.limit);
+        for (_, address) in top.into_iter().skip(q.offset).take(q.limit.max(1)) {
+            hits.push(self.hit(&searcher, address)?);
+        }
+        let mut counts = shared.facets.clone();
+        merge_counts(&mut counts, &removed_facets, false);
+        merge_counts(&mut counts, &own.facets, true);
+        Ok(Found {
+            hits,
+            total: (shared.total + own.total).saturating_sub(removed.len() as u64),
+            facets: top_values(counts),
+        })
+    }
+
+    fn hit(&self, searcher: &Searcher, address: DocAddress) -> Result<Hit, SearchError> {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let text = |field: Field| {
             doc.get_first(field)
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string()
         };
-        let mut hits = Vec::with_capacity(addresses.len());
-        for address in addresses {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            hits.push(Hit {
-                key: text(&doc, self.fields.key),
-                kind: text(&doc, self.fields.kind),
-                link: text(&doc, self.fields.link),
-                title: text(&doc, self.fields.title),
-                body: text(&doc, self.fields.body),
-            });
-        }
-        let mut out = Facets::new();
-        for name in FACETS {
-            let mut values: Vec<(String, u64)> = counts
-                .get(Facet::from_path([name]))
+        let f = &self.fields;
+        Ok(Hit {
+            key: text(f.key),
+            kind: text(f.kind),
+            link: text(f.link),
+            title: text(f.title),
+            body: text(f.body),
+        })
+    }
+}
+
+/// How deep the shared ranking is kept: the deepest page served, and room for documents
+/// taken out for one searcher.
+const SHARED_DEPTH: usize = DEPTH_MAX + PAGE_MAX + 64;
+
+/// Facet → value → count, every value.
+pub(crate) type FacetCounts = std::collections::HashMap<&'static str, HashMap<String, u64>>;
+
+/// A query's matches: the best `depth` of them with their sort keys (score, or time for
+/// newest first), how many there are, and their facet counts.
+#[derive(Debug, Default)]
+pub(crate) struct Ranked {
+    pub top: Vec<(f64, DocAddress)>,
+    pub total: u64,
+    pub facets: FacetCounts,
+}
+
+fn ranked(
+    searcher: &Searcher,
+    query: &dyn TQuery,
+    newest_first: bool,
+    depth: usize,
+) -> Result<Ranked, SearchError> {
+    let top = TopDocs::with_limit(depth.max(1));
+    let (top, total, counts) = if newest_first {
+        let (docs, total, counts) = searcher.search(
+            query,
+            &(
+                top.order_by_fast_field::<i64>("time", Order::Desc),
+                Count,
+                facet_collector(),
+            ),
+        )?;
+        #[allow(clippy::cast_precision_loss)] // times in ms are far below 2^53
+        let docs = docs
+            .into_iter()
+            .map(|(t, d)| (t.unwrap_or(i64::MIN) as f64, d))
+            .collect();
+        (docs, total, counts)
+    } else {
+        let (docs, total, counts) =
+            searcher.search(query, &(top.order_by_score(), Count, facet_collector()))?;
+        let docs = docs.into_iter().map(|(s, d)| (f64::from(s), d)).collect();
+        (docs, total, counts)
+    };
+    Ok(Ranked {
+        top,
+        total: total as u64,
+        facets: facet_counts(&counts),
+    })
+}
+
+fn facet_collector() -> FacetCollector {
+    let mut facets = FacetCollector::for_field("facets");
+    for name in FACETS {
+        facets.add_facet(Facet::from_path([name]));
+    }
+    facets
+}
+
+fn facet_counts(counts: &tantivy::collector::FacetCounts) -> FacetCounts {
+    FACETS
+        .iter()
+        .map(|name| {
+            let values = counts
+                .get(Facet::from_path([*name]))
                 .map(|(facet, count)| {
                     let path = facet.to_path();
                     (path.last().copied().unwrap_or_default().to_string(), count)
                 })
                 .collect();
-            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            values.truncate(20);
-            out.insert(name, values);
-        }
-        Ok(Found {
-            hits,
-            total: total as u64,
-            facets: out,
+            (*name, values)
         })
-    }
+        .collect()
+}
 
-    fn build(&self, q: &Query) -> Box<dyn TQuery> {
-        let f = &self.fields;
-        let mut must: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        // Each word must match the title or the body, allowing for typos.
-        for word in &q.text.words {
-            must.push((Occur::Must, self.word_query(word, false)));
-        }
-        if let Some(prefix) = &q.text.prefix {
-            must.push((Occur::Must, self.word_query(prefix, true)));
-        }
-        for phrase in &q.text.phrases {
-            let in_field = |field: Field| -> Box<dyn TQuery> {
-                Box::new(PhraseQuery::new(
-                    phrase
-                        .iter()
-                        .map(|w| Term::from_field_text(field, w))
-                        .collect(),
-                ))
-            };
-            must.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, in_field(f.title_words)),
-                    (Occur::Should, in_field(f.body_words)),
-                ])),
-            ));
-        }
-        if must.is_empty() {
-            must.push((Occur::Must, Box::new(AllQuery)));
-        }
-        // Who may see: one of the searcher's access terms. Nothing without one.
-        must.push((Occur::Must, any_of(f.access, &q.access)));
-        must.push((
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Included(Term::from_field_i64(f.visible_from, q.now_ms)),
-            )),
-        ));
-        if !q.kinds.is_empty() {
-            must.push((Occur::Must, any_of(f.kind, &q.kinds)));
-        }
-        for (name, value) in &q.filters {
-            must.push((
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_facet(f.facets, &facet(name, value)),
-                    IndexRecordOption::Basic,
-                )),
-            ));
-        }
-        for (field, values) in [(f.key, &q.exclude_keys), (f.member, &q.exclude_members)] {
-            for value in values {
-                must.push((
-                    Occur::MustNot,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(field, value),
-                        IndexRecordOption::Basic,
-                    )),
-                ));
-            }
-        }
-        Box::new(BooleanQuery::new(must))
-    }
-
-    /// A word in the title (counting double) or the body: exactly, within its typo
-    /// distance, or (being typed) as the start of a word.
-    fn word_query(&self, word: &str, prefix: bool) -> Box<dyn TQuery> {
-        let f = &self.fields;
-        let mut should: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
-        for (field, boost) in [(f.title_words, 2.0), (f.body_words, 1.0)] {
-            let term = Term::from_field_text(field, word);
-            should.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                    boost * 2.0,
-                )),
-            ));
-            let fuzzy: Box<dyn TQuery> = if prefix {
-                Box::new(FuzzyTermQuery::new_prefix(
-                    term,
-                    typo_distance(word).min(1),
-                    true,
-                ))
+fn merge_counts(into: &mut FacetCounts, other: &FacetCounts, add: bool) {
+    for (name, values) in other {
+        let counts = into.entry(name).or_default();
+        for (value, n) in values {
+            let count = counts.entry(value.clone()).or_default();
+            *count = if add {
+                *count + n
             } else {
-                Box::new(FuzzyTermQuery::new(term, typo_distance(word), true))
+                count.saturating_sub(*n)
             };
-            should.push((Occur::Should, Box::new(BoostQuery::new(fuzzy, boost))));
         }
-        Box::new(BooleanQuery::new(should))
     }
+}
+
+/// The twenty most frequent values of each facet, most first.
+fn top_values(counts: FacetCounts) -> Facets {
+    let mut out = Facets::new();
+    for name in FACETS {
+        let mut values: Vec<(String, u64)> = counts
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(k, n)| (k.clone(), *n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        values.truncate(20);
+        out.insert(name, values);
+    }
+    out
 }
 
 fn facet(name: &str, value: &str) -> Facet {
     Facet::from_path([name, value])
-}
-
-fn any_of(field: Field, values: &[String]) -> Box<dyn TQuery> {
-    Box::new(BooleanQuery::new(
-        values
-            .iter()
-            .map(|v| {
-                let q: Box<dyn TQuery> = Box::new(TermQuery::new(
-                    Term::from_field_text(field, v),
-                    IndexRecordOption::Basic,
-                ));
-                (Occur::Should, q)
-            })
-            .collect(),
-    ))
 }

@@ -30,10 +30,7 @@ use crate::store::{Rx, Store, StoreError};
 const BATCH: usize = 2_000;
 /// Commits at most this often while changes keep coming.
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
-/// Results per page at most.
-pub const PAGE_MAX: usize = 50;
-/// Pages beyond this are not served (refine the query instead).
-pub const DEPTH_MAX: usize = 1_000;
+pub use crate::domain::search::{DEPTH_MAX, PAGE_MAX};
 
 /// A kind of record the index holds.
 pub trait SearchKind: Send + Sync {

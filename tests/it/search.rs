@@ -136,6 +136,13 @@ async fn facets_and_totals_count_only_what_the_searcher_may_see() {
     assert_eq!(titles(&found), ["Ann"]);
     assert_eq!(found["pagination"]["total"], 1);
     assert_eq!(facet(&found, "interest", "rock climbing"), 0);
+    // The same query by someone else right after still finds her (what one searcher may
+    // not see is taken out of their answer only), and leaves out the searcher's own profile.
+    let (_, found) = search(&app, ann, "q=hiking+").await;
+    assert_eq!(titles(&found), ["Zoé"]);
+    assert_eq!(found["pagination"]["total"], 1);
+    assert_eq!(facet(&found, "interest", "rock climbing"), 1);
+    assert_eq!(facet(&found, "interest", "hiking"), 1);
     // And Bob from hers.
     let (_, found) = search(&app, zoe, "q=books+").await;
     assert_eq!(titles(&found), ["Ann"]);
