@@ -1,9 +1,11 @@
 """Freshness probe for bench/search.sh: how long from a committed change to its being found.
 
-  search_probe.py BASE TOKENS COUNT
+  search_probe.py BASE TOKENS COUNT [PATH...]
       COUNT times: a member (a line of TOKENS, "member_id token") renames their profile to a
       word nobody has, then searches for it every 10 ms until it is found. Prints the time
       from the rename's 200 to the first search that finds it: p50, p95, max.
+      Each PATH (a search URL path) is then asked once right after each rename is found: the
+      first ask after a commit, before anything of it is kept. Prints p50 and p95 of each.
 """
 
 import json
@@ -31,6 +33,8 @@ def percentile(values, p):
 
 def main():
     base, tokens_path, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    cold_paths = sys.argv[4:]
+    cold = {path: [] for path in cold_paths}
     tokens = [line.split()[1] for line in open(tokens_path) if line.strip()]
     searcher = tokens[-1]
     delays = []
@@ -65,8 +69,15 @@ def main():
                 sys.exit(f"not found 30 s after the change: {word}")
             time.sleep(0.01)
         delays.append((time.perf_counter() - written) * 1000)
+        for i, path in enumerate(cold_paths):
+            started = time.perf_counter()
+            call(base, tokens[(n + i) % len(tokens)], "GET", path, xff=f"10.94.{i}.{n % 250 + 1}")
+            cold[path].append((time.perf_counter() - started) * 1000)
     print(f"freshness over {count} changes: p50 {percentile(delays, 50):.0f} ms, "
           f"p95 {percentile(delays, 95):.0f} ms, max {max(delays):.0f} ms")
+    for path, times in cold.items():
+        print(f"first ask after a commit: {path}: p50 {percentile(times, 50):.1f} ms, "
+              f"p95 {percentile(times, 95):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -514,6 +514,7 @@ pub fn search_kinds() -> Vec<Box<dyn service::search::SearchKind>> {
     vec![
         Box::new(service::profiles::ProfileDocuments),
         Box::new(service::messages::MessageDocuments),
+        Box::new(service::stories::StoryDocuments),
     ]
 }
 

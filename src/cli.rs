@@ -69,6 +69,9 @@ pub enum Command {
         /// Seed for the random choices (the same seed makes the same community).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also write this many messages, about 20 a conversation between matches.
+        #[arg(long, default_value_t = 0)]
+        messages: usize,
     },
 }
 

@@ -23,9 +23,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides};
 use crate::domain::account::{AccountStatus, User};
 use crate::domain::api_token::TokenScope;
-use crate::domain::ids::{MatchId, MediaId, UserId, uuid_v7};
+use crate::domain::ids::{ConversationId, MatchId, MediaId, MessageId, UserId, uuid_v7};
 use crate::domain::matching::{Match, Swipe, SwipeAction};
 use crate::domain::media::{BlobRef, Format, Media, MediaState};
+use crate::domain::message::{Conversation, Message};
 use crate::domain::places;
 use crate::domain::profile::Profile;
 use crate::domain::role::Role;
@@ -55,6 +56,9 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Distinct photos to make and share.
     pub photos: usize,
+    /// Messages to spread over conversations between matches (about 20 each; the first
+    /// members, who get the tokens, talk first).
+    pub messages: usize,
 }
 
 const WOMEN: &[&str] = &[
@@ -238,6 +242,15 @@ pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), Strin
             .map_err(|e| e.to_string())?;
     }
     println!("Swipes: {swipe_count}, matches: {match_count}");
+    if options.messages > 0 {
+        let first: HashSet<UserId> = members
+            .iter()
+            .take(options.tokens.max(1))
+            .map(|(id, _)| *id)
+            .collect();
+        matches.sort_by_key(|m| !(first.contains(&m.a) || first.contains(&m.b)));
+        write_messages(&store, &mut rng, &matches, options.messages, now).await?;
+    }
 
     if options.tokens > 0 {
         let path = options
@@ -280,6 +293,109 @@ pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), Strin
         "Done in {:.1} s. Every demo member signs in with their username (see Admin → Users) and the password \"{PASSWORD}\".",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// What demo members say to each other: two of these at a time.
+const SAYINGS: &[&str] = &[
+    "How was your weekend?",
+    "I went hiking up the ridge on Saturday, the view was worth it.",
+    "Have you tried the new coffee place by the station?",
+    "I'm reading a science fiction novel about a generation ship.",
+    "We could go to the farmers market on Sunday morning.",
+    "My band plays a small gig on Friday, jazz standards mostly.",
+    "I baked sourdough bread again, third try and finally a good crumb.",
+    "Do you like board games? A few friends meet every Thursday.",
+    "The museum has a photography exhibition until the end of the month.",
+    "I'm training for a half marathon, slowly.",
+    "Climbing gym after work? I need a belay partner.",
+    "That film was better than the reviews said.",
+    "I cooked a Thai curry tonight, far too spicy.",
+    "Let's walk along the river if the weather holds.",
+    "Any tips for a first trip to Lisbon?",
+    "I adopted a cat last month, she runs the house now.",
+    "Yoga in the park starts again next week.",
+    "Do you know a good bookshop with a café?",
+    "I finally fixed my bicycle, want to ride to the lake?",
+    "The concert was loud and wonderful.",
+];
+
+/// `total` messages over conversations between the first of `matches`, about 20 each,
+/// alternating authors, the newest a few minutes ago.
+async fn write_messages(
+    store: &Store,
+    rng: &mut StdRng,
+    matches: &[Match],
+    total: usize,
+    now: Timestamp,
+) -> Result<(), String> {
+    const PER_CONVERSATION: usize = 20;
+    let conversations = total.div_ceil(PER_CONVERSATION).min(matches.len());
+    if conversations == 0 {
+        return Err("--messages needs matches: make more members".into());
+    }
+    let mut plan: Vec<(Conversation, Vec<Message>)> = Vec::new();
+    let mut written = 0;
+    for (i, m) in matches.iter().take(conversations).enumerate() {
+        let count = total / conversations + usize::from(i < total % conversations);
+        let started = now - SignedDuration::from_hours(rng.random_range(24..24 * 30));
+        let mut conversation = Conversation {
+            id: ConversationId(uuid_v7(started.as_millisecond(), rng.random())),
+            a: m.a,
+            b: m.b,
+            started_by: m.a,
+            created_at: started,
+            last_message: None,
+            last_activity: started,
+        };
+        let step = (now.as_millisecond() - started.as_millisecond())
+            / i64::try_from(count + 1).unwrap_or(i64::MAX);
+        let messages = (1..=count)
+            .map(|k| {
+                let at =
+                    started + SignedDuration::from_millis(step * i64::try_from(k).unwrap_or(0));
+                let text = format!(
+                    "{} {}",
+                    SAYINGS.choose(rng).copied().unwrap_or_default(),
+                    SAYINGS.choose(rng).copied().unwrap_or_default()
+                );
+                Message {
+                    id: MessageId(uuid_v7(at.as_millisecond(), rng.random())),
+                    conversation: conversation.id,
+                    author: if k % 2 == 0 { m.b } else { m.a },
+                    text,
+                    media: None,
+                    sent_at: at,
+                    edited_at: None,
+                    deleted: false,
+                }
+            })
+            .collect();
+        conversation.last_activity = started;
+        plan.push((conversation, messages));
+        if plan.iter().map(|(_, m)| m.len()).sum::<usize>() >= 20_000 || i + 1 == conversations {
+            let batch = std::mem::take(&mut plan);
+            written += batch.iter().map(|(_, m)| m.len()).sum::<usize>();
+            store
+                .write(move |tx| {
+                    for (conversation, messages) in &batch {
+                        let mut conversation = conversation.clone();
+                        tx.messages().start(&conversation)?;
+                        for message in messages {
+                            tx.messages().add(&conversation, message)?;
+                            conversation.last_message = Some(message.id);
+                            conversation.last_activity = message.sent_at;
+                        }
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("\rMessages: {written}/{total}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+    println!();
     Ok(())
 }
 

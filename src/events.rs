@@ -71,6 +71,8 @@ pub enum Event {
     ReportFiled { report: ReportId },
     /// A member shared a story.
     StoryNew { story: StoryId, author: UserId },
+    /// A story went: taken down by its author, or expired.
+    StoryRemoved { story: StoryId, author: UserId },
     /// Someone looked at a story for the first time (told to its author).
     StoryViewed {
         story: StoryId,
@@ -169,7 +171,9 @@ impl Event {
             | Event::MatchEnded { .. }
             | Event::Blocked { .. } => Topic::Matching,
             Event::ReportFiled { .. } | Event::ReportDecided { .. } => Topic::Moderation,
-            Event::StoryNew { .. } | Event::StoryViewed { .. } => Topic::Profiles,
+            Event::StoryNew { .. } | Event::StoryRemoved { .. } | Event::StoryViewed { .. } => {
+                Topic::Profiles
+            }
             Event::MessageNew { .. }
             | Event::MessageRead { .. }
             | Event::MessageChanged { .. }
@@ -204,7 +208,9 @@ impl Event {
             | Event::NotificationNew { member, .. }
             | Event::NotificationsRead { member } => Some(*member),
             Event::LikeNew { to, .. } => Some(*to),
-            Event::StoryNew { author, .. } | Event::StoryViewed { author, .. } => Some(*author),
+            Event::StoryNew { author, .. }
+            | Event::StoryRemoved { author, .. }
+            | Event::StoryViewed { author, .. } => Some(*author),
             Event::SettingsChanged { .. } | Event::ReportFiled { .. } => None,
         }
     }

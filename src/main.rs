@@ -57,6 +57,7 @@ fn main() -> ExitCode {
             tokens,
             tokens_file,
             seed,
+            messages,
         } => run_async(hearth::demo::run(
             cli.overrides(),
             hearth::demo::DemoOptions {
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
                 tokens_file: tokens_file.clone(),
                 seed: *seed,
                 photos: hearth::demo::TEMPLATES,
+                messages: *messages,
             },
         )),
         Command::BenchMedia { file } => match hearth::bench::media(file) {

@@ -26,6 +26,9 @@ pub struct Document {
     /// Found only from this time on (ms; 0: at once): a suspended member's profile comes
     /// back by itself when the suspension ends.
     pub visible_from_ms: i64,
+    /// Not found from this time on (ms; `i64::MAX`: never): a story is gone when it
+    /// expires, whenever the job that deletes it runs.
+    pub visible_until_ms: i64,
 }
 
 /// The longest query string read.

@@ -31,7 +31,7 @@ use crate::domain::search::{DEPTH_MAX, Document, Facets, PAGE_MAX, ParsedQuery, 
 /// Facets counted for every query.
 pub const FACETS: [&str; 4] = ["kind", "interest", "intent", "city"];
 /// Bumped when the schema changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: &str = "2";
+const SCHEMA_VERSION: &str = "3";
 /// The writer's memory budget (tantivy's minimum is 15 MB).
 const WRITER_MEMORY: usize = 32_000_000;
 const TOKENIZER: &str = "folded_words";
@@ -54,8 +54,11 @@ pub struct Query {
     pub kinds: Vec<String>,
     /// Required facet values: (facet, value).
     pub filters: Vec<(String, String)>,
-    /// The searcher's access terms: a document must carry one of them.
+    /// The searcher's access terms shared with others (`members`, `role:<role>`): a
+    /// document must carry one of them or one of `own_access`.
     pub access: Vec<String>,
+    /// The access terms only this searcher holds (`member:<id>`, `matches-of:<partner>`).
+    pub own_access: Vec<String>,
     /// Members whose documents are left out (blocks, either way).
     pub exclude_members: Vec<String>,
     /// Documents left out by key (the searcher's own profile).
@@ -68,9 +71,9 @@ pub struct Query {
 }
 
 impl Query {
-    /// What the shared part of the answer depends on (not who asks beyond their access).
-    fn shared_key(&self, access: &[String]) -> String {
-        let mut access = access.to_vec();
+    /// What the shared part of the answer depends on (not who asks).
+    fn shared_key(&self) -> String {
+        let mut access = self.access.clone();
         access.sort();
         format!(
             "{:?}|{:?}|{:?}|{}|{:?}",
@@ -109,6 +112,7 @@ struct Fields {
     facets: Field,
     time: Field,
     visible_from: Field,
+    visible_until: Field,
 }
 
 pub struct SearchIndex {
@@ -139,6 +143,7 @@ fn schema() -> (Schema, Fields) {
         facets: b.add_facet_field("facets", FacetOptions::default()),
         time: b.add_i64_field("time", INDEXED | FAST),
         visible_from: b.add_i64_field("visible_from", INDEXED | FAST),
+        visible_until: b.add_i64_field("visible_until", INDEXED),
     };
     (b.build(), fields)
 }
@@ -264,6 +269,7 @@ impl SearchIndex {
         }
         doc.add_i64(f.time, d.time_ms);
         doc.add_i64(f.visible_from, d.visible_from_ms);
+        doc.add_i64(f.visible_until, d.visible_until_ms);
         doc
     }
 
@@ -279,18 +285,11 @@ impl SearchIndex {
     pub fn search(&self, q: &Query) -> Result<Found, SearchError> {
         let searcher = self.reader.searcher();
         let f = &self.fields;
-        let (personal, shared_access): (Vec<String>, Vec<String>) = q
-            .access
-            .iter()
-            .cloned()
-            .partition(|a| a.starts_with("member:"));
         let depth = q.offset + q.limit.max(1);
-        let shared_query = || query::shared(f, q, &shared_access);
-        let shared =
-            self.shared
-                .get_or_compute(&searcher, &q.shared_key(&shared_access), || {
-                    ranked(&searcher, &*shared_query(), q.newest_first, SHARED_DEPTH)
-                })?;
+        let shared_query = || query::shared(f, q);
+        let shared = self.shared.get_or_compute(&searcher, &q.shared_key(), || {
+            ranked(&searcher, &*shared_query(), q.newest_first, SHARED_DEPTH)
+        })?;
         // Shared documents this searcher may not see.
         let (removed, removed_facets) = {
             let both = BooleanQuery::new(vec![
@@ -301,15 +300,10 @@ impl SearchIndex {
             (docs, facet_counts(&counts))
         };
         // Documents open to this searcher alone.
-        let own = if personal.is_empty() {
+        let own = if q.own_access.is_empty() {
             Ranked::default()
         } else {
-            ranked(
-                &searcher,
-                &*query::personal(f, q, &personal, &shared_access),
-                q.newest_first,
-                depth,
-            )?
+            ranked(&searcher, &*query::personal(f, q), q.newest_first, depth)?
         };
         let mut top: Vec<(f64, DocAddress)> = if shared.top.len() < depth + removed.len()
             && (shared.top.len() as u64) < shared.total

@@ -17,29 +17,24 @@ use crate::domain::search::typo_distance;
 type Clause = (Occur, Box<dyn TQuery>);
 
 /// The documents open to everyone holding `access` (all members, a role) that match.
-pub(super) fn shared(f: &Fields, q: &Query, access: &[String]) -> Box<dyn TQuery> {
+pub(super) fn shared(f: &Fields, q: &Query) -> Box<dyn TQuery> {
     let mut clauses = matching(f, q);
-    clauses.push((Occur::Must, filter(any_of(f.access, access))));
+    clauses.push((Occur::Must, filter(any_of(f.access, &q.access))));
     Box::new(BooleanQuery::new(clauses))
 }
 
-/// The documents open only through the searcher's own terms (`member:<id>`) that match,
-/// less those the shared part holds already and those left out for them.
-pub(super) fn personal(
-    f: &Fields,
-    q: &Query,
-    own: &[String],
-    shared: &[String],
-) -> Box<dyn TQuery> {
+/// The documents open only through the searcher's own terms that match, less those the
+/// shared part holds already and those left out for them.
+pub(super) fn personal(f: &Fields, q: &Query) -> Box<dyn TQuery> {
     let mut clauses = matching(f, q);
-    clauses.push((Occur::Must, filter(any_of(f.access, own))));
-    clauses.push((Occur::MustNot, any_of(f.access, shared)));
+    clauses.push((Occur::Must, filter(any_of(f.access, &q.own_access))));
+    clauses.push((Occur::MustNot, any_of(f.access, &q.access)));
     clauses.push((Occur::MustNot, exclusions(f, q)));
     Box::new(BooleanQuery::new(clauses))
 }
 
 /// What this searcher may not see whatever its access terms: their own documents by key,
-/// those of members blocked either way, and those not visible yet.
+/// those of members blocked either way, and those not visible yet or any more.
 pub(super) fn exclusions(f: &Fields, q: &Query) -> Box<dyn TQuery> {
     let mut any: Vec<Clause> = Vec::new();
     for (field, values) in [(f.key, &q.exclude_keys), (f.member, &q.exclude_members)] {
@@ -52,6 +47,13 @@ pub(super) fn exclusions(f: &Fields, q: &Query) -> Box<dyn TQuery> {
         Box::new(RangeQuery::new(
             Bound::Excluded(Term::from_field_i64(f.visible_from, q.now_ms)),
             Bound::Unbounded,
+        )),
+    ));
+    any.push((
+        Occur::Should,
+        Box::new(RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Included(Term::from_field_i64(f.visible_until, q.now_ms)),
         )),
     ));
     Box::new(BooleanQuery::new(any))

@@ -565,8 +565,8 @@ impl super::search::SearchKind for MessageDocuments {
         "message"
     }
 
-    fn changed_by(&self, event: &Event) -> Vec<String> {
-        match event {
+    fn changed_by(&self, _tx: &Tx<'_>, event: &Event) -> Result<Vec<String>, StoreError> {
+        Ok(match event {
             // Published for each member: one outbox entry, from the writer's copy.
             Event::MessageNew {
                 message,
@@ -576,7 +576,7 @@ impl super::search::SearchKind for MessageDocuments {
             } if member == from => vec![message.to_string()],
             Event::MessageChanged { message, .. } => vec![message.to_string()],
             _ => Vec::new(),
-        }
+        })
     }
 
     fn document(
@@ -613,6 +613,7 @@ impl super::search::SearchKind for MessageDocuments {
             member: Some(message.author.to_string()),
             time_ms: message.sent_at.as_millisecond(),
             visible_from_ms: 0,
+            visible_until_ms: i64::MAX,
         }))
     }
 

@@ -433,14 +433,14 @@ impl super::search::SearchKind for ProfileDocuments {
         "profile"
     }
 
-    fn changed_by(&self, event: &Event) -> Vec<String> {
-        match event {
+    fn changed_by(&self, _tx: &Tx<'_>, event: &Event) -> Result<Vec<String>, StoreError> {
+        Ok(match event {
             Event::ProfileChanged { member }
             | Event::AccountChanged { user: member }
             | Event::AccountDeleted { user: member }
             | Event::MemberJoined { user: member } => vec![member.to_string()],
             _ => Vec::new(),
-        }
+        })
     }
 
     fn document(
@@ -496,6 +496,7 @@ impl super::search::SearchKind for ProfileDocuments {
                 .last_active(member)?
                 .unwrap_or(profile.updated_at.as_millisecond()),
             visible_from_ms,
+            visible_until_ms: i64::MAX,
         }))
     }
 

@@ -24,7 +24,7 @@ use crate::domain::search::{Document, ParsedQuery, parse_query};
 use crate::events::{Event, EventBus};
 use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobSink, Shutdown};
 use crate::search::{Found, Query, SearchError, SearchIndex};
-use crate::store::{Rx, Store, StoreError};
+use crate::store::{Rx, Store, StoreError, Tx};
 
 /// Outbox entries indexed per commit.
 const BATCH: usize = 2_000;
@@ -36,8 +36,8 @@ pub use crate::domain::search::{DEPTH_MAX, PAGE_MAX};
 pub trait SearchKind: Send + Sync {
     /// `profile`, `story`, `message`, …: the first part of its documents' keys.
     fn name(&self) -> &'static str;
-    /// The ids of this kind's records an event changes.
-    fn changed_by(&self, event: &Event) -> Vec<String>;
+    /// The ids of this kind's records an event changes (read in the event's transaction).
+    fn changed_by(&self, tx: &Tx<'_>, event: &Event) -> Result<Vec<String>, StoreError>;
     /// The record as a document, or `None` when it should not be found (gone, hidden).
     fn document(&self, rx: &Rx, id: &str, now: Timestamp) -> Result<Option<Document>, StoreError>;
     /// Every record id (for a rebuild).
@@ -107,9 +107,6 @@ struct Inner {
 /// Distinct queries counted between two flushes (more are not counted).
 const ASKED_BETWEEN_FLUSHES: usize = 10_000;
 
-/// Which of a kind's records an event changes.
-type EventRule = Box<dyn Fn(&Event) -> Vec<String> + Send + Sync>;
-
 /// The outbox's entry for a deleted account (not a kind of document).
 const GONE: &str = "member-gone";
 
@@ -142,26 +139,8 @@ impl Search {
             jobs: std::sync::OnceLock::new(),
             asked: std::sync::Mutex::default(),
         });
-        // The reactor holds only what it needs (the kinds' event rules), not the store.
-        let rules: Vec<(&'static str, EventRule)> = inner
-            .kinds
-            .iter()
-            .map(|k| {
-                let name = k.name();
-                let weak = Arc::downgrade(&inner);
-                let f: EventRule = Box::new(move |e| {
-                    weak.upgrade()
-                        .and_then(|i| {
-                            i.kinds
-                                .iter()
-                                .find(|k| k.name() == name)
-                                .map(|k| k.changed_by(e))
-                        })
-                        .unwrap_or_default()
-                });
-                (name, f)
-            })
-            .collect();
+        // The reactor holds the service weakly: a strong hold would keep the store open.
+        let weak = Arc::downgrade(&inner);
         store.react(move |tx, event| {
             let now = clock.now().as_millisecond();
             // A deleted account takes everything by it or open to it out of the index.
@@ -172,10 +151,16 @@ impl Search {
                     &user.to_string(),
                 )?;
             }
-            for (kind, rule) in &rules {
-                for id in rule(event) {
-                    tx.search_outbox()
-                        .push(uuid_v7(now, rand::random()).as_u128(), kind, &id)?;
+            let Some(inner) = weak.upgrade() else {
+                return Ok(());
+            };
+            for kind in &inner.kinds {
+                for id in kind.changed_by(tx, event)? {
+                    tx.search_outbox().push(
+                        uuid_v7(now, rand::random()).as_u128(),
+                        kind.name(),
+                        &id,
+                    )?;
                 }
             }
             Ok(())
@@ -502,16 +487,22 @@ impl Search {
         }
         let me: UserId = actor.id;
         let as_you_type = request.as_you_type;
-        let blocked = self
+        let (blocked, partners) = self
             .inner
             .store
-            .read(move |rx| rx.blocks().either_way(me))
+            .read(move |rx| {
+                Ok::<_, StoreError>((rx.blocks().either_way(me)?, rx.matches().partners_of(me)?))
+            })
             .await?;
+        // Open to them alone: their own records, and what their matches share with matches.
+        let mut own_access = vec![format!("member:{me}")];
+        own_access.extend(partners.iter().map(|p| format!("matches-of:{p}")));
         let query = Query {
             text: text.clone(),
             kinds: request.kinds,
             filters: request.filters,
             access: access_terms(actor),
+            own_access,
             exclude_members: blocked.iter().map(ToString::to_string).collect(),
             exclude_keys: vec![format!("profile:{me}")],
             newest_first: request.newest_first,
@@ -555,11 +546,10 @@ impl Search {
     }
 }
 
-/// What a member may find: what all members may, their own records, their role's.
+/// What a member may find along with others: what all members may, their role's.
 fn access_terms(actor: &Actor) -> Vec<String> {
     let mut terms = vec![
         "members".to_string(),
-        format!("member:{}", actor.id),
         format!("role:{}", actor.role.as_str()),
     ];
     if actor.role.is_staff() {

@@ -234,6 +234,10 @@ impl Stories {
             .write(move |tx| match tx.stories().get(id)? {
                 Some(s) if s.author == me => {
                     tx.stories().delete(id)?;
+                    tx.emit(Event::StoryRemoved {
+                        story: id,
+                        author: me,
+                    });
                     Ok(Ok(()))
                 }
                 _ => Ok(Err(ServiceError::not_found())),
@@ -315,6 +319,10 @@ impl Stories {
                         let Some(story) = tx.stories().delete(id)? else {
                             return Ok(());
                         };
+                        tx.emit(Event::StoryRemoved {
+                            story: id,
+                            author: story.author,
+                        });
                         let on_profile = tx
                             .profiles()
                             .get(story.author)?
@@ -355,5 +363,90 @@ impl MemberData for StoriesPart {
 
     fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
         tx.stories().erase_member(user.id)
+    }
+}
+
+/// Stories in search: found by their captions while they live, by those who may see them
+/// (every member, or the author's matches through their `matches-of:<author>` term), never
+/// while the author is paused, banned or suspended.
+pub struct StoryDocuments;
+
+impl super::search::SearchKind for StoryDocuments {
+    fn name(&self) -> &'static str {
+        "story"
+    }
+
+    fn changed_by(&self, tx: &Tx<'_>, event: &Event) -> Result<Vec<String>, StoreError> {
+        Ok(match event {
+            Event::StoryNew { story, .. } | Event::StoryRemoved { story, .. } => {
+                vec![story.to_string()]
+            }
+            // Pausing, standing and a new name change every story of theirs.
+            Event::ProfileChanged { member }
+            | Event::AccountChanged { user: member }
+            | Event::AccountDeleted { user: member } => tx
+                .stories()
+                .of_author(*member)?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    fn document(
+        &self,
+        rx: &Rx,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<crate::domain::search::Document>, StoreError> {
+        let Ok(id) = id.parse::<StoryId>() else {
+            return Ok(None);
+        };
+        let Some(story) = rx.stories().get(id)?.filter(|s| s.is_live_at(now)) else {
+            return Ok(None);
+        };
+        if story.caption.is_empty() {
+            return Ok(None);
+        }
+        let (Some(user), Some(profile)) = (
+            rx.users().get(story.author)?,
+            rx.profiles().get(story.author)?,
+        ) else {
+            return Ok(None);
+        };
+        let visible_from_ms = user.status.good_standing_from_ms();
+        if visible_from_ms == i64::MAX || profile.paused {
+            return Ok(None);
+        }
+        let author = story.author;
+        let mut access = vec![format!("member:{author}")];
+        access.push(match story.audience {
+            Audience::Members => "members".to_string(),
+            Audience::Matches => format!("matches-of:{author}"),
+        });
+        Ok(Some(crate::domain::search::Document {
+            key: format!("story:{id}"),
+            kind: "story",
+            link: format!("/stories/{id}"),
+            title: profile.display_name,
+            body: story.caption,
+            access,
+            facets: Vec::new(),
+            member: Some(author.to_string()),
+            time_ms: story.created_at.as_millisecond(),
+            visible_from_ms,
+            visible_until_ms: story.expires_at.as_millisecond(),
+        }))
+    }
+
+    fn all(&self, rx: &Rx) -> Result<Vec<String>, StoreError> {
+        // Expired ones not deleted yet are left out by `document`.
+        Ok(rx
+            .stories()
+            .live(i64::MIN, usize::MAX)?
+            .iter()
+            .map(|s| s.id.to_string())
+            .collect())
     }
 }

@@ -14,6 +14,7 @@ fn options(members: usize, force: bool, tokens_file: Option<std::path::PathBuf>)
         tokens_file,
         seed: 7,
         photos: 2,
+        messages: 60,
     }
 }
 
@@ -53,6 +54,9 @@ async fn demo_data_fills_a_new_community_and_leaves_real_ones_alone() {
     assert_eq!(me.status(), 200);
     let profile: serde_json::Value = me.json().await.unwrap();
     assert_eq!(profile["data"]["memberId"], member);
+    // Matches talk: the messages asked for, in conversations of about 20.
+    let messages = app.store.read(|rx| rx.messages().all_ids()).await.unwrap();
+    assert_eq!(messages.len(), 60);
     let directory = client
         .get(app.url("/api/v1/directory?limit=100"))
         .bearer_auth(token)

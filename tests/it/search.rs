@@ -1,8 +1,10 @@
 //! Search: members found by name, bio and interests, with typos, prefixes and accents;
 //! facets and totals under the same permissions; blocks, pauses and suspensions take
-//! effect as soon as the change is indexed (bans too); hostile query strings; `hearth reindex`.
+//! effect as soon as the change is indexed (bans too); hostile query strings; `hearth reindex`;
+//! story captions; a change that survives a kill before its index commit.
 
 use hearth::clock::Clock;
+use hearth::domain::ids::UserId;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -223,25 +225,35 @@ async fn any_query_string_gets_results_or_a_clear_refusal() {
     assert_eq!(search(&app, &app.client(), "q=ann").await.0, 401);
 }
 
+/// What the command line gives for `--data-dir data`, ignoring the environment.
+fn overrides(data: &std::path::Path) -> hearth::config::Overrides {
+    hearth::config::Overrides {
+        data_dir: Some(data.to_path_buf()),
+        ignore_environment: true,
+        ..hearth::config::Overrides::default()
+    }
+}
+
+/// A demo community of `members` in `data`.
+async fn demo_community(data: &std::path::Path, members: usize, seed: u64) {
+    let options = hearth::demo::DemoOptions {
+        members,
+        force: false,
+        tokens: 0,
+        tokens_file: None,
+        seed,
+        photos: 1,
+        messages: 0,
+    };
+    hearth::demo::run(overrides(data), options).await.unwrap();
+}
+
 #[tokio::test]
 async fn reindex_rebuilds_a_damaged_index_from_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let overrides = hearth::config::Overrides {
-        data_dir: Some(data.clone()),
-        ignore_environment: true,
-        ..hearth::config::Overrides::default()
-    };
-    let options = hearth::demo::DemoOptions {
-        members: 40,
-        force: false,
-        tokens: 0,
-        tokens_file: None,
-        seed: 3,
-        photos: 1,
-    };
-    hearth::demo::run(overrides.clone(), options).await.unwrap();
-    let config = || hearth::config::Config::load(&overrides).unwrap();
+    demo_community(&data, 40, 3).await;
+    let config = || hearth::config::Config::load(&overrides(&data)).unwrap();
     let clock =
         || -> hearth::clock::SharedClock { std::sync::Arc::new(hearth::clock::SystemClock) };
     let documents = hearth::app::reindex(config(), clock()).await.unwrap();
@@ -361,4 +373,238 @@ async fn a_suspended_member_is_found_again_when_the_suspension_ends() {
     app.clock
         .advance(std::time::Duration::from_secs(4 * 24 * 3600));
     assert_eq!(titles(&search(&app, bob, "q=mountains+").await.1), ["Ann"]);
+}
+
+async fn share_story(
+    app: &TestApp,
+    client: &reqwest::Client,
+    media: &str,
+    audience: &str,
+    caption: &str,
+) -> String {
+    let body = json!({"mediaId": media, "caption": caption, "audience": audience});
+    let resp = send(app, client, Method::POST, "/api/v1/stories", Some(body)).await;
+    assert_eq!(resp.status(), 201);
+    let story: Value = resp.json().await.unwrap();
+    story["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Story captions are found by those who may see the story: every member or the author's
+/// matches (an unmatch takes effect at once), never by a member blocked either way, and not
+/// after the story is taken down or expires (whenever the expiry job runs).
+#[tokio::test]
+async fn stories_are_found_by_whom_they_are_for_while_they_live() {
+    let (app, _owner, members) = community(&["ann", "bob", "cyd", "dee"]).await;
+    let [(ann, ann_id), (bob, bob_id), (cyd, _), (dee, _)] = &members[..] else {
+        unreachable!()
+    };
+    let photos = [
+        crate::profiles::upload_photo(&app, ann, "plain.png").await,
+        crate::profiles::upload_photo(&app, ann, "plain.webp").await,
+        crate::profiles::upload_photo(&app, ann, "plain.png").await,
+    ];
+    crate::media::process_all(&app).await;
+    crate::messages::like_each_other(&app, ann, ann_id, bob, bob_id).await;
+    let resp = send(
+        &app,
+        dee,
+        Method::POST,
+        "/api/v1/blocks",
+        Some(json!({"memberId": ann_id})),
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    share_story(&app, ann, &photos[0], "matches", "Sunday hike to the lake").await;
+    let for_all = share_story(&app, ann, &photos[1], "members", "Pancakes for everyone").await;
+    app.index_search().await;
+
+    let stories = |client, q: &'static str| {
+        let app = &app;
+        async move {
+            let (status, found) = search(app, client, &format!("q={q}&kind=story")).await;
+            assert_eq!(status, 200, "{found}");
+            found["pagination"]["total"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(stories(bob, "lake+").await, 1, "a match");
+    assert_eq!(stories(ann, "lake+").await, 1, "the author");
+    assert_eq!(stories(cyd, "lake+").await, 0, "not a match");
+    assert_eq!(stories(cyd, "pancakes+").await, 1);
+    assert_eq!(stories(dee, "pancakes+").await, 0, "blocked either way");
+    let (_, found) = search(&app, bob, "q=lake+").await;
+    assert_eq!(found["data"][0]["kind"], "story");
+    assert_eq!(found["data"][0]["title"], "ann");
+    assert!(
+        found["data"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/stories/")
+    );
+
+    // Bob unmatches: the matches-only story is out of his results with no reindexing.
+    let matches = crate::helpers::get_json(bob, &app.url("/api/v1/matches")).await;
+    let match_id = matches["data"][0]["id"].as_str().unwrap().to_string();
+    let resp = send(
+        &app,
+        bob,
+        Method::DELETE,
+        &format!("/api/v1/matches/{match_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(stories(bob, "lake+").await, 0);
+
+    // Taken down: gone once indexed.
+    let resp = send(
+        &app,
+        ann,
+        Method::DELETE,
+        &format!("/api/v1/stories/{for_all}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    app.index_search().await;
+    assert_eq!(stories(cyd, "pancakes+").await, 0);
+
+    // Expired: gone from results at once, before the job deletes it.
+    share_story(&app, ann, &photos[2], "members", "Lantern walk tonight").await;
+    app.index_search().await;
+    assert_eq!(stories(cyd, "lantern+").await, 1);
+    app.clock
+        .advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    assert_eq!(stories(cyd, "lantern+").await, 0);
+}
+
+const CRASH_CHILD_ENV: &str = "IT_SEARCH_CRASH_DIR";
+const RENAMED: &str = "Quetzalcoatl";
+
+/// The child of the crash test: renames a member (the change and its outbox entry commit
+/// together; no indexer runs here), says so, and waits to be killed.
+async fn rename_then_wait(data: std::path::PathBuf) {
+    let app = build_app(&data).await;
+    let (member, _) = two_members(&app).await;
+    app.store
+        .write(move |tx| {
+            let mut profile = tx.profiles().get(member)?.unwrap();
+            profile.display_name = RENAMED.into();
+            tx.profiles().put(&profile)?;
+            tx.emit(hearth::events::Event::ProfileChanged { member });
+            Ok(())
+        })
+        .await
+        .unwrap();
+    println!("CHANGED {member}");
+    std::future::pending::<()>().await;
+}
+
+async fn build_app(data: &std::path::Path) -> hearth::app::App {
+    let config = hearth::config::Config::load(&overrides(data)).unwrap();
+    let clock: hearth::clock::SharedClock = std::sync::Arc::new(hearth::clock::SystemClock);
+    hearth::app::App::build(
+        config,
+        clock,
+        hearth::jobs::Registry::new(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Two members with searchable profiles: (the one renamed, the one searching).
+async fn two_members(app: &hearth::app::App) -> (UserId, UserId) {
+    let shown = app
+        .store
+        .read(|rx| {
+            let mut ids = Vec::new();
+            rx.profiles().for_each(|p| {
+                if !p.paused {
+                    ids.push(p.member);
+                }
+            })?;
+            Ok::<_, hearth::store::StoreError>(ids)
+        })
+        .await
+        .unwrap();
+    (shown[0], shown[1])
+}
+
+/// Kill the process after a change committed and before the index did: the change waits in
+/// the outbox, and the next start indexes it.
+#[test]
+fn a_change_killed_before_its_index_commit_is_indexed_after_restart() {
+    if let Some(dir) = std::env::var_os(CRASH_CHILD_ENV) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(rename_then_wait(dir.into()));
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    rt.block_on(async {
+        demo_community(&data, 10, 5).await;
+        let config = hearth::config::Config::load(&overrides(&data)).unwrap();
+        hearth::app::reindex(config, std::sync::Arc::new(hearth::clock::SystemClock))
+            .await
+            .unwrap();
+    });
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "search::a_change_killed_before_its_index_commit_is_indexed_after_restart",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_CHILD_ENV, &data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let renamed: UserId = loop {
+        let line = lines
+            .next()
+            .expect("the child says what it changed")
+            .unwrap();
+        // The first line starts with libtest's own "test … ... ".
+        if let Some(id) = line.split("CHANGED ").nth(1) {
+            break id.parse().unwrap();
+        }
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    rt.block_on(async {
+        let app = build_app(&data).await;
+        let (member, searcher) = two_members(&app).await;
+        assert_eq!(member, renamed);
+        let user = app
+            .store
+            .read(move |rx| rx.users().get(searcher))
+            .await
+            .unwrap()
+            .unwrap();
+        let actor = hearth::service::access::Actor::new(&user, false);
+        let find = || {
+            let search = app.search();
+            let actor = actor.clone();
+            async move {
+                let request = hearth::service::search::SearchRequest {
+                    q: format!("{RENAMED} "),
+                    limit: 10,
+                    ..Default::default()
+                };
+                search.search(&actor, request).await.unwrap().found
+            }
+        };
+        // The index never saw the change; the outbox kept it.
+        assert_eq!(find().await.total, 0);
+        while app.search().index_pending().await.unwrap() > 0 {}
+        let found = find().await;
+        assert_eq!(found.total, 1);
+        assert_eq!(found.hits[0].key, format!("profile:{renamed}"));
+        app.store.close().await;
+    });
 }
