@@ -138,14 +138,19 @@ pub fn typo_distance(word: &str) -> u8 {
 
 /// Levenshtein distance, stopping early past `max`.
 pub fn within_distance(a: &str, b: &str, max: u8) -> bool {
+    if a == b {
+        return true;
+    }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let max = usize::from(max);
     if a.len().abs_diff(b.len()) > max {
         return false;
     }
+    // Two rows of the edit-distance table, reused.
     let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut row = vec![0; b.len() + 1];
     for (i, ca) in a.iter().enumerate() {
-        let mut row = vec![i + 1; b.len() + 1];
+        row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
             row[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1);
@@ -153,7 +158,7 @@ pub fn within_distance(a: &str, b: &str, max: u8) -> bool {
         if row.iter().min().copied().unwrap_or(0) > max {
             return false;
         }
-        prev = row;
+        std::mem::swap(&mut prev, &mut row);
     }
     prev[b.len()] <= max
 }
@@ -167,14 +172,24 @@ pub enum SnippetPart {
 
 /// About `max_chars` of `text` around the first word the query matches, cut at word
 /// boundaries, with the matching words marked. The parts are text, not markup: the page
-/// escapes them and adds the marks.
-pub fn snippet(text: &str, query: &ParsedQuery, max_chars: usize) -> Vec<SnippetPart> {
+/// escapes them and adds the marks. `stands_for` is what the index took the query's words
+/// for (folded); when it is empty, words within their typo distance match.
+pub fn snippet(
+    text: &str,
+    query: &ParsedQuery,
+    stands_for: &std::collections::HashSet<String>,
+    max_chars: usize,
+) -> Vec<SnippetPart> {
     let matches = |word: &str| -> bool {
         let w = fold(word);
-        query
-            .words
-            .iter()
-            .any(|q| within_distance(q, &w, typo_distance(q)))
+        if stands_for.contains(&w) {
+            return true;
+        }
+        (stands_for.is_empty()
+            && query
+                .words
+                .iter()
+                .any(|q| within_distance(q, &w, typo_distance(q))))
             || query.phrases.iter().flatten().any(|q| *q == w)
             || query
                 .prefix
@@ -295,12 +310,19 @@ mod tests {
     #[test]
     fn snippets_mark_matches_and_keep_text_as_text() {
         let q = parse_query("hiking ").unwrap();
-        let parts = snippet("I like <b>hiking</b> and books.", &q, 150);
+        let none = std::collections::HashSet::new();
+        let parts = snippet("I like <b>hiking</b> and books.", &q, &none, 150);
         assert!(parts.contains(&SnippetPart::Match("hiking".into())));
         assert!(parts.contains(&SnippetPart::Text("I like <b>".into())));
         let long = format!("{} hiking {}", "word ".repeat(80), "more ".repeat(80));
-        let parts = snippet(&long, &q, 60);
+        let parts = snippet(&long, &q, &none, 60);
         assert_eq!(parts.first(), Some(&SnippetPart::Text("…".into())));
         assert_eq!(parts.last(), Some(&SnippetPart::Text("…".into())));
+        // What the index took a typo for is marked; other words are not.
+        let typo = parse_query("hikng ").unwrap();
+        let took: std::collections::HashSet<String> = ["hiking".to_string()].into();
+        let parts = snippet("hiking and biking", &typo, &took, 150);
+        assert!(parts.contains(&SnippetPart::Match("hiking".into())));
+        assert!(!parts.contains(&SnippetPart::Match("biking".into())));
     }
 }

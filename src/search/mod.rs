@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tantivy::collector::{Count, DocSetCollector, FacetCollector, TopDocs};
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{BooleanQuery, Occur, Query as TQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
@@ -31,7 +32,7 @@ use crate::domain::search::{DEPTH_MAX, Document, Facets, PAGE_MAX, ParsedQuery, 
 /// Facets counted for every query.
 pub const FACETS: [&str; 4] = ["kind", "interest", "intent", "city"];
 /// Bumped when the schema changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: &str = "3";
+const SCHEMA_VERSION: &str = "4";
 /// The writer's memory budget (tantivy's minimum is 15 MB).
 const WRITER_MEMORY: usize = 32_000_000;
 const TOKENIZER: &str = "folded_words";
@@ -97,6 +98,9 @@ pub struct Found {
     pub hits: Vec<Hit>,
     pub total: u64,
     pub facets: Facets,
+    /// The index's words the query's words were taken for (typos, word starts), folded:
+    /// what a snippet marks.
+    pub stands_for: std::collections::HashSet<String>,
 }
 
 struct Fields {
@@ -120,7 +124,7 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: PathBuf,
-    shared: cache::SharedAnswers,
+    kept: cache::Kept,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -142,7 +146,7 @@ fn schema() -> (Schema, Fields) {
         body_words: b.add_text_field("body_words", words),
         facets: b.add_facet_field("facets", FacetOptions::default()),
         time: b.add_i64_field("time", INDEXED | FAST),
-        visible_from: b.add_i64_field("visible_from", INDEXED | FAST),
+        visible_from: b.add_i64_field("visible_from", INDEXED),
         visible_until: b.add_i64_field("visible_until", INDEXED),
     };
     (b.build(), fields)
@@ -191,7 +195,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             dir,
-            shared: cache::SharedAnswers::default(),
+            kept: cache::Kept::default(),
         })
     }
 
@@ -230,12 +234,34 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Empties the index (before a rebuild).
+    /// Merges every segment into one (after a rebuild, which commits in batches): a query
+    /// does its work once per segment, so fewer segments answer faster. Merging as usual
+    /// (tantivy's log merge policy, stopped by [`clear`](Self::clear)) starts again.
+    pub fn merge_segments(&self) -> Result<(), SearchError> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError("the writer lock is poisoned".into()))?;
+        let segments = writer.index().searchable_segment_ids()?;
+        let merged = if segments.len() > 1 {
+            writer.merge(&segments).wait().map(drop)
+        } else {
+            Ok(())
+        };
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        drop(writer);
+        self.reader.reload()?;
+        Ok(merged?)
+    }
+
+    /// Empties the index (before a rebuild), and stops merging segments in the background
+    /// until [`merge_segments`](Self::merge_segments) merges them all at once.
     pub fn clear(&self) -> Result<(), SearchError> {
         let mut writer = self
             .writer
             .lock()
             .map_err(|_| SearchError("the writer lock is poisoned".into()))?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
         writer.delete_all_documents()?;
         writer.commit()?;
         drop(writer);
@@ -286,57 +312,119 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let f = &self.fields;
         let depth = q.offset + q.limit.max(1);
-        let shared_query = || query::shared(f, q);
-        let shared = self.shared.get_or_compute(&searcher, &q.shared_key(), || {
+        let expand = |field: Field, word: &str, prefix: bool| {
+            self.kept.words(&searcher, field, word, prefix)
+        };
+        let shared_query = || query::shared(f, q, &expand);
+        let shared = self.kept.answer(&searcher, &q.shared_key(), || {
             ranked(&searcher, &*shared_query(), q.newest_first, SHARED_DEPTH)
         })?;
+        let windows = self
+            .kept
+            .windows(&searcher, || Ok(query::windows(&searcher, f)?))?;
         // Shared documents this searcher may not see.
-        let (removed, removed_facets) = {
+        let removed = {
             let both = BooleanQuery::new(vec![
                 (Occur::Must, shared_query()),
-                (Occur::Must, query::exclusions(f, q)),
+                (Occur::Must, query::exclusions(f, q, windows)),
             ]);
-            let (docs, counts) = searcher.search(&both, &(DocSetCollector, facet_collector()))?;
-            (docs, facet_counts(&counts))
+            searcher.search(&both, &DocSetCollector)?
         };
+        let removed_facets = self.count_facets(&searcher, removed.iter().copied())?;
         // Documents open to this searcher alone.
         let own = if q.own_access.is_empty() {
             Ranked::default()
         } else {
-            ranked(&searcher, &*query::personal(f, q), q.newest_first, depth)?
+            let query = query::personal(f, q, &expand, windows);
+            let (top, docs) = if q.newest_first {
+                let top =
+                    TopDocs::with_limit(depth).order_by_fast_field::<i64>("time", Order::Desc);
+                let (top, docs) = searcher.search(&*query, &(top, DocSetCollector))?;
+                (by_time(top), docs)
+            } else {
+                let top = TopDocs::with_limit(depth).order_by_score();
+                let (top, docs) = searcher.search(&*query, &(top, DocSetCollector))?;
+                (by_score(top), docs)
+            };
+            Ranked {
+                top,
+                total: docs.len() as u64,
+                facets: self.count_facets(&searcher, docs.into_iter())?,
+            }
         };
-        let mut top: Vec<(f64, DocAddress)> = if shared.top.len() < depth + removed.len()
+        let deeper;
+        let shared_top = if shared.top.len() < depth + removed.len()
             && (shared.top.len() as u64) < shared.total
         {
             // Deeper than kept (many removed): rank again, uncached.
-            ranked(
+            deeper = ranked(
                 &searcher,
                 &*shared_query(),
                 q.newest_first,
                 depth + removed.len(),
             )?
-            .top
+            .top;
+            &deeper
         } else {
-            shared.top.clone()
+            &shared.top
         };
-        top.retain(|(_, doc)| !removed.contains(doc));
-        top.extend(own.top.iter().copied());
-        top.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let visible = shared_top.iter().filter(|(_, doc)| !removed.contains(doc));
         let mut hits = Vec::with_capacity(q.limit);
-        for (_, address) in top.into_iter().skip(q.offset).take(q.limit.max(1)) {
+        for (_, address) in merge_ranked(visible, own.top.iter())
+            .skip(q.offset)
+            .take(q.limit.max(1))
+        {
             hits.push(self.hit(&searcher, address)?);
         }
-        let mut counts = shared.facets.clone();
-        merge_counts(&mut counts, &removed_facets, false);
-        merge_counts(&mut counts, &own.facets, true);
+        let mut stands_for = std::collections::HashSet::new();
+        let typed = q.text.words.iter().map(|w| (w, false));
+        for (word, prefix) in typed.chain(q.text.prefix.iter().map(|w| (w, true))) {
+            for field in [f.title_words, f.body_words] {
+                stands_for.extend(expand(field, word, prefix).iter().cloned());
+            }
+        }
         Ok(Found {
+            stands_for,
             hits,
             total: (shared.total + own.total).saturating_sub(removed.len() as u64),
-            facets: top_values(counts),
+            facets: top_values(&shared.facets, &removed_facets, &own.facets),
         })
     }
 
+    /// Facet counts of a few documents, from their facet columns.
+    fn count_facets(
+        &self,
+        searcher: &Searcher,
+        docs: impl Iterator<Item = DocAddress>,
+    ) -> Result<FacetCounts, SearchError> {
+        let mut counts = FacetCounts::new();
+        let mut facet = Facet::root();
+        for doc in docs {
+            let reader = self
+                .kept
+                .facet_reader(searcher, doc.segment_ord, "facets")?;
+            for ord in reader.facet_ords(doc.doc_id) {
+                reader.facet_from_ord(ord, &mut facet)?;
+                if let [name, value] = facet.to_path()[..]
+                    && let Some(name) = FACETS.iter().find(|n| **n == name)
+                {
+                    *counts
+                        .entry(name)
+                        .or_default()
+                        .entry(value.to_string())
+                        .or_default() += 1;
+                }
+            }
+        }
+        Ok(counts)
+    }
+
     fn hit(&self, searcher: &Searcher, address: DocAddress) -> Result<Hit, SearchError> {
+        self.kept
+            .hit(searcher, address, || self.read_hit(searcher, address))
+    }
+
+    fn read_hit(&self, searcher: &Searcher, address: DocAddress) -> Result<Hit, SearchError> {
         let doc: TantivyDocument = searcher.doc(address)?;
         let text = |field: Field| {
             doc.get_first(field)
@@ -387,23 +475,28 @@ fn ranked(
                 facet_collector(),
             ),
         )?;
-        #[allow(clippy::cast_precision_loss)] // times in ms are far below 2^53
-        let docs = docs
-            .into_iter()
-            .map(|(t, d)| (t.unwrap_or(i64::MIN) as f64, d))
-            .collect();
-        (docs, total, counts)
+        (by_time(docs), total, counts)
     } else {
         let (docs, total, counts) =
             searcher.search(query, &(top.order_by_score(), Count, facet_collector()))?;
-        let docs = docs.into_iter().map(|(s, d)| (f64::from(s), d)).collect();
-        (docs, total, counts)
+        (by_score(docs), total, counts)
     };
     Ok(Ranked {
         top,
         total: total as u64,
         facets: facet_counts(&counts),
     })
+}
+
+#[allow(clippy::cast_precision_loss)] // times in ms are far below 2^53
+fn by_time(docs: Vec<(Option<i64>, DocAddress)>) -> Vec<(f64, DocAddress)> {
+    docs.into_iter()
+        .map(|(t, d)| (t.unwrap_or(i64::MIN) as f64, d))
+        .collect()
+}
+
+fn by_score(docs: Vec<(f32, DocAddress)>) -> Vec<(f64, DocAddress)> {
+    docs.into_iter().map(|(s, d)| (f64::from(s), d)).collect()
 }
 
 fn facet_collector() -> FacetCollector {
@@ -430,36 +523,54 @@ fn facet_counts(counts: &tantivy::collector::FacetCounts) -> FacetCounts {
         .collect()
 }
 
-fn merge_counts(into: &mut FacetCounts, other: &FacetCounts, add: bool) {
-    for (name, values) in other {
-        let counts = into.entry(name).or_default();
-        for (value, n) in values {
-            let count = counts.entry(value.clone()).or_default();
-            *count = if add {
-                *count + n
-            } else {
-                count.saturating_sub(*n)
-            };
-        }
-    }
+/// Two rankings (best first) as one.
+fn merge_ranked<'a>(
+    a: impl Iterator<Item = &'a (f64, DocAddress)>,
+    b: impl Iterator<Item = &'a (f64, DocAddress)>,
+) -> impl Iterator<Item = (f64, DocAddress)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || {
+        let first = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.0.total_cmp(&y.0).then_with(|| y.1.cmp(&x.1)).is_ge(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if first { a.next() } else { b.next() }.copied()
+    })
 }
 
-/// The twenty most frequent values of each facet, most first.
-fn top_values(counts: FacetCounts) -> Facets {
+/// The twenty most frequent values of each facet, most first: the shared counts less those
+/// taken out, plus the searcher's own.
+fn top_values(shared: &FacetCounts, removed: &FacetCounts, own: &FacetCounts) -> Facets {
+    let count = |counts: &FacetCounts, name: &str, value: &str| {
+        counts
+            .get(name)
+            .and_then(|v| v.get(value))
+            .copied()
+            .unwrap_or(0)
+    };
     let mut out = Facets::new();
     for name in FACETS {
-        let mut values: Vec<(String, u64)> = counts
-            .get(name)
-            .map(|v| {
-                v.iter()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(k, n)| (k.clone(), *n))
-                    .collect()
-            })
-            .unwrap_or_default();
-        values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut values: Vec<(&str, u64)> = Vec::new();
+        for (value, n) in shared.get(name).into_iter().flatten() {
+            let n = (n + count(own, name, value)).saturating_sub(count(removed, name, value));
+            values.push((value, n));
+        }
+        for (value, n) in own.get(name).into_iter().flatten() {
+            if count(shared, name, value) == 0 {
+                values.push((value, n.saturating_sub(count(removed, name, value))));
+            }
+        }
+        values.retain(|(_, n)| *n > 0);
+        values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         values.truncate(20);
-        out.insert(name, values);
+        out.insert(
+            name,
+            values
+                .into_iter()
+                .map(|(v, n)| (v.to_string(), n))
+                .collect(),
+        );
     }
     out
 }

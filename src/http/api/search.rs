@@ -88,7 +88,7 @@ pub fn results(answer: &SearchAnswer, page: PageRequest) -> SearchResults {
                 kind: h.kind.clone(),
                 id,
                 title: h.title.clone(),
-                snippet: snippet(&h.body, &answer.query, 160)
+                snippet: snippet(&h.body, &answer.query, &answer.found.stands_for, 160)
                     .into_iter()
                     .map(|p| match p {
                         SnippetPart::Text(text) => SnippetView {
