@@ -18,6 +18,7 @@ pub mod passkey;
 pub mod permission;
 pub mod places;
 pub mod profile;
+pub mod record;
 pub mod role;
 pub mod schedule;
 pub mod search;

@@ -1,0 +1,234 @@
+//! Records: numbered letters and documents. This part is their numbers: the format an admin
+//! sets (`IN-{year}-{seq:4}` by default, a sequence per direction and year), and the rule for
+//! numbers typed by hand (an incoming letter's own number).
+
+use std::fmt::Write as _;
+
+/// Which way a record went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+    Internal,
+}
+
+impl Direction {
+    pub const ALL: [Direction; 3] = [
+        Direction::Incoming,
+        Direction::Outgoing,
+        Direction::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+            Direction::Internal => "internal",
+        }
+    }
+
+    /// Its place in the key of its sequence.
+    pub fn code(self) -> u8 {
+        match self {
+            Direction::Incoming => 0,
+            Direction::Outgoing => 1,
+            Direction::Internal => 2,
+        }
+    }
+
+    /// The number format a community starts with for this direction.
+    pub fn default_format(self) -> &'static str {
+        match self {
+            Direction::Incoming => "IN-{year}-{seq:4}",
+            Direction::Outgoing => "OUT-{year}-{seq:4}",
+            Direction::Internal => "INT-{year}-{seq:4}",
+        }
+    }
+}
+
+impl std::str::FromStr for Direction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Direction::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| "Use incoming, outgoing or internal.".to_string())
+    }
+}
+
+/// The longest number, typed or made.
+pub const NUMBER_MAX_CHARS: usize = 64;
+/// The widest `{seq:N}` padding.
+const PAD_MAX: usize = 12;
+
+/// One piece of a number format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Year,
+    /// The sequence, zero-padded to at least this many digits (it grows past them:
+    /// 9999 → 10000).
+    Seq(usize),
+}
+
+/// A number format as an admin wrote it, checked: text with `{year}` and exactly one
+/// `{seq}` or `{seq:N}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberFormat {
+    pieces: Vec<Piece>,
+}
+
+impl NumberFormat {
+    /// Reads a format; the error says what to fix.
+    pub fn parse(format: &str) -> Result<NumberFormat, String> {
+        if format.chars().count() > 40 {
+            return Err("Use at most 40 characters.".into());
+        }
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut rest = format;
+        while let Some(open) = rest.find(['{', '}']) {
+            if rest[open..].starts_with('}') {
+                return Err("A `}` has no `{` before it.".into());
+            }
+            text.push_str(&rest[..open]);
+            let close = rest[open..]
+                .find('}')
+                .ok_or("A `{` is not closed with `}`.")?
+                + open;
+            let name = &rest[open + 1..close];
+            let piece = match name.split_once(':') {
+                None if name == "year" => Piece::Year,
+                None if name == "seq" => Piece::Seq(1),
+                Some(("seq", width)) => match width.parse::<usize>() {
+                    Ok(w) if (1..=PAD_MAX).contains(&w) => Piece::Seq(w),
+                    _ => return Err(format!("Write {{seq:N}} with N from 1 to {PAD_MAX}.")),
+                },
+                _ => {
+                    return Err(format!(
+                        "`{{{name}}}` is not known: use {{year}} and {{seq}} or {{seq:N}}."
+                    ));
+                }
+            };
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(piece);
+            rest = &rest[close + 1..];
+        }
+        text.push_str(rest);
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        let seqs = pieces.iter().filter(|p| matches!(p, Piece::Seq(_))).count();
+        if seqs != 1 {
+            return Err("Put {seq} (or {seq:N}) in the format exactly once.".into());
+        }
+        for piece in &pieces {
+            if let Piece::Text(t) = piece
+                && let Some(why) = number_text_problem(t)
+            {
+                return Err(why);
+            }
+        }
+        Ok(NumberFormat { pieces })
+    }
+
+    /// The number of the `seq`th record of `year`.
+    pub fn number(&self, year: i16, seq: u64) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Year => {
+                    let _ = write!(out, "{year:04}");
+                }
+                Piece::Seq(width) => {
+                    let _ = write!(out, "{seq:0width$}");
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether numbers of this format restart every year.
+    pub fn yearly(&self) -> bool {
+        self.pieces.contains(&Piece::Year)
+    }
+}
+
+/// Why text cannot be part of a record number, if it cannot: letters, digits and
+/// `- / . _ #` only, so a number reads the same everywhere (search box, CSV, file names).
+fn number_text_problem(text: &str) -> Option<String> {
+    text.chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '/' | '.' | '_' | '#')))
+        .map(|c| format!("`{c}` cannot be part of a number: use letters, digits and - / . _ #."))
+}
+
+/// A number typed by hand, tidied (spaces around it off), or why it cannot be used.
+pub fn typed_number(typed: &str) -> Result<String, String> {
+    let number = typed.trim();
+    if number.is_empty() {
+        return Err("Type the number, or leave it out to get the next one.".into());
+    }
+    if number.chars().count() > NUMBER_MAX_CHARS {
+        return Err(format!("Use at most {NUMBER_MAX_CHARS} characters."));
+    }
+    match number_text_problem(number) {
+        Some(why) => Err(why),
+        None => Ok(number.to_string()),
+    }
+}
+
+/// The key two numbers are the same under: `in-2026-0001` is `IN-2026-0001`.
+pub fn number_key(number: &str) -> String {
+    number.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_format_pads_and_grows_past_its_padding() {
+        let f = NumberFormat::parse(Direction::Incoming.default_format()).unwrap();
+        assert_eq!(f.number(2026, 1), "IN-2026-0001");
+        assert_eq!(f.number(2026, 9999), "IN-2026-9999");
+        assert_eq!(f.number(2026, 10_000), "IN-2026-10000");
+        assert_eq!(f.number(2027, 1), "IN-2027-0001");
+        assert!(f.yearly());
+        let plain = NumberFormat::parse("L{seq}").unwrap();
+        assert_eq!(plain.number(2026, 42), "L42");
+        assert!(!plain.yearly());
+    }
+
+    #[test]
+    fn bad_formats_say_what_to_fix() {
+        for (format, says) in [
+            ("IN-{year}", "exactly once"),
+            ("{seq}-{seq}", "exactly once"),
+            ("IN-{yr}-{seq}", "not known"),
+            ("IN-{seq:0}", "N from 1"),
+            ("IN-{seq:99}", "N from 1"),
+            ("IN-{seq", "not closed"),
+            ("IN}-{seq}", "no `{`"),
+            ("IN {seq}", "cannot be part"),
+            ("<b>{seq}", "cannot be part"),
+            (&"x".repeat(41), "40 characters"),
+        ] {
+            let why = NumberFormat::parse(format).unwrap_err();
+            assert!(why.contains(says), "{format}: {why}");
+        }
+    }
+
+    #[test]
+    fn typed_numbers_are_tidied_or_refused() {
+        assert_eq!(typed_number("  AB/2026/17 ").unwrap(), "AB/2026/17");
+        assert!(typed_number("").is_err());
+        assert!(typed_number("a b").is_err());
+        assert!(typed_number(&"9".repeat(65)).is_err());
+        assert_eq!(number_key("In-2026-0001"), number_key("IN-2026-0001"));
+    }
+}
