@@ -28,3 +28,4 @@ pub mod session;
 pub mod settings;
 pub mod story;
 pub mod text;
+pub mod workflow;

@@ -1,0 +1,246 @@
+//! A record's workflow, as admins define it: the statuses in order (the first is where a new
+//! record starts) and the moves between them, each open from a role up. A status changes
+//! only by an allowed move; the refusal says why.
+
+use serde::{Deserialize, Serialize};
+
+use super::role::Role;
+
+/// Statuses a workflow may have at most.
+pub const STATUSES_MAX: usize = 20;
+/// Moves a workflow may have at most.
+pub const MOVES_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Stable name in data and the API: `in_progress`.
+    pub key: String,
+    /// What people read: "In progress".
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: String,
+    pub to: String,
+    /// The least role that may make it (those above may too).
+    pub least: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub statuses: Vec<Status>,
+    pub moves: Vec<Move>,
+}
+
+/// Why a status change is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    UnknownStatus(String),
+    NoSuchMove { from: String, to: String },
+    RoleTooLow { least: Role },
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::UnknownStatus(s) => write!(f, "\"{s}\" is not a status of this workflow."),
+            Refused::NoSuchMove { from, to } => {
+                write!(f, "The workflow has no move from \"{from}\" to \"{to}\".")
+            }
+            Refused::RoleTooLow { least } => {
+                write!(f, "Only a {least} or above may make this move.")
+            }
+        }
+    }
+}
+
+impl Default for Workflow {
+    /// new → in progress → pending → completed → archived; members move their work along,
+    /// moderators reopen and archive.
+    fn default() -> Self {
+        let status = |key: &str, label: &str| Status {
+            key: key.into(),
+            label: label.into(),
+        };
+        let step = |from: &str, to: &str, least: Role| Move {
+            from: from.into(),
+            to: to.into(),
+            least,
+        };
+        Workflow {
+            statuses: vec![
+                status("new", "New"),
+                status("in_progress", "In progress"),
+                status("pending", "Pending"),
+                status("completed", "Completed"),
+                status("archived", "Archived"),
+            ],
+            moves: vec![
+                step("new", "in_progress", Role::Member),
+                step("in_progress", "pending", Role::Member),
+                step("pending", "in_progress", Role::Member),
+                step("in_progress", "completed", Role::Member),
+                step("pending", "completed", Role::Member),
+                step("completed", "in_progress", Role::Moderator),
+                step("completed", "archived", Role::Moderator),
+                step("archived", "in_progress", Role::Moderator),
+            ],
+        }
+    }
+}
+
+impl Workflow {
+    /// Where a new record starts.
+    pub fn initial(&self) -> Option<&Status> {
+        self.statuses.first()
+    }
+
+    pub fn status(&self, key: &str) -> Option<&Status> {
+        self.statuses.iter().find(|s| s.key == key)
+    }
+
+    /// Whether `role` may move a record from `from` to `to`.
+    pub fn may_move(&self, from: &str, to: &str, role: Role) -> Result<(), Refused> {
+        for key in [from, to] {
+            if self.status(key).is_none() {
+                return Err(Refused::UnknownStatus(key.into()));
+            }
+        }
+        let step = self
+            .moves
+            .iter()
+            .find(|m| m.from == from && m.to == to)
+            .ok_or_else(|| Refused::NoSuchMove {
+                from: from.into(),
+                to: to.into(),
+            })?;
+        if role < step.least {
+            return Err(Refused::RoleTooLow { least: step.least });
+        }
+        Ok(())
+    }
+
+    /// Every problem, as (field, what to fix), for an admin's edit; empty when it holds.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.statuses.len() < 2 || self.statuses.len() > STATUSES_MAX {
+            out.push((
+                "statuses".into(),
+                format!("Give from 2 to {STATUSES_MAX} statuses."),
+            ));
+        }
+        for (i, s) in self.statuses.iter().enumerate() {
+            let key_ok = (1..=32).contains(&s.key.len())
+                && s.key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !key_ok {
+                out.push((
+                    format!("statuses[{i}].key"),
+                    "Use 1 to 32 lower-case letters, digits or _.".into(),
+                ));
+            }
+            let label = s.label.trim().chars().count();
+            if !(1..=40).contains(&label) {
+                out.push((
+                    format!("statuses[{i}].label"),
+                    "Use 1 to 40 characters.".into(),
+                ));
+            }
+            if self.statuses[..i].iter().any(|t| t.key == s.key) {
+                out.push((
+                    format!("statuses[{i}].key"),
+                    format!("\"{}\" is used twice.", s.key),
+                ));
+            }
+        }
+        if self.moves.len() > MOVES_MAX {
+            out.push(("moves".into(), format!("Give at most {MOVES_MAX} moves.")));
+        }
+        for (i, m) in self.moves.iter().enumerate() {
+            for (end, key) in [("from", &m.from), ("to", &m.to)] {
+                if self.status(key).is_none() {
+                    out.push((
+                        format!("moves[{i}].{end}"),
+                        format!("\"{key}\" is not one of the statuses."),
+                    ));
+                }
+            }
+            if m.from == m.to {
+                out.push((
+                    format!("moves[{i}].to"),
+                    "A move goes to another status.".into(),
+                ));
+            }
+            if self.moves[..i]
+                .iter()
+                .any(|n| n.from == m.from && n.to == m.to)
+            {
+                out.push((format!("moves[{i}]"), "This move is listed twice.".into()));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_workflow_holds_and_guards_its_moves() {
+        let w = Workflow::default();
+        assert!(w.problems().is_empty(), "{:?}", w.problems());
+        assert_eq!(w.initial().map(|s| s.key.as_str()), Some("new"));
+        assert_eq!(w.may_move("new", "in_progress", Role::Member), Ok(()));
+        assert_eq!(
+            w.may_move("completed", "archived", Role::Member),
+            Err(Refused::RoleTooLow {
+                least: Role::Moderator
+            })
+        );
+        assert_eq!(w.may_move("completed", "archived", Role::Owner), Ok(()));
+        let skip = w.may_move("new", "archived", Role::Owner).unwrap_err();
+        assert!(skip.to_string().contains("no move"), "{skip}");
+        assert!(matches!(
+            w.may_move("new", "done", Role::Admin),
+            Err(Refused::UnknownStatus(_))
+        ));
+    }
+
+    #[test]
+    fn an_edited_workflow_names_every_problem() {
+        let mut w = Workflow::default();
+        w.statuses.push(Status {
+            key: "New Stuff".into(),
+            label: " ".into(),
+        });
+        w.statuses.push(Status {
+            key: "new".into(),
+            label: "Again".into(),
+        });
+        w.moves.push(Move {
+            from: "new".into(),
+            to: "gone".into(),
+            least: Role::Member,
+        });
+        w.moves.push(Move {
+            from: "pending".into(),
+            to: "pending".into(),
+            least: Role::Member,
+        });
+        w.moves.push(w.moves[0].clone());
+        let fields: Vec<String> = w.problems().into_iter().map(|(f, _)| f).collect();
+        for field in [
+            "statuses[5].key",
+            "statuses[5].label",
+            "statuses[6].key",
+            "moves[8].to",
+            "moves[9].to",
+            "moves[10]",
+        ] {
+            assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+        }
+    }
+}
