@@ -76,6 +76,10 @@ id_type!(
     StoryId
 );
 id_type!(
+    /// A record: a numbered letter or document.
+    RecordId
+);
+id_type!(
     /// A conversation between two members.
     ConversationId
 );

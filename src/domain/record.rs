@@ -1,6 +1,7 @@
-//! Records: numbered letters and documents. This part is their numbers: the format an admin
-//! sets (`IN-{year}-{seq:4}` by default, a sequence per direction and year), and the rule for
-//! numbers typed by hand (an incoming letter's own number).
+//! Records: numbered letters and documents. Their numbers (the format an admin sets,
+//! `IN-{year}-{seq:4}` by default, a sequence per direction and year; numbers typed by hand,
+//! such as an incoming letter's own), their direction, priority and visibility, and the rule
+//! for what someone writes into one (`RecordDraft::check`).
 
 use std::fmt::Write as _;
 
@@ -187,9 +188,197 @@ pub fn number_key(number: &str) -> String {
     number.to_lowercase()
 }
 
+/// How pressing a record is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+/// Who may see a record besides staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Every member.
+    Members,
+    /// Moderators and up.
+    Staff,
+    /// Only the people on it: owner, assignees, watchers (and admins).
+    People,
+}
+
+/// The longest title.
+pub const TITLE_MAX_CHARS: usize = 200;
+/// The longest correspondent (the organisation a letter is from or to).
+pub const CORRESPONDENT_MAX_CHARS: usize = 200;
+/// The longest content.
+pub const CONTENT_MAX_CHARS: usize = 20_000;
+/// Tags a record may have at most, and their length.
+pub const TAGS_MAX: usize = 20;
+pub const TAG_MAX_CHARS: usize = 40;
+
+/// What someone writes when they create or edit a record, before it is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordDraft {
+    pub title: String,
+    pub correspondent: String,
+    pub content: String,
+    pub tags: Vec<String>,
+    /// `YYYY-MM-DD`, or empty for none.
+    pub due: String,
+}
+
+/// A draft that holds: text tidied, tags folded to lower case without repeats, the due date
+/// read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRecord {
+    pub title: String,
+    pub correspondent: String,
+    pub content: String,
+    pub tags: Vec<String>,
+    pub due: Option<jiff::civil::Date>,
+}
+
+impl RecordDraft {
+    /// The draft tidied, or every problem as (field, what to fix).
+    pub fn check(&self) -> Result<CheckedRecord, Vec<(&'static str, String)>> {
+        use super::text::plain_text_problem;
+        let mut problems = Vec::new();
+        let title = self.title.split_whitespace().collect::<Vec<_>>().join(" ");
+        if title.is_empty() {
+            problems.push(("title", "Give the record a title.".to_string()));
+        } else if title.chars().count() > TITLE_MAX_CHARS {
+            problems.push((
+                "title",
+                format!("Use at most {TITLE_MAX_CHARS} characters."),
+            ));
+        } else if let Some(why) = plain_text_problem(&title, false) {
+            problems.push(("title", why.to_string()));
+        }
+        let correspondent = self
+            .correspondent
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if correspondent.chars().count() > CORRESPONDENT_MAX_CHARS {
+            problems.push((
+                "correspondent",
+                format!("Use at most {CORRESPONDENT_MAX_CHARS} characters."),
+            ));
+        } else if let Some(why) = plain_text_problem(&correspondent, false) {
+            problems.push(("correspondent", why.to_string()));
+        }
+        let content = self.content.replace("\r\n", "\n").trim_end().to_string();
+        if content.chars().count() > CONTENT_MAX_CHARS {
+            problems.push((
+                "content",
+                format!("Use at most {CONTENT_MAX_CHARS} characters."),
+            ));
+        } else if let Some(why) = plain_text_problem(&content, true) {
+            problems.push(("content", why.to_string()));
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for tag in &self.tags {
+            let tag = tag
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+            if tag.is_empty() || tag.chars().count() > TAG_MAX_CHARS {
+                problems.push((
+                    "tags",
+                    format!("Each tag takes 1 to {TAG_MAX_CHARS} characters."),
+                ));
+            } else if let Some(why) = plain_text_problem(&tag, false) {
+                problems.push(("tags", why.to_string()));
+            } else if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > TAGS_MAX {
+            problems.push(("tags", format!("Use at most {TAGS_MAX} tags.")));
+        }
+        let due = match self.due.trim() {
+            "" => None,
+            text => match text.parse::<jiff::civil::Date>() {
+                Ok(date) if text.len() == 10 => Some(date),
+                _ => {
+                    problems.push(("due", "Write the date as YYYY-MM-DD, a real day.".into()));
+                    None
+                }
+            },
+        };
+        if problems.is_empty() {
+            Ok(CheckedRecord {
+                title,
+                correspondent,
+                content,
+                tags,
+                due,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draft_is_tidied_or_every_problem_named() {
+        let draft = RecordDraft {
+            title: "  Letter   from the council ".into(),
+            correspondent: "City  Council".into(),
+            content: "Dear all,\r\nthe hall is booked.\n\n".into(),
+            tags: vec!["Hall".into(), "hall ".into(), "Budget 2027".into()],
+            due: "2026-12-24".into(),
+        };
+        let checked = draft.check().unwrap();
+        assert_eq!(checked.title, "Letter from the council");
+        assert_eq!(checked.correspondent, "City Council");
+        assert_eq!(checked.content, "Dear all,\nthe hall is booked.");
+        assert_eq!(checked.tags, ["hall", "budget 2027"]);
+        assert_eq!(
+            checked.due.map(|d| d.to_string()).as_deref(),
+            Some("2026-12-24")
+        );
+
+        let bad = RecordDraft {
+            title: " ".into(),
+            correspondent: "x".repeat(201),
+            content: "bidi\u{202E}".into(),
+            tags: vec![String::new(); 1],
+            due: "2026-02-30".into(),
+        };
+        let fields: Vec<&str> = bad
+            .check()
+            .unwrap_err()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(fields, ["title", "correspondent", "content", "tags", "due"]);
+        for due in ["2026-2-3", "tomorrow", "2026-12-24T10:00"] {
+            let d = RecordDraft {
+                title: "t".into(),
+                due: due.into(),
+                ..Default::default()
+            };
+            assert!(d.check().is_err(), "{due}");
+        }
+        let many = RecordDraft {
+            title: "t".into(),
+            tags: (0..21).map(|i| format!("t{i}")).collect(),
+            ..Default::default()
+        };
+        assert_eq!(many.check().unwrap_err()[0].0, "tags");
+    }
 
     #[test]
     fn the_default_format_pads_and_grows_past_its_padding() {
