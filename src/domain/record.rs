@@ -212,6 +212,43 @@ pub enum Visibility {
     People,
 }
 
+/// A record as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    pub id: super::ids::RecordId,
+    pub number: String,
+    pub direction: Direction,
+    pub title: String,
+    pub correspondent: String,
+    pub content: String,
+    /// A status key of the workflow.
+    pub status: String,
+    pub priority: Priority,
+    pub owner: super::ids::UserId,
+    pub assignees: Vec<super::ids::UserId>,
+    pub watchers: Vec<super::ids::UserId>,
+    pub due: Option<jiff::civil::Date>,
+    pub tags: Vec<String>,
+    pub visibility: Visibility,
+    /// Counts every saved change: a save based on an older version is refused.
+    pub version: u64,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+    /// In the trash since then.
+    pub deleted_at: Option<jiff::Timestamp>,
+}
+
+/// One line of a record's history: who changed which field from what to what.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub at: jiff::Timestamp,
+    pub by: super::ids::UserId,
+    /// `created`, `title`, `status`, `assignees`, `attachment`, `deleted`, `restored`, …
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
 /// The longest title.
 pub const TITLE_MAX_CHARS: usize = 200;
 /// The longest correspondent (the organisation a letter is from or to).

@@ -36,6 +36,7 @@ pub mod one_time_tokens;
 pub mod passkeys;
 pub mod profiles;
 pub mod record_numbers;
+pub mod records;
 pub mod reports;
 pub mod search_outbox;
 pub mod search_queries;

@@ -12,8 +12,8 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media, messages,
-    notifications, one_time_tokens, passkeys, profiles, record_numbers, reports, search_outbox,
-    search_queries, second_factors, sessions, stories, swipes, users,
+    notifications, one_time_tokens, passkeys, profiles, record_numbers, records, reports,
+    search_outbox, search_queries, second_factors, sessions, stories, swipes, users,
 };
 
 /// Every aggregate's tables.
@@ -37,6 +37,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     reports::TABLES,
     stories::TABLES,
     record_numbers::TABLES,
+    records::TABLES,
     messages::TABLES,
     notifications::TABLES,
     blobs::TABLES,
