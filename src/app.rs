@@ -311,6 +311,7 @@ impl App {
             ),
             directory,
             discovery,
+            records: service::records::Records::new(store.clone(), access.clone(), clock.clone()),
             stories: service::stories::Stories::new(
                 store.clone(),
                 access.clone(),
@@ -404,6 +405,11 @@ impl App {
             state,
             tls,
         })
+    }
+
+    /// The records service (tests call it until records have their pages and API).
+    pub fn records(&self) -> service::records::Records {
+        self.state.records.clone()
     }
 
     /// The search service (tests drive its indexer directly).

@@ -42,6 +42,7 @@ pub struct AppState {
     pub directory: crate::service::directory::Directory,
     pub discovery: crate::service::discovery::Discovery,
     pub stories: crate::service::stories::Stories,
+    pub records: crate::service::records::Records,
     pub messages: crate::service::messages::Messages,
     pub notifications: crate::service::notifications::Notifications,
     pub search: crate::service::search::Search,

@@ -19,6 +19,7 @@ pub mod passwords;
 pub mod profiles;
 pub mod public_profiles;
 pub mod realtime;
+pub mod records;
 pub mod registration;
 pub mod search;
 pub mod second_factor;

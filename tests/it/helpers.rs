@@ -18,6 +18,8 @@ pub struct TestApp {
     pub queue: hearth::jobs::JobQueue,
     /// The search service, to index what is pending without waiting for the indexer.
     pub search: hearth::service::search::Search,
+    /// The records service.
+    pub records: hearth::service::records::Records,
     /// The app's store (for tests that look inside, e.g. for erased data).
     pub store: hearth::store::Store,
     /// The app's event bus (for tests that follow what happened).
@@ -63,6 +65,7 @@ impl TestApp {
         }
         let queue = app.queue.clone();
         let search = app.search();
+        let records = app.records();
         let store = app.store.clone();
         let events = app.events.clone();
         let tls_status = app.tls_status.clone();
@@ -78,6 +81,7 @@ impl TestApp {
             clock,
             queue,
             search,
+            records,
             store,
             events,
             tls_status,

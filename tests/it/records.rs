@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use hearth::clock::{Clock, SystemClock};
 use hearth::domain::ids::{RecordId, UserId};
+use hearth::domain::record::RecordDraft;
 use hearth::domain::record::{Change, Direction, NumberFormat, Priority, Record, Visibility};
+use hearth::service::access::Actor;
+use hearth::service::error::ServiceError;
+use hearth::service::records::NewRecord;
 use hearth::store::{Store, StoreOptions};
 
 #[tokio::test]
@@ -202,4 +206,148 @@ async fn a_save_over_an_old_version_is_refused_and_history_keeps_order() {
         .unwrap();
     assert_eq!(missing, Err(None));
     store.close().await;
+}
+
+/// The member with `username`, as the services see them.
+async fn actor(app: &crate::helpers::TestApp, username: &str) -> Actor {
+    let username = username.to_string();
+    let user = app
+        .store
+        .read(move |rx| {
+            let mut found = None;
+            rx.users().for_each(|u| {
+                if u.username == username {
+                    found = Some(u);
+                }
+            })?;
+            Ok::<_, hearth::store::StoreError>(found)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    Actor::new(&user, false)
+}
+
+fn new_record(title: &str, visibility: Visibility, number: Option<&str>) -> NewRecord {
+    NewRecord {
+        draft: RecordDraft {
+            title: title.into(),
+            ..Default::default()
+        },
+        direction: Direction::Incoming,
+        priority: Priority::Normal,
+        visibility,
+        number: number.map(String::from),
+        assignees: Vec::new(),
+    }
+}
+
+/// Created through the service: numbers made or typed (two at once with the same typed
+/// number: one wins, one gets 409), visibility across roles, assignees who cannot take a
+/// record on, and a draft with problems.
+#[tokio::test]
+async fn records_are_numbered_and_shown_to_whom_they_are_for() {
+    let (app, owner_client, members) = crate::matching::community(&["ann", "bob", "cyd"]).await;
+    let (ann, bob, cyd, owner) = (
+        actor(&app, "ann").await,
+        actor(&app, "bob").await,
+        actor(&app, "cyd").await,
+        actor(&app, "owner").await,
+    );
+    let records = &app.records;
+
+    let made = records
+        .create(
+            &ann,
+            new_record("Letter from the council", Visibility::Members, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.number, "IN-2026-0001");
+    assert_eq!(made.status, "new");
+    assert_eq!(made.watchers, [ann.id]);
+
+    let (a, b) = tokio::join!(
+        records.create(
+            &ann,
+            new_record("Their letter", Visibility::Members, Some(" AB/17 "))
+        ),
+        records.create(
+            &bob,
+            new_record("Their letter too", Visibility::Members, Some("ab/17"))
+        ),
+    );
+    let outcomes = [a, b];
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    let refused = outcomes.iter().find_map(|o| o.as_ref().err()).unwrap();
+    assert!(
+        matches!(refused, ServiceError::Conflict(r) if r.message.contains("AB/17") || r.message.contains("ab/17")),
+        "{refused:?}"
+    );
+
+    // Only the people on it (and admins) see a people-only record; staff see staff-only ones.
+    let mut private = new_record("Complaint", Visibility::People, None);
+    private.assignees = vec![bob.id];
+    let private = records.create(&ann, private).await.unwrap();
+    assert_eq!(
+        private.number, "IN-2026-0002",
+        "no number was used up by the refusal"
+    );
+    assert_eq!(private.watchers, [ann.id, bob.id]);
+    let staff_only = records
+        .create(&ann, new_record("Board minutes", Visibility::Staff, None))
+        .await
+        .unwrap();
+    for (who, record, sees) in [
+        (&bob, &private, true),
+        (&cyd, &private, false),
+        (&owner, &private, true),
+        (&ann, &staff_only, true),
+        (&cyd, &staff_only, false),
+        (&owner, &staff_only, true),
+    ] {
+        let got = records.get(who, record.id).await;
+        assert_eq!(got.is_ok(), sees, "{} on {}", who.username, record.title);
+        if !sees {
+            assert!(matches!(got, Err(ServiceError::NotFound(_))));
+        }
+    }
+
+    // Assignees who cannot take it on: suspended, or a member on a staff-only record.
+    let resp = crate::staff::staff_action(
+        &app,
+        &owner_client,
+        &members[2].1,
+        &[
+            ("action", "suspend"),
+            ("until", "2026-07-01T12:00"),
+            ("reason", "a rest"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    for (visibility, assignee) in [(Visibility::Members, cyd.id), (Visibility::Staff, bob.id)] {
+        let mut record = new_record("Assigned", visibility, None);
+        record.assignees = vec![assignee];
+        let refused = records.create(&ann, record).await.unwrap_err();
+        assert!(
+            matches!(&refused, ServiceError::Invalid(f) if f[0].field == "assignees"),
+            "{refused:?}"
+        );
+    }
+
+    // A draft with problems names each; a bad typed number too.
+    let mut bad = new_record(" ", Visibility::Members, None);
+    bad.draft.due = "2026-02-30".into();
+    let refused = records.create(&ann, bad).await.unwrap_err();
+    let ServiceError::Invalid(fields) = refused else {
+        panic!("{refused:?}")
+    };
+    let fields: Vec<&str> = fields.iter().map(|f| f.field).collect();
+    assert_eq!(fields, ["title", "due"]);
+    let refused = records
+        .create(&ann, new_record("Letter", Visibility::Members, Some("a b")))
+        .await
+        .unwrap_err();
+    assert!(matches!(&refused, ServiceError::Invalid(f) if f[0].field == "number"));
 }

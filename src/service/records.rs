@@ -1,0 +1,193 @@
+//! Records: numbered letters and documents. This part creates them (a number made in the
+//! format for their direction, or typed by hand and refused when taken) and shows them to
+//! whom they are for.
+
+use super::access::{Access, Actor};
+use super::error::ServiceError;
+use crate::clock::SharedClock;
+use crate::domain::account::FieldError;
+use crate::domain::account::User;
+use crate::domain::ids::{RecordId, UserId, uuid_v7};
+use crate::domain::permission::Permission;
+use crate::domain::record::{
+    Change, Direction, NumberFormat, Priority, Record, RecordDraft, Visibility, typed_number,
+};
+use crate::domain::role::Role;
+use crate::domain::workflow::Workflow;
+use crate::store::Store;
+
+/// What someone asks for when they create a record.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub draft: RecordDraft,
+    pub direction: Direction,
+    pub priority: Priority,
+    pub visibility: Visibility,
+    /// Typed by hand (an incoming letter's own number); none: the next in the format.
+    pub number: Option<String>,
+    pub assignees: Vec<UserId>,
+}
+
+#[derive(Clone)]
+pub struct Records {
+    store: Store,
+    access: Access,
+    clock: SharedClock,
+}
+
+/// Assignees a record may have at most.
+pub const ASSIGNEES_MAX: usize = 20;
+
+/// Whether someone of `role` with id `who` may see `record`: every member, staff, or only the
+/// people on it (and admins), as its visibility says.
+pub fn may_see(who: UserId, role: Role, record: &Record) -> bool {
+    let on_it =
+        record.owner == who || record.assignees.contains(&who) || record.watchers.contains(&who);
+    match record.visibility {
+        Visibility::Members => true,
+        Visibility::Staff => on_it || role.is_staff(),
+        Visibility::People => on_it || role >= Role::Admin,
+    }
+}
+
+impl Records {
+    pub fn new(store: Store, access: Access, clock: SharedClock) -> Self {
+        Self {
+            store,
+            access,
+            clock,
+        }
+    }
+
+    /// Creates a record owned by `actor`, at the workflow's first status; the creator and
+    /// the assignees watch it.
+    pub async fn create(&self, actor: &Actor, new: NewRecord) -> Result<Record, ServiceError> {
+        self.access.require(actor, Permission::Create)?;
+        let checked = new.draft.check().map_err(|problems| {
+            ServiceError::Invalid(
+                problems
+                    .into_iter()
+                    .map(|(field, why)| FieldError::new(field, why))
+                    .collect(),
+            )
+        })?;
+        let typed = match &new.number {
+            Some(n) => Some(typed_number(n).map_err(|why| ServiceError::invalid("number", why))?),
+            None => None,
+        };
+        let mut assignees: Vec<UserId> = Vec::new();
+        for a in &new.assignees {
+            if !assignees.contains(a) {
+                assignees.push(*a);
+            }
+        }
+        if assignees.len() > ASSIGNEES_MAX {
+            return Err(ServiceError::invalid(
+                "assignees",
+                format!("Assign at most {ASSIGNEES_MAX} people."),
+            ));
+        }
+        let workflow = Workflow::default();
+        let status = workflow
+            .initial()
+            .map(|s| s.key.clone())
+            .ok_or_else(|| ServiceError::internal("the workflow has no status"))?;
+        let format =
+            NumberFormat::parse(new.direction.default_format()).map_err(ServiceError::internal)?;
+        let now = self.clock.now();
+        let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+        let mut watchers = vec![actor.id];
+        watchers.extend(assignees.iter().filter(|a| **a != actor.id));
+        let record = Record {
+            id: RecordId(uuid_v7(now.as_millisecond(), rand::random())),
+            number: String::new(),
+            direction: new.direction,
+            title: checked.title,
+            correspondent: checked.correspondent,
+            content: checked.content,
+            status,
+            priority: new.priority,
+            owner: actor.id,
+            assignees,
+            watchers,
+            due: checked.due,
+            tags: checked.tags,
+            visibility: new.visibility,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let by = actor.id;
+        self.store
+            .write(move |tx| {
+                let mut record = record.clone();
+                for assignee in &record.assignees {
+                    let user = tx.users().get(*assignee)?;
+                    if let Err(why) = assignable(user, *assignee, &record, now) {
+                        return Ok(Err(ServiceError::invalid("assignees", why)));
+                    }
+                }
+                let numbers = tx.record_numbers();
+                record.number = match &typed {
+                    Some(number) => {
+                        if !numbers.claim(number, record.id.as_u128())? {
+                            return Ok(Err(ServiceError::conflict(
+                                super::error::ErrorCode::Conflict,
+                                format!("{number} is the number of another record: type another, or leave it out to get the next one."),
+                            )));
+                        }
+                        number.clone()
+                    }
+                    None => numbers.next(record.direction, year, &format, record.id.as_u128())?,
+                };
+                let created = Change {
+                    at: now,
+                    by,
+                    field: "created".into(),
+                    old: String::new(),
+                    new: record.number.clone(),
+                };
+                tx.records().insert(&record, &[created])?;
+                Ok(Ok(record))
+            })
+            .await?
+    }
+
+    /// A record, if `actor` may see it (404 otherwise, so ids cannot be probed).
+    pub async fn get(&self, actor: &Actor, id: RecordId) -> Result<Record, ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        let (who, role) = (actor.id, actor.role);
+        self.store
+            .read(move |rx| rx.records().get(id))
+            .await?
+            .filter(|r| r.deleted_at.is_none() && may_see(who, role, r))
+            .ok_or_else(ServiceError::not_found)
+    }
+}
+
+/// Whether `member` can take `record` on: an account in good standing that may see it.
+fn assignable(
+    user: Option<User>,
+    member: UserId,
+    record: &Record,
+    now: jiff::Timestamp,
+) -> Result<(), String> {
+    let Some(user) = user else {
+        return Err(format!("{member} is not a member."));
+    };
+    if !user.status.in_good_standing(now) {
+        return Err(format!(
+            "{} cannot take records on now (suspended, banned or not approved).",
+            user.username
+        ));
+    }
+    // On the record they see it; staff-only records go to staff.
+    if record.visibility == Visibility::Staff && !user.role.is_staff() {
+        return Err(format!(
+            "{} cannot see staff-only records: make it visible to members, or choose staff.",
+            user.username
+        ));
+    }
+    Ok(())
+}
