@@ -351,3 +351,70 @@ async fn records_are_numbered_and_shown_to_whom_they_are_for() {
         .unwrap_err();
     assert!(matches!(&refused, ServiceError::Invalid(f) if f[0].field == "number"));
 }
+
+/// The same through the API: 201 with the number, 409 for a typed number taken at the same
+/// moment, 404 for a record the caller may not see, 422 naming the field.
+#[tokio::test]
+async fn records_are_created_and_read_over_the_api() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, _owner, members) = crate::matching::community(&["ann", "bob", "cyd"]).await;
+    let [(ann, _), (bob, bob_id), (cyd, _)] = &members[..] else {
+        unreachable!()
+    };
+    let send = |client, body: Value| {
+        crate::matching::send(&app, client, Method::POST, "/api/v1/records", Some(body))
+    };
+    let resp = send(
+        ann,
+        json!({"title": "Letter from the council", "direction": "incoming"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let made: Value = resp.json().await.unwrap();
+    assert_eq!(made["data"]["number"], "IN-2026-0001");
+    assert_eq!(made["data"]["status"], "new");
+    assert_eq!(made["data"]["version"], 1);
+
+    let typed = json!({"title": "Their letter", "direction": "incoming", "number": "AB/17"});
+    let (a, b) = tokio::join!(send(ann, typed.clone()), send(bob, typed));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+
+    let private = send(
+        ann,
+        json!({"title": "Complaint", "direction": "internal", "visibility": "people",
+               "assigneeIds": [bob_id]}),
+    )
+    .await;
+    assert_eq!(private.status(), 201);
+    let private: Value = private.json().await.unwrap();
+    assert_eq!(private["data"]["number"], "INT-2026-0001");
+    let url = app.url(&format!(
+        "/api/v1/records/{}",
+        private["data"]["id"].as_str().unwrap()
+    ));
+    for (client, status) in [(ann, 200), (bob, 200), (cyd, 404)] {
+        assert_eq!(client.get(&url).send().await.unwrap().status(), status);
+    }
+    assert_eq!(
+        ann.get(app.url("/api/v1/records/not-an-id"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let bad = send(
+        ann,
+        json!({"title": "Letter", "direction": "incoming", "due": "2026-02-30"}),
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["fields"][0]["field"], "due", "{bad}");
+    let sideways = send(ann, json!({"title": "Letter", "direction": "sideways"})).await;
+    assert!(matches!(sideways.status().as_u16(), 400 | 422));
+}

@@ -24,6 +24,7 @@ pub mod notifications;
 pub mod passkeys;
 pub mod profile_list;
 pub mod profiles;
+pub mod records;
 pub mod rendered;
 pub mod reply;
 pub mod search;
@@ -62,6 +63,8 @@ pub enum ApiTags {
     /// Conversations and messages between members, and the notification centre. (The live
     /// stream, `GET /api/v1/stream` and `/api/v1/stream/sse`, is described in the README.)
     Messages,
+    /// Numbered letters and documents with a workflow.
+    Records,
 }
 
 /// The success envelope: `{"data": …}`.
@@ -213,7 +216,7 @@ pub type Apis = (
     profiles::ProfilesApi,
     directory::DirectoryApi,
     search::SearchApi,
-    stories::StoriesApi,
+    (stories::StoriesApi, records::RecordsApi),
     messages::MessagesApi,
     notifications::NotificationsApi,
     notification_settings::NotificationSettingsApi,
@@ -266,7 +269,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             profiles::ProfilesApi,
             directory::DirectoryApi,
             search::SearchApi,
-            stories::StoriesApi,
+            (stories::StoriesApi, records::RecordsApi),
             messages::MessagesApi,
             notifications::NotificationsApi,
             notification_settings::NotificationSettingsApi,
@@ -350,6 +353,8 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("shareStory", &[401, 403, 422]),
     ("listStories", &[401]),
     ("getStory", &[401, 404]),
+    ("createRecord", &[401, 403, 409, 422]),
+    ("getRecord", &[401, 404]),
     ("listStoryViewers", &[401, 404]),
     ("deleteStory", &[401, 403, 404]),
     ("listConversations", &[401, 422]),
