@@ -116,6 +116,8 @@ pub struct RecordView {
     pub owner_id: String,
     pub assignee_ids: Vec<String>,
     pub watcher_ids: Vec<String>,
+    /// `YYYY-MM-DD`; absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub due: Option<String>,
     pub tags: Vec<String>,
     pub visibility: RecordVisibility,
