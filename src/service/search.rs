@@ -31,6 +31,12 @@ const BATCH: usize = 2_000;
 /// Commits at most this often while changes keep coming.
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 pub use crate::domain::search::{DEPTH_MAX, PAGE_MAX};
+/// Kinds one query may name, and facet filters it may carry (each a clause of the query
+/// and a part of the key its shared answer is kept under).
+pub const KINDS_MAX: usize = 5;
+pub const FILTERS_MAX: usize = 12;
+/// The longest kind or filter value.
+pub const VALUE_MAX_CHARS: usize = 100;
 
 /// A kind of record the index holds.
 pub trait SearchKind: Send + Sync {
@@ -478,6 +484,21 @@ impl Search {
     ) -> Result<SearchAnswer, ServiceError> {
         self.inner.access.require(actor, Permission::View)?;
         let text = parse_query(&request.q).map_err(|why| ServiceError::invalid("q", why))?;
+        let too_long = |v: &String| v.chars().count() > VALUE_MAX_CHARS;
+        if request.kinds.len() > KINDS_MAX || request.kinds.iter().any(too_long) {
+            return Err(ServiceError::invalid(
+                "kind",
+                format!("Name at most {KINDS_MAX} kinds, each up to {VALUE_MAX_CHARS} characters."),
+            ));
+        }
+        if request.filters.len() > FILTERS_MAX || request.filters.iter().any(|(_, v)| too_long(v)) {
+            return Err(ServiceError::invalid(
+                "filters",
+                format!(
+                    "Use at most {FILTERS_MAX} filters, each up to {VALUE_MAX_CHARS} characters."
+                ),
+            ));
+        }
         if text.is_empty() && request.filters.is_empty() && request.kinds.is_empty() {
             return Err(ServiceError::invalid(
                 "q",

@@ -209,7 +209,7 @@ async fn a_save_over_an_old_version_is_refused_and_history_keeps_order() {
 }
 
 /// The member with `username`, as the services see them.
-async fn actor(app: &crate::helpers::TestApp, username: &str) -> Actor {
+pub(crate) async fn actor(app: &crate::helpers::TestApp, username: &str) -> Actor {
     let username = username.to_string();
     let user = app
         .store

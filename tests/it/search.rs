@@ -194,6 +194,30 @@ async fn a_change_is_found_once_indexed_and_banned_members_are_not() {
 async fn any_query_string_gets_results_or_a_clear_refusal() {
     let (app, _owner, members) = cast().await;
     let bob = &members[2].0;
+    // Bounds on what one query names hold in the service, whichever face asks.
+    let actor = crate::records::actor(&app, "bob").await;
+    for (kinds, filters, field) in [
+        (vec!["profile".to_string(); 6], vec![], "kind"),
+        (
+            vec![],
+            vec![("interest".to_string(), "x".to_string()); 13],
+            "filters",
+        ),
+        (vec!["k".repeat(101)], vec![], "kind"),
+    ] {
+        let request = hearth::service::search::SearchRequest {
+            q: "hiking ".into(),
+            kinds,
+            filters,
+            limit: 10,
+            ..Default::default()
+        };
+        let refused = app.search.search(&actor, request).await.unwrap_err();
+        assert!(
+            matches!(&refused, hearth::service::error::ServiceError::Invalid(f) if f[0].field == field),
+            "{refused:?}"
+        );
+    }
     let long = "a".repeat(10 * 1024);
     for q in [
         "%22unbalanced",

@@ -14,7 +14,7 @@ use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::routing::Routes;
 use crate::service::error::ServiceError;
-use crate::service::search::SearchRequest;
+use crate::service::search::{FILTERS_MAX, KINDS_MAX, SearchRequest, VALUE_MAX_CHARS};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -39,10 +39,15 @@ fn request_of(
             "q" => request.q = value.chars().take(2_000).collect(),
             "sort" => sort = value.clone(),
             "page" => request.page = value.parse().unwrap_or(1).clamp(1, 1_000),
-            "kind" if request.kinds.len() < 5 && value.len() <= 32 => {
+            // The service refuses more; a hand-made address keeps what fits.
+            "kind"
+                if request.kinds.len() < KINDS_MAX && value.chars().count() <= VALUE_MAX_CHARS =>
+            {
                 request.kinds.push(value.clone());
             }
-            "interest" | "intent" | "city" if filters.len() < 10 && value.len() <= 100 => {
+            "interest" | "intent" | "city"
+                if filters.len() < FILTERS_MAX && value.chars().count() <= VALUE_MAX_CHARS =>
+            {
                 filters.push((name.clone(), value.clone()));
             }
             _ => {}
