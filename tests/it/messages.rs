@@ -24,6 +24,21 @@ async fn call(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// `client` ends their first match.
+pub(crate) async fn unmatch_first(app: &TestApp, client: &reqwest::Client) {
+    let matches = get_json(client, &app.url("/api/v1/matches")).await;
+    let match_id = matches["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = call(
+        app,
+        client,
+        Method::DELETE,
+        &format!("/api/v1/matches/{match_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+}
+
 pub(crate) async fn like_each_other(
     app: &TestApp,
     x: &reqwest::Client,
@@ -296,17 +311,7 @@ async fn matched_members_write_read_edit_and_delete() {
     }
 
     // After an unmatch the conversation is read-only for both, with the reason.
-    let matches = get_json(ann, &app.url("/api/v1/matches")).await;
-    let match_id = matches["data"][0]["id"].as_str().unwrap().to_string();
-    let (status, _) = call(
-        &app,
-        bob,
-        Method::DELETE,
-        &format!("/api/v1/matches/{match_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 204);
+    unmatch_first(&app, bob).await;
     for who in [ann, bob] {
         let (status, body) = write(&app, who, &conversation, "still there?").await;
         assert_eq!(status, 403, "{body}");

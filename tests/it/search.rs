@@ -466,17 +466,7 @@ async fn stories_are_found_by_whom_they_are_for_while_they_live() {
     );
 
     // Bob unmatches: the matches-only story is out of his results with no reindexing.
-    let matches = crate::helpers::get_json(bob, &app.url("/api/v1/matches")).await;
-    let match_id = matches["data"][0]["id"].as_str().unwrap().to_string();
-    let resp = send(
-        &app,
-        bob,
-        Method::DELETE,
-        &format!("/api/v1/matches/{match_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(resp.status(), 204);
+    crate::messages::unmatch_first(&app, bob).await;
     assert_eq!(stories(bob, "lake+").await, 0);
 
     // Taken down: gone once indexed.
