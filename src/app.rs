@@ -311,7 +311,12 @@ impl App {
             ),
             directory,
             discovery,
-            records: service::records::Records::new(store.clone(), access.clone(), clock.clone()),
+            records: service::records::Records::new(
+                store.clone(),
+                access.clone(),
+                clock.clone(),
+                limiter.clone(),
+            ),
             stories: service::stories::Stories::new(
                 store.clone(),
                 access.clone(),

@@ -66,6 +66,8 @@ pub enum LimitKind {
     Message,
     /// Test calls to a member's webhook (each is a request to another server).
     WebhookTest,
+    /// Records created per member.
+    Record,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

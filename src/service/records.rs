@@ -2,8 +2,11 @@
 //! format for their direction, or typed by hand and refused when taken) and shows them to
 //! whom they are for.
 
+use std::sync::Arc;
+
 use super::access::{Access, Actor};
 use super::error::ServiceError;
+use super::limits::{Limit, LimitKind, RateLimiter};
 use crate::clock::SharedClock;
 use crate::domain::account::FieldError;
 use crate::domain::account::User;
@@ -33,7 +36,11 @@ pub struct Records {
     store: Store,
     access: Access,
     clock: SharedClock,
+    limiter: Arc<RateLimiter>,
 }
+
+/// Records a member may create in an hour (each is stored for good).
+pub const CREATES_PER_HOUR: u32 = 1_000;
 
 /// Assignees a record may have at most.
 pub const ASSIGNEES_MAX: usize = 20;
@@ -51,11 +58,17 @@ pub fn may_see(who: UserId, role: Role, record: &Record) -> bool {
 }
 
 impl Records {
-    pub fn new(store: Store, access: Access, clock: SharedClock) -> Self {
+    pub fn new(
+        store: Store,
+        access: Access,
+        clock: SharedClock,
+        limiter: Arc<RateLimiter>,
+    ) -> Self {
         Self {
             store,
             access,
             clock,
+            limiter,
         }
     }
 
@@ -71,6 +84,13 @@ impl Records {
                     .collect(),
             )
         })?;
+        self.limiter
+            .take(
+                LimitKind::Record,
+                &actor.id.to_string(),
+                Limit::per_window(CREATES_PER_HOUR, 3600),
+            )
+            .map_err(ServiceError::RateLimited)?;
         let typed = match &new.number {
             Some(n) => Some(typed_number(n).map_err(|why| ServiceError::invalid("number", why))?),
             None => None,

@@ -10,7 +10,7 @@ use hearth::domain::record::RecordDraft;
 use hearth::domain::record::{Change, Direction, NumberFormat, Priority, Record, Visibility};
 use hearth::service::access::Actor;
 use hearth::service::error::ServiceError;
-use hearth::service::records::NewRecord;
+use hearth::service::records::{CREATES_PER_HOUR, NewRecord};
 use hearth::store::{Store, StoreOptions};
 
 #[tokio::test]
@@ -350,6 +350,27 @@ async fn records_are_numbered_and_shown_to_whom_they_are_for() {
         .await
         .unwrap_err();
     assert!(matches!(&refused, ServiceError::Invalid(f) if f[0].field == "number"));
+
+    // A member creates at most so many an hour (Bob has asked once, above).
+    let mut made = 0;
+    let refused = loop {
+        match records
+            .create(
+                &bob,
+                new_record("Another letter", Visibility::Members, None),
+            )
+            .await
+        {
+            Ok(_) => made += 1,
+            Err(e) => break e,
+        }
+        assert!(made <= CREATES_PER_HOUR, "no limit");
+    };
+    assert!(
+        matches!(refused, ServiceError::RateLimited(_)),
+        "{refused:?}"
+    );
+    assert_eq!(made, CREATES_PER_HOUR - 1);
 }
 
 /// The same through the API: 201 with the number, 409 for a typed number taken at the same
