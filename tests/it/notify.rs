@@ -294,6 +294,15 @@ async fn quiet_hours_hold_mail_until_their_local_end_across_a_dst_change() {
     assert_eq!(mails_sent(&drain(&app).await), 1);
     let mail = sink.next_message().await;
     assert!(mail.data.contains("Late hello"), "{}", mail.data);
+
+    // `null` switches them off, as the document says.
+    let (status, body) = patch_preferences(&app, &ann, json!({"quietHours": null})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"].get("quietHours").is_none(), "{body}");
+    let doc = get_json(&ann, &app.url("/api/openapi.json")).await;
+    let props = &doc["components"]["schemas"]["PreferencesPatch"]["properties"];
+    assert_eq!(props["quietHours"]["nullable"], true);
+    assert_eq!(props["webhook"]["nullable"], true);
 }
 
 #[tokio::test]

@@ -183,10 +183,12 @@ pub struct PreferencesPatch {
     #[oai(default, validator(max_items = 100))]
     pub channels: Vec<ChannelSwitch>,
     /// `null` switches quiet hours off; left out, they stay as they are.
+    #[oai(nullable)]
     #[serde(skip)]
     pub quiet_hours: MaybeUndefined<QuietHoursInput>,
     pub digest: Option<DigestChoice>,
     /// `null` removes the webhook; left out, it stays as it is.
+    #[oai(nullable)]
     #[serde(skip)]
     pub webhook: MaybeUndefined<WebhookBody>,
 }
