@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
 
 use crate::domain::ids::{
-    ConversationId, MatchId, MediaId, MessageId, NotificationId, ReportId, StoryId, UserId,
+    ConversationId, MatchId, MediaId, MessageId, NotificationId, RecordId, ReportId, StoryId,
+    UserId,
 };
 use crate::domain::settings::SiteSettings;
 
@@ -122,6 +123,8 @@ pub enum Event {
     SignUpApproved { user: UserId },
     /// A moderator decided a report `reporter` made.
     ReportDecided { report: ReportId, reporter: UserId },
+    /// A record was created, changed, moved to the trash, restored or purged.
+    RecordChanged { record: RecordId },
 }
 
 /// The families of events a subscriber can follow.
@@ -135,10 +138,11 @@ pub enum Topic {
     Matching,
     Moderation,
     Messages,
+    Records,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 9] = [
         Topic::Accounts,
         Topic::Sessions,
         Topic::Settings,
@@ -147,6 +151,7 @@ impl Topic {
         Topic::Matching,
         Topic::Moderation,
         Topic::Messages,
+        Topic::Records,
     ];
 }
 
@@ -179,6 +184,7 @@ impl Event {
             | Event::MessageChanged { .. }
             | Event::NotificationNew { .. }
             | Event::NotificationsRead { .. } => Topic::Messages,
+            Event::RecordChanged { .. } => Topic::Records,
         }
     }
 
@@ -211,7 +217,9 @@ impl Event {
             Event::StoryNew { author, .. }
             | Event::StoryRemoved { author, .. }
             | Event::StoryViewed { author, .. } => Some(*author),
-            Event::SettingsChanged { .. } | Event::ReportFiled { .. } => None,
+            Event::SettingsChanged { .. }
+            | Event::ReportFiled { .. }
+            | Event::RecordChanged { .. } => None,
         }
     }
 }

@@ -24,10 +24,12 @@ pub enum Permission {
     ManageRoles,
     /// Change site settings.
     ManageSettings,
+    /// Move records to the trash, restore them from it.
+    Discard,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::View,
         Permission::Create,
         Permission::EditOwn,
@@ -37,6 +39,7 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ManageRoles,
         Permission::ManageSettings,
+        Permission::Discard,
     ];
 }
 
@@ -54,7 +57,7 @@ const fn least_role(p: Permission) -> Role {
     match p {
         Permission::View | Permission::Create | Permission::EditOwn => Role::Member,
         Permission::EditAll | Permission::Delete | Permission::Moderate => Role::Moderator,
-        Permission::ManageUsers | Permission::ManageSettings => Role::Admin,
+        Permission::ManageUsers | Permission::ManageSettings | Permission::Discard => Role::Admin,
         Permission::ManageRoles => Role::Owner,
     }
 }
@@ -101,6 +104,7 @@ mod tests {
                     Moderate,
                     ManageUsers,
                     ManageSettings,
+                    Discard,
                 ],
             ),
             (Owner, &Permission::ALL),

@@ -200,6 +200,24 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
 /// Who may see a record besides staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -210,6 +228,16 @@ pub enum Visibility {
     Staff,
     /// Only the people on it: owner, assignees, watchers (and admins).
     People,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Members => "members",
+            Visibility::Staff => "staff",
+            Visibility::People => "people",
+        }
+    }
 }
 
 /// A record as stored.
@@ -241,6 +269,8 @@ pub struct Record {
 /// One line of a record's history: who changed which field from what to what.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
+    /// The record's version this change made.
+    pub version: u64,
     pub at: jiff::Timestamp,
     pub by: super::ids::UserId,
     /// `created`, `title`, `status`, `assignees`, `attachment`, `deleted`, `restored`, …
@@ -283,7 +313,7 @@ pub struct CheckedRecord {
 
 impl RecordDraft {
     /// The draft tidied, or every problem as (field, what to fix).
-    pub fn check(&self) -> Result<CheckedRecord, Vec<(&'static str, String)>> {
+    pub fn check(&self) -> Result<CheckedRecord, Problems> {
         use super::text::plain_text_problem;
         let mut problems = Vec::new();
         let title = self.title.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -364,6 +394,84 @@ impl RecordDraft {
     }
 }
 
+/// What someone changes in a record; `None` leaves a field as it is. (Status moves go
+/// through the workflow, assignees through their own checks.)
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordEdit {
+    pub title: Option<String>,
+    pub correspondent: Option<String>,
+    pub content: Option<String>,
+    pub tags: Option<Vec<String>>,
+    /// `YYYY-MM-DD`; empty clears it.
+    pub due: Option<String>,
+    pub priority: Option<Priority>,
+    pub visibility: Option<Visibility>,
+}
+
+/// A field that changed: (field, old, new) as people read them.
+pub type FieldChange = (&'static str, String, String);
+
+/// Problems with what someone wrote, as (field, what to fix).
+pub type Problems = Vec<(&'static str, String)>;
+
+impl Record {
+    /// The record with `edit` applied and each field that changed, or every problem as
+    /// (field, what to fix).
+    pub fn edited(&self, edit: &RecordEdit) -> Result<(Record, Vec<FieldChange>), Problems> {
+        let draft = RecordDraft {
+            title: edit.title.clone().unwrap_or_else(|| self.title.clone()),
+            correspondent: edit
+                .correspondent
+                .clone()
+                .unwrap_or_else(|| self.correspondent.clone()),
+            content: edit.content.clone().unwrap_or_else(|| self.content.clone()),
+            tags: edit.tags.clone().unwrap_or_else(|| self.tags.clone()),
+            due: edit
+                .due
+                .clone()
+                .unwrap_or_else(|| self.due.map(|d| d.to_string()).unwrap_or_default()),
+        };
+        let checked = draft.check()?;
+        let mut next = self.clone();
+        let mut changes = Vec::new();
+        let mut note = |field: &'static str, old: String, new: String| {
+            if old != new {
+                changes.push((field, old, new));
+            }
+        };
+        note("title", self.title.clone(), checked.title.clone());
+        note(
+            "correspondent",
+            self.correspondent.clone(),
+            checked.correspondent.clone(),
+        );
+        note("content", self.content.clone(), checked.content.clone());
+        note("tags", self.tags.join(", "), checked.tags.join(", "));
+        let day = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+        note("due", day(self.due), day(checked.due));
+        let priority = edit.priority.unwrap_or(self.priority);
+        note(
+            "priority",
+            self.priority.as_str().into(),
+            priority.as_str().into(),
+        );
+        let visibility = edit.visibility.unwrap_or(self.visibility);
+        note(
+            "visibility",
+            self.visibility.as_str().into(),
+            visibility.as_str().into(),
+        );
+        next.title = checked.title;
+        next.correspondent = checked.correspondent;
+        next.content = checked.content;
+        next.tags = checked.tags;
+        next.due = checked.due;
+        next.priority = priority;
+        next.visibility = visibility;
+        Ok((next, changes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +523,61 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(many.check().unwrap_err()[0].0, "tags");
+    }
+
+    #[test]
+    fn an_edit_names_each_field_it_changes_and_keeps_the_rest() {
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let record = Record {
+            id: super::super::ids::RecordId::from_u128(1),
+            number: "IN-2026-0001".into(),
+            direction: Direction::Incoming,
+            title: "Letter".into(),
+            correspondent: "Council".into(),
+            content: String::new(),
+            status: "new".into(),
+            priority: Priority::Normal,
+            owner: super::super::ids::UserId::from_u128(2),
+            assignees: Vec::new(),
+            watchers: Vec::new(),
+            due: None,
+            tags: vec!["hall".into()],
+            visibility: Visibility::Members,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let edit = RecordEdit {
+            title: Some(" Letter ".into()),
+            due: Some("2026-12-24".into()),
+            priority: Some(Priority::Urgent),
+            tags: Some(vec!["Hall".into(), "Budget".into()]),
+            ..Default::default()
+        };
+        let (next, changes) = record.edited(&edit).unwrap();
+        assert_eq!(next.title, "Letter");
+        assert_eq!(next.correspondent, "Council");
+        assert_eq!(
+            changes,
+            [
+                ("tags", "hall".into(), "hall, budget".into()),
+                ("due", String::new(), "2026-12-24".into()),
+                ("priority", "normal".into(), "urgent".into()),
+            ]
+        );
+        let cleared = next
+            .edited(&RecordEdit {
+                due: Some(String::new()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(cleared.0.due, None);
+        let bad = record.edited(&RecordEdit {
+            title: Some(String::new()),
+            ..Default::default()
+        });
+        assert_eq!(bad.unwrap_err()[0].0, "title");
     }
 
     #[test]

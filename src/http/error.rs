@@ -24,6 +24,8 @@ pub struct AppError {
     pub fields: Vec<FieldError>,
     /// Extra response headers (`Allow`, `Retry-After`, …).
     pub headers: Vec<(&'static str, String)>,
+    /// Extra members of the JSON body (a version conflict's `current` and `changes`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl AppError {
@@ -34,6 +36,7 @@ impl AppError {
             message: message.into(),
             fields: Vec::new(),
             headers: Vec::new(),
+            extra: serde_json::Map::new(),
         }
     }
 
@@ -43,6 +46,12 @@ impl AppError {
 
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
+        self
+    }
+
+    /// Adds `name` to the JSON body (the error schema describes each such member).
+    pub fn with_body_member(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extra.insert(name.to_string(), value);
         self
     }
 
@@ -275,6 +284,8 @@ pub struct ErrorBody {
     pub fields: Vec<FieldProblem>,
     /// The request id, also in the `X-Request-Id` header and in the server log.
     pub request_id: String,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -298,6 +309,7 @@ impl AppError {
                 })
                 .collect(),
             request_id: request_id.to_string(),
+            extra: self.extra.clone(),
         }
     }
 

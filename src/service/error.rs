@@ -81,6 +81,8 @@ error_codes! {
     EditWindowClosed = "EDIT_WINDOW_CLOSED": "A message can be edited only in the 15 minutes after it was sent.",
     TooManyStreams = "TOO_MANY_STREAMS": "The member has as many live streams open as allowed (one per tab); close one.",
     WebhookFailed = "WEBHOOK_FAILED": "The test call to the webhook did not succeed; the message says what happened.",
+    VersionConflict = "VERSION_CONFLICT": "Someone saved first: `current` is the record as it is now and `changes` what changed since the version you edited; merge and save again with the new ETag.",
+    VersionRequired = "VERSION_REQUIRED": "A change to a record needs `If-Match` with the ETag it was based on, so it cannot overwrite someone else's.",
     Error = "ERROR": "Another HTTP error; the status says which.",
 }
 

@@ -104,6 +104,7 @@ async fn numbers_have_no_gaps_or_duplicates_under_concurrent_creation() {
 
 fn change(field: &str, old: &str, new: &str) -> Change {
     Change {
+        version: 1,
         at: SystemClock.now(),
         by: UserId::from_u128(7),
         field: field.into(),
@@ -438,4 +439,263 @@ async fn records_are_created_and_read_over_the_api() {
     assert_eq!(bad["fields"][0]["field"], "due", "{bad}");
     let sideways = send(ann, json!({"title": "Letter", "direction": "sideways"})).await;
     assert!(matches!(sideways.status().as_u16(), 400 | 422));
+}
+
+/// Changes over the API: saved over the ETag they were based on (a stale save gets 409 with
+/// the record now and what changed since; none at all, 428), the status moved only by the
+/// workflow (403 saying why; the field itself cannot be set), members change their own and
+/// moderators all, the history lists each change, watching, and the trash (admins only;
+/// restoring a record whose number was reused since is a conflict).
+#[tokio::test]
+async fn records_change_by_version_workflow_and_role() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, owner, members) = crate::matching::community(&["ann", "bob"]).await;
+    let [(ann, _), (bob, bob_id)] = &members[..] else {
+        unreachable!()
+    };
+    let (moderator, _) = crate::staff::member(&app, &owner, "mia", "moderator").await;
+    let call = |client, method, path: String, body: Option<Value>, tag: Option<&str>| {
+        let app = &app;
+        let tag = tag.map(String::from);
+        async move {
+            let csrf = app.api_csrf(client).await;
+            let mut request = client
+                .request(method, app.url(&path))
+                .header("x-csrf-token", csrf);
+            if let Some(tag) = tag {
+                request = request.header("if-match", tag);
+            }
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let resp = request.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let etag = resp
+                .headers()
+                .get("etag")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, etag, body)
+        }
+    };
+    let (status, etag, made) = call(
+        ann,
+        Method::POST,
+        "/api/v1/records".into(),
+        Some(
+            json!({"title": "Letter from the council", "direction": "incoming", "number": "AB/17"}),
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(etag.as_deref(), Some("\"v1\""));
+    let path = format!("/api/v1/records/{}", made["data"]["id"].as_str().unwrap());
+
+    // No version, no save; a save over v1 makes v2.
+    let edit = json!({"title": "Council letter", "due": "2026-12-24"});
+    let (status, _, body) = call(ann, Method::PATCH, path.clone(), Some(edit.clone()), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (428, Some("VERSION_REQUIRED"))
+    );
+    let (status, etag, body) =
+        call(ann, Method::PATCH, path.clone(), Some(edit), Some("\"v1\"")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(etag.as_deref(), Some("\"v2\""));
+    assert_eq!(body["data"]["due"], "2026-12-24");
+    // Another save based on v1 is stale: it learns the record now and what changed since.
+    let (status, etag, body) = call(
+        ann,
+        Method::PATCH,
+        path.clone(),
+        Some(json!({"priority": "high"})),
+        Some("\"v1\""),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("VERSION_CONFLICT")),
+        "{body}"
+    );
+    assert_eq!(etag.as_deref(), Some("\"v2\""));
+    assert_eq!(body["current"]["title"], "Council letter");
+    assert_eq!(
+        body["current"]["priority"], "normal",
+        "nothing of the stale save was kept"
+    );
+    let changed: Vec<&str> = body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["title", "due"]);
+    // The status is not a field to set; nor is anything unknown.
+    for body in [json!({"status": "completed"}), json!({"password": "x"})] {
+        let (status, _, answer) =
+            call(ann, Method::PATCH, path.clone(), Some(body), Some("\"v2\"")).await;
+        assert_eq!(status, 400, "{answer}");
+    }
+    // Members change their own; moderators anyone's (assigning Bob, who then watches).
+    let assign = json!({"assigneeIds": [bob_id]});
+    let (status, _, _) = call(
+        bob,
+        Method::PATCH,
+        path.clone(),
+        Some(assign.clone()),
+        Some("\"v2\""),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, body) = call(
+        &moderator,
+        Method::PATCH,
+        path.clone(),
+        Some(assign),
+        Some("\"v2\""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["version"], 3);
+    assert!(
+        body["data"]["watcherIds"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(bob_id))
+    );
+
+    // Status moves: only those the workflow has, by the roles it names.
+    let status_path = format!("{path}/status");
+    let mv = |client, to: &str| {
+        call(
+            client,
+            Method::POST,
+            status_path.clone(),
+            Some(json!({"status": to})),
+            None,
+        )
+    };
+    let (status, _, body) = mv(ann, "completed").await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"].as_str().unwrap().contains("no move from"),
+        "{body}"
+    );
+    assert_eq!(mv(ann, "lost").await.0, 422);
+    assert_eq!(mv(ann, "in_progress").await.0, 200);
+    assert_eq!(
+        mv(bob, "completed").await.0,
+        200,
+        "an assignee moves it along"
+    );
+    let (status, _, body) = mv(bob, "archived").await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"].as_str().unwrap().contains("moderator"),
+        "{body}"
+    );
+    let (status, _, body) = mv(&moderator, "archived").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["status"], "archived");
+    // With a stale If-Match the move is refused too.
+    let (status, _, _) = call(
+        &moderator,
+        Method::POST,
+        status_path.clone(),
+        Some(json!({"status": "in_progress"})),
+        Some("\"v3\""),
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // Watching.
+    let (status, _, body) = call(
+        &owner,
+        Method::PUT,
+        format!("{path}/watching"),
+        Some(json!({"watching": true})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["watcherIds"].as_array().unwrap().len(), 3);
+
+    // The history, oldest first, with versions.
+    let history = crate::helpers::get_json(ann, &app.url(&format!("{path}/history"))).await;
+    let lines: Vec<(u64, &str, &str)> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["version"].as_u64().unwrap(),
+                c["field"].as_str().unwrap(),
+                c["new"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (1, "created", "AB/17"),
+            (2, "title", "Council letter"),
+            (2, "due", "2026-12-24"),
+            (3, "assignees", "bob"),
+            (4, "status", "In progress"),
+            (5, "status", "Completed"),
+            (6, "status", "Archived"),
+            (7, "watchers", "owner"),
+        ]
+    );
+    assert_eq!(history["pagination"]["total"], 8);
+
+    // The trash: admins only; meanwhile the number is free, and a restore then conflicts.
+    assert_eq!(
+        call(ann, Method::DELETE, path.clone(), None, None).await.0,
+        403
+    );
+    assert_eq!(
+        call(&owner, Method::DELETE, path.clone(), None, None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(ann.get(app.url(&path)).send().await.unwrap().status(), 404);
+    let (status, _, other) = call(
+        bob,
+        Method::POST,
+        "/api/v1/records".into(),
+        Some(json!({"title": "Another letter", "direction": "incoming", "number": "ab/17"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let other = format!("/api/v1/records/{}", other["data"]["id"].as_str().unwrap());
+    let (status, _, body) = call(&owner, Method::POST, format!("{path}/restore"), None, None).await;
+    assert_eq!(status, 409);
+    assert!(
+        body["error"].as_str().unwrap().contains("Another letter"),
+        "{body}"
+    );
+    assert_eq!(
+        call(
+            &moderator,
+            Method::POST,
+            format!("{path}/restore"),
+            None,
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    // Once the number is free again, the restore brings the record back with it.
+    assert_eq!(call(&owner, Method::DELETE, other, None, None).await.0, 204);
+    let (status, _, body) = call(&owner, Method::POST, format!("{path}/restore"), None, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["number"], "AB/17");
+    assert_eq!(ann.get(app.url(&path)).send().await.unwrap().status(), 200);
+    app.stop().await;
 }

@@ -355,6 +355,12 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("getStory", &[401, 404]),
     ("createRecord", &[401, 403, 409, 422]),
     ("getRecord", &[401, 404]),
+    ("updateRecord", &[401, 403, 404, 409, 422, 428]),
+    ("moveRecord", &[401, 403, 404, 409, 422]),
+    ("watchRecord", &[401, 404]),
+    ("trashRecord", &[401, 403, 404]),
+    ("restoreRecord", &[401, 403, 404, 409]),
+    ("listRecordHistory", &[401, 404]),
     ("listStoryViewers", &[401, 404]),
     ("deleteStory", &[401, 403, 404]),
     ("listConversations", &[401, 422]),
@@ -496,7 +502,13 @@ fn error_schema() -> Value {
                     "properties": { "field": { "type": "string" }, "message": { "type": "string" } }
                 }
             },
-            "requestId": { "type": "string", "description": "Also in the X-Request-Id header and the server log." }
+            "requestId": { "type": "string", "description": "Also in the X-Request-Id header and the server log." },
+            "current": { "type": "object", "description": "With VERSION_CONFLICT: the record as it is now (its `version` is the ETag to save over)." },
+            "changes": {
+                "type": "array",
+                "description": "With VERSION_CONFLICT: what changed since the version the save was based on, oldest first (as in the record's history).",
+                "items": { "type": "object" }
+            }
         }
     })
 }

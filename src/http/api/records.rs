@@ -1,20 +1,26 @@
 //! `/api/v1/records`: numbered letters and documents.
 
 use poem::Request;
-use poem_openapi::param::Path;
+use poem::http::StatusCode;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
+use super::me::Done;
 use super::me::acting;
 use super::reply::Reply;
 use super::text::Text;
-use super::{ApiTags, Data};
+use super::{ApiTags, Data, Listed, PageRequest};
 use crate::domain::ids::{RecordId, UserId};
-use crate::domain::record::{Direction, Priority, Record, RecordDraft, Visibility};
+use crate::domain::record::{
+    Change, Direction, Priority, Record, RecordDraft, RecordEdit, Visibility,
+};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
-use crate::service::records::NewRecord;
+use crate::service::error::ErrorCode;
+use crate::service::records::{Edit, EditError, NewRecord};
 
 pub struct RecordsApi;
 
@@ -155,7 +161,170 @@ impl From<&Record> for RecordView {
 pub enum Created {
     /// Created, with its number.
     #[oai(status = 201)]
-    Created(Reply<Data<RecordView>>),
+    Created(
+        Reply<Data<RecordView>>,
+        /// The version, for `If-Match` when saving a change.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum Shown {
+    /// The record as it is now.
+    #[oai(status = 200)]
+    Shown(
+        Reply<Data<RecordView>>,
+        /// The version, for `If-Match` when saving a change.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+impl Shown {
+    fn of(record: &Record) -> Self {
+        Shown::Shown(
+            Reply(Data {
+                data: RecordView::from(record),
+            }),
+            etag(record.version),
+        )
+    }
+}
+
+/// A record's version as an ETag: `"v3"`.
+fn etag(version: u64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// The version an `If-Match` names (`"v3"`, also weak `W/"v3"`); `428` when there is none.
+fn based_on(if_match: Option<&str>) -> Result<u64, AppError> {
+    let required = || {
+        AppError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            ErrorCode::VersionRequired,
+            "Send If-Match with the ETag of the record you changed (\"v3\"), so your save cannot overwrite someone else's.",
+        )
+    };
+    let tag = if_match.ok_or_else(required)?.trim();
+    tag.trim_start_matches("W/")
+        .strip_prefix("\"v")
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            AppError::bad_request(
+                ErrorCode::BadRequest,
+                "If-Match takes the record's ETag as given, e.g. \"v3\".",
+            )
+        })
+}
+
+/// A refused save as the client sees it; a stale one carries the record now and what
+/// changed since.
+fn edit_error(e: EditError) -> AppError {
+    match e {
+        EditError::Refused(e) => e.into(),
+        EditError::Stale { current, since } => {
+            let changes: Vec<ChangeView> = since.iter().map(ChangeView::from).collect();
+            AppError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::VersionConflict,
+                format!(
+                    "Someone saved this record first (now version {}); look at what changed, then save again over it.",
+                    current.version
+                ),
+            )
+            .with_header("etag", etag(current.version))
+            .with_body_member(
+                "current",
+                serde_json::to_value(RecordView::from(&*current)).unwrap_or_default(),
+            )
+            .with_body_member("changes", serde_json::to_value(changes).unwrap_or_default())
+        }
+    }
+}
+
+/// A change to a record; fields left out stay as they are.
+#[derive(Object)]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordPatch {
+    #[oai(nullable, validator(max_length = 200))]
+    pub title: Option<Text>,
+    #[oai(nullable, validator(max_length = 200))]
+    pub correspondent: Option<Text>,
+    #[oai(nullable, validator(max_length = 20000))]
+    pub content: Option<Text>,
+    #[oai(nullable)]
+    pub priority: Option<RecordPriority>,
+    #[oai(nullable)]
+    pub visibility: Option<RecordVisibility>,
+    /// The whole list of assignees (member ids).
+    #[oai(nullable, validator(max_items = 20))]
+    pub assignee_ids: Option<Vec<Text>>,
+    /// The whole list of tags.
+    #[oai(nullable, validator(max_items = 20))]
+    pub tags: Option<Vec<Text>>,
+    /// `YYYY-MM-DD`; `null` removes the due date.
+    #[oai(nullable, validator(max_length = 10))]
+    pub due: MaybeUndefined<Text>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusMove {
+    /// A status of the community's workflow, reached by a move it allows your role.
+    #[oai(validator(max_length = 32))]
+    pub status: Text,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Watching {
+    /// Whether you watch the record (you are told of its comments, status changes and
+    /// assignments).
+    pub watching: bool,
+}
+
+/// One line of a record's history.
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeView {
+    /// The record's version this change made.
+    pub version: u64,
+    pub at: String,
+    pub by_id: String,
+    /// `created`, `title`, `status`, `assignees`, `watchers`, `deleted`, `restored`, …
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+impl From<&Change> for ChangeView {
+    fn from(c: &Change) -> Self {
+        Self {
+            version: c.version,
+            at: c.at.to_string(),
+            by_id: c.by.to_string(),
+            field: c.field.clone(),
+            old: c.old.clone(),
+            new: c.new.clone(),
+        }
+    }
+}
+
+fn parse_members(ids: &[Text]) -> Result<Vec<UserId>, AppError> {
+    ids.iter()
+        .map(|id| {
+            id.0.trim()
+                .parse()
+                .map_err(|_| AppError::invalid("assigneeIds", "Use member ids."))
+        })
+        .collect()
+}
+
+fn record_id(raw: &str) -> Result<RecordId, AppError> {
+    raw.parse().map_err(|_| AppError::not_found())
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Records")]
@@ -173,14 +342,7 @@ impl RecordsApi {
     ) -> Result<Created, AppError> {
         let me = acting(req, &viewer)?;
         let input = body.0;
-        let mut assignees = Vec::with_capacity(input.assignee_ids.len());
-        for id in &input.assignee_ids {
-            let id: UserId =
-                id.0.trim()
-                    .parse()
-                    .map_err(|_| AppError::invalid("assigneeIds", "Use member ids."))?;
-            assignees.push(id);
-        }
+        let assignees = parse_members(&input.assignee_ids)?;
         let new = NewRecord {
             draft: RecordDraft {
                 title: input.title.into_string(),
@@ -196,9 +358,12 @@ impl RecordsApi {
             assignees,
         };
         let record = state_of(req)?.records.create(&me.actor(), new).await?;
-        Ok(Created::Created(Reply(Data {
-            data: RecordView::from(&record),
-        })))
+        Ok(Created::Created(
+            Reply(Data {
+                data: RecordView::from(&record),
+            }),
+            etag(record.version),
+        ))
     }
 
     /// Get a record
@@ -210,12 +375,185 @@ impl RecordsApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-    ) -> Result<Reply<Data<RecordView>>, AppError> {
+    ) -> Result<Shown, AppError> {
         let me = viewer.require()?;
-        let id: RecordId = id.0.parse().map_err(|_| AppError::not_found())?;
-        let record = state_of(req)?.records.get(&me.actor(), id).await?;
-        Ok(Reply(Data {
-            data: RecordView::from(&record),
-        }))
+        let record = state_of(req)?
+            .records
+            .get(&me.actor(), record_id(&id.0)?)
+            .await?;
+        Ok(Shown::of(&record))
+    }
+
+    /// Change a record
+    ///
+    /// Saved only over the version in `If-Match` (the ETag); `409` with the record now and
+    /// what changed since otherwise. Members change the records they own, moderators all.
+    /// The status changes through `POST /records/{id}/status`.
+    #[oai(path = "/records/:id", method = "patch", operation_id = "updateRecord")]
+    async fn update(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        /// The record's ETag as last read (`"v3"`).
+        #[oai(
+            name = "If-Match",
+            validator(max_length = 40, pattern = r#"^(W/)?"v[0-9]{1,19}"$"#)
+        )]
+        if_match: Header<Option<String>>,
+        body: Json<RecordPatch>,
+    ) -> Result<Shown, AppError> {
+        let me = acting(req, &viewer)?;
+        let id = record_id(&id.0)?;
+        let version = based_on(if_match.0.as_deref())?;
+        let p = body.0;
+        let edit = Edit {
+            fields: RecordEdit {
+                title: p.title.map(Text::into_string),
+                correspondent: p.correspondent.map(Text::into_string),
+                content: p.content.map(Text::into_string),
+                tags: p
+                    .tags
+                    .map(|t| t.into_iter().map(Text::into_string).collect()),
+                due: match p.due {
+                    MaybeUndefined::Undefined => None,
+                    MaybeUndefined::Null => Some(String::new()),
+                    MaybeUndefined::Value(d) => Some(d.into_string()),
+                },
+                priority: p.priority.map(Into::into),
+                visibility: p.visibility.map(Into::into),
+            },
+            assignees: p.assignee_ids.as_deref().map(parse_members).transpose()?,
+        };
+        let record = state_of(req)?
+            .records
+            .edit(&me.actor(), id, version, edit)
+            .await
+            .map_err(edit_error)?;
+        Ok(Shown::of(&record))
+    }
+
+    /// Move a record to another status
+    ///
+    /// Only by a move the community's workflow allows your role (`403` says why). The owner,
+    /// the assignees and moderators move records. `If-Match` is optional here: with it, the
+    /// move is refused (`409`) when the record changed since.
+    #[oai(
+        path = "/records/:id/status",
+        method = "post",
+        operation_id = "moveRecord"
+    )]
+    async fn move_to(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        /// The record's ETag as last read (`"v3"`).
+        #[oai(
+            name = "If-Match",
+            validator(max_length = 40, pattern = r#"^(W/)?"v[0-9]{1,19}"$"#)
+        )]
+        if_match: Header<Option<String>>,
+        body: Json<StatusMove>,
+    ) -> Result<Shown, AppError> {
+        let me = acting(req, &viewer)?;
+        let id = record_id(&id.0)?;
+        let version = match if_match.0.as_deref() {
+            Some(tag) => Some(based_on(Some(tag))?),
+            None => None,
+        };
+        let record = state_of(req)?
+            .records
+            .move_to(&me.actor(), id, version, body.0.status.into_string())
+            .await
+            .map_err(edit_error)?;
+        Ok(Shown::of(&record))
+    }
+
+    /// Watch or stop watching a record
+    #[oai(
+        path = "/records/:id/watching",
+        method = "put",
+        operation_id = "watchRecord"
+    )]
+    async fn watch(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        body: Json<Watching>,
+    ) -> Result<Shown, AppError> {
+        let me = acting(req, &viewer)?;
+        let record = state_of(req)?
+            .records
+            .watch(&me.actor(), record_id(&id.0)?, body.0.watching)
+            .await?;
+        Ok(Shown::of(&record))
+    }
+
+    /// Move a record to the trash
+    ///
+    /// Admins and the owner; restorable for 30 days. Its number is free for others
+    /// meanwhile.
+    #[oai(path = "/records/:id", method = "delete", operation_id = "trashRecord")]
+    async fn trash(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> Result<Done, AppError> {
+        let me = acting(req, &viewer)?;
+        state_of(req)?
+            .records
+            .trash(&me.actor(), record_id(&id.0)?)
+            .await?;
+        Ok(Done::Done)
+    }
+
+    /// Restore a record from the trash
+    ///
+    /// `409` when its number was given to another record since.
+    #[oai(
+        path = "/records/:id/restore",
+        method = "post",
+        operation_id = "restoreRecord"
+    )]
+    async fn restore(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+    ) -> Result<Shown, AppError> {
+        let me = acting(req, &viewer)?;
+        let record = state_of(req)?
+            .records
+            .restore(&me.actor(), record_id(&id.0)?)
+            .await?;
+        Ok(Shown::of(&record))
+    }
+
+    /// A record's history
+    ///
+    /// Every change (who, when, field, old → new), oldest first.
+    #[oai(
+        path = "/records/:id/history",
+        method = "get",
+        operation_id = "listRecordHistory"
+    )]
+    async fn history(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Reply<Listed<ChangeView>>, AppError> {
+        let me = viewer.require()?;
+        let lines = state_of(req)?
+            .records
+            .history(&me.actor(), record_id(&id.0)?)
+            .await?;
+        let views = lines.iter().map(ChangeView::from).collect();
+        Ok(Reply(PageRequest::new(page.0, limit.0).slice(views)))
     }
 }

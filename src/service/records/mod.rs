@@ -1,6 +1,10 @@
 //! Records: numbered letters and documents. This part creates them (a number made in the
 //! format for their direction, or typed by hand and refused when taken) and shows them to
-//! whom they are for.
+//! whom they are for; `edits` changes them.
+
+mod edits;
+
+pub use edits::{Edit, EditError};
 
 use std::sync::Arc;
 
@@ -162,6 +166,7 @@ impl Records {
                     None => numbers.next(record.direction, year, &format, record.id.as_u128())?,
                 };
                 let created = Change {
+                    version: 1,
                     at: now,
                     by,
                     field: "created".into(),
@@ -169,6 +174,7 @@ impl Records {
                     new: record.number.clone(),
                 };
                 tx.records().insert(&record, &[created])?;
+                tx.emit(crate::events::Event::RecordChanged { record: record.id });
                 Ok(Ok(record))
             })
             .await?

@@ -1,0 +1,380 @@
+//! Changing a record: its fields and assignees (saved only over the version they were based
+//! on), its status (only by a move the workflow allows the actor's role), who watches it,
+//! the trash and back. Every change writes its history lines in the same transaction.
+
+use super::{Records, assignable, may_see};
+use crate::domain::ids::{RecordId, UserId};
+use crate::domain::permission::Permission;
+use crate::domain::record::{Change, FieldChange, Record, RecordEdit};
+use crate::domain::workflow::{Refused, Workflow};
+use crate::events::Event;
+use crate::service::access::Actor;
+use crate::service::error::{ErrorCode, ServiceError};
+use crate::store::{StoreError, Tx};
+
+/// Why a change was not saved: a refusal, or a save based on an old version.
+#[derive(Debug)]
+pub enum EditError {
+    Refused(ServiceError),
+    /// Someone saved first: the record as it is now, and what changed since the version the
+    /// edit was based on.
+    Stale {
+        current: Box<Record>,
+        since: Vec<Change>,
+    },
+}
+
+impl From<ServiceError> for EditError {
+    fn from(e: ServiceError) -> Self {
+        EditError::Refused(e)
+    }
+}
+
+impl From<StoreError> for EditError {
+    fn from(e: StoreError) -> Self {
+        EditError::Refused(e.into())
+    }
+}
+
+/// What the edit of a record changes; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    pub fields: RecordEdit,
+    pub assignees: Option<Vec<UserId>>,
+}
+
+/// A record `actor` may see and is not in the trash, read in the write (404 otherwise).
+fn visible(
+    tx: &Tx<'_>,
+    actor: &Actor,
+    id: RecordId,
+) -> Result<Result<Record, ServiceError>, StoreError> {
+    Ok(tx
+        .records()
+        .get(id)?
+        .filter(|r| r.deleted_at.is_none() && may_see(actor.id, actor.role, r))
+        .ok_or_else(ServiceError::not_found))
+}
+
+/// Whether `actor` may edit `record`: their own, or anyone's from moderator up.
+fn may_edit(actor: &Actor, record: &Record) -> Result<(), ServiceError> {
+    let allowed = if record.owner == actor.id {
+        actor.role.may(Permission::EditOwn)
+    } else {
+        actor.role.may(Permission::EditAll)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(
+            "Members edit the records they own; moderators edit all.",
+        ))
+    }
+}
+
+/// Refuses a save based on another version than the stored one, with what changed since.
+fn current_at(
+    tx: &Tx<'_>,
+    record: &Record,
+    based_on: u64,
+) -> Result<Result<(), EditError>, StoreError> {
+    if record.version == based_on {
+        return Ok(Ok(()));
+    }
+    let since = tx
+        .records()
+        .history(record.id)?
+        .into_iter()
+        .filter(|c| c.version > based_on)
+        .collect();
+    Ok(Err(EditError::Stale {
+        current: Box::new(record.clone()),
+        since,
+    }))
+}
+
+/// Writes `next` (one version up) with `changes` as its history lines.
+fn save(
+    tx: &Tx<'_>,
+    by: UserId,
+    now: jiff::Timestamp,
+    mut next: Record,
+    changes: Vec<FieldChange>,
+) -> Result<Record, StoreError> {
+    let version = next.version + 1;
+    let lines: Vec<Change> = changes
+        .into_iter()
+        .map(|(field, old, new)| Change {
+            version,
+            at: now,
+            by,
+            field: field.into(),
+            old,
+            new,
+        })
+        .collect();
+    let expected = next.version;
+    next.updated_at = now;
+    let saved = tx
+        .records()
+        .update(&next, expected, &lines)?
+        .map_err(|_| StoreError::Corrupt("a record changed inside its own write".into()))?;
+    tx.emit(Event::RecordChanged { record: saved.id });
+    Ok(saved)
+}
+
+/// Usernames of `members`, as the history shows them.
+fn names(tx: &Tx<'_>, members: &[UserId]) -> Result<String, StoreError> {
+    let mut out = Vec::with_capacity(members.len());
+    for m in members {
+        out.push(
+            tx.users()
+                .get(*m)?
+                .map_or_else(|| "a former member".to_string(), |u| u.username),
+        );
+    }
+    Ok(out.join(", "))
+}
+
+/// What a change decided: the record as it should be and the fields that changed (nothing
+/// is saved when none did).
+type Decided = (Record, Vec<FieldChange>);
+
+impl Records {
+    /// Runs `decide` in a write on the record `actor` may see (404 otherwise) and saves what
+    /// it decides, one version up, with its history lines.
+    async fn change<E>(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        mut decide: impl FnMut(&Tx<'_>, &Actor, Record) -> Result<Result<Decided, E>, StoreError>
+        + Send
+        + 'static,
+    ) -> Result<Record, E>
+    where
+        E: From<ServiceError> + From<StoreError> + Send + 'static,
+    {
+        let now = self.clock.now();
+        let actor = actor.clone();
+        self.store
+            .write(move |tx| {
+                let record = match visible(tx, &actor, id)? {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e.into())),
+                };
+                let (next, changes) = match decide(tx, &actor, record)? {
+                    Ok(decided) => decided,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if changes.is_empty() {
+                    return Ok(Ok(next));
+                }
+                Ok(Ok(save(tx, actor.id, now, next, changes)?))
+            })
+            .await?
+    }
+
+    /// Saves `edit` over the record if it is still at version `based_on`; `Stale` with what
+    /// changed since otherwise. An edit that changes nothing saves nothing.
+    pub async fn edit(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        based_on: u64,
+        edit: Edit,
+    ) -> Result<Record, EditError> {
+        self.access.require(actor, Permission::EditOwn)?;
+        if let Some(a) = &edit.assignees
+            && a.len() > super::ASSIGNEES_MAX
+        {
+            return Err(ServiceError::invalid(
+                "assignees",
+                format!("Assign at most {} people.", super::ASSIGNEES_MAX),
+            )
+            .into());
+        }
+        let now = self.clock.now();
+        self.change(actor, id, move |tx, actor, record| {
+            if let Err(e) = may_edit(actor, &record) {
+                return Ok(Err(e.into()));
+            }
+            if let Err(stale) = current_at(tx, &record, based_on)? {
+                return Ok(Err(stale));
+            }
+            let (mut next, mut changes) = match record.edited(&edit.fields) {
+                Ok(done) => done,
+                Err(problems) => {
+                    return Ok(Err(ServiceError::Invalid(
+                        problems
+                            .into_iter()
+                            .map(|(f, why)| crate::domain::account::FieldError::new(f, why))
+                            .collect(),
+                    )
+                    .into()));
+                }
+            };
+            if let Some(wanted) = &edit.assignees {
+                let mut assignees: Vec<UserId> = Vec::new();
+                for a in wanted {
+                    if !assignees.contains(a) {
+                        assignees.push(*a);
+                    }
+                }
+                for a in assignees.iter().filter(|a| !record.assignees.contains(a)) {
+                    let user = tx.users().get(*a)?;
+                    if let Err(why) = assignable(user, *a, &next, now) {
+                        return Ok(Err(ServiceError::invalid("assignees", why).into()));
+                    }
+                }
+                if assignees != record.assignees {
+                    changes.push((
+                        "assignees",
+                        names(tx, &record.assignees)?,
+                        names(tx, &assignees)?,
+                    ));
+                    for a in &assignees {
+                        if !next.watchers.contains(a) {
+                            next.watchers.push(*a);
+                        }
+                    }
+                    next.assignees = assignees;
+                }
+            }
+            Ok(Ok((next, changes)))
+        })
+        .await
+    }
+
+    /// Moves the record to status `to`, if the workflow lets the actor's role make that
+    /// move (`403` with the reason otherwise). The owner, the assignees and moderators up move
+    /// records; `based_on`, when given, must be the stored version.
+    pub async fn move_to(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        based_on: Option<u64>,
+        to: String,
+    ) -> Result<Record, EditError> {
+        self.access.require(actor, Permission::EditOwn)?;
+        let workflow = Workflow::default();
+        self.change(actor, id, move |tx, actor, record| {
+            let works_on = record.owner == actor.id || record.assignees.contains(&actor.id);
+            if !works_on && !actor.role.may(Permission::EditAll) {
+                return Ok(Err(ServiceError::forbidden(
+                    "The owner, the assignees and moderators move a record along.",
+                )
+                .into()));
+            }
+            if let Some(v) = based_on
+                && let Err(stale) = current_at(tx, &record, v)?
+            {
+                return Ok(Err(stale));
+            }
+            if record.status == to {
+                return Ok(Ok((record, Vec::new())));
+            }
+            if let Err(why) = workflow.may_move(&record.status, &to, actor.role) {
+                let e = match why {
+                    Refused::UnknownStatus(_) => ServiceError::invalid("status", why.to_string()),
+                    _ => ServiceError::forbidden(why.to_string()),
+                };
+                return Ok(Err(e.into()));
+            }
+            let label = |key: &str| {
+                workflow
+                    .status(key)
+                    .map_or_else(|| key.to_string(), |s| s.label.clone())
+            };
+            let change = ("status", label(&record.status), label(&to));
+            let mut next = record;
+            next.status = to.clone();
+            Ok(Ok((next, vec![change])))
+        })
+        .await
+    }
+
+    /// Starts or stops `actor` watching a record they can see. (Watching a record visible
+    /// only to its people makes them one of its people; unwatching one they are not
+    /// otherwise on hides it from them.)
+    pub async fn watch(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        on: bool,
+    ) -> Result<Record, ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        self.change(actor, id, move |_, actor, mut record| {
+            if record.watchers.contains(&actor.id) == on {
+                return Ok(Ok((record, Vec::new())));
+            }
+            let name = actor.username.clone();
+            let change = if on {
+                record.watchers.push(actor.id);
+                ("watchers", String::new(), name)
+            } else {
+                record.watchers.retain(|w| *w != actor.id);
+                ("watchers", name, String::new())
+            };
+            Ok(Ok((record, vec![change])))
+        })
+        .await
+    }
+
+    /// Moves a record to the trash (admins and the owner of the community). Its number is
+    /// freed for others until it is restored.
+    pub async fn trash(&self, actor: &Actor, id: RecordId) -> Result<Record, ServiceError> {
+        self.access.require(actor, Permission::Discard)?;
+        let now = self.clock.now();
+        self.change(actor, id, move |tx, _, mut record| {
+            tx.record_numbers().release(&record.number)?;
+            record.deleted_at = Some(now);
+            let change = ("deleted", String::new(), "moved to the trash".to_string());
+            Ok(Ok((record, vec![change])))
+        })
+        .await
+    }
+
+    /// Takes a record out of the trash with its number, unless another record has taken
+    /// that number since (`409`, saying which).
+    pub async fn restore(&self, actor: &Actor, id: RecordId) -> Result<Record, ServiceError> {
+        self.access.require(actor, Permission::Discard)?;
+        let now = self.clock.now();
+        let by = actor.id;
+        self.store
+            .write(move |tx| {
+                let Some(record) = tx.records().get(id)?.filter(|r| r.deleted_at.is_some())
+                else {
+                    return Ok(Err(ServiceError::not_found()));
+                };
+                if !tx.record_numbers().claim(&record.number, id.as_u128())? {
+                    let holder = tx
+                        .record_numbers()
+                        .holder(&record.number)?
+                        .map(RecordId::from_u128);
+                    let title = match holder {
+                        Some(h) => tx.records().get(h)?.map(|r| r.title),
+                        None => None,
+                    };
+                    return Ok(Err(ServiceError::conflict(
+                        ErrorCode::Conflict,
+                        format!(
+                            "{} has been given to another record since{}: change that record's number first.",
+                            record.number,
+                            title.map(|t| format!(" (\"{t}\")")).unwrap_or_default()
+                        ),
+                    )));
+                }
+                let mut next = record;
+                next.deleted_at = None;
+                let change = ("restored", "in the trash".to_string(), String::new());
+                Ok(Ok(save(tx, by, now, next, vec![change])?))
+            })
+            .await?
+    }
+
+    /// Everything that happened to a record `actor` may see, oldest first.
+    pub async fn history(&self, actor: &Actor, id: RecordId) -> Result<Vec<Change>, ServiceError> {
+        self.get(actor, id).await?;
+        Ok(self.store.read(move |rx| rx.records().history(id)).await?)
+    }
+}
