@@ -56,6 +56,7 @@ pub fn member_data_parts() -> MemberDataParts {
             service::matching::member_data(),
             service::stories::member_data(),
             service::messages::member_data(),
+            service::records::member_data(),
             service::notifications::member_data(),
             service::audit::member_data(),
         ]

@@ -1,12 +1,13 @@
 //! Records and their history. A record is saved only over the version it was read at, so two
 //! edits never clobber each other; each save writes its history lines in the same
-//! transaction.
+//! transaction, and notes everyone on the record or in its history in `record_people`, so a
+//! member's part in records is found (and erased with their account) without a scan.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
 
 use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
-use crate::domain::ids::RecordId;
+use crate::domain::ids::{RecordId, UserId};
 use crate::domain::record::{Change, Record};
 
 /// record id → `Record`.
@@ -14,7 +15,11 @@ const RECORDS: Rows<u128, Record> = Rows::new("records");
 /// (record id, line) → `Change`, oldest first.
 const HISTORY: Rows<(u128, u64), Change> = Rows::new("record_history");
 
-pub(super) const TABLES: &[&dyn CatalogTable] = &[&RECORDS, &HISTORY];
+/// (member, record) for everyone who is or was on a record (owner, assignee, watcher) or
+/// changed it.
+const PEOPLE: TableDefinition<(u128, u128), ()> = TableDefinition::new("record_people");
+
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&RECORDS, &HISTORY, &PEOPLE];
 
 pub struct Records<'s, S>(&'s S);
 
@@ -45,12 +50,24 @@ impl<S: Snapshot> Records<'_, S> {
         }
         Ok(out)
     }
+
+    /// The records `member` is or was on, or changed.
+    pub fn of_member(&self, member: UserId) -> Result<Vec<RecordId>, StoreError> {
+        let m = member.as_u128();
+        self.0
+            .table(PEOPLE)?
+            .range((m, 0)..=(m, u128::MAX))?
+            .map(|e| e.map(|(k, _)| RecordId::from_u128(k.value().1)))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
 }
 
 impl Records<'_, Tx<'_>> {
     /// Stores a new record (version 1) with its history's first lines.
     pub fn insert(&self, record: &Record, changes: &[Change]) -> Result<(), StoreError> {
         RECORDS.insert(self.0, record.id.as_u128(), record)?;
+        self.note_people(record, changes)?;
         self.append(record.id, changes)
     }
 
@@ -69,11 +86,73 @@ impl Records<'_, Tx<'_>> {
                 let mut saved = record.clone();
                 saved.version = expected + 1;
                 RECORDS.insert(self.0, saved.id.as_u128(), &saved)?;
+                self.note_people(&saved, changes)?;
                 self.append(saved.id, changes)?;
                 Ok(Ok(saved))
             }
             other => Ok(Err(other)),
         }
+    }
+
+    /// Takes `member` off every record: no longer its owner (the record stays the
+    /// community's, owned by nobody), assignee or watcher; their history lines kept without
+    /// their id, and their name in assignment lines replaced.
+    /// Answers the records it changed.
+    pub fn erase_member(&self, member: UserId, name: &str) -> Result<Vec<RecordId>, StoreError> {
+        let nobody = UserId::from_u128(0);
+        let records = self.of_member(member)?;
+        for &id in &records {
+            if let Some(mut record) = self.get(id)? {
+                if record.owner == member {
+                    record.owner = nobody;
+                }
+                record.assignees.retain(|a| *a != member);
+                record.watchers.retain(|w| *w != member);
+                RECORDS.insert(self.0, id.as_u128(), &record)?;
+            }
+            let r = id.as_u128();
+            let lines: Vec<(u64, Change)> = HISTORY
+                .open(self.0)?
+                .range((r, 0)..=(r, u64::MAX))?
+                .map(|e| {
+                    let (k, v) = e?;
+                    Ok((k.value().1, super::codec::decode(v.value())?))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for (line, mut change) in lines {
+                let named = |text: &str| {
+                    text.split(", ")
+                        .map(|n| if n == name { "a former member" } else { n })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let (old, new) = (named(&change.old), named(&change.new));
+                if change.by == member || old != change.old || new != change.new {
+                    if change.by == member {
+                        change.by = nobody;
+                    }
+                    change.old = old;
+                    change.new = new;
+                    HISTORY.insert(self.0, (r, line), &change)?;
+                }
+            }
+            self.0.table(PEOPLE)?.remove((member.as_u128(), r))?;
+        }
+        Ok(records)
+    }
+
+    fn note_people(&self, record: &Record, changes: &[Change]) -> Result<(), StoreError> {
+        let mut people = self.0.table(PEOPLE)?;
+        let r = record.id.as_u128();
+        let on_it = std::iter::once(record.owner)
+            .chain(record.assignees.iter().copied())
+            .chain(record.watchers.iter().copied())
+            .chain(changes.iter().map(|c| c.by))
+            .filter(|m| m.as_u128() != 0);
+        for member in on_it {
+            people.insert((member.as_u128(), r), ())?;
+        }
+        Ok(())
     }
 
     fn append(&self, id: RecordId, changes: &[Change]) -> Result<(), StoreError> {

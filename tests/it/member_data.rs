@@ -196,6 +196,45 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
             .status(),
         204
     );
+    // Records: one she owns and changed, and one of Eve's she is assigned to.
+    let made = post(
+        "/api/v1/records",
+        serde_json::json!({"title": "Hall booking", "direction": "internal"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.status(), 201);
+    let hers: serde_json::Value = made.json().await.unwrap();
+    let hers = format!("/api/v1/records/{}", hers["data"]["id"].as_str().unwrap());
+    let edited = dora
+        .patch(app.url(&hers))
+        .header("x-csrf-token", &csrf)
+        .header("if-match", "\"v1\"")
+        .json(&serde_json::json!({"title": "Hall booking for May"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200);
+    let assigned = eve_post(
+        "/api/v1/records",
+        reqwest::Method::POST,
+        serde_json::json!({"title": "Roof repair", "direction": "incoming",
+                           "visibility": "people", "assigneeIds": [id]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(assigned.status(), 201);
+    let eves: serde_json::Value = assigned.json().await.unwrap();
+    let eves = format!("/api/v1/records/{}", eves["data"]["id"].as_str().unwrap());
+    let reassigned = eve_client
+        .patch(app.url(&eves))
+        .header("x-csrf-token", &eve_csrf)
+        .header("if-match", "\"v1\"")
+        .json(&serde_json::json!({"assigneeIds": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reassigned.status(), 200);
     run_jobs(&app).await;
 
     let before = app.store.tables_containing(&needles(&id)).unwrap();
@@ -223,6 +262,9 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "invites",
         "audit_log",
         "one_time_tokens",
+        "records",
+        "record_history",
+        "record_people",
     ] {
         assert!(
             before.iter().any(|t| t == table),
@@ -260,5 +302,16 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         .unwrap_or_else(|| panic!("{invites} {invite}"))
         .clone();
     assert_eq!(dora_invite["joined"], serde_json::json!(["eve"]));
+    // The records stay the community's: hers is owned by nobody now, and Eve's history
+    // no longer names her.
+    let record = crate::helpers::get_json(&owner, &app.url(&hers)).await;
+    assert_eq!(record["data"]["title"], "Hall booking for May");
+    assert_eq!(
+        record["data"]["ownerId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    let history = crate::helpers::get_json(&owner, &app.url(&format!("{eves}/history"))).await;
+    assert_eq!(history["data"][1]["field"], "assignees", "{history}");
+    assert_eq!(history["data"][1]["old"], "a former member", "{history}");
     app.stop().await;
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::access::{Access, Actor};
 use super::error::ServiceError;
 use super::limits::{Limit, LimitKind, RateLimiter};
+use super::member_data::MemberData;
 use crate::clock::SharedClock;
 use crate::domain::account::FieldError;
 use crate::domain::account::User;
@@ -21,7 +22,8 @@ use crate::domain::record::{
 };
 use crate::domain::role::Role;
 use crate::domain::workflow::Workflow;
-use crate::store::Store;
+use crate::store::{Rx, Store, StoreError, Tx};
+use serde_json::{Value, json};
 
 /// What someone asks for when they create a record.
 #[derive(Debug, Clone)]
@@ -216,4 +218,51 @@ fn assignable(
         ));
     }
     Ok(())
+}
+
+pub fn member_data() -> Vec<Box<dyn MemberData>> {
+    vec![Box::new(RecordsPart)]
+}
+
+/// A member's part in records: those they own, are assigned or watch, and the changes they
+/// made. Records are the community's, so erasing takes the member off them (a record they
+/// owned is owned by nobody) instead of deleting them.
+struct RecordsPart;
+
+impl MemberData for RecordsPart {
+    fn name(&self) -> &'static str {
+        "records"
+    }
+
+    fn export(&self, rx: &Rx, user: &User) -> Result<Value, StoreError> {
+        let mut out = Vec::new();
+        for id in rx.records().of_member(user.id)? {
+            let Some(r) = rx.records().get(id)? else {
+                continue;
+            };
+            let mine: Vec<Value> = rx
+                .records()
+                .history(id)?
+                .into_iter()
+                .filter(|c| c.by == user.id)
+                .map(|c| json!({"at": c.at.to_string(), "field": c.field, "old": c.old, "new": c.new}))
+                .collect();
+            out.push(json!({
+                "number": r.number,
+                "title": r.title,
+                "owner": r.owner == user.id,
+                "assigned": r.assignees.contains(&user.id),
+                "watching": r.watchers.contains(&user.id),
+                "my_changes": mine,
+            }));
+        }
+        Ok(out.into())
+    }
+
+    fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
+        for record in tx.records().erase_member(user.id, &user.username)? {
+            tx.emit(crate::events::Event::RecordChanged { record });
+        }
+        Ok(())
+    }
 }
