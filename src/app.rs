@@ -317,6 +317,7 @@ impl App {
                 access.clone(),
                 clock.clone(),
                 limiter.clone(),
+                &events,
             ),
             stories: service::stories::Stories::new(
                 store.clone(),

@@ -17,6 +17,10 @@ pub struct Status {
     pub key: String,
     /// What people read: "In progress".
     pub label: String,
+    /// Work on a record here is over (completed, archived): it is not open, never overdue,
+    /// and not in anyone's "my work".
+    #[serde(default)]
+    pub closed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +66,7 @@ impl Default for Workflow {
         let status = |key: &str, label: &str| Status {
             key: key.into(),
             label: label.into(),
+            closed: matches!(key, "completed" | "archived"),
         };
         let step = |from: &str, to: &str, least: Role| Move {
             from: from.into(),
@@ -98,6 +103,14 @@ impl Workflow {
 
     pub fn status(&self, key: &str) -> Option<&Status> {
         self.statuses.iter().find(|s| s.key == key)
+    }
+
+    /// The statuses where work is over.
+    pub fn closed(&self) -> impl Iterator<Item = &str> {
+        self.statuses
+            .iter()
+            .filter(|s| s.closed)
+            .map(|s| s.key.as_str())
     }
 
     /// Whether `role` may move a record from `from` to `to`.
@@ -215,10 +228,12 @@ mod tests {
         w.statuses.push(Status {
             key: "New Stuff".into(),
             label: " ".into(),
+            closed: false,
         });
         w.statuses.push(Status {
             key: "new".into(),
             label: "Again".into(),
+            closed: false,
         });
         w.moves.push(Move {
             from: "new".into(),

@@ -40,6 +40,14 @@ impl<S: Snapshot> Records<'_, S> {
         RECORDS.get(self.0, id.as_u128())
     }
 
+    /// Every record (trashed ones too), in id order: oldest first.
+    pub fn for_each(&self, mut f: impl FnMut(Record)) -> Result<(), StoreError> {
+        for entry in RECORDS.open(self.0)?.iter()? {
+            f(super::codec::decode(entry?.1.value())?);
+        }
+        Ok(())
+    }
+
     /// Everything that happened to a record, oldest first.
     pub fn history(&self, id: RecordId) -> Result<Vec<Change>, StoreError> {
         let r = id.as_u128();

@@ -355,6 +355,8 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("getStory", &[401, 404]),
     ("createRecord", &[401, 403, 409, 422]),
     ("getRecord", &[401, 404]),
+    ("listRecords", &[401, 422]),
+    ("listMyWork", &[401]),
     ("updateRecord", &[401, 403, 404, 409, 422, 428]),
     ("moveRecord", &[401, 403, 404, 409, 422]),
     ("watchRecord", &[401, 404]),

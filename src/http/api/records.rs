@@ -16,6 +16,7 @@ use crate::domain::ids::{RecordId, UserId};
 use crate::domain::record::{
     Change, Direction, Priority, Record, RecordDraft, RecordEdit, Visibility,
 };
+use crate::domain::record_list::{RecordFilter, RecordSort};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
@@ -54,6 +55,11 @@ api_enum!(
 api_enum!(
     /// How pressing a record is.
     RecordPriority <=> Priority { Low, Normal, High, Urgent }
+);
+api_enum!(
+    /// The orders a records list comes in: newest or oldest created, most recently changed,
+    /// soonest due (overdue first, undated last), most urgent.
+    ListSort <=> RecordSort { Newest, Oldest, Updated, Due, Priority }
 );
 api_enum!(
     /// Who may see a record.
@@ -323,6 +329,27 @@ fn parse_members(ids: &[Text]) -> Result<Vec<UserId>, AppError> {
         .collect()
 }
 
+fn day(raw: Option<String>, field: &'static str) -> Result<Option<jiff::civil::Date>, AppError> {
+    raw.map(|d| {
+        d.parse()
+            .map_err(|_| AppError::invalid(field, "Write the date as YYYY-MM-DD, a real day."))
+    })
+    .transpose()
+}
+
+fn member(raw: Option<String>, field: &'static str) -> Result<Option<UserId>, AppError> {
+    raw.map(|m| {
+        m.trim()
+            .parse()
+            .map_err(|_| AppError::invalid(field, "Use a member id."))
+    })
+    .transpose()
+}
+
+fn listed(records: &[Record], total: u64, page: PageRequest) -> Reply<Listed<RecordView>> {
+    Reply(page.answer(records.iter().map(RecordView::from).collect(), total))
+}
+
 fn record_id(raw: &str) -> Result<RecordId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
@@ -364,6 +391,83 @@ impl RecordsApi {
             }),
             etag(record.version),
         ))
+    }
+
+    /// List records
+    ///
+    /// The records you may see that pass every filter given, in the order asked for.
+    #[oai(path = "/records", method = "get", operation_id = "listRecords")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        /// A status of the workflow (`in_progress`).
+        #[oai(validator(max_length = 32))]
+        status: Query<Option<String>>,
+        priority: Query<Option<RecordPriority>>,
+        direction: Query<Option<RecordDirection>>,
+        #[oai(name = "ownerId", validator(max_length = 36))] owner_id: Query<Option<String>>,
+        #[oai(name = "assigneeId", validator(max_length = 36))] assignee_id: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] tag: Query<Option<String>>,
+        /// Due on or before this day (`YYYY-MM-DD`).
+        #[oai(name = "dueBefore", validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+        due_before: Query<Option<String>>,
+        /// Due on or after this day (`YYYY-MM-DD`).
+        #[oai(name = "dueAfter", validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+        due_after: Query<Option<String>>,
+        /// Only records due before today in a status that is not closed.
+        overdue: Query<Option<bool>>,
+        /// Only records in a status that is not closed (completed, archived).
+        open: Query<Option<bool>>,
+        /// Words in the number, title or correspondent.
+        #[oai(validator(max_length = 100))]
+        q: Query<Option<String>>,
+        sort: Query<Option<ListSort>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Reply<Listed<RecordView>>, AppError> {
+        let me = viewer.require()?;
+        let filter = RecordFilter {
+            status: status.0,
+            priority: priority.0.map(Into::into),
+            direction: direction.0.map(Into::into),
+            owner: member(owner_id.0, "ownerId")?,
+            assignee: member(assignee_id.0, "assigneeId")?,
+            tag: tag.0,
+            due_before: day(due_before.0, "dueBefore")?,
+            due_after: day(due_after.0, "dueAfter")?,
+            overdue: overdue.0.unwrap_or(false),
+            open: open.0.unwrap_or(false),
+            text: q.0,
+        };
+        let sort = sort.0.map_or(RecordSort::Newest, Into::into);
+        let page = PageRequest::new(page.0, limit.0);
+        let (records, total) = state_of(req)?
+            .records
+            .list(&me.actor(), &filter, sort, page.offset(), page.limit())
+            .await?;
+        Ok(listed(&records, total, page))
+    }
+
+    /// My work
+    ///
+    /// Open records assigned to you: overdue first, then by due date, undated last.
+    #[oai(path = "/me/work", method = "get", operation_id = "listMyWork")]
+    async fn my_work(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Reply<Listed<RecordView>>, AppError> {
+        let me = viewer.require()?;
+        let page = PageRequest::new(page.0, limit.0);
+        let (records, total) = state_of(req)?
+            .records
+            .my_work(&me.actor(), page.offset(), page.limit())
+            .await?;
+        Ok(listed(&records, total, page))
     }
 
     /// Get a record

@@ -3,10 +3,13 @@
 //! whom they are for; `edits` changes them.
 
 mod edits;
+mod list;
 
 pub use edits::{Edit, EditError};
+pub use list::Found;
+use list::{Lists, RecordIndex};
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use super::access::{Access, Actor};
 use super::error::ServiceError;
@@ -20,8 +23,10 @@ use crate::domain::permission::Permission;
 use crate::domain::record::{
     Change, Direction, NumberFormat, Priority, Record, RecordDraft, Visibility, typed_number,
 };
+use crate::domain::record_list::{RecordFilter, RecordSort};
 use crate::domain::role::Role;
 use crate::domain::workflow::Workflow;
+use crate::events::{Event, EventBus};
 use crate::store::{Rx, Store, StoreError, Tx};
 use serde_json::{Value, json};
 
@@ -43,6 +48,7 @@ pub struct Records {
     access: Access,
     clock: SharedClock,
     limiter: Arc<RateLimiter>,
+    index: Arc<RecordIndex>,
 }
 
 /// Records a member may create in an hour (each is stored for good).
@@ -69,13 +75,148 @@ impl Records {
         access: Access,
         clock: SharedClock,
         limiter: Arc<RateLimiter>,
+        events: &EventBus,
     ) -> Self {
+        let index = Arc::new(RecordIndex::default());
+        let follower = Arc::clone(&index);
+        events.listen(move |event| {
+            if let Event::RecordChanged { record } = event {
+                follower.note(*record);
+            }
+        });
         Self {
             store,
             access,
             clock,
             limiter,
+            index,
         }
+    }
+
+    /// A page of the records `actor` may see that `filter` finds, in `sort` order, with how
+    /// many there are in all.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: &RecordFilter,
+        sort: RecordSort,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Record>, u64), ServiceError> {
+        self.access.require(actor, Permission::View)?;
+        ServiceError::check(
+            filter
+                .problems()
+                .into_iter()
+                .map(|(f, why)| FieldError::new(f, why))
+                .collect(),
+        )?;
+        self.bring_up_to_date().await?;
+        let workflow = Workflow::default();
+        let closed: Vec<&str> = workflow.closed().collect();
+        let today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        let found = {
+            let lists = self
+                .index
+                .lists
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let empty = Lists::default();
+            lists.as_ref().unwrap_or(&empty).find(
+                actor.id, actor.role, filter, &closed, today, sort, offset, limit,
+            )
+        };
+        let (who, role) = (actor.id, actor.role);
+        let records = self.store.lookup(move |rx| {
+            let mut out = Vec::with_capacity(found.ids.len());
+            for id in &found.ids {
+                if let Some(r) = rx.records().get(*id)?
+                    && r.deleted_at.is_none()
+                    && may_see(who, role, &r)
+                {
+                    out.push(r);
+                }
+            }
+            Ok::<_, StoreError>(out)
+        })?;
+        Ok((records, found.total))
+    }
+
+    /// `actor`'s work: open records assigned to them, overdue first, then by due date.
+    pub async fn my_work(
+        &self,
+        actor: &Actor,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Record>, u64), ServiceError> {
+        let filter = RecordFilter {
+            assignee: Some(actor.id),
+            open: true,
+            ..Default::default()
+        };
+        self.list(actor, &filter, RecordSort::Due, offset, limit)
+            .await
+    }
+
+    /// Builds the index on first use; afterwards re-reads the records that changed.
+    async fn bring_up_to_date(&self) -> Result<(), StoreError> {
+        let built = self
+            .index
+            .lists
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if !built {
+            // Changes from now on are either in the snapshot below or noted as dirty.
+            self.index.take_dirty();
+            let lists = self
+                .store
+                .read(|rx| {
+                    let mut lists = Lists::default();
+                    rx.records().for_each(|r| lists.put(r.id, Some(&r)))?;
+                    Ok::<_, StoreError>(lists)
+                })
+                .await?;
+            tracing::debug!(records = lists.len(), "records list index built");
+            let mut slot = self
+                .index
+                .lists
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if slot.is_none() {
+                *slot = Some(lists);
+            }
+        }
+        let mut dirty = self.index.take_dirty();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        // In id order, so records made together take positions in the order they were made.
+        dirty.sort_unstable();
+        let few = dirty.len() <= 100;
+        let read = move |rx: &Rx| {
+            dirty
+                .iter()
+                .map(|id| Ok((*id, rx.records().get(*id)?)))
+                .collect::<Result<Vec<_>, StoreError>>()
+        };
+        // A few are read on this thread; many (an import) off it.
+        let fresh = if few {
+            self.store.lookup(read)?
+        } else {
+            self.store.read(read).await?
+        };
+        let mut slot = self
+            .index
+            .lists
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(lists) = slot.as_mut() {
+            for (id, record) in &fresh {
+                lists.put(*id, record.as_ref());
+            }
+        }
+        Ok(())
     }
 
     /// Creates a record owned by `actor`, at the workflow's first status; the creator and
