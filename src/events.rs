@@ -125,6 +125,13 @@ pub enum Event {
     ReportDecided { report: ReportId, reporter: UserId },
     /// A record was created, changed, moved to the trash, restored or purged.
     RecordChanged { record: RecordId },
+    /// `member` should hear `news` of a record (`by` did it, when someone did).
+    RecordNotice {
+        record: RecordId,
+        member: UserId,
+        by: Option<UserId>,
+        news: crate::domain::record::RecordNews,
+    },
 }
 
 /// The families of events a subscriber can follow.
@@ -184,7 +191,7 @@ impl Event {
             | Event::MessageChanged { .. }
             | Event::NotificationNew { .. }
             | Event::NotificationsRead { .. } => Topic::Messages,
-            Event::RecordChanged { .. } => Topic::Records,
+            Event::RecordChanged { .. } | Event::RecordNotice { .. } => Topic::Records,
         }
     }
 
@@ -212,7 +219,8 @@ impl Event {
             | Event::MessageRead { member, .. }
             | Event::MessageChanged { member, .. }
             | Event::NotificationNew { member, .. }
-            | Event::NotificationsRead { member } => Some(*member),
+            | Event::NotificationsRead { member }
+            | Event::RecordNotice { member, .. } => Some(*member),
             Event::LikeNew { to, .. } => Some(*to),
             Event::StoryNew { author, .. }
             | Event::StoryRemoved { author, .. }

@@ -80,6 +80,10 @@ id_type!(
     RecordId
 );
 id_type!(
+    /// A comment on a record (time-ordered: later comments sort later).
+    CommentId
+);
+id_type!(
     /// A conversation between two members.
     ConversationId
 );

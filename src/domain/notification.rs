@@ -166,6 +166,21 @@ pub const EVENTS: &[EventKind] = &[
         email_by_default: false,
     },
     EventKind {
+        event: "record:update",
+        label: "Comments, status changes and assignments on records I watch",
+        email_by_default: false,
+    },
+    EventKind {
+        event: "record:mention",
+        label: "Someone mentioned me on a record",
+        email_by_default: true,
+    },
+    EventKind {
+        event: "record:due",
+        label: "Records of mine that are due soon or overdue",
+        email_by_default: true,
+    },
+    EventKind {
         event: "security:new_sign_in",
         label: "A new sign-in to my account",
         email_by_default: false,

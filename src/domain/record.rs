@@ -394,6 +394,28 @@ impl RecordDraft {
     }
 }
 
+/// What a member hears about a record they watch, were assigned or were named in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordNews {
+    Commented {
+        comment: super::ids::CommentId,
+    },
+    Mentioned {
+        comment: super::ids::CommentId,
+    },
+    /// The status went from one label to another.
+    Moved {
+        from: String,
+        to: String,
+    },
+    /// They were made one of its assignees.
+    Assigned,
+    /// It is due tomorrow (or on the day the reminder setting names).
+    DueSoon,
+    /// Its due day passed while it was open.
+    Overdue,
+}
+
 /// What someone changes in a record; `None` leaves a field as it is. (Status moves go
 /// through the workflow, assignees through their own checks.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -78,7 +78,7 @@ error_codes! {
     UploadInterrupted = "UPLOAD_INTERRUPTED": "The upload did not arrive whole.",
     MetricsForbidden = "METRICS_FORBIDDEN": "Metrics are served to loopback, or with the metrics token.",
     ProfileRequired = "PROFILE_REQUIRED": "Write your profile first: liking and passing need one.",
-    EditWindowClosed = "EDIT_WINDOW_CLOSED": "A message can be edited only in the 15 minutes after it was sent.",
+    EditWindowClosed = "EDIT_WINDOW_CLOSED": "A message or comment can be edited only in the 15 minutes after it was written.",
     TooManyStreams = "TOO_MANY_STREAMS": "The member has as many live streams open as allowed (one per tab); close one.",
     WebhookFailed = "WEBHOOK_FAILED": "The test call to the webhook did not succeed; the message says what happened.",
     VersionConflict = "VERSION_CONFLICT": "Someone saved first: `current` is the record as it is now and `changes` what changed since the version you edited; merge and save again with the new ETag.",

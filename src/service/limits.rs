@@ -68,6 +68,8 @@ pub enum LimitKind {
     WebhookTest,
     /// Records created per member.
     Record,
+    /// Comments on records written per member.
+    RecordComment,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

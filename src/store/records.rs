@@ -7,19 +7,22 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::tables::CatalogTable;
 use super::{Rows, Rx, Snapshot, StoreError, Tx};
-use crate::domain::ids::{RecordId, UserId};
+use crate::domain::ids::{CommentId, RecordId, UserId};
 use crate::domain::record::{Change, Record};
+use crate::domain::record_comment::Comment;
 
 /// record id → `Record`.
 const RECORDS: Rows<u128, Record> = Rows::new("records");
 /// (record id, line) → `Change`, oldest first.
 const HISTORY: Rows<(u128, u64), Change> = Rows::new("record_history");
 
-/// (member, record) for everyone who is or was on a record (owner, assignee, watcher) or
-/// changed it.
+/// (record id, comment id) → `Comment`, oldest first.
+const COMMENTS: Rows<(u128, u128), Comment> = Rows::new("record_comments");
+/// (member, record) for everyone who is or was on a record (owner, assignee, watcher),
+/// changed it or commented on it.
 const PEOPLE: TableDefinition<(u128, u128), ()> = TableDefinition::new("record_people");
 
-pub(super) const TABLES: &[&dyn CatalogTable] = &[&RECORDS, &HISTORY, &PEOPLE];
+pub(super) const TABLES: &[&dyn CatalogTable] = &[&RECORDS, &HISTORY, &COMMENTS, &PEOPLE];
 
 pub struct Records<'s, S>(&'s S);
 
@@ -54,6 +57,21 @@ impl<S: Snapshot> Records<'_, S> {
         let table = HISTORY.open(self.0)?;
         let mut out = Vec::new();
         for entry in table.range((r, 0)..=(r, u64::MAX))? {
+            out.push(super::codec::decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn comment(&self, record: RecordId, id: CommentId) -> Result<Option<Comment>, StoreError> {
+        COMMENTS.get(self.0, (record.as_u128(), id.as_u128()))
+    }
+
+    /// A record's comments, oldest first.
+    pub fn comments(&self, record: RecordId) -> Result<Vec<Comment>, StoreError> {
+        let r = record.as_u128();
+        let table = COMMENTS.open(self.0)?;
+        let mut out = Vec::new();
+        for entry in table.range((r, 0)..=(r, u128::MAX))? {
             out.push(super::codec::decode(entry?.1.value())?);
         }
         Ok(out)
@@ -102,9 +120,40 @@ impl Records<'_, Tx<'_>> {
         }
     }
 
+    /// Sets who watches a record. Watching is not a change to the record: its version and
+    /// history stay as they are.
+    pub fn set_watchers(
+        &self,
+        id: RecordId,
+        watchers: Vec<UserId>,
+    ) -> Result<Option<Record>, StoreError> {
+        let Some(mut record) = self.get(id)? else {
+            return Ok(None);
+        };
+        record.watchers = watchers;
+        RECORDS.insert(self.0, id.as_u128(), &record)?;
+        self.note_people(&record, &[])?;
+        Ok(Some(record))
+    }
+
+    /// Stores a comment (new or changed); its author counts among the record's people.
+    pub fn put_comment(&self, comment: &Comment) -> Result<(), StoreError> {
+        COMMENTS.insert(
+            self.0,
+            (comment.record.as_u128(), comment.id.as_u128()),
+            comment,
+        )?;
+        if comment.author.as_u128() != 0 {
+            self.0
+                .table(PEOPLE)?
+                .insert((comment.author.as_u128(), comment.record.as_u128()), ())?;
+        }
+        Ok(())
+    }
+
     /// Takes `member` off every record: no longer its owner (the record stays the
     /// community's, owned by nobody), assignee or watcher; their history lines kept without
-    /// their id, and their name in assignment lines replaced.
+    /// their id, their name in assignment lines replaced, their comments left as tombstones.
     /// Answers the records it changed.
     pub fn erase_member(&self, member: UserId, name: &str) -> Result<Vec<RecordId>, StoreError> {
         let nobody = UserId::from_u128(0);
@@ -142,6 +191,14 @@ impl Records<'_, Tx<'_>> {
                     change.old = old;
                     change.new = new;
                     HISTORY.insert(self.0, (r, line), &change)?;
+                }
+            }
+            for mut comment in self.comments(id)? {
+                if comment.author == member {
+                    comment.author = nobody;
+                    comment.text.clear();
+                    comment.deleted = true;
+                    self.put_comment(&comment)?;
                 }
             }
             self.0.table(PEOPLE)?.remove((member.as_u128(), r))?;

@@ -235,6 +235,13 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         .await
         .unwrap();
     assert_eq!(reassigned.status(), 200);
+    let commented = post(
+        &format!("{eves}/comments"),
+        serde_json::json!({"text": "On it, @eve"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(commented.status(), 201);
     run_jobs(&app).await;
 
     let before = app.store.tables_containing(&needles(&id)).unwrap();
@@ -264,6 +271,7 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "one_time_tokens",
         "records",
         "record_history",
+        "record_comments",
         "record_people",
     ] {
         assert!(
@@ -313,5 +321,7 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
     let history = crate::helpers::get_json(&owner, &app.url(&format!("{eves}/history"))).await;
     assert_eq!(history["data"][1]["field"], "assignees", "{history}");
     assert_eq!(history["data"][1]["old"], "a former member", "{history}");
+    let comments = crate::helpers::get_json(&owner, &app.url(&format!("{eves}/comments"))).await;
+    assert_eq!(comments["data"][0]["deleted"], true, "{comments}");
     app.stop().await;
 }

@@ -9,7 +9,10 @@ use crate::helpers::{TestApp, get_json};
 use crate::matching::{community, send};
 use crate::messages::like_each_other;
 
-async fn notifications(app: &TestApp, client: &reqwest::Client) -> Vec<(String, String, bool)> {
+pub(crate) async fn notifications(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> Vec<(String, String, bool)> {
     let list = get_json(client, &app.url("/api/v1/notifications")).await;
     list["data"]
         .as_array()

@@ -621,6 +621,10 @@ async fn records_change_by_version_workflow_and_role() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["watcherIds"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        body["data"]["version"], 6,
+        "watching is not a change to the record"
+    );
 
     // The history, oldest first, with versions.
     let history = crate::helpers::get_json(ann, &app.url(&format!("{path}/history"))).await;
@@ -646,10 +650,9 @@ async fn records_change_by_version_workflow_and_role() {
             (4, "status", "In progress"),
             (5, "status", "Completed"),
             (6, "status", "Archived"),
-            (7, "watchers", "owner"),
         ]
     );
-    assert_eq!(history["pagination"]["total"], 8);
+    assert_eq!(history["pagination"]["total"], 7);
 
     // The trash: admins only; meanwhile the number is free, and a restore then conflicts.
     assert_eq!(
@@ -902,5 +905,221 @@ async fn records_are_listed_filtered_and_paged() {
         assert_eq!(status, 422, "{query}: {body}");
         assert_eq!(body["fields"][0]["field"], field, "{query}");
     }
+    app.stop().await;
+}
+
+/// Comments: threaded five deep (a parent of another record refused), edited by their author
+/// for 15 minutes, deleted as tombstones, refused on a trashed record; commenters watch; the
+/// watchers hear of comments and status moves, assignees that the record is theirs, and the
+/// mentioned (only those who may see the record) that they were named.
+#[tokio::test]
+async fn comments_thread_notify_and_keep_their_rules() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, owner, members) = crate::matching::community(&["ann", "bob", "cyd"]).await;
+    let [(ann, _), (bob, bob_id), (cyd, _)] = &members[..] else {
+        unreachable!()
+    };
+    let call = |client, method, path: String, body: Option<Value>| {
+        let app = &app;
+        async move {
+            let resp = crate::matching::send(app, client, method, &path, body).await;
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, made) = call(
+        ann,
+        Method::POST,
+        "/api/v1/records".into(),
+        Some(json!({"title": "Roof repair", "direction": "incoming", "assigneeIds": [bob_id]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let record = format!("/api/v1/records/{}", made["data"]["id"].as_str().unwrap());
+    let comments = format!("{record}/comments");
+    let told = |client| crate::notifications::notifications(&app, client);
+    assert_eq!(
+        told(bob).await,
+        [(
+            "record:update".to_string(),
+            "ann assigned IN-2026-0001 to you".to_string(),
+            false
+        )]
+    );
+
+    // Cyd comments naming Bob: Bob hears he was named, Ann (watching) that Cyd commented.
+    let (status, first) = call(
+        cyd,
+        Method::POST,
+        comments.clone(),
+        Some(json!({"text": "@bob can you look at it?"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["data"]["depth"], 1);
+    let first_id = first["data"]["id"].as_str().unwrap().to_string();
+    let bob_told = told(bob).await;
+    assert_eq!(bob_told.len(), 2, "{bob_told:?}");
+    assert!(
+        bob_told
+            .iter()
+            .any(|n| n.0 == "record:mention" && n.1 == "cyd mentioned you on IN-2026-0001"),
+        "{bob_told:?}"
+    );
+    assert_eq!(told(ann).await[0].1, "cyd commented on IN-2026-0001");
+    let (_, shown) = call(ann, Method::GET, record.clone(), None).await;
+    assert_eq!(
+        shown["data"]["watcherIds"].as_array().unwrap().len(),
+        3,
+        "Cyd watches now"
+    );
+
+    // Replies go five deep.
+    let mut parent = first_id.clone();
+    for depth in 2..=5 {
+        let (status, reply) = call(
+            ann,
+            Method::POST,
+            comments.clone(),
+            Some(json!({"text": format!("reply {depth}"), "parentId": parent})),
+        )
+        .await;
+        assert_eq!(status, 201, "{reply}");
+        assert_eq!(reply["data"]["depth"], depth);
+        parent = reply["data"]["id"].as_str().unwrap().to_string();
+    }
+    let (status, body) = call(
+        ann,
+        Method::POST,
+        comments.clone(),
+        Some(json!({"text": "too deep", "parentId": parent})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["fields"][0]["field"], "parentId");
+    // A parent from another record is refused.
+    let (_, other) = call(
+        ann,
+        Method::POST,
+        "/api/v1/records".into(),
+        Some(json!({"title": "Hall booking", "direction": "internal"})),
+    )
+    .await;
+    let other = format!("/api/v1/records/{}", other["data"]["id"].as_str().unwrap());
+    let (status, body) = call(
+        ann,
+        Method::POST,
+        format!("{other}/comments"),
+        Some(json!({"text": "here?", "parentId": first_id})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    for text in ["", "   ", "bidi\u{202E}"] {
+        let (status, _) = call(
+            ann,
+            Method::POST,
+            comments.clone(),
+            Some(json!({"text": text})),
+        )
+        .await;
+        assert_eq!(status, 422, "{text:?}");
+    }
+
+    // Editing: the author, for 15 minutes. Deleting leaves a tombstone in the thread.
+    let mine = format!("{comments}/{first_id}");
+    let edit = json!({"text": "@bob could you look at it?"});
+    assert_eq!(
+        call(bob, Method::PATCH, mine.clone(), Some(edit.clone()))
+            .await
+            .0,
+        403
+    );
+    let (status, edited) = call(cyd, Method::PATCH, mine.clone(), Some(edit.clone())).await;
+    assert_eq!(status, 200);
+    assert!(edited["data"]["editedAt"].is_string());
+    app.clock.advance(std::time::Duration::from_secs(16 * 60));
+    let (status, body) = call(cyd, Method::PATCH, mine.clone(), Some(edit)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("EDIT_WINDOW_CLOSED"))
+    );
+    assert_eq!(call(bob, Method::DELETE, mine.clone(), None).await.0, 403);
+    assert_eq!(call(cyd, Method::DELETE, mine.clone(), None).await.0, 204);
+    let thread = crate::helpers::get_json(ann, &app.url(&comments)).await;
+    let shape: Vec<(u64, bool, &str)> = thread["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["depth"].as_u64().unwrap(),
+                c["deleted"].as_bool().unwrap(),
+                c["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (1, true, ""),
+            (2, false, "reply 2"),
+            (3, false, "reply 3"),
+            (4, false, "reply 4"),
+            (5, false, "reply 5"),
+        ]
+    );
+
+    // A status move is told to the watchers (not to who made it).
+    let (status, _) = call(
+        bob,
+        Method::POST,
+        format!("{record}/status"),
+        Some(json!({"status": "in_progress"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Cyd has not read hers: Ann's four replies and the move are one notification.
+    let cyd_told = told(cyd).await;
+    assert_eq!(
+        cyd_told,
+        [(
+            "record:update".to_string(),
+            "5 updates on IN-2026-0001".to_string(),
+            false
+        )]
+    );
+    assert!(!told(bob).await.iter().any(|n| n.1.contains("moved")));
+
+    // Naming someone who cannot see the record tells them nothing.
+    let (_, private) = call(
+        ann,
+        Method::POST,
+        "/api/v1/records".into(),
+        Some(json!({"title": "Complaint", "direction": "internal", "visibility": "people"})),
+    )
+    .await;
+    let private = format!(
+        "/api/v1/records/{}/comments",
+        private["data"]["id"].as_str().unwrap()
+    );
+    let before = told(cyd).await.len();
+    let (status, _) = call(ann, Method::POST, private, Some(json!({"text": "@cyd?"}))).await;
+    assert_eq!(status, 201);
+    assert_eq!(told(cyd).await.len(), before);
+
+    // No comments on a record in the trash.
+    assert_eq!(
+        call(&owner, Method::DELETE, record.clone(), None).await.0,
+        204
+    );
+    let (status, body) = call(
+        ann,
+        Method::POST,
+        comments.clone(),
+        Some(json!({"text": "still there?"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
     app.stop().await;
 }

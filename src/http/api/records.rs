@@ -12,10 +12,11 @@ use super::me::acting;
 use super::reply::Reply;
 use super::text::Text;
 use super::{ApiTags, Data, Listed, PageRequest};
-use crate::domain::ids::{RecordId, UserId};
+use crate::domain::ids::{CommentId, RecordId, UserId};
 use crate::domain::record::{
     Change, Direction, Priority, Record, RecordDraft, RecordEdit, Visibility,
 };
+use crate::domain::record_comment::Comment;
 use crate::domain::record_list::{RecordFilter, RecordSort};
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
@@ -350,6 +351,74 @@ fn listed(records: &[Record], total: u64, page: PageRequest) -> Reply<Listed<Rec
     Reply(page.answer(records.iter().map(RecordView::from).collect(), total))
 }
 
+/// A comment on a record.
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct CommentView {
+    pub id: String,
+    /// The comment this one answers; absent for a comment on the record.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// 1 on the record, one more for each reply down (at most 5).
+    pub depth: u8,
+    pub author_id: String,
+    /// Empty once deleted.
+    pub text: String,
+    pub created_at: String,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// Deleted: show "comment deleted" in its place.
+    pub deleted: bool,
+}
+
+impl From<&Comment> for CommentView {
+    fn from(c: &Comment) -> Self {
+        Self {
+            id: c.id.to_string(),
+            parent_id: c.parent.map(|p| p.to_string()),
+            depth: c.depth,
+            author_id: c.author.to_string(),
+            text: c.text.clone(),
+            created_at: c.created_at.to_string(),
+            edited_at: c.edited_at.map(|t| t.to_string()),
+            deleted: c.deleted,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommentInput {
+    /// Plain text with line breaks; `@username` tells that member (if they can see the
+    /// record).
+    #[oai(validator(max_length = 4000))]
+    pub text: Text,
+    /// The comment this one answers (of the same record; replies go 5 deep).
+    #[oai(nullable, validator(max_length = 36))]
+    pub parent_id: Option<Text>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommentEdit {
+    #[oai(validator(max_length = 4000))]
+    pub text: Text,
+}
+
+#[derive(ApiResponse)]
+pub enum Commented {
+    /// Written.
+    #[oai(status = 201)]
+    Created(Reply<Data<CommentView>>),
+}
+
+fn comment_id(raw: &str) -> Result<CommentId, AppError> {
+    raw.parse().map_err(|_| AppError::not_found())
+}
+
 fn record_id(raw: &str) -> Result<RecordId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
@@ -659,5 +728,123 @@ impl RecordsApi {
             .await?;
         let views = lines.iter().map(ChangeView::from).collect();
         Ok(Reply(PageRequest::new(page.0, limit.0).slice(views)))
+    }
+
+    /// A record's comments
+    ///
+    /// In thread order: each comment followed by its replies, oldest first at every level.
+    #[oai(
+        path = "/records/:id/comments",
+        method = "get",
+        operation_id = "listRecordComments"
+    )]
+    async fn comments(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> Result<Reply<Listed<CommentView>>, AppError> {
+        let me = viewer.require()?;
+        let all = state_of(req)?
+            .records
+            .comments(&me.actor(), record_id(&id.0)?)
+            .await?;
+        let views = all.iter().map(CommentView::from).collect();
+        Ok(Reply(PageRequest::new(page.0, limit.0).slice(views)))
+    }
+
+    /// Comment on a record
+    ///
+    /// Anyone who can see the record; you start watching it. `422` for a parent of another
+    /// record or a reply deeper than 5; `409` when the record is in the trash.
+    #[oai(
+        path = "/records/:id/comments",
+        method = "post",
+        operation_id = "createRecordComment"
+    )]
+    async fn comment(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        body: Json<CommentInput>,
+    ) -> Result<Commented, AppError> {
+        let me = acting(req, &viewer)?;
+        let input = body.0;
+        let parent = input
+            .parent_id
+            .map(|p| {
+                p.0.trim().parse().map_err(|_| {
+                    AppError::invalid("parentId", "Reply to a comment of this record.")
+                })
+            })
+            .transpose()?;
+        let comment = state_of(req)?
+            .records
+            .comment(&me.actor(), record_id(&id.0)?, parent, &input.text.0)
+            .await?;
+        Ok(Commented::Created(Reply(Data {
+            data: CommentView::from(&comment),
+        })))
+    }
+
+    /// Edit my comment
+    ///
+    /// In the 15 minutes after it was written (`409` after).
+    #[oai(
+        path = "/records/:id/comments/:comment_id",
+        method = "patch",
+        operation_id = "editRecordComment"
+    )]
+    async fn edit_comment(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        comment_id: Path<String>,
+        body: Json<CommentEdit>,
+    ) -> Result<Reply<Data<CommentView>>, AppError> {
+        let me = acting(req, &viewer)?;
+        let comment = state_of(req)?
+            .records
+            .edit_comment(
+                &me.actor(),
+                record_id(&id.0)?,
+                self::comment_id(&comment_id.0)?,
+                &body.0.text.0,
+            )
+            .await?;
+        Ok(Reply(Data {
+            data: CommentView::from(&comment),
+        }))
+    }
+
+    /// Delete a comment
+    ///
+    /// Your own, or anyone's for moderators; the thread keeps a tombstone in its place.
+    #[oai(
+        path = "/records/:id/comments/:comment_id",
+        method = "delete",
+        operation_id = "deleteRecordComment"
+    )]
+    async fn delete_comment(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        id: Path<String>,
+        comment_id: Path<String>,
+    ) -> Result<Done, AppError> {
+        let me = acting(req, &viewer)?;
+        state_of(req)?
+            .records
+            .delete_comment(
+                &me.actor(),
+                record_id(&id.0)?,
+                self::comment_id(&comment_id.0)?,
+            )
+            .await?;
+        Ok(Done::Done)
     }
 }

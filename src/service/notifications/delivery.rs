@@ -507,7 +507,8 @@ fn plan_for(
 }
 
 /// Whether the member may still hear of what the notification is about: whoever did it
-/// is still here and not blocked either way, and the conversation or match still exists.
+/// is still here and not blocked either way, and the conversation or match still exists, or
+/// the record is still one they may see.
 fn may_still_hear(rx: &Rx, n: &Notification, now: Timestamp) -> Result<bool, StoreError> {
     if let Some(actor) = n.actor {
         let standing = rx
@@ -532,6 +533,15 @@ fn may_still_hear(rx: &Rx, n: &Notification, now: Timestamp) -> Result<bool, Sto
         "match" => match id.parse() {
             Ok(id) => rx.matches().get(id)?.is_some(),
             Err(_) => false,
+        },
+        "record" => match (
+            id.split(':').next().unwrap_or(id).parse(),
+            rx.users().get(n.member)?,
+        ) {
+            (Ok(id), Some(user)) => rx.records().get(id)?.is_some_and(|r| {
+                r.deleted_at.is_none() && crate::service::records::may_see(user.id, user.role, &r)
+            }),
+            _ => false,
         },
         _ => true,
     })

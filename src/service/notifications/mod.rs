@@ -29,6 +29,7 @@ use crate::domain::ids::{NotificationId, UserId, uuid_v7};
 use crate::domain::matching::ReportDecision;
 use crate::domain::notification::{Notification, Priority};
 use crate::domain::permission::Permission;
+use crate::domain::record::RecordNews;
 use crate::events::Event;
 use crate::jobs::JobSink;
 use crate::store::{Rx, Store, StoreError, Tx};
@@ -337,8 +338,101 @@ fn draft_for(tx: &Tx<'_>, event: &Event, now: Timestamp) -> Result<Option<Draft>
                 priority: Priority::Normal,
             }
         }
+        Event::RecordNotice {
+            record,
+            member,
+            by,
+            news,
+        } => {
+            let Some(r) = tx.records().get(*record)? else {
+                return Ok(None);
+            };
+            record_draft(tx, &r, *member, *by, news)?
+        }
         _ => return Ok(None),
     }))
+}
+
+/// What a member hears of a record: its number and title, and what happened. Repeats about
+/// one record join ("3 updates on IN-2026-0001").
+fn record_draft(
+    tx: &Tx<'_>,
+    r: &crate::domain::record::Record,
+    member: UserId,
+    by: Option<UserId>,
+    news: &RecordNews,
+) -> Result<Draft, StoreError> {
+    let who = match by {
+        Some(by) => tx
+            .users()
+            .get(by)?
+            .map_or_else(|| "Someone".to_string(), |u| u.username),
+        None => String::new(),
+    };
+    let comment_text = |c: &crate::domain::ids::CommentId| -> Result<String, StoreError> {
+        Ok(tx
+            .records()
+            .comment(r.id, *c)?
+            .map(|c| c.text.chars().take(QUOTE_CHARS).collect())
+            .unwrap_or_default())
+    };
+    let number = r.number.clone();
+    let (event, title, body, priority) = match news {
+        RecordNews::Commented { comment } => (
+            "record:update",
+            format!("{who} commented on {number}"),
+            comment_text(comment)?,
+            Priority::Normal,
+        ),
+        RecordNews::Mentioned { comment } => (
+            "record:mention",
+            format!("{who} mentioned you on {number}"),
+            comment_text(comment)?,
+            Priority::High,
+        ),
+        RecordNews::Moved { from, to } => (
+            "record:update",
+            format!("{number} moved to {to}"),
+            format!("{who} moved it from {from} to {to}."),
+            Priority::Normal,
+        ),
+        RecordNews::Assigned => (
+            "record:update",
+            format!("{who} assigned {number} to you"),
+            r.title.clone(),
+            Priority::High,
+        ),
+        RecordNews::DueSoon => (
+            "record:due",
+            format!(
+                "{number} is due {}",
+                r.due.map(|d| d.to_string()).unwrap_or_default()
+            ),
+            r.title.clone(),
+            Priority::High,
+        ),
+        RecordNews::Overdue => (
+            "record:due",
+            format!("{number} is overdue"),
+            r.title.clone(),
+            Priority::High,
+        ),
+    };
+    let many_number = number.clone();
+    Ok(Draft {
+        member,
+        event,
+        title,
+        many: Some(Box::new(move |n| format!("{n} updates on {many_number}"))),
+        body,
+        actor: by,
+        // Mentions and due dates are their own subjects, so an update does not replace them.
+        subject: Some(match event {
+            "record:update" => format!("record:{}", r.id),
+            other => format!("record:{}:{}", r.id, other.trim_start_matches("record:")),
+        }),
+        priority,
+    })
 }
 
 /// Whether a sign-in comes from a browser the member has not signed in with before (the

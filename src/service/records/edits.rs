@@ -5,7 +5,7 @@
 use super::{Records, assignable, may_see};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::permission::Permission;
-use crate::domain::record::{Change, FieldChange, Record, RecordEdit};
+use crate::domain::record::{Change, FieldChange, Record, RecordEdit, RecordNews};
 use crate::domain::workflow::{Refused, Workflow};
 use crate::events::Event;
 use crate::service::access::Actor;
@@ -123,6 +123,33 @@ fn save(
     Ok(saved)
 }
 
+/// Who hears what of a change: the watchers of a status move, new assignees that the
+/// record is theirs now.
+fn news_of(before: &Record, after: &Record, changes: &[FieldChange]) -> Vec<(UserId, RecordNews)> {
+    let mut out = Vec::new();
+    for (field, old, new) in changes {
+        if *field == "status" {
+            for w in &after.watchers {
+                out.push((
+                    *w,
+                    RecordNews::Moved {
+                        from: old.clone(),
+                        to: new.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    for a in after
+        .assignees
+        .iter()
+        .filter(|a| !before.assignees.contains(a))
+    {
+        out.push((*a, RecordNews::Assigned));
+    }
+    out
+}
+
 /// Usernames of `members`, as the history shows them.
 fn names(tx: &Tx<'_>, members: &[UserId]) -> Result<String, StoreError> {
     let mut out = Vec::with_capacity(members.len());
@@ -162,6 +189,7 @@ impl Records {
                     Ok(r) => r,
                     Err(e) => return Ok(Err(e.into())),
                 };
+                let before = record.clone();
                 let (next, changes) = match decide(tx, &actor, record)? {
                     Ok(decided) => decided,
                     Err(e) => return Ok(Err(e)),
@@ -169,7 +197,19 @@ impl Records {
                 if changes.is_empty() {
                     return Ok(Ok(next));
                 }
-                Ok(Ok(save(tx, actor.id, now, next, changes)?))
+                let news = news_of(&before, &next, &changes);
+                let saved = save(tx, actor.id, now, next, changes)?;
+                for (member, news) in news {
+                    if member != actor.id {
+                        tx.emit(Event::RecordNotice {
+                            record: saved.id,
+                            member,
+                            by: Some(actor.id),
+                            news,
+                        });
+                    }
+                }
+                Ok(Ok(saved))
             })
             .await?
     }
@@ -293,9 +333,10 @@ impl Records {
         .await
     }
 
-    /// Starts or stops `actor` watching a record they can see. (Watching a record visible
-    /// only to its people makes them one of its people; unwatching one they are not
-    /// otherwise on hides it from them.)
+    /// Starts or stops `actor` watching a record they can see. Watching is not a change to
+    /// the record (its version stays), so it never makes someone's edit stale. (Watching a
+    /// record visible only to its people makes them one of its people; unwatching one they
+    /// are not otherwise on hides it from them.)
     pub async fn watch(
         &self,
         actor: &Actor,
@@ -303,21 +344,27 @@ impl Records {
         on: bool,
     ) -> Result<Record, ServiceError> {
         self.access.require(actor, Permission::View)?;
-        self.change(actor, id, move |_, actor, mut record| {
-            if record.watchers.contains(&actor.id) == on {
-                return Ok(Ok((record, Vec::new())));
-            }
-            let name = actor.username.clone();
-            let change = if on {
-                record.watchers.push(actor.id);
-                ("watchers", String::new(), name)
-            } else {
-                record.watchers.retain(|w| *w != actor.id);
-                ("watchers", name, String::new())
-            };
-            Ok(Ok((record, vec![change])))
-        })
-        .await
+        let actor = actor.clone();
+        self.store
+            .write(move |tx| {
+                let record = match visible(tx, &actor, id)? {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if record.watchers.contains(&actor.id) == on {
+                    return Ok(Ok(record));
+                }
+                let mut watchers = record.watchers;
+                if on {
+                    watchers.push(actor.id);
+                } else {
+                    watchers.retain(|w| *w != actor.id);
+                }
+                let saved = tx.records().set_watchers(id, watchers)?;
+                tx.emit(Event::RecordChanged { record: id });
+                Ok(saved.ok_or_else(ServiceError::not_found))
+            })
+            .await?
     }
 
     /// Moves a record to the trash (admins and the owner of the community). Its number is

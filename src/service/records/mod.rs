@@ -2,9 +2,11 @@
 //! format for their direction, or typed by hand and refused when taken) and shows them to
 //! whom they are for; `edits` changes them.
 
+mod comments;
 mod edits;
 mod list;
 
+pub use comments::COMMENTS_PER_HOUR;
 pub use edits::{Edit, EditError};
 pub use list::Found;
 use list::{Lists, RecordIndex};
@@ -317,7 +319,15 @@ impl Records {
                     new: record.number.clone(),
                 };
                 tx.records().insert(&record, &[created])?;
-                tx.emit(crate::events::Event::RecordChanged { record: record.id });
+                tx.emit(Event::RecordChanged { record: record.id });
+                for assignee in record.assignees.iter().filter(|a| **a != by) {
+                    tx.emit(Event::RecordNotice {
+                        record: record.id,
+                        member: *assignee,
+                        by: Some(by),
+                        news: crate::domain::record::RecordNews::Assigned,
+                    });
+                }
                 Ok(Ok(record))
             })
             .await?
