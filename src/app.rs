@@ -210,8 +210,18 @@ impl App {
             &public_base,
         );
 
+        let records = service::records::Records::new(
+            store.clone(),
+            access.clone(),
+            clock.clone(),
+            limiter.clone(),
+            settings.clone(),
+            &events,
+        );
+
         // Each module registers its own background jobs and schedules.
         let mut plan = JobPlan::new(extra_jobs);
+        records.register_jobs(&mut plan);
         search.register_jobs(&mut plan);
         delivery.register_jobs(&mut plan);
         discovery.register_jobs(&mut plan);
@@ -312,13 +322,7 @@ impl App {
             ),
             directory,
             discovery,
-            records: service::records::Records::new(
-                store.clone(),
-                access.clone(),
-                clock.clone(),
-                limiter.clone(),
-                &events,
-            ),
+            records,
             stories: service::stories::Stories::new(
                 store.clone(),
                 access.clone(),

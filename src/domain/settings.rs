@@ -73,6 +73,82 @@ pub struct SiteSettings {
     pub media: MediaSettings,
     pub profiles: ProfileSettings,
     pub messages: MessageSettings,
+    pub records: RecordSettings,
+}
+
+/// How records are numbered, moved along, kept in the trash and reminded of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordSettings {
+    /// Number formats per direction: text with `{year}` and one `{seq}` or `{seq:N}`.
+    pub incoming_format: String,
+    pub outgoing_format: String,
+    pub internal_format: String,
+    /// The statuses and the moves between them, each open from a role up.
+    pub workflow: super::workflow::Workflow,
+    /// Days a record stays in the trash before it is purged.
+    pub trash_days: u32,
+    /// Days before its due day that a record's owner and assignees are reminded (0: only
+    /// when it is overdue).
+    pub reminder_days: u32,
+}
+
+impl Default for RecordSettings {
+    fn default() -> Self {
+        use super::record::Direction;
+        Self {
+            incoming_format: Direction::Incoming.default_format().into(),
+            outgoing_format: Direction::Outgoing.default_format().into(),
+            internal_format: Direction::Internal.default_format().into(),
+            workflow: super::workflow::Workflow::default(),
+            trash_days: 30,
+            reminder_days: 1,
+        }
+    }
+}
+
+impl RecordSettings {
+    /// The number format of `direction` as set.
+    pub fn format(&self, direction: super::record::Direction) -> &str {
+        use super::record::Direction;
+        match direction {
+            Direction::Incoming => &self.incoming_format,
+            Direction::Outgoing => &self.outgoing_format,
+            Direction::Internal => &self.internal_format,
+        }
+    }
+
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        for (field, format) in [
+            ("records_incoming_format", &self.incoming_format),
+            ("records_outgoing_format", &self.outgoing_format),
+            ("records_internal_format", &self.internal_format),
+        ] {
+            if let Err(why) = super::record::NumberFormat::parse(format) {
+                out.push(FieldError::new(field, why));
+            }
+        }
+        for (path, why) in self.workflow.problems() {
+            out.push(FieldError::new(
+                "records_workflow",
+                format!("{path}: {why}"),
+            ));
+        }
+        if !(1..=365).contains(&self.trash_days) {
+            out.push(FieldError::new(
+                "records_trash_days",
+                "Use a number from 1 to 365.",
+            ));
+        }
+        if self.reminder_days > 30 {
+            out.push(FieldError::new(
+                "records_reminder_days",
+                "Use a number from 0 to 30.",
+            ));
+        }
+        out
+    }
 }
 
 /// What members may say about themselves: the community's own lists of genders, intents and
@@ -494,6 +570,7 @@ impl Default for SiteSettings {
             media: MediaSettings::default(),
             profiles: ProfileSettings::default(),
             messages: MessageSettings::default(),
+            records: RecordSettings::default(),
         }
     }
 }
@@ -540,6 +617,7 @@ impl SiteSettings {
         problems.extend(self.media.problems());
         problems.extend(self.profiles.problems());
         problems.extend(self.messages.problems());
+        problems.extend(self.records.problems());
         problems
     }
 }

@@ -3,6 +3,7 @@
 //! transaction, and notes everyone on the record or in its history in `record_people`, so a
 //! member's part in records is found (and erased with their account) without a scan.
 
+use jiff::civil::Date;
 use redb::{ReadableTable, TableDefinition};
 
 use super::tables::CatalogTable;
@@ -22,7 +23,21 @@ const COMMENTS: Rows<(u128, u128), Comment> = Rows::new("record_comments");
 /// changed it or commented on it.
 const PEOPLE: TableDefinition<(u128, u128), ()> = TableDefinition::new("record_people");
 
-pub(super) const TABLES: &[&dyn CatalogTable] = &[&RECORDS, &HISTORY, &COMMENTS, &PEOPLE];
+/// (moved to the trash at, ms; record) for every record in the trash, oldest first.
+const TRASH: TableDefinition<(i64, u128), ()> = TableDefinition::new("record_trash");
+/// (due year, month, day; record) for every record with a due day.
+const DUE: TableDefinition<(i16, i8, i8, u128), ()> = TableDefinition::new("record_due");
+/// (record, reminder kind) → the due day (as `day_key`) it was sent for, so each goes once.
+const REMINDED: TableDefinition<(u128, u8), (i16, i8, i8)> =
+    TableDefinition::new("record_reminders");
+
+pub(super) const TABLES: &[&dyn CatalogTable] = &[
+    &RECORDS, &HISTORY, &COMMENTS, &PEOPLE, &TRASH, &DUE, &REMINDED,
+];
+
+fn day_key(d: Date) -> (i16, i8, i8) {
+    (d.year(), d.month(), d.day())
+}
 
 pub struct Records<'s, S>(&'s S);
 
@@ -77,6 +92,37 @@ impl<S: Snapshot> Records<'_, S> {
         Ok(out)
     }
 
+    /// Records due from `from` to `to` (both included), by due day.
+    pub fn due_between(&self, from: Date, to: Date) -> Result<Vec<RecordId>, StoreError> {
+        let (a, b) = (day_key(from), day_key(to));
+        self.0
+            .table(DUE)?
+            .range((a.0, a.1, a.2, 0)..=(b.0, b.1, b.2, u128::MAX))?
+            .map(|e| e.map(|(k, _)| RecordId::from_u128(k.value().3)))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// Whether reminder `kind` went out for `record` due on `due`.
+    pub fn reminded(&self, record: RecordId, kind: u8, due: Date) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .table(REMINDED)?
+            .get((record.as_u128(), kind))?
+            .is_some_and(|v| v.value() == day_key(due)))
+    }
+
+    /// Records moved to the trash before `before` (ms), oldest first, at most `limit`.
+    pub fn trashed_before(&self, before: i64, limit: usize) -> Result<Vec<RecordId>, StoreError> {
+        self.0
+            .table(TRASH)?
+            .range((i64::MIN, 0)..(before, 0))?
+            .take(limit)
+            .map(|e| e.map(|(k, _)| RecordId::from_u128(k.value().1)))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
     /// The records `member` is or was on, or changed.
     pub fn of_member(&self, member: UserId) -> Result<Vec<RecordId>, StoreError> {
         let m = member.as_u128();
@@ -93,6 +139,7 @@ impl Records<'_, Tx<'_>> {
     /// Stores a new record (version 1) with its history's first lines.
     pub fn insert(&self, record: &Record, changes: &[Change]) -> Result<(), StoreError> {
         RECORDS.insert(self.0, record.id.as_u128(), record)?;
+        self.index(None, record)?;
         self.note_people(record, changes)?;
         self.append(record.id, changes)
     }
@@ -112,12 +159,100 @@ impl Records<'_, Tx<'_>> {
                 let mut saved = record.clone();
                 saved.version = expected + 1;
                 RECORDS.insert(self.0, saved.id.as_u128(), &saved)?;
+                self.index(Some(&stored), &saved)?;
                 self.note_people(&saved, changes)?;
                 self.append(saved.id, changes)?;
                 Ok(Ok(saved))
             }
             other => Ok(Err(other)),
         }
+    }
+
+    /// Keeps the due and trash tables in step with a record going from `before` to `after`.
+    fn index(&self, before: Option<&Record>, after: &Record) -> Result<(), StoreError> {
+        let r = after.id.as_u128();
+        let due = |rec: Option<&Record>| rec.and_then(|x| x.due);
+        if due(before) != after.due {
+            let mut table = self.0.table(DUE)?;
+            if let Some(d) = due(before) {
+                let k = day_key(d);
+                table.remove((k.0, k.1, k.2, r))?;
+            }
+            if let Some(d) = after.due {
+                let k = day_key(d);
+                table.insert((k.0, k.1, k.2, r), ())?;
+            }
+        }
+        let trashed = |rec: Option<&Record>| rec.and_then(|x| x.deleted_at);
+        if trashed(before) != after.deleted_at {
+            let mut table = self.0.table(TRASH)?;
+            if let Some(at) = trashed(before) {
+                table.remove((at.as_millisecond(), r))?;
+            }
+            if let Some(at) = after.deleted_at {
+                table.insert((at.as_millisecond(), r), ())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes that reminder `kind` went out for `record` due on `due`.
+    pub fn note_reminded(&self, record: RecordId, kind: u8, due: Date) -> Result<(), StoreError> {
+        self.0
+            .table(REMINDED)?
+            .insert((record.as_u128(), kind), day_key(due))?;
+        Ok(())
+    }
+
+    /// Removes a record for good with everything of it: history, comments, its rows in the
+    /// people, due, trash and reminder tables, and its number if it still holds it.
+    pub fn purge(&self, id: RecordId) -> Result<Option<Record>, StoreError> {
+        let Some(record) = self.get(id)? else {
+            return Ok(None);
+        };
+        let r = id.as_u128();
+        let history = self.history(id)?;
+        let comments = self.comments(id)?;
+        let mut people: Vec<UserId> = vec![record.owner];
+        people.extend(&record.assignees);
+        people.extend(&record.watchers);
+        people.extend(history.iter().map(|c| c.by));
+        people.extend(comments.iter().map(|c| c.author));
+        {
+            let mut table = self.0.table(PEOPLE)?;
+            for member in people {
+                table.remove((member.as_u128(), r))?;
+            }
+        }
+        for line in 0..history.len() as u64 {
+            HISTORY.remove(self.0, (r, line))?;
+        }
+        for c in &comments {
+            COMMENTS.remove(self.0, (r, c.id.as_u128()))?;
+        }
+        if let Some(d) = record.due {
+            let k = day_key(d);
+            self.0.table(DUE)?.remove((k.0, k.1, k.2, r))?;
+        }
+        if let Some(at) = record.deleted_at {
+            self.0.table(TRASH)?.remove((at.as_millisecond(), r))?;
+        }
+        {
+            let mut table = self.0.table(REMINDED)?;
+            let kinds: Vec<u8> = table
+                .range((r, 0)..=(r, u8::MAX))?
+                .map(|e| e.map(|(k, _)| k.value().1))
+                .collect::<Result<_, _>>()?;
+            for kind in kinds {
+                table.remove((r, kind))?;
+            }
+        }
+        let numbers = self.0.record_numbers();
+        if numbers.holder(&record.number)? == Some(r) {
+            numbers.release(&record.number)?;
+        }
+        RECORDS.remove(self.0, r)?;
+        Ok(Some(record))
     }
 
     /// Sets who watches a record. Watching is not a change to the record: its version and

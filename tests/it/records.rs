@@ -1123,3 +1123,118 @@ async fn comments_thread_notify_and_keep_their_rules() {
     assert_eq!(status, 409, "{body}");
     app.stop().await;
 }
+
+/// The scheduled jobs: reminders to owners and assignees of open records due soon and of
+/// overdue ones, each once per due day; the trash purged after its days, with everything of
+/// the record.
+#[tokio::test]
+async fn due_reminders_go_once_and_the_trash_is_purged_in_time() {
+    use hearth::jobs::EnqueueOptions;
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, owner, members) = crate::matching::community(&["ann", "bob"]).await;
+    let [(ann, _), (bob, bob_id)] = &members[..] else {
+        unreachable!()
+    };
+    // The clock reads 2026-06-01 12:00 UTC.
+    let create = |body: Value| {
+        let app = &app;
+        async move {
+            let resp =
+                crate::matching::send(app, ann, Method::POST, "/api/v1/records", Some(body)).await;
+            assert_eq!(resp.status(), 201);
+            let made: Value = resp.json().await.unwrap();
+            made["data"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let soon = create(json!({"title": "Roof repair", "direction": "incoming",
+                             "due": "2026-06-02", "assigneeIds": [bob_id]}))
+    .await;
+    create(json!({"title": "Hall booking", "direction": "incoming", "due": "2026-06-10"})).await;
+    create(json!({"title": "Late letter", "direction": "incoming", "due": "2026-05-30"})).await;
+    let done =
+        create(json!({"title": "Done letter", "direction": "incoming", "due": "2026-05-31"})).await;
+    for to in ["in_progress", "completed"] {
+        let resp = crate::matching::send(
+            &app,
+            ann,
+            Method::POST,
+            &format!("/api/v1/records/{done}/status"),
+            Some(json!({"status": to})),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+    }
+    let run = |kind: &'static str| {
+        let app = &app;
+        async move {
+            app.queue
+                .enqueue(kind, &(), EnqueueOptions::default())
+                .await
+                .unwrap();
+            while app.queue.run_one_pending().await.unwrap().is_some() {}
+        }
+    };
+    let due_notes = |client| {
+        let app = &app;
+        async move {
+            crate::notifications::notifications(app, client)
+                .await
+                .into_iter()
+                .filter(|n| n.0 == "record:due")
+                .map(|n| n.1)
+                .collect::<Vec<String>>()
+        }
+    };
+    let bob_before = due_notes(bob).await;
+    assert!(bob_before.is_empty(), "{bob_before:?}");
+    run("records.remind").await;
+    let mut ann_told = due_notes(ann).await;
+    ann_told.sort();
+    assert_eq!(
+        ann_told,
+        ["IN-2026-0001 is due 2026-06-02", "IN-2026-0003 is overdue"]
+    );
+    assert_eq!(due_notes(bob).await, ["IN-2026-0001 is due 2026-06-02"]);
+    // Once per due day.
+    run("records.remind").await;
+    assert_eq!(due_notes(bob).await.len(), 1);
+    // Two days on, the roof repair is overdue: told once more.
+    app.clock
+        .advance(std::time::Duration::from_secs(2 * 24 * 3600));
+    run("records.remind").await;
+    assert_eq!(due_notes(bob).await, ["2 updates on IN-2026-0001"]);
+
+    // The trash: kept 30 days, then purged with everything of the record.
+    let comment = crate::matching::send(
+        &app,
+        bob,
+        Method::POST,
+        &format!("/api/v1/records/{soon}/comments"),
+        Some(json!({"text": "Roofer booked"})),
+    )
+    .await;
+    assert_eq!(comment.status(), 201);
+    let path = format!("/api/v1/records/{soon}");
+    let trashed = crate::matching::send(&app, &owner, Method::DELETE, &path, None).await;
+    assert_eq!(trashed.status(), 204);
+    let needles = {
+        let id: uuid::Uuid = soon.parse().unwrap();
+        vec![id.as_u128().to_le_bytes().to_vec(), id.as_bytes().to_vec()]
+    };
+    app.clock
+        .advance(std::time::Duration::from_secs(29 * 24 * 3600));
+    run("records.purge").await;
+    assert!(!app.store.tables_containing(&needles).unwrap().is_empty());
+    app.clock
+        .advance(std::time::Duration::from_secs(2 * 24 * 3600));
+    run("records.purge").await;
+    let owner = app.owner_client_again().await;
+    let restore =
+        crate::matching::send(&app, &owner, Method::POST, &format!("{path}/restore"), None).await;
+    assert_eq!(restore.status(), 404);
+    let left = app.store.tables_containing(&needles).unwrap();
+    // The search outbox may still name it until the indexer runs.
+    assert!(left.iter().all(|t| t == "search_outbox"), "{left:?}");
+    app.stop().await;
+}

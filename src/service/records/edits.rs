@@ -6,7 +6,7 @@ use super::{Records, assignable, may_see};
 use crate::domain::ids::{RecordId, UserId};
 use crate::domain::permission::Permission;
 use crate::domain::record::{Change, FieldChange, Record, RecordEdit, RecordNews};
-use crate::domain::workflow::{Refused, Workflow};
+use crate::domain::workflow::Refused;
 use crate::events::Event;
 use crate::service::access::Actor;
 use crate::service::error::{ErrorCode, ServiceError};
@@ -296,7 +296,7 @@ impl Records {
         to: String,
     ) -> Result<Record, EditError> {
         self.access.require(actor, Permission::EditOwn)?;
-        let workflow = Workflow::default();
+        let workflow = self.workflow();
         self.change(actor, id, move |tx, actor, record| {
             let works_on = record.owner == actor.id || record.assignees.contains(&actor.id);
             if !works_on && !actor.role.may(Permission::EditAll) {

@@ -5,6 +5,7 @@
 mod comments;
 mod edits;
 mod list;
+mod upkeep;
 
 pub use comments::COMMENTS_PER_HOUR;
 pub use edits::{Edit, EditError};
@@ -17,6 +18,7 @@ use super::access::{Access, Actor};
 use super::error::ServiceError;
 use super::limits::{Limit, LimitKind, RateLimiter};
 use super::member_data::MemberData;
+use super::settings::Settings;
 use crate::clock::SharedClock;
 use crate::domain::account::FieldError;
 use crate::domain::account::User;
@@ -50,6 +52,7 @@ pub struct Records {
     access: Access,
     clock: SharedClock,
     limiter: Arc<RateLimiter>,
+    settings: Settings,
     index: Arc<RecordIndex>,
 }
 
@@ -77,6 +80,7 @@ impl Records {
         access: Access,
         clock: SharedClock,
         limiter: Arc<RateLimiter>,
+        settings: Settings,
         events: &EventBus,
     ) -> Self {
         let index = Arc::new(RecordIndex::default());
@@ -91,8 +95,14 @@ impl Records {
             access,
             clock,
             limiter,
+            settings,
             index,
         }
+    }
+
+    /// The workflow as the admins set it now.
+    fn workflow(&self) -> Workflow {
+        self.settings.current().records.workflow.clone()
     }
 
     /// A page of the records `actor` may see that `filter` finds, in `sort` order, with how
@@ -114,7 +124,7 @@ impl Records {
                 .collect(),
         )?;
         self.bring_up_to_date().await?;
-        let workflow = Workflow::default();
+        let workflow = self.workflow();
         let closed: Vec<&str> = workflow.closed().collect();
         let today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
         let found = {
@@ -256,13 +266,13 @@ impl Records {
                 format!("Assign at most {ASSIGNEES_MAX} people."),
             ));
         }
-        let workflow = Workflow::default();
+        let workflow = self.workflow();
         let status = workflow
             .initial()
             .map(|s| s.key.clone())
             .ok_or_else(|| ServiceError::internal("the workflow has no status"))?;
-        let format =
-            NumberFormat::parse(new.direction.default_format()).map_err(ServiceError::internal)?;
+        let format = NumberFormat::parse(self.settings.current().records.format(new.direction))
+            .map_err(ServiceError::internal)?;
         let now = self.clock.now();
         let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
         let mut watchers = vec![actor.id];
