@@ -662,6 +662,7 @@ pub struct SettingsPatch {
     pub message_scope: Option<MessageScope>,
     pub new_conversations_per_day: Option<u32>,
     pub unverified_new_conversations_per_day: Option<u32>,
+    pub records: Option<RecordSettings>,
 }
 
 impl SettingsPatch {
@@ -734,6 +735,7 @@ impl SettingsPatch {
             &mut s.messages.unverified_new_conversations_per_day,
             &self.unverified_new_conversations_per_day,
         );
+        set(&mut s.records, &self.records);
     }
 }
 

@@ -197,9 +197,115 @@ impl Workflow {
     }
 }
 
+/// The workflow as the admin panel writes it: statuses one per line (`key | Label`, with
+/// `| closed` for those where work is over), moves one per line (`from -> to | role`).
+impl Workflow {
+    pub fn statuses_text(&self) -> String {
+        self.statuses
+            .iter()
+            .map(|s| {
+                let closed = if s.closed { " | closed" } else { "" };
+                format!("{} | {}{closed}", s.key, s.label)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn moves_text(&self) -> String {
+        self.moves
+            .iter()
+            .map(|m| format!("{} -> {} | {}", m.from, m.to, m.least))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Reads the two texts; every line that cannot be read is named (its checks as a
+    /// workflow come after, from [`Workflow::problems`]).
+    pub fn from_text(statuses: &str, moves: &str) -> Result<Workflow, Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let mut workflow = Workflow {
+            statuses: Vec::new(),
+            moves: Vec::new(),
+        };
+        let lines = |text: &str| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let statuses = lines(statuses);
+        let moves = lines(moves);
+        if statuses.len() > STATUSES_MAX || moves.len() > MOVES_MAX {
+            problems.push((
+                "workflow".into(),
+                format!("Give at most {STATUSES_MAX} statuses and {MOVES_MAX} moves."),
+            ));
+            return Err(problems);
+        }
+        for (i, line) in statuses.iter().enumerate() {
+            let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+            match parts[..] {
+                [key, label] | [key, label, ""] => workflow.statuses.push(Status {
+                    key: key.into(),
+                    label: label.into(),
+                    closed: false,
+                }),
+                [key, label, "closed"] => workflow.statuses.push(Status {
+                    key: key.into(),
+                    label: label.into(),
+                    closed: true,
+                }),
+                _ => problems.push((
+                    format!("statuses line {}", i + 1),
+                    "Write `key | Label`, or `key | Label | closed`.".into(),
+                )),
+            }
+        }
+        for (i, line) in moves.iter().enumerate() {
+            let read = line.split_once('|').and_then(|(way, role)| {
+                let (from, to) = way.split_once("->")?;
+                let least = [Role::Member, Role::Moderator, Role::Admin, Role::Owner]
+                    .into_iter()
+                    .find(|r| r.as_str() == role.trim())?;
+                Some(Move {
+                    from: from.trim().into(),
+                    to: to.trim().into(),
+                    least,
+                })
+            });
+            match read {
+                Some(m) => workflow.moves.push(m),
+                None => problems.push((
+                    format!("moves line {}", i + 1),
+                    "Write `from -> to | role` (member, moderator, admin or owner).".into(),
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(workflow)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_workflow_reads_back_from_its_text() {
+        let w = Workflow::default();
+        assert_eq!(
+            Workflow::from_text(&w.statuses_text(), &w.moves_text()),
+            Ok(w)
+        );
+        let bad =
+            Workflow::from_text("new | New\nodd", "new -> done\nnew -> odd | boss").unwrap_err();
+        let lines: Vec<&str> = bad.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(lines, ["statuses line 2", "moves line 1", "moves line 2"]);
+    }
 
     #[test]
     fn the_default_workflow_holds_and_guards_its_moves() {

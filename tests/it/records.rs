@@ -13,6 +13,8 @@ use hearth::service::error::ServiceError;
 use hearth::service::records::{CREATES_PER_HOUR, NewRecord};
 use hearth::store::{Store, StoreOptions};
 
+use crate::helpers::TestApp;
+
 #[tokio::test]
 async fn numbers_have_no_gaps_or_duplicates_under_concurrent_creation() {
     let dir = tempfile::tempdir().unwrap();
@@ -1236,5 +1238,159 @@ async fn due_reminders_go_once_and_the_trash_is_purged_in_time() {
     let left = app.store.tables_containing(&needles).unwrap();
     // The search outbox may still name it until the indexer runs.
     assert!(left.iter().all(|t| t == "search_outbox"), "{left:?}");
+    app.stop().await;
+}
+
+/// Admins set the number formats, the workflow, the trash's days and the reminders, on the
+/// admin page and through the API alike: new records and moves follow at once; a workflow
+/// that drops a status records are in is refused, as is a format without one `{seq}`;
+/// members may do neither.
+#[tokio::test]
+async fn admins_set_formats_and_the_workflow_on_both_faces() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, owner, members) = crate::matching::community(&["ann"]).await;
+    let ann = &members[0].0;
+    let settings_url = "/api/v1/admin/records/settings";
+    let current = crate::helpers::get_json(&owner, &app.url(settings_url)).await;
+    assert_eq!(
+        current["data"]["incomingFormat"], "IN-{year}-{seq:4}",
+        "{current}"
+    );
+    assert_eq!(current["data"]["trashDays"], 30);
+    assert_eq!(
+        ann.get(app.url(settings_url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    // A record in "new" keeps that status in any workflow.
+    let resp = crate::matching::send(
+        &app,
+        ann,
+        Method::POST,
+        "/api/v1/records",
+        Some(json!({"title": "Letter", "direction": "incoming"})),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let mut wanted = current["data"].clone();
+    wanted["internalFormat"] = json!("L{seq}");
+    wanted["workflow"] = json!({
+        "statuses": [{"key": "draft", "label": "Draft"},
+                     {"key": "new", "label": "New"},
+                     {"key": "done", "label": "Done", "closed": true}],
+        "moves": [{"from": "draft", "to": "done", "least": "member"},
+                  {"from": "new", "to": "done", "least": "moderator"}]
+    });
+    let put = |client, body: Value| {
+        crate::matching::send(&app, client, Method::PUT, settings_url, Some(body))
+    };
+    assert_eq!(put(ann, wanted.clone()).await.status(), 403);
+    let resp = put(&owner, wanted.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let resp = crate::matching::send(
+        &app,
+        ann,
+        Method::POST,
+        "/api/v1/records",
+        Some(json!({"title": "Minutes", "direction": "internal"})),
+    )
+    .await;
+    let made: Value = resp.json().await.unwrap();
+    assert_eq!(made["data"]["number"], "L1");
+    assert_eq!(
+        made["data"]["status"], "draft",
+        "new records start at the first status"
+    );
+    let moved = crate::matching::send(
+        &app,
+        ann,
+        Method::POST,
+        &format!(
+            "/api/v1/records/{}/status",
+            made["data"]["id"].as_str().unwrap()
+        ),
+        Some(json!({"status": "done"})),
+    )
+    .await;
+    assert_eq!(moved.status(), 200);
+
+    // Dropping "new" (a record is in it), and a format with two sequences: both named.
+    let mut dropping = wanted.clone();
+    dropping["workflow"]["statuses"] = json!([{"key": "draft", "label": "Draft"},
+                                              {"key": "done", "label": "Done"}]);
+    dropping["workflow"]["moves"] = json!([]);
+    dropping["outgoingFormat"] = json!("{seq}-{seq}");
+    let resp = put(&owner, dropping).await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["fields"][0]["field"], "records_workflow", "{body}");
+    assert!(
+        body["fields"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 in \"new\""),
+        "{body}"
+    );
+
+    // The admin page shows the workflow as text and saves it the same way.
+    let page = owner
+        .get(app.url("/admin/records"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("new -&#62; done | moderator"), "{page}");
+    let csrf = TestApp::csrf_from(&owner, &app.url("/admin/records")).await;
+    let form = |statuses: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("incoming_format", "IN-{year}-{seq:4}".to_string()),
+            ("outgoing_format", "OUT-{year}-{seq:4}".to_string()),
+            ("internal_format", "INT-{seq:3}".to_string()),
+            ("trash_days", "14".to_string()),
+            ("reminder_days", "2".to_string()),
+            ("statuses", statuses.to_string()),
+            (
+                "moves",
+                "draft -> done | member\nnew -> done | member".to_string(),
+            ),
+        ]
+    };
+    let resp = owner
+        .post(app.url("/admin/records"))
+        .form(&form("draft | Draft\nnew | New\ndone Done"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("statuses line 3"));
+    let resp = owner
+        .post(app.url("/admin/records"))
+        .form(&form("draft | Draft\nnew | New\ndone | Done | closed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let saved = crate::helpers::get_json(&owner, &app.url(settings_url)).await;
+    assert_eq!(saved["data"]["internalFormat"], "INT-{seq:3}");
+    assert_eq!(saved["data"]["trashDays"], 14);
+    assert_eq!(saved["data"]["workflow"]["moves"][1]["least"], "member");
+    assert_eq!(
+        ann.get(app.url("/admin/records"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+            / 100,
+        4
+    );
     app.stop().await;
 }

@@ -16,6 +16,12 @@ fn body_for(operation: &str, settings: &Value) -> Option<Value> {
         "decideReport" => json!({"decision": "dismiss"}),
         "putSettings" => settings.clone(),
         "patchSettings" => json!({"siteName": "Elsewhere"}),
+        "putRecordSettings" => json!({
+            "incomingFormat": "IN-{seq}", "outgoingFormat": "OUT-{seq}", "internalFormat": "INT-{seq}",
+            "trashDays": 30, "reminderDays": 1,
+            "workflow": {"statuses": [{"key": "new", "label": "New"}, {"key": "done", "label": "Done"}],
+                         "moves": [{"from": "new", "to": "done", "least": "member"}]}
+        }),
         _ => return None,
     })
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod mail;
 pub mod media;
 pub mod profiles;
+pub mod records;
 pub mod registration;
 pub mod reports;
 pub mod settings;
@@ -41,6 +42,8 @@ pub fn routes() -> Routes {
         .post("/admin/reports/:id/decision", reports::decide)
         .get("/admin/profiles", profiles::page)
         .post("/admin/profiles", profiles::save)
+        .get("/admin/records", records::page)
+        .post("/admin/records", records::save)
         .get("/admin/approvals", registration::approvals)
         .post("/admin/approvals/:id", registration::decide)
         .get("/admin/invitations", registration::invitations)

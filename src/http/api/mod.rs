@@ -24,6 +24,7 @@ pub mod notifications;
 pub mod passkeys;
 pub mod profile_list;
 pub mod profiles;
+pub mod record_settings;
 pub mod records;
 pub mod rendered;
 pub mod reply;
@@ -216,7 +217,11 @@ pub type Apis = (
     profiles::ProfilesApi,
     directory::DirectoryApi,
     search::SearchApi,
-    (stories::StoriesApi, records::RecordsApi),
+    (
+        stories::StoriesApi,
+        records::RecordsApi,
+        record_settings::RecordSettingsApi,
+    ),
     messages::MessagesApi,
     notifications::NotificationsApi,
     notification_settings::NotificationSettingsApi,
@@ -269,7 +274,11 @@ pub fn service() -> OpenApiService<Apis, ()> {
             profiles::ProfilesApi,
             directory::DirectoryApi,
             search::SearchApi,
-            (stories::StoriesApi, records::RecordsApi),
+            (
+                stories::StoriesApi,
+                records::RecordsApi,
+                record_settings::RecordSettingsApi,
+            ),
             messages::MessagesApi,
             notifications::NotificationsApi,
             notification_settings::NotificationSettingsApi,
@@ -356,6 +365,8 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("createRecord", &[401, 403, 409, 422]),
     ("getRecord", &[401, 404]),
     ("listRecords", &[401, 422]),
+    ("getRecordSettings", &[401, 403]),
+    ("putRecordSettings", &[401, 403, 422]),
     ("listMyWork", &[401]),
     ("updateRecord", &[401, 403, 404, 409, 422, 428]),
     ("moveRecord", &[401, 403, 404, 409, 422]),

@@ -520,6 +520,8 @@ impl From<SettingsChange> for SettingsPatch {
             message_scope: messages.scope.map(Into::into),
             new_conversations_per_day: messages.new_conversations_per_day,
             unverified_new_conversations_per_day: messages.unverified_new_conversations_per_day,
+            // Record settings have their own resource: /api/v1/admin/records/settings.
+            records: None,
         }
     }
 }

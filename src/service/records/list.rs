@@ -131,6 +131,14 @@ impl Lists {
         self.positions.len()
     }
 
+    /// Each status records are in (trashed ones too: they come back), with how many.
+    pub(super) fn statuses_in_use(&self) -> Vec<(String, u64)> {
+        self.status
+            .iter()
+            .map(|(s, set)| (s.to_string(), set.len()))
+            .collect()
+    }
+
     /// Puts `record` in the index (or takes it out when `None`: purged).
     pub(super) fn put(&mut self, id: RecordId, record: Option<&Record>) {
         let pos = match (self.positions.get(&id), record) {

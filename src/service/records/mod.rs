@@ -29,6 +29,7 @@ use crate::domain::record::{
 };
 use crate::domain::record_list::{RecordFilter, RecordSort};
 use crate::domain::role::Role;
+use crate::domain::settings::RecordSettings;
 use crate::domain::workflow::Workflow;
 use crate::events::{Event, EventBus};
 use crate::store::{Rx, Store, StoreError, Tx};
@@ -98,6 +99,52 @@ impl Records {
             settings,
             index,
         }
+    }
+
+    /// The record settings in force (those who manage settings).
+    pub fn settings(&self, actor: &Actor) -> Result<RecordSettings, ServiceError> {
+        Ok(self.settings.read(actor)?.records.clone())
+    }
+
+    /// Saves new record settings. A workflow that drops a status some records are in is
+    /// refused, saying how many: move them first, or keep the status.
+    pub async fn save_settings(
+        &self,
+        actor: &Actor,
+        new: RecordSettings,
+    ) -> Result<RecordSettings, ServiceError> {
+        self.access.require(actor, Permission::ManageSettings)?;
+        self.bring_up_to_date().await?;
+        let in_use = {
+            let lists = self
+                .index
+                .lists
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            lists
+                .as_ref()
+                .map(Lists::statuses_in_use)
+                .unwrap_or_default()
+        };
+        let dropped: Vec<String> = in_use
+            .into_iter()
+            .filter(|(status, _)| new.workflow.status(status).is_none())
+            .map(|(status, n)| format!("{n} in \"{status}\""))
+            .collect();
+        if !dropped.is_empty() {
+            return Err(ServiceError::invalid(
+                "records_workflow",
+                format!(
+                    "Records are in statuses this workflow drops ({}): move them first, or keep those statuses.",
+                    dropped.join(", ")
+                ),
+            ));
+        }
+        let patch = crate::domain::settings::SettingsPatch {
+            records: Some(new),
+            ..Default::default()
+        };
+        Ok(self.settings.update(actor, patch).await?.records.clone())
     }
 
     /// The workflow as the admins set it now.
