@@ -525,13 +525,13 @@ impl App {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
 /// The kinds of record the search index holds, each registered by its module.
 pub fn search_kinds() -> Vec<Box<dyn service::search::SearchKind>> {
     vec![
         Box::new(service::profiles::ProfileDocuments),
         Box::new(service::messages::MessageDocuments),
         Box::new(service::stories::StoryDocuments),
+        Box::new(service::records::RecordDocuments),
     ]
 }
 
@@ -574,6 +574,7 @@ pub async fn reindex(config: Config, clock: SharedClock) -> Result<u64, String> 
     Ok(documents)
 }
 
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn termination_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -48,6 +48,10 @@ pub trait SearchKind: Send + Sync {
     fn document(&self, rx: &Rx, id: &str, now: Timestamp) -> Result<Option<Document>, StoreError>;
     /// Every record id (for a rebuild).
     fn all(&self, rx: &Rx) -> Result<Vec<String>, StoreError>;
+    /// The document a query names exactly (a record's number), which then comes first.
+    fn exact(&self, _rx: &Rx, _q: &str, _now: Timestamp) -> Result<Option<Document>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// What someone asks for.
@@ -515,11 +519,30 @@ impl Search {
         }
         let me: UserId = actor.id;
         let as_you_type = request.as_you_type;
-        let (blocked, partners) = self
+        // A query that names one thing exactly (a record's number) finds it first.
+        let exactly = (offset == 0 && request.filters.is_empty())
+            .then(|| request.q.trim().to_string())
+            .filter(|q| !q.is_empty() && q.chars().count() <= 64);
+        let now = self.inner.clock.now();
+        let inner = Arc::clone(&self.inner);
+        let (blocked, partners, named) = self
             .inner
             .store
             .read(move |rx| {
-                Ok::<_, StoreError>((rx.blocks().either_way(me)?, rx.matches().partners_of(me)?))
+                let mut named = None;
+                if let Some(q) = &exactly {
+                    for kind in &inner.kinds {
+                        named = kind.exact(rx, q, now)?;
+                        if named.is_some() {
+                            break;
+                        }
+                    }
+                }
+                Ok::<_, StoreError>((
+                    rx.blocks().either_way(me)?,
+                    rx.matches().partners_of(me)?,
+                    named,
+                ))
             })
             .await?;
         // Open to them alone: their own records, and what their matches share with matches.
@@ -540,11 +563,29 @@ impl Search {
         };
         // On the request's own thread: a query whose shared part is kept takes about a
         // tenth of a millisecond, less than handing it to the blocking pool and back.
-        let found = self
+        let mut found = self
             .inner
             .index
             .search(&query)
             .map_err(ServiceError::internal)?;
+        if let Some(doc) = named.filter(|d| findable_by(d, &query)) {
+            let before = found.hits.len();
+            found.hits.retain(|h| h.key != doc.key);
+            if found.hits.len() == before {
+                found.total += 1;
+            }
+            found.hits.insert(
+                0,
+                crate::search::Hit {
+                    key: doc.key,
+                    kind: doc.kind.to_string(),
+                    link: doc.link,
+                    title: doc.title,
+                    body: doc.body,
+                },
+            );
+            found.hits.truncate(limit);
+        }
         if !as_you_type {
             self.count_asked(&text, found.total == 0);
         }
@@ -574,6 +615,22 @@ impl Search {
         entry.0 += 1;
         entry.1 += u64::from(empty);
     }
+}
+
+/// Whether the searcher of `query` may find `doc` (named exactly, outside the index): the
+/// same access terms, kinds, blocks and visibility window the index applies.
+fn findable_by(doc: &Document, query: &Query) -> bool {
+    let open = doc
+        .access
+        .iter()
+        .any(|t| query.access.contains(t) || query.own_access.contains(t));
+    let kind = query.kinds.is_empty() || query.kinds.iter().any(|k| k == doc.kind);
+    let blocked = doc
+        .member
+        .as_ref()
+        .is_some_and(|m| query.exclude_members.contains(m));
+    let visible = doc.visible_from_ms <= query.now_ms && query.now_ms < doc.visible_until_ms;
+    open && kind && !blocked && visible && !query.exclude_keys.contains(&doc.key)
 }
 
 /// What a member may find along with others: what all members may, their role's.

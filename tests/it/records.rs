@@ -1394,3 +1394,82 @@ async fn admins_set_formats_and_the_workflow_on_both_faces() {
     );
     app.stop().await;
 }
+
+/// Records in search: found by those who may see them (totals too), gone from results when
+/// trashed, and a number typed exactly opens that record first.
+#[tokio::test]
+async fn records_are_searchable_by_whom_they_are_for() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, owner, members) = crate::matching::community(&["ann", "bob", "cyd"]).await;
+    let [(ann, _), (bob, bob_id), (cyd, _)] = &members[..] else {
+        unreachable!()
+    };
+    let create = |body: Value| {
+        let app = &app;
+        async move {
+            let resp =
+                crate::matching::send(app, ann, Method::POST, "/api/v1/records", Some(body)).await;
+            assert_eq!(resp.status(), 201);
+            let made: Value = resp.json().await.unwrap();
+            made["data"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    for n in 0..3 {
+        create(
+            json!({"title": format!("Roof repair quote {n}"), "direction": "incoming",
+                      "correspondent": "Roofers Ltd"}),
+        )
+        .await;
+    }
+    let private = create(json!({"title": "Roof complaint", "direction": "incoming",
+                                "visibility": "people", "assigneeIds": [bob_id]}))
+    .await;
+    create(
+        json!({"title": "Reply about R17, R17 and R17", "direction": "outgoing",
+                  "content": "R17 R17 R17"}),
+    )
+    .await;
+    create(json!({"title": "Letter", "direction": "incoming", "number": "R17"})).await;
+    app.index_search().await;
+    let found = |client, q: &'static str| crate::search::search(&app, client, q);
+    let (status, body) = found(ann, "q=roofers&kind=record").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pagination"]["total"], 3, "{body}");
+    for (client, total) in [(bob, 4), (cyd, 3), (&owner, 4)] {
+        let (_, body) = found(client, "q=roof&kind=record").await;
+        assert_eq!(body["pagination"]["total"], total, "{body}");
+    }
+    // The exact number first; one the searcher may not see is not found even so.
+    let (_, body) = found(ann, "q=IN-2026-0002").await;
+    assert_eq!(
+        body["data"][0]["title"], "IN-2026-0002 · Roof repair quote 1",
+        "{body}"
+    );
+    let (_, body) = found(ann, "q=r17").await;
+    assert_eq!(body["data"][0]["title"], "R17 · Letter", "{body}");
+    assert_eq!(body["pagination"]["total"], 2, "{body}");
+    let (_, body) = found(bob, "q=in-2026-0004").await;
+    assert_eq!(
+        body["data"][0]["title"], "IN-2026-0004 · Roof complaint",
+        "{body}"
+    );
+    let (_, body) = found(cyd, "q=IN-2026-0004").await;
+    assert!(!body.to_string().contains("Roof complaint"), "{body}");
+    // Trashed: gone.
+    let resp = crate::matching::send(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/records/{private}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    app.index_search().await;
+    let (_, body) = found(bob, "q=complaint&kind=record").await;
+    assert_eq!(body["pagination"]["total"], 0, "{body}");
+    let (_, body) = found(bob, "q=IN-2026-0004").await;
+    assert!(!body.to_string().contains("Roof complaint"), "{body}");
+    app.stop().await;
+}

@@ -12,7 +12,7 @@ use crate::helpers::TestApp;
 use crate::matching::{community, send};
 use crate::profiles::{good_profile, put_profile};
 
-async fn search(app: &TestApp, client: &reqwest::Client, query: &str) -> (u16, Value) {
+pub(crate) async fn search(app: &TestApp, client: &reqwest::Client, query: &str) -> (u16, Value) {
     let resp = client
         .get(app.url(&format!("/api/v1/search?{query}")))
         .send()

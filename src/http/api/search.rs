@@ -151,7 +151,7 @@ impl SearchApi {
         /// What to look for (up to 500 characters).
         #[oai(validator(max_length = 500))]
         q: Query<Option<String>>,
-        /// Only these kinds (`profile`, `message`, `story`).
+        /// Only these kinds (`profile`, `message`, `story`, `record`).
         #[oai(validator(max_items = 5))]
         kind: Query<Vec<String>>,
         /// Only members with these interests (all of them).

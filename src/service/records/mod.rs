@@ -474,3 +474,95 @@ impl MemberData for RecordsPart {
         Ok(())
     }
 }
+
+/// Records in search: number, title, correspondent, tags and content, found by those who
+/// may see them (every member; staff and the people on it; or only the people on it and
+/// admins), never while in the trash. Typing a record's number exactly finds it first.
+pub struct RecordDocuments;
+
+impl super::search::SearchKind for RecordDocuments {
+    fn name(&self) -> &'static str {
+        "record"
+    }
+
+    fn changed_by(&self, _tx: &Tx<'_>, event: &Event) -> Result<Vec<String>, StoreError> {
+        Ok(match event {
+            Event::RecordChanged { record } => vec![record.to_string()],
+            _ => Vec::new(),
+        })
+    }
+
+    fn document(
+        &self,
+        rx: &Rx,
+        id: &str,
+        _now: jiff::Timestamp,
+    ) -> Result<Option<crate::domain::search::Document>, StoreError> {
+        let Ok(id) = id.parse::<RecordId>() else {
+            return Ok(None);
+        };
+        Ok(rx
+            .records()
+            .get(id)?
+            .filter(|r| r.deleted_at.is_none())
+            .map(|r| record_document(&r)))
+    }
+
+    fn all(&self, rx: &Rx) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        rx.records().for_each(|r| {
+            if r.deleted_at.is_none() {
+                out.push(r.id.to_string());
+            }
+        })?;
+        Ok(out)
+    }
+
+    fn exact(
+        &self,
+        rx: &Rx,
+        q: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::domain::search::Document>, StoreError> {
+        let Ok(number) = typed_number(q) else {
+            return Ok(None);
+        };
+        match rx.record_numbers().holder(&number)? {
+            Some(id) => self.document(rx, &RecordId::from_u128(id).to_string(), now),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A record as a search document, with the access terms `may_see` stands for.
+fn record_document(r: &Record) -> crate::domain::search::Document {
+    let mut access: Vec<String> = std::iter::once(r.owner)
+        .chain(r.assignees.iter().copied())
+        .chain(r.watchers.iter().copied())
+        .map(|m| format!("member:{m}"))
+        .collect();
+    access.extend(
+        match r.visibility {
+            Visibility::Members => &["members"][..],
+            Visibility::Staff => &["staff"][..],
+            Visibility::People => &["role:admin", "role:owner"][..],
+        }
+        .iter()
+        .map(|t| t.to_string()),
+    );
+    let mut body = vec![r.correspondent.clone(), r.tags.join(" "), r.content.clone()];
+    body.retain(|part| !part.is_empty());
+    crate::domain::search::Document {
+        key: format!("record:{}", r.id),
+        kind: "record",
+        link: format!("/records/{}", r.id),
+        title: format!("{} · {}", r.number, r.title),
+        body: body.join("\n"),
+        access,
+        facets: Vec::new(),
+        member: None,
+        time_ms: r.created_at.as_millisecond(),
+        visible_from_ms: 0,
+        visible_until_ms: i64::MAX,
+    }
+}
