@@ -20,6 +20,7 @@ pub mod places;
 pub mod profile;
 pub mod record;
 pub mod record_comment;
+pub mod record_csv;
 pub mod record_list;
 pub mod role;
 pub mod schedule;

@@ -201,8 +201,8 @@ fn error_for_status(status: StatusCode) -> AppError {
     AppError::from_poem(&poem::Error::from_status(status))
 }
 
-/// Upload routes take files up to the media limits (a video and its poster); everything
-/// else is held to `server.max_body_kib`. The upload code enforces the exact limits as the
+/// Upload routes take files up to the media limits (a video and its poster), record imports
+/// their CSV file; everything else is held to `server.max_body_kib`. The upload code enforces the exact limits as the
 /// bytes arrive, so a missing or false `Content-Length` gains nothing.
 fn body_limit(state: &AppState, path: &str) -> u64 {
     if super::MEDIA_UPLOAD_PATHS.contains(&path) {
@@ -211,6 +211,8 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
             + u64::from(media.max_photo_mib)
             + 1)
             * crate::domain::settings::MediaSettings::MIB
+    } else if super::RECORD_IMPORT_PATHS.contains(&path) {
+        crate::domain::record_csv::IMPORT_BYTES_MAX as u64 + 64 * 1024
     } else {
         state.front.max_body_bytes
     }

@@ -30,6 +30,8 @@ use routing::{RouteTable, Routes};
 
 /// Paths that take uploads: their body limit is the media settings', not `max_body_kib`.
 pub const MEDIA_UPLOAD_PATHS: &[&str] = &["/media", "/api/v1/media/uploads"];
+/// Routes that take a records CSV file (up to `record_csv::IMPORT_BYTES_MAX`).
+pub const RECORD_IMPORT_PATHS: &[&str] = &["/records/import", "/api/v1/records/import"];
 
 /// Every route this build serves: each web module contributes its own.
 pub fn routes() -> Routes {

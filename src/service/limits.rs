@@ -70,6 +70,8 @@ pub enum LimitKind {
     Record,
     /// Comments on records written per member.
     RecordComment,
+    /// Record imports (and dry runs) per member.
+    RecordImport,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

@@ -1473,3 +1473,158 @@ async fn records_are_searchable_by_whom_they_are_for() {
     assert!(!body.to_string().contains("Roof complaint"), "{body}");
     app.stop().await;
 }
+
+/// CSV export: what the filter shows of the records the caller may see, with a header,
+/// every cell quoted and formulas made inert, as a download. CSV import: staff only, every
+/// problem named by row (then nothing stored), a dry run storing nothing either way.
+#[tokio::test]
+async fn records_go_out_and_come_in_as_csv() {
+    use reqwest::Method;
+    use serde_json::{Value, json};
+    let (app, owner, members) = crate::matching::community(&["ann", "bob"]).await;
+    let [(ann, _), (bob, bob_id)] = &members[..] else {
+        unreachable!()
+    };
+    for body in [
+        json!({"title": "=HYPERLINK(\"http://evil.example\")", "direction": "incoming",
+               "content": "line one\nline two, with a comma", "tags": ["Hall"]}),
+        json!({"title": "Board minutes", "direction": "internal", "visibility": "staff"}),
+        json!({"title": "Roof", "direction": "incoming", "visibility": "people",
+               "assigneeIds": [bob_id]}),
+    ] {
+        let resp =
+            crate::matching::send(&app, ann, Method::POST, "/api/v1/records", Some(body)).await;
+        assert_eq!(resp.status(), 201);
+        app.clock.advance(std::time::Duration::from_secs(1));
+    }
+    let export = |client: &reqwest::Client, query: &str| {
+        let request = client.get(app.url(&format!("/api/v1/records/export{query}")));
+        async move {
+            let resp = request.send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            assert!(
+                resp.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/csv")
+            );
+            assert!(
+                resp.headers()["content-disposition"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("attachment")
+            );
+            let text = resp.text().await.unwrap();
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+            let rows: Vec<Vec<String>> = reader
+                .records()
+                .map(|r| r.unwrap().iter().map(String::from).collect())
+                .collect();
+            (text, header, rows)
+        }
+    };
+    let (text, header, rows) = export(bob, "?sort=oldest").await;
+    assert_eq!(header[..3], ["number", "title", "direction"]);
+    let titles: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        titles,
+        ["'=HYPERLINK(\"http://evil.example\")", "Roof"],
+        "Bob sees no staff record"
+    );
+    assert!(
+        text.starts_with("\"number\",\"title\""),
+        "every cell quoted: {text}"
+    );
+    assert_eq!(rows[0][13], "line one\nline two, with a comma");
+    assert_eq!(rows[0][9], "hall");
+    assert_eq!(rows[1][6], "bob", "assignees by username");
+    let (_, _, rows) = export(&owner, "?direction=internal").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][1], "Board minutes");
+
+    // Import: staff only; problems by row; a dry run stores nothing.
+    let import = |client: &reqwest::Client, csv: &str, dry: bool| {
+        let csrf_client = client.clone();
+        let app = &app;
+        let csv = csv.to_string();
+        async move {
+            let csrf = app.api_csrf(&csrf_client).await;
+            let resp = csrf_client
+                .post(app.url(&format!("/api/v1/records/import?dryRun={dry}")))
+                .header("x-csrf-token", csrf)
+                .header("content-type", "text/csv")
+                .body(csv)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let good = "title,direction,number,assignees,due,tags\n\
+                Gas bill,incoming,GAS/1,bob,2026-07-01,bills; gas\n\
+                \"Reply, to the council\",outgoing,,,,\n";
+    assert_eq!(import(ann, good, true).await.0, 403);
+    let bad = "title,direction,number,assignees\n\
+               Gas bill,incoming,GAS/1,nobody\n\
+               Water bill,incoming,gas/1,\n\
+               ,sideways,,\n";
+    let (status, body) = import(&owner, bad, false).await;
+    assert_eq!(status, 422, "{body}");
+    let named: Vec<(u64, &str)> = body["data"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["row"].as_u64().unwrap(), p["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [(4, "direction"), (4, "title")],
+        "a file that does not read is refused before the database is asked: {body}"
+    );
+    let bad = "title,direction,number,assignees\n\
+               Gas bill,incoming,GAS/1,nobody\n\
+               Water bill,incoming,gas/1,\n";
+    let (status, body) = import(&owner, bad, true).await;
+    assert_eq!(status, 422, "{body}");
+    let named: Vec<(u64, &str)> = body["data"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["row"].as_u64().unwrap(), p["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(named, [(2, "assignees"), (3, "number")], "{body}");
+    let count = |client: &reqwest::Client| {
+        let request = client.get(app.url("/api/v1/records"));
+        async move {
+            request.send().await.unwrap().json::<Value>().await.unwrap()["pagination"]["total"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let (status, body) = import(&owner, good, true).await;
+    assert_eq!(
+        (status, body["data"]["imported"].as_bool()),
+        (200, Some(false)),
+        "{body}"
+    );
+    assert_eq!(count(&owner).await, 3, "a dry run stores nothing");
+    let (status, body) = import(&owner, good, false).await;
+    assert_eq!(
+        (status, body["data"]["imported"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert_eq!(body["data"]["rows"], 2);
+    assert_eq!(count(&owner).await, 5);
+    let (_, _, rows) = export(&owner, "?q=gas").await;
+    assert_eq!(rows[0][0], "GAS/1");
+    assert_eq!(rows[0][6], "bob");
+    let (_, _, rows) = export(&owner, "?direction=outgoing").await;
+    assert_eq!(rows[0][0], "OUT-2026-0001");
+    // The same typed number again: refused.
+    let (status, _) = import(&owner, good, false).await;
+    assert_eq!(status, 422);
+    app.stop().await;
+}

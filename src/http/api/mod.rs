@@ -368,6 +368,8 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("getRecordSettings", &[401, 403]),
     ("putRecordSettings", &[401, 403, 422]),
     ("listMyWork", &[401]),
+    ("exportRecords", &[401, 422]),
+    ("importRecords", &[401, 403]),
     ("updateRecord", &[401, 403, 404, 409, 422, 428]),
     ("moveRecord", &[401, 403, 404, 409, 422]),
     ("watchRecord", &[401, 404]),

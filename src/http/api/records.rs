@@ -415,6 +415,158 @@ pub enum Commented {
     Created(Reply<Data<CommentView>>),
 }
 
+/// A records CSV file as a request body, read up to the import's limit.
+pub struct CsvFile(pub Vec<u8>);
+
+impl poem_openapi::payload::Payload for CsvFile {
+    const CONTENT_TYPE: &'static str = "text/csv";
+
+    fn check_content_type(content_type: &str) -> bool {
+        content_type.starts_with("text/csv") || content_type.starts_with("text/plain")
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
+            poem_openapi::registry::MetaSchema {
+                format: Some("binary"),
+                ..poem_openapi::registry::MetaSchema::new("string")
+            },
+        ))
+    }
+}
+
+impl poem_openapi::payload::ParsePayload for CsvFile {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(_request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let limit = crate::domain::record_csv::IMPORT_BYTES_MAX;
+        let bytes = body
+            .take()?
+            .into_bytes_limit(limit)
+            .await
+            .map_err(|_| poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE))?;
+        Ok(CsvFile(bytes.to_vec()))
+    }
+}
+
+/// As poem-openapi does for its own payloads: the body, when its content type is one of ours.
+impl<'a> poem_openapi::ApiExtractor<'a> for CsvFile {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <Self as poem_openapi::payload::Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
+        use poem_openapi::payload::{ParsePayload, Payload};
+        Some(poem_openapi::registry::MetaRequest {
+            description: None,
+            content: vec![poem_openapi::registry::MetaMediaType {
+                content_type: <Self as Payload>::CONTENT_TYPE,
+                schema: <Self as Payload>::schema_ref(),
+            }],
+            required: <Self as ParsePayload>::IS_REQUIRED,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut poem::RequestBody,
+        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        use poem_openapi::payload::{ParsePayload, Payload};
+        match request.content_type() {
+            Some(t) if <Self as Payload>::check_content_type(t) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            Some(t) => Err(poem_openapi::error::ContentTypeError::NotSupported {
+                content_type: t.to_string(),
+            }
+            .into()),
+            None => Err(poem_openapi::error::ContentTypeError::ExpectContentType.into()),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Exported {
+    /// The records as CSV (UTF-8, every cell quoted; a cell starting with = + - @ has a `'`
+    /// in front), streamed.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(
+        poem_openapi::payload::Binary<poem::Body>,
+        /// `attachment; filename="records.csv"`.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+/// What an import found.
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ImportView {
+    /// Rows read (0 when the file itself could not be read).
+    pub rows: u32,
+    /// Whether the records were stored: not a dry run, and no problems.
+    pub imported: bool,
+    pub problems: Vec<RowProblemView>,
+}
+
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct RowProblemView {
+    /// The row in the file, the header being row 1 (0: the file as a whole).
+    pub row: u32,
+    /// The column, when the problem is one cell's.
+    pub column: String,
+    pub message: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Imported {
+    /// Stored (or, on a dry run, checked without problems).
+    #[oai(status = 200)]
+    Done(Reply<Data<ImportView>>),
+    /// Some rows have problems, each named; nothing was stored.
+    #[oai(status = 422)]
+    Problems(Reply<Data<ImportView>>),
+}
+
+/// A list's filters from its query parameters.
+#[allow(clippy::too_many_arguments)]
+fn filter_of(
+    status: Option<String>,
+    priority: Option<RecordPriority>,
+    direction: Option<RecordDirection>,
+    owner_id: Option<String>,
+    assignee_id: Option<String>,
+    tag: Option<String>,
+    due_before: Option<String>,
+    due_after: Option<String>,
+    overdue: Option<bool>,
+    open: Option<bool>,
+    q: Option<String>,
+) -> Result<RecordFilter, AppError> {
+    Ok(RecordFilter {
+        status,
+        priority: priority.map(Into::into),
+        direction: direction.map(Into::into),
+        owner: member(owner_id, "ownerId")?,
+        assignee: member(assignee_id, "assigneeId")?,
+        tag,
+        due_before: day(due_before, "dueBefore")?,
+        due_after: day(due_after, "dueAfter")?,
+        overdue: overdue.unwrap_or(false),
+        open: open.unwrap_or(false),
+        text: q,
+    })
+}
+
 fn comment_id(raw: &str) -> Result<CommentId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
@@ -497,19 +649,19 @@ impl RecordsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
     ) -> Result<Reply<Listed<RecordView>>, AppError> {
         let me = viewer.require()?;
-        let filter = RecordFilter {
-            status: status.0,
-            priority: priority.0.map(Into::into),
-            direction: direction.0.map(Into::into),
-            owner: member(owner_id.0, "ownerId")?,
-            assignee: member(assignee_id.0, "assigneeId")?,
-            tag: tag.0,
-            due_before: day(due_before.0, "dueBefore")?,
-            due_after: day(due_after.0, "dueAfter")?,
-            overdue: overdue.0.unwrap_or(false),
-            open: open.0.unwrap_or(false),
-            text: q.0,
-        };
+        let filter = filter_of(
+            status.0,
+            priority.0,
+            direction.0,
+            owner_id.0,
+            assignee_id.0,
+            tag.0,
+            due_before.0,
+            due_after.0,
+            overdue.0,
+            open.0,
+            q.0,
+        )?;
         let sort = sort.0.map_or(RecordSort::Newest, Into::into);
         let page = PageRequest::new(page.0, limit.0);
         let (records, total) = state_of(req)?
@@ -517,6 +669,118 @@ impl RecordsApi {
             .list(&me.actor(), &filter, sort, page.offset(), page.limit())
             .await?;
         Ok(listed(&records, total, page))
+    }
+
+    /// Export records as CSV
+    ///
+    /// What the same filters show in the list (only records you may see), in its order, as
+    /// a streamed CSV file.
+    #[oai(
+        path = "/records/export",
+        method = "get",
+        operation_id = "exportRecords"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
+        priority: Query<Option<RecordPriority>>,
+        direction: Query<Option<RecordDirection>>,
+        #[oai(name = "ownerId", validator(max_length = 36))] owner_id: Query<Option<String>>,
+        #[oai(name = "assigneeId", validator(max_length = 36))] assignee_id: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] tag: Query<Option<String>>,
+        #[oai(name = "dueBefore", validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))] due_before: Query<
+            Option<String>,
+        >,
+        #[oai(name = "dueAfter", validator(pattern = r"^\d{4}-\d{2}-\d{2}$"))] due_after: Query<
+            Option<String>,
+        >,
+        overdue: Query<Option<bool>>,
+        open: Query<Option<bool>>,
+        #[oai(validator(max_length = 100))] q: Query<Option<String>>,
+        sort: Query<Option<ListSort>>,
+    ) -> Result<Exported, AppError> {
+        let me = viewer.require()?;
+        let filter = filter_of(
+            status.0,
+            priority.0,
+            direction.0,
+            owner_id.0,
+            assignee_id.0,
+            tag.0,
+            due_before.0,
+            due_after.0,
+            overdue.0,
+            open.0,
+            q.0,
+        )?;
+        let sort = sort.0.map_or(RecordSort::Newest, Into::into);
+        let export = state_of(req)?
+            .records
+            .export(&me.actor(), &filter, sort)
+            .await?;
+        let rows = futures_util::stream::unfold(export, |mut export| async move {
+            match export.next_chunk().await {
+                Ok(Some(bytes)) => Some((Ok(bytes), export)),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!("records export stopped: {e}");
+                    Some((Err(std::io::Error::other(e.to_string())), export))
+                }
+            }
+        });
+        Ok(Exported::Csv(
+            poem_openapi::payload::Binary(poem::Body::from_bytes_stream(rows)),
+            "attachment; filename=\"records.csv\"".into(),
+        ))
+    }
+
+    /// Import records from CSV
+    ///
+    /// Staff. A header row naming the columns (`title` and `direction` needed; `number`,
+    /// `priority`, `visibility`, `correspondent`, `due`, `tags` and `assignees` (usernames)
+    /// separated by `;`, `content` optional), then one record per row, up to 10,000 rows and
+    /// 5 MiB. Every problem is named by row and column (`422`) and then nothing is stored;
+    /// with `dryRun=true` nothing is stored either way.
+    #[oai(
+        path = "/records/import",
+        method = "post",
+        operation_id = "importRecords"
+    )]
+    async fn import(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        #[oai(name = "dryRun")] dry_run: Query<Option<bool>>,
+        body: CsvFile,
+    ) -> Result<Imported, AppError> {
+        let me = acting(req, &viewer)?;
+        let report = state_of(req)?
+            .records
+            .import(&me.actor(), body.0, dry_run.0.unwrap_or(false))
+            .await?;
+        let view = ImportView {
+            rows: u32::try_from(report.rows).unwrap_or(u32::MAX),
+            imported: report.imported,
+            problems: report
+                .problems
+                .iter()
+                .map(|p| RowProblemView {
+                    row: u32::try_from(p.row).unwrap_or(u32::MAX),
+                    column: p.column.clone(),
+                    message: p.message.clone(),
+                })
+                .collect(),
+        };
+        let ok = view.problems.is_empty();
+        let reply = Reply(Data { data: view });
+        Ok(if ok {
+            Imported::Done(reply)
+        } else {
+            Imported::Problems(reply)
+        })
     }
 
     /// My work

@@ -5,12 +5,14 @@
 mod comments;
 mod edits;
 mod list;
+mod transfer;
 mod upkeep;
 
 pub use comments::COMMENTS_PER_HOUR;
 pub use edits::{Edit, EditError};
 pub use list::Found;
 use list::{Lists, RecordIndex};
+pub use transfer::{Export, IMPORTS_PER_HOUR, ImportReport, as_field_errors};
 
 use std::sync::{Arc, PoisonError};
 
@@ -162,6 +164,32 @@ impl Records {
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<Record>, u64), ServiceError> {
+        let (ids, total) = self.find_ids(actor, filter, sort, offset, limit).await?;
+        let (who, role) = (actor.id, actor.role);
+        let records = self.store.lookup(move |rx| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(r) = rx.records().get(*id)?
+                    && r.deleted_at.is_none()
+                    && may_see(who, role, &r)
+                {
+                    out.push(r);
+                }
+            }
+            Ok::<_, StoreError>(out)
+        })?;
+        Ok((records, total))
+    }
+
+    /// The ids of a page of what `filter` finds for `actor`, and the total, from the index.
+    async fn find_ids(
+        &self,
+        actor: &Actor,
+        filter: &RecordFilter,
+        sort: RecordSort,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<RecordId>, u64), ServiceError> {
         self.access.require(actor, Permission::View)?;
         ServiceError::check(
             filter
@@ -174,31 +202,16 @@ impl Records {
         let workflow = self.workflow();
         let closed: Vec<&str> = workflow.closed().collect();
         let today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-        let found = {
-            let lists = self
-                .index
-                .lists
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            let empty = Lists::default();
-            lists.as_ref().unwrap_or(&empty).find(
-                actor.id, actor.role, filter, &closed, today, sort, offset, limit,
-            )
-        };
-        let (who, role) = (actor.id, actor.role);
-        let records = self.store.lookup(move |rx| {
-            let mut out = Vec::with_capacity(found.ids.len());
-            for id in &found.ids {
-                if let Some(r) = rx.records().get(*id)?
-                    && r.deleted_at.is_none()
-                    && may_see(who, role, &r)
-                {
-                    out.push(r);
-                }
-            }
-            Ok::<_, StoreError>(out)
-        })?;
-        Ok((records, found.total))
+        let lists = self
+            .index
+            .lists
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let empty = Lists::default();
+        let found = lists.as_ref().unwrap_or(&empty).find(
+            actor.id, actor.role, filter, &closed, today, sort, offset, limit,
+        );
+        Ok((found.ids, found.total))
     }
 
     /// `actor`'s work: open records assigned to them, overdue first, then by due date.

@@ -1,0 +1,372 @@
+//! Records out and in as CSV. An export is what the caller's filter shows of the records they
+//! may see, read from the store a chunk at a time as it is sent, so its memory stays flat
+//! however many rows it has. An import reads the whole file first and names every problem by
+//! row (a dry run stops there); only a file without problems is stored, all in one write.
+
+use std::collections::HashMap;
+
+use super::{Records, assignable, may_see};
+use crate::domain::account::FieldError;
+use crate::domain::ids::{RecordId, UserId, uuid_v7};
+use crate::domain::permission::Permission;
+use crate::domain::record::{Change, NumberFormat, Record, RecordNews};
+use crate::domain::record_csv::{EXPORT_COLUMNS, ImportRow, RowProblem, export_row, read_import};
+use crate::domain::record_list::{RecordFilter, RecordSort};
+use crate::domain::role::Role;
+use crate::events::Event;
+use crate::service::access::Actor;
+use crate::service::error::ServiceError;
+use crate::service::limits::{Limit, LimitKind};
+use crate::store::StoreError;
+
+/// Records read from the store per chunk of an export.
+const CHUNK: usize = 500;
+/// Imports a member may run (or try) in an hour.
+pub const IMPORTS_PER_HOUR: u32 = 20;
+
+/// An export under way: the records' ids in order, and the usernames met so far.
+pub struct Export {
+    records: Records,
+    who: UserId,
+    role: Role,
+    ids: Vec<RecordId>,
+    next: usize,
+    header_sent: bool,
+    names: HashMap<UserId, String>,
+}
+
+/// What an import found: the rows it read, and every problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub problems: Vec<RowProblem>,
+    /// Whether the records were stored (not a dry run, and no problems).
+    pub imported: bool,
+}
+
+impl Records {
+    /// Starts an export of what `filter` shows `actor`, in `sort` order.
+    pub async fn export(
+        &self,
+        actor: &Actor,
+        filter: &RecordFilter,
+        sort: RecordSort,
+    ) -> Result<Export, ServiceError> {
+        let (ids, _) = self.find_ids(actor, filter, sort, 0, usize::MAX).await?;
+        Ok(Export {
+            records: self.clone(),
+            who: actor.id,
+            role: actor.role,
+            ids,
+            next: 0,
+            header_sent: false,
+            names: HashMap::new(),
+        })
+    }
+
+    /// Reads a CSV file of records and, unless `dry_run`, stores them (owned by `actor`) if
+    /// no row has a problem. Staff import; a file that reads whole is still checked against
+    /// the database: numbers taken (or typed twice in the file), assignees who are not
+    /// members in good standing able to see the record.
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        csv: Vec<u8>,
+        dry_run: bool,
+    ) -> Result<ImportReport, ServiceError> {
+        self.access.require(actor, Permission::EditAll)?;
+        self.limiter
+            .take(
+                LimitKind::RecordImport,
+                &actor.id.to_string(),
+                Limit::per_window(IMPORTS_PER_HOUR, 3600),
+            )
+            .map_err(ServiceError::RateLimited)?;
+        let rows = match tokio::task::spawn_blocking(move || read_import(&csv))
+            .await
+            .map_err(ServiceError::internal)?
+        {
+            Ok(rows) => rows,
+            Err(problems) => {
+                return Ok(ImportReport {
+                    rows: 0,
+                    problems,
+                    imported: false,
+                });
+            }
+        };
+        let settings = self.settings.current().records.clone();
+        let status = settings
+            .workflow
+            .initial()
+            .map(|s| s.key.clone())
+            .ok_or_else(|| ServiceError::internal("the workflow has no status"))?;
+        let mut formats = Vec::new();
+        for d in crate::domain::record::Direction::ALL {
+            formats.push((
+                d,
+                NumberFormat::parse(settings.format(d)).map_err(ServiceError::internal)?,
+            ));
+        }
+        let now = self.clock.now();
+        let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+        let by = actor.id;
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let mut problems = Vec::new();
+                let mut typed: HashMap<String, usize> = HashMap::new();
+                let mut records = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    match row_record(tx, row, by, &status, now, &mut typed)? {
+                        Ok(r) => records.push(r),
+                        Err(mut p) => problems.append(&mut p),
+                    }
+                }
+                // Every row was only read so far: with a problem, or on a dry run, nothing is
+                // written.
+                if !problems.is_empty() || dry_run {
+                    return Ok(ImportReport {
+                        rows: rows.len(),
+                        problems,
+                        imported: false,
+                    });
+                }
+                for (mut record, number) in records {
+                    record.number = match number {
+                        Some(n) => {
+                            // Checked free above, and no two rows type it: this holds.
+                            tx.record_numbers().claim(&n, record.id.as_u128())?;
+                            n
+                        }
+                        None => {
+                            let format = &formats
+                                .iter()
+                                .find(|(d, _)| *d == record.direction)
+                                .map(|(_, f)| f.clone())
+                                .ok_or_else(|| StoreError::Corrupt("no format".into()))?;
+                            tx.record_numbers().next(
+                                record.direction,
+                                year,
+                                format,
+                                record.id.as_u128(),
+                            )?
+                        }
+                    };
+                    let created = Change {
+                        version: 1,
+                        at: now,
+                        by,
+                        field: "created".into(),
+                        old: String::new(),
+                        new: format!("{} (imported)", record.number),
+                    };
+                    tx.records().insert(&record, &[created])?;
+                    tx.emit(Event::RecordChanged { record: record.id });
+                    for assignee in record.assignees.iter().filter(|a| **a != by) {
+                        tx.emit(Event::RecordNotice {
+                            record: record.id,
+                            member: *assignee,
+                            by: Some(by),
+                            news: RecordNews::Assigned,
+                        });
+                    }
+                }
+                Ok(ImportReport {
+                    rows: rows.len(),
+                    problems,
+                    imported: true,
+                })
+            })
+            .await?;
+        Ok(outcome)
+    }
+}
+
+/// A row's record, and the number typed for it (none: the next in the format).
+type RowRecord = (Record, Option<String>);
+
+/// The record a row makes, with its typed number, or the row's problems with the database:
+/// a number another record has or another row typed, assignees. Nothing is written here.
+fn row_record(
+    tx: &crate::store::Tx<'_>,
+    row: &ImportRow,
+    by: UserId,
+    status: &str,
+    now: jiff::Timestamp,
+    typed: &mut HashMap<String, usize>,
+) -> Result<Result<RowRecord, Vec<RowProblem>>, StoreError> {
+    let mut problems = Vec::new();
+    let note = |column: &str, message: String| RowProblem {
+        row: row.row,
+        column: column.into(),
+        message,
+    };
+    let checked = match row.draft.check() {
+        Ok(c) => c,
+        Err(found) => {
+            return Ok(Err(found
+                .into_iter()
+                .map(|(f, why)| note(f, why))
+                .collect()));
+        }
+    };
+    let id = RecordId(uuid_v7(now.as_millisecond(), rand::random()));
+    if let Some(n) = &row.number {
+        let key = crate::domain::record::number_key(n);
+        if let Some(first) = typed.get(&key) {
+            problems.push(note(
+                "number",
+                format!("{n} is also typed on row {first}: each number once."),
+            ));
+        } else if tx.record_numbers().holder(n)?.is_some() {
+            problems.push(note(
+                "number",
+                format!("{n} is the number of another record: type another, or leave it empty."),
+            ));
+        }
+        typed.insert(key, row.row);
+    }
+    let mut record = Record {
+        id,
+        number: String::new(),
+        direction: row.direction,
+        title: checked.title,
+        correspondent: checked.correspondent,
+        content: checked.content,
+        status: status.to_string(),
+        priority: row.priority,
+        owner: by,
+        assignees: Vec::new(),
+        watchers: vec![by],
+        due: checked.due,
+        tags: checked.tags,
+        visibility: row.visibility,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    for name in &row.assignees {
+        match tx.users().by_login(name)? {
+            Some(user) if !name.contains('@') => {
+                let id = user.id;
+                match assignable(Some(user), id, &record, now) {
+                    Ok(()) if !record.assignees.contains(&id) => {
+                        record.assignees.push(id);
+                        if !record.watchers.contains(&id) {
+                            record.watchers.push(id);
+                        }
+                    }
+                    Ok(()) => {}
+                    Err(why) => problems.push(note("assignees", why)),
+                }
+            }
+            _ => problems.push(note(
+                "assignees",
+                format!("{name} is not a member's username."),
+            )),
+        }
+    }
+    if record.assignees.len() > super::ASSIGNEES_MAX {
+        problems.push(note(
+            "assignees",
+            format!("Assign at most {} people.", super::ASSIGNEES_MAX),
+        ));
+    }
+    Ok(if problems.is_empty() {
+        Ok((record, row.number.clone()))
+    } else {
+        Err(problems)
+    })
+}
+
+impl Export {
+    /// How many records the export holds (some may go before they are read).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The next rows as CSV (the header first); `None` when all are sent.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ServiceError> {
+        if !self.header_sent {
+            self.header_sent = true;
+            let mut out = crate::domain::record_csv::writer(Vec::new());
+            out.write_record(EXPORT_COLUMNS)
+                .map_err(ServiceError::internal)?;
+            return Ok(Some(out.into_inner().map_err(ServiceError::internal)?));
+        }
+        if self.next >= self.ids.len() {
+            return Ok(None);
+        }
+        let end = (self.next + CHUNK).min(self.ids.len());
+        let ids = self.ids[self.next..end].to_vec();
+        self.next = end;
+        let (who, role) = (self.who, self.role);
+        let mut names = std::mem::take(&mut self.names);
+        let (bytes, names) = self
+            .records
+            .store
+            .read(move |rx| {
+                let mut out = crate::domain::record_csv::writer(Vec::with_capacity(64 * 1024));
+                for id in ids {
+                    let Some(r) = rx.records().get(id)? else {
+                        continue;
+                    };
+                    if r.deleted_at.is_some() || !may_see(who, role, &r) {
+                        continue;
+                    }
+                    let mut failed = None;
+                    let row = export_row(&r, &mut |m| {
+                        if let Some(n) = names.get(&m) {
+                            return n.clone();
+                        }
+                        let n = match rx.users().get(m) {
+                            Ok(u) => {
+                                u.map_or_else(|| "a former member".to_string(), |u| u.username)
+                            }
+                            Err(e) => {
+                                failed = Some(e);
+                                String::new()
+                            }
+                        };
+                        names.insert(m, n.clone());
+                        n
+                    });
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                    out.write_record(&row)
+                        .map_err(|e| StoreError::Database(e.to_string()))?;
+                }
+                let bytes = out
+                    .into_inner()
+                    .map_err(|e| StoreError::Database(e.to_string()))?;
+                Ok((bytes, names))
+            })
+            .await?;
+        self.names = names;
+        Ok(Some(bytes))
+    }
+}
+
+/// Problems of an import as field errors, for the pages that show them beside the form.
+pub fn as_field_errors(problems: &[RowProblem]) -> Vec<FieldError> {
+    problems
+        .iter()
+        .map(|p| {
+            FieldError::new(
+                "file",
+                match (p.row, p.column.as_str()) {
+                    (0, _) => p.message.clone(),
+                    (row, "") => format!("Row {row}: {}", p.message),
+                    (row, column) => format!("Row {row}, {column}: {}", p.message),
+                },
+            )
+        })
+        .collect()
+}
