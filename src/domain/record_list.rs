@@ -41,6 +41,8 @@ pub struct RecordFilter {
     pub open: bool,
     /// Words in the number, title or correspondent (any case).
     pub text: Option<String>,
+    /// The records in the trash instead (admins; nobody else sees any).
+    pub trashed: bool,
 }
 
 /// The longest text filter.

@@ -871,6 +871,15 @@ async fn records_are_listed_filtered_and_paged() {
     .await;
     assert_eq!(resp.status(), 204);
     assert_eq!(titles(&work(bob).await), ["Hall booking"]);
+    assert_eq!(
+        titles(&list(&owner, "?trashed=true").await.1),
+        ["Complaint about noise"]
+    );
+    assert_eq!(
+        list(ann, "?trashed=true").await.1["pagination"]["total"],
+        0,
+        "admins only"
+    );
     let (_, body) = list(ann, "?overdue=true").await;
     assert_eq!(
         body["pagination"]["total"], 0,
@@ -1626,5 +1635,148 @@ async fn records_go_out_and_come_in_as_csv() {
     // The same typed number again: refused.
     let (status, _) = import(&owner, good, false).await;
     assert_eq!(status, 422);
+    app.stop().await;
+}
+
+/// The pages: a record made with the form, shown with its moves, commented on, moved along,
+/// edited (a save over an old version shows what changed and keeps the typed changes), in
+/// the list and "my work"; a bad filter is named.
+#[tokio::test]
+async fn records_work_as_plain_pages() {
+    let (app, _owner, members) = crate::matching::community(&["ann", "bob"]).await;
+    let [(ann, _), (bob, _)] = &members[..] else {
+        unreachable!()
+    };
+    let csrf = TestApp::csrf_from(ann, &app.url("/records/new")).await;
+    let made = ann
+        .post(app.url("/records/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Roof repair"),
+            ("direction", "incoming"),
+            ("priority", "high"),
+            ("visibility", "members"),
+            ("due", "2026-06-20"),
+            ("tags", "building, roof"),
+            ("assignees", "@bob"),
+            ("correspondent", "Roofers Ltd"),
+            ("content", "Quote attached.\nPlease check."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 303);
+    let at = made.headers()["location"].to_str().unwrap().to_string();
+    let page = ann
+        .get(app.url(&at))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("IN-2026-0001"), "{page}");
+    assert!(page.contains("Move to In progress"));
+    assert!(page.contains("bob"));
+
+    // A form with problems comes back with them, keeping what was typed.
+    let bad = ann
+        .post(app.url("/records/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Keep me"),
+            ("direction", "incoming"),
+            ("priority", "normal"),
+            ("visibility", "members"),
+            ("due", "2026-02-30"),
+            ("assignees", "nobody"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let text = bad.text().await.unwrap();
+    assert!(text.contains("nobody is not a member"), "{text}");
+    assert!(text.contains("value=\"Keep me\""));
+
+    // Bob comments and moves it along.
+    let bob_csrf = TestApp::csrf_from(bob, &app.url(&at)).await;
+    for (path, form) in [
+        (format!("{at}/comments"), vec![("text", "On it, @ann")]),
+        (format!("{at}/status"), vec![("status", "in_progress")]),
+    ] {
+        let mut form = form;
+        form.push(("csrf", bob_csrf.as_str()));
+        let resp = bob.post(app.url(&path)).form(&form).send().await.unwrap();
+        assert_eq!(resp.status(), 303, "{path}");
+    }
+    let page = ann
+        .get(app.url(&at))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("On it, @ann"));
+    assert!(page.contains("In progress"));
+
+    // Bob's move made version 2: Ann's form, read at version 1, is stale.
+    let stale = ann
+        .post(app.url(&format!("{at}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("version", "1"),
+            ("title", "Roof repair, east side"),
+            ("priority", "high"),
+            ("visibility", "members"),
+            ("due", "2026-06-20"),
+            ("tags", "building"),
+            ("assignees", "bob"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+    let text = stale.text().await.unwrap();
+    assert!(text.contains("Changed meanwhile"), "{text}");
+    assert!(
+        text.contains("Roof repair, east side"),
+        "her change is kept"
+    );
+    assert!(text.contains("name=\"version\" value=\"2\""));
+    let saved = ann
+        .post(app.url(&format!("{at}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("version", "2"),
+            ("title", "Roof repair, east side"),
+            ("priority", "high"),
+            ("visibility", "members"),
+            ("due", "2026-06-20"),
+            ("tags", "building"),
+            ("assignees", "bob"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+
+    // Lists.
+    let list = bob
+        .get(app.url("/records?view=work"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Roof repair, east side"), "{list}");
+    let bad = ann
+        .get(app.url("/records?priority=extreme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
     app.stop().await;
 }

@@ -551,6 +551,7 @@ fn filter_of(
     overdue: Option<bool>,
     open: Option<bool>,
     q: Option<String>,
+    trashed: Option<bool>,
 ) -> Result<RecordFilter, AppError> {
     Ok(RecordFilter {
         status,
@@ -564,6 +565,7 @@ fn filter_of(
         overdue: overdue.unwrap_or(false),
         open: open.unwrap_or(false),
         text: q,
+        trashed: trashed.unwrap_or(false),
     })
 }
 
@@ -644,6 +646,8 @@ impl RecordsApi {
         /// Words in the number, title or correspondent.
         #[oai(validator(max_length = 100))]
         q: Query<Option<String>>,
+        /// The records in the trash instead (admins; others get none).
+        trashed: Query<Option<bool>>,
         sort: Query<Option<ListSort>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
@@ -661,6 +665,7 @@ impl RecordsApi {
             overdue.0,
             open.0,
             q.0,
+            trashed.0,
         )?;
         let sort = sort.0.map_or(RecordSort::Newest, Into::into);
         let page = PageRequest::new(page.0, limit.0);
@@ -715,6 +720,7 @@ impl RecordsApi {
             overdue.0,
             open.0,
             q.0,
+            None,
         )?;
         let sort = sort.0.map_or(RecordSort::Newest, Into::into);
         let export = state_of(req)?

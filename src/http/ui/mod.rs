@@ -12,6 +12,7 @@ pub mod media;
 pub mod messages;
 pub mod notifications;
 pub mod profile;
+pub mod records;
 pub mod search;
 pub mod stories;
 
@@ -42,6 +43,7 @@ pub fn routes() -> Routes {
         .merge(directory::routes())
         .merge(discover::routes())
         .merge(stories::routes())
+        .merge(records::routes())
         .merge(messages::routes())
         .merge(notifications::routes())
         .merge(search::routes())

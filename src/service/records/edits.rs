@@ -56,14 +56,9 @@ fn visible(
         .ok_or_else(ServiceError::not_found))
 }
 
-/// Whether `actor` may edit `record`: their own, or anyone's from moderator up.
-fn may_edit(actor: &Actor, record: &Record) -> Result<(), ServiceError> {
-    let allowed = if record.owner == actor.id {
-        actor.role.may(Permission::EditOwn)
-    } else {
-        actor.role.may(Permission::EditAll)
-    };
-    if allowed {
+/// `403` unless `actor` may edit `record`.
+fn editable_by(actor: &Actor, record: &Record) -> Result<(), ServiceError> {
+    if super::may_edit(actor, record) {
         Ok(())
     } else {
         Err(ServiceError::forbidden(
@@ -235,7 +230,7 @@ impl Records {
         }
         let now = self.clock.now();
         self.change(actor, id, move |tx, actor, record| {
-            if let Err(e) = may_edit(actor, &record) {
+            if let Err(e) = editable_by(actor, &record) {
                 return Ok(Err(e.into()));
             }
             if let Err(stale) = current_at(tx, &record, based_on)? {

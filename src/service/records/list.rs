@@ -244,8 +244,12 @@ impl Lists {
         offset: usize,
         limit: usize,
     ) -> Found {
-        let mut set = self.visible_to(who, role);
         let empty = RoaringBitmap::new();
+        let mut set = match (filter.trashed, role >= Role::Admin) {
+            (false, _) => self.visible_to(who, role),
+            (true, true) => self.trashed.clone(),
+            (true, false) => RoaringBitmap::new(),
+        };
         if let Some(s) = &filter.status {
             set &= self.status.get(s.as_str()).unwrap_or(&empty);
         }
@@ -462,7 +466,13 @@ mod tests {
         let mut found: Vec<(usize, &Record)> = all
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.deleted_at.is_none() && may_see(who, role, r))
+            .filter(|(_, r)| {
+                if f.trashed {
+                    r.deleted_at.is_some() && role >= Role::Admin
+                } else {
+                    r.deleted_at.is_none() && may_see(who, role, r)
+                }
+            })
             .filter(|(_, r)| f.status.as_ref().is_none_or(|s| *s == r.status))
             .filter(|(_, r)| f.priority.is_none_or(|p| p == r.priority))
             .filter(|(_, r)| f.assignee.is_none_or(|a| r.assignees.contains(&a)))
@@ -537,6 +547,7 @@ mod tests {
                 overdue: rng.random_bool(0.15),
                 open: rng.random_bool(0.2),
                 text: rng.random_bool(0.2).then(|| " ROOF ".to_string()),
+                trashed: rng.random_bool(0.1),
                 ..Default::default()
             };
             let sort = sorts[round % sorts.len()];

@@ -77,6 +77,15 @@ pub fn may_see(who: UserId, role: Role, record: &Record) -> bool {
     }
 }
 
+/// Whether `actor` may edit `record`: their own, or anyone's from moderator up.
+pub fn may_edit(actor: &Actor, record: &Record) -> bool {
+    if record.owner == actor.id {
+        actor.role.may(Permission::EditOwn)
+    } else {
+        actor.role.may(Permission::EditAll)
+    }
+}
+
 impl Records {
     pub fn new(
         store: Store,
@@ -101,6 +110,107 @@ impl Records {
             settings,
             index,
         }
+    }
+
+    /// Usernames of `members` ("a former member" for one who is gone), for pages that show
+    /// people on records.
+    pub fn names(
+        &self,
+        members: impl IntoIterator<Item = UserId>,
+    ) -> Result<std::collections::HashMap<UserId, String>, ServiceError> {
+        let members: Vec<UserId> = members.into_iter().collect();
+        Ok(self.store.lookup(move |rx| {
+            let mut out = std::collections::HashMap::new();
+            for m in members {
+                if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(m) {
+                    let name = rx
+                        .users()
+                        .get(m)?
+                        .map_or_else(|| "a former member".to_string(), |u| u.username);
+                    slot.insert(name);
+                }
+            }
+            Ok::<_, StoreError>(out)
+        })?)
+    }
+
+    /// The members with these usernames, in order; `422` on `field` naming one that is not.
+    pub fn ids_of(
+        &self,
+        usernames: &[String],
+        field: &'static str,
+    ) -> Result<Vec<UserId>, ServiceError> {
+        if usernames.len() > ASSIGNEES_MAX {
+            return Err(ServiceError::invalid(
+                field,
+                format!("Name at most {ASSIGNEES_MAX} people."),
+            ));
+        }
+        let names = usernames.to_vec();
+        let found = self.store.lookup(move |rx| {
+            names
+                .iter()
+                .map(|n| {
+                    Ok((
+                        n.clone(),
+                        rx.users()
+                            .by_login(n)?
+                            .filter(|_| !n.contains('@'))
+                            .map(|u| u.id),
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })?;
+        found
+            .into_iter()
+            .map(|(name, id)| {
+                id.ok_or_else(|| {
+                    ServiceError::invalid(field, format!("{name} is not a member's username."))
+                })
+            })
+            .collect()
+    }
+
+    /// The statuses `actor` may move `record` to now: the workflow's moves from its status
+    /// open to their role, if they work on it (owner, assignee) or are a moderator.
+    pub fn moves_for(
+        &self,
+        actor: &Actor,
+        record: &Record,
+    ) -> Vec<crate::domain::workflow::Status> {
+        let works_on = record.owner == actor.id || record.assignees.contains(&actor.id);
+        if !works_on && !actor.role.may(Permission::EditAll) {
+            return Vec::new();
+        }
+        let workflow = self.workflow();
+        workflow
+            .moves
+            .iter()
+            .filter(|m| m.from == record.status && actor.role >= m.least)
+            .filter_map(|m| workflow.status(&m.to).cloned())
+            .collect()
+    }
+
+    /// The label of a status of the workflow (its key when the workflow no longer has it).
+    pub fn status_label(&self, key: &str) -> String {
+        self.workflow()
+            .status(key)
+            .map_or_else(|| key.to_string(), |s| s.label.clone())
+    }
+
+    /// Whether `record` is overdue today: due before today, in a status that is not closed.
+    pub fn is_overdue(&self, record: &Record) -> bool {
+        let today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        record.due.is_some_and(|d| d < today)
+            && !self
+                .workflow()
+                .status(&record.status)
+                .is_some_and(|s| s.closed)
+    }
+
+    /// The workflow's statuses, for filters.
+    pub fn statuses(&self) -> Vec<crate::domain::workflow::Status> {
+        self.workflow().statuses
     }
 
     /// The record settings in force (those who manage settings).
@@ -165,12 +275,12 @@ impl Records {
         limit: usize,
     ) -> Result<(Vec<Record>, u64), ServiceError> {
         let (ids, total) = self.find_ids(actor, filter, sort, offset, limit).await?;
-        let (who, role) = (actor.id, actor.role);
+        let (who, role, trashed) = (actor.id, actor.role, filter.trashed);
         let records = self.store.lookup(move |rx| {
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
                 if let Some(r) = rx.records().get(*id)?
-                    && r.deleted_at.is_none()
+                    && r.deleted_at.is_some() == trashed
                     && may_see(who, role, &r)
                 {
                     out.push(r);

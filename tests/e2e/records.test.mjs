@@ -1,0 +1,72 @@
+// Browser journey for records at phone size: the owner records an incoming letter with the
+// form (its number made in the community's format), comments on it, moves it along the
+// workflow, finds it in the list by a word and in "my work", edits it, and sees every step in
+// its history.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { artifacts, serverSuite, setUpOwner } from './lib.mjs';
+
+describe('records: create, comment, move, find, edit', { timeout: 120_000 }, () => {
+  const suite = serverSuite('records');
+  before(() => suite.start());
+  after(() => suite.stop());
+
+  test('a letter from the form to done', async () => {
+    const context = await suite.browser.newContext({
+      baseURL: suite.baseUrl,
+      viewport: { width: 390, height: 844 },
+    });
+    context.setDefaultTimeout(15_000);
+    const page = await context.newPage();
+    const problems = [];
+    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });
+    page.on('response', (resp) => { if (resp.status() >= 500) problems.push(`${resp.status()}: ${resp.url()}`); });
+    await setUpOwner(page, suite.setupLink);
+
+    await page.goto('/records');
+    await page.getByRole('link', { name: 'New record' }).click();
+    await page.getByLabel('Title').fill('Roof repair quote');
+    await page.getByLabel('Direction').selectOption('incoming');
+    await page.getByLabel('Correspondent').fill('Roofers Ltd');
+    await page.getByLabel('Content').fill('Quote for the east side.\nValid for 30 days.');
+    await page.getByLabel('Priority').selectOption('high');
+    await page.getByLabel('Due').fill('2030-06-20');
+    await page.getByLabel('Tags').fill('building, roof');
+    await page.getByLabel('Assignees').fill('owner');
+    await page.getByRole('button', { name: 'Create record' }).click();
+
+    await page.getByText(/IN-\d{4}-0001 is recorded\./).waitFor();
+    const heading = page.getByRole('heading', { level: 1 });
+    assert.match(await heading.innerText(), /IN-\d{4}-0001\s+Roof repair quote/);
+    await page.getByText('Valid for 30 days.').waitFor();
+
+    await page.getByLabel('Add a comment').fill('Asked for a second quote.');
+    await page.getByRole('button', { name: 'Comment', exact: true }).click();
+    await page.getByText('Comment added.').waitFor();
+    await page.getByText('Asked for a second quote.').waitFor();
+
+    await page.getByRole('button', { name: 'Move to In progress' }).click();
+    await page.getByText('Moved to In progress.').waitFor();
+    await page.getByRole('button', { name: 'Move to Completed' }).waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'record.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Records', exact: true }).first().click();
+    await page.getByLabel('Words').fill('roofers');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByText('1 record ·').waitFor();
+    await page.getByRole('link', { name: 'My work' }).click();
+    await page.getByRole('link', { name: /Roof repair quote/ }).click();
+
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByLabel('Title').fill('Roof repair quote, east side');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved.').waitFor();
+    const history = page.locator('.timeline');
+    await history.getByText('changed title from “Roof repair quote” to “Roof repair quote, east side”').waitFor();
+    await history.getByText('changed status from “New” to “In progress”').waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
