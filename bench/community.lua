@@ -3,6 +3,7 @@
 -- (X-Forwarded-For, believed because the server trusts 127.0.0.1 as a proxy).
 --   BENCH_MODE=get    GET BENCH_PATH
 --   BENCH_MODE=swipe  POST /api/v1/swipes with 50 swipes on other members of the file
+--   BENCH_MODE=record POST /api/v1/records: a new incoming record (numbered by the server)
 -- Prints the 95th percentile latency in milliseconds at the end ("p95_ms <n>").
 local mode = os.getenv("BENCH_MODE") or "get"
 local path = os.getenv("BENCH_PATH") or "/healthz"
@@ -36,6 +37,11 @@ request = function()
   if mode == "swipe" then
     headers["Content-Type"] = "application/json"
     return wrk.format("POST", "/api/v1/swipes", headers, swipes(who + n))
+  end
+  if mode == "record" then
+    headers["Content-Type"] = "application/json"
+    local body = string.format('{"title":"Load test letter %d","direction":"incoming","tags":["load"]}', n)
+    return wrk.format("POST", "/api/v1/records", headers, body)
   end
   return wrk.format("GET", path, headers)
 end

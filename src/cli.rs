@@ -72,6 +72,9 @@ pub enum Command {
         /// Also write this many messages, about 20 a conversation between matches.
         #[arg(long, default_value_t = 0)]
         messages: usize,
+        /// Also write this many records (letters and documents of the last two years).
+        #[arg(long, default_value_t = 0)]
+        records: usize,
     },
 }
 

@@ -59,6 +59,9 @@ pub struct DemoOptions {
     /// Messages to spread over conversations between matches (about 20 each; the first
     /// members, who get the tokens, talk first).
     pub messages: usize,
+    /// Records to write: letters and documents of the last two years, owned by and assigned
+    /// to members (the token members first).
+    pub records: usize,
 }
 
 const WOMEN: &[&str] = &[
@@ -252,6 +255,12 @@ pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), Strin
         write_messages(&store, &mut rng, &matches, options.messages, now).await?;
     }
 
+    if options.records > 0 {
+        let people: Vec<UserId> = members.iter().map(|(id, _)| *id).collect();
+        let first = options.tokens.clamp(1, people.len().max(1));
+        write_records(&store, &mut rng, &people, first, options.records, now).await?;
+    }
+
     if options.tokens > 0 {
         let path = options
             .tokens_file
@@ -293,6 +302,152 @@ pub async fn run(overrides: Overrides, options: DemoOptions) -> Result<(), Strin
         "Done in {:.1} s. Every demo member signs in with their username (see Admin → Users) and the password \"{PASSWORD}\".",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// What demo records are about.
+const RECORD_TITLES: &[&str] = &[
+    "Roof repair quote",
+    "Hall booking request",
+    "Annual budget draft",
+    "Insurance renewal",
+    "Noise complaint",
+    "Grant application",
+    "Membership fee reminder",
+    "Minutes of the board meeting",
+    "Invitation to the summer fair",
+    "Heating maintenance",
+    "Volunteer schedule",
+    "Letter from the city council",
+];
+const CORRESPONDENTS: &[&str] = &[
+    "City Council",
+    "Roofers Ltd",
+    "Green Energy Co",
+    "Regional Arts Fund",
+    "Neighbourhood Association",
+    "Bank of the Valley",
+    "",
+];
+const RECORD_TAGS: &[&str] = &[
+    "building", "finance", "events", "members", "legal", "urgent",
+];
+
+/// `total` records created over the last two years, oldest first, each numbered in the
+/// default format of its direction and year; owners and assignees drawn mostly from the
+/// first `first` members (those with tokens), so their lists and "my work" have something.
+async fn write_records(
+    store: &Store,
+    rng: &mut StdRng,
+    people: &[UserId],
+    first: usize,
+    total: usize,
+    now: Timestamp,
+) -> Result<(), String> {
+    use crate::domain::ids::RecordId;
+    use crate::domain::record::{Change, Direction, NumberFormat, Priority, Record, Visibility};
+    if people.is_empty() {
+        return Err("--records needs members".into());
+    }
+    let statuses = ["new", "in_progress", "pending", "completed", "archived"];
+    let span = SignedDuration::from_hours(24 * 730);
+    let step = span.as_millis() as i64 / total.max(1) as i64;
+    let started = now - span;
+    let mut written = 0;
+    let mut batch = Vec::with_capacity(5_000);
+    let pick = |rng: &mut StdRng| -> UserId {
+        if rng.random_bool(0.7) {
+            people[rng.random_range(0..first)]
+        } else {
+            people[rng.random_range(0..people.len())]
+        }
+    };
+    for i in 0..total {
+        let at = started + SignedDuration::from_millis(step * i as i64);
+        let owner = pick(rng);
+        let mut assignees: Vec<UserId> = Vec::new();
+        for _ in 0..rng.random_range(0..3) {
+            let a = pick(rng);
+            if !assignees.contains(&a) {
+                assignees.push(a);
+            }
+        }
+        let mut watchers = vec![owner];
+        watchers.extend(assignees.iter().filter(|a| **a != owner));
+        let due = rng.random_bool(0.6).then(|| {
+            (now + SignedDuration::from_hours(24 * rng.random_range(-60..60)))
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date()
+        });
+        let direction = Direction::ALL[rng.random_range(0..3)];
+        let visibility = match rng.random_range(0..20) {
+            0..=13 => Visibility::Members,
+            14..=16 => Visibility::Staff,
+            _ => Visibility::People,
+        };
+        let how_many = rng.random_range(0..3);
+        let tags: Vec<String> = RECORD_TAGS
+            .choose_multiple(rng, how_many)
+            .map(|t| t.to_string())
+            .collect();
+        batch.push(Record {
+            id: RecordId(uuid_v7(at.as_millisecond(), rng.random())),
+            number: String::new(),
+            direction,
+            title: RECORD_TITLES
+                .choose(rng)
+                .copied()
+                .unwrap_or("Letter")
+                .into(),
+            correspondent: CORRESPONDENTS.choose(rng).copied().unwrap_or("").into(),
+            content: SAYINGS.choose(rng).copied().unwrap_or("").into(),
+            status: statuses[rng.random_range(0..statuses.len())].into(),
+            priority: Priority::ALL[rng.random_range(0..4)],
+            owner,
+            assignees,
+            watchers,
+            due,
+            tags,
+            visibility,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        });
+        if batch.len() == 5_000 || i + 1 == total {
+            let records = std::mem::take(&mut batch);
+            written += records.len();
+            store
+                .write(move |tx| {
+                    for mut record in records.clone() {
+                        let year = record.created_at.to_zoned(jiff::tz::TimeZone::UTC).year();
+                        let format = NumberFormat::parse(record.direction.default_format())
+                            .map_err(crate::store::StoreError::Corrupt)?;
+                        record.number = tx.record_numbers().next(
+                            record.direction,
+                            year,
+                            &format,
+                            record.id.as_u128(),
+                        )?;
+                        let created = Change {
+                            version: 1,
+                            at: record.created_at,
+                            by: record.owner,
+                            field: "created".into(),
+                            old: String::new(),
+                            new: record.number.clone(),
+                        };
+                        tx.records().insert(&record, &[created])?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("\rRecords: {written}/{total}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+    println!();
     Ok(())
 }
 

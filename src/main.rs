@@ -58,6 +58,7 @@ fn main() -> ExitCode {
             tokens_file,
             seed,
             messages,
+            records,
         } => run_async(hearth::demo::run(
             cli.overrides(),
             hearth::demo::DemoOptions {
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
                 seed: *seed,
                 photos: hearth::demo::TEMPLATES,
                 messages: *messages,
+                records: *records,
             },
         )),
         Command::BenchMedia { file } => match hearth::bench::media(file) {

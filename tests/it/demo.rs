@@ -15,6 +15,7 @@ fn options(members: usize, force: bool, tokens_file: Option<std::path::PathBuf>)
         seed: 7,
         photos: 2,
         messages: 60,
+        records: 120,
     }
 }
 
@@ -57,6 +58,25 @@ async fn demo_data_fills_a_new_community_and_leaves_real_ones_alone() {
     // Matches talk: the messages asked for, in conversations of about 20.
     let messages = app.store.read(|rx| rx.messages().all_ids()).await.unwrap();
     assert_eq!(messages.len(), 60);
+    // The records asked for, numbered per direction and year, some the token member's.
+    let records = client
+        .get(app.url("/api/v1/records?limit=1"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let seen = records["pagination"]["total"].as_u64().unwrap();
+    assert!((60..=120).contains(&seen), "{records}");
+    assert!(
+        records["data"][0]["number"]
+            .as_str()
+            .unwrap()
+            .contains("-2026-"),
+        "{records}"
+    );
     let directory = client
         .get(app.url("/api/v1/directory?limit=100"))
         .bearer_auth(token)

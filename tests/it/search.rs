@@ -268,6 +268,7 @@ async fn demo_community(data: &std::path::Path, members: usize, seed: u64) {
         seed,
         photos: 1,
         messages: 0,
+        records: 0,
     };
     hearth::demo::run(overrides(data), options).await.unwrap();
 }
