@@ -31,8 +31,11 @@ const DUE: TableDefinition<(i16, i8, i8, u128), ()> = TableDefinition::new("reco
 const REMINDED: TableDefinition<(u128, u8), (i16, i8, i8)> =
     TableDefinition::new("record_reminders");
 
+/// (member, name) → the query string of a records list the member saved.
+const FILTERS: TableDefinition<(u128, &str), &str> = TableDefinition::new("record_filters");
+
 pub(super) const TABLES: &[&dyn CatalogTable] = &[
-    &RECORDS, &HISTORY, &COMMENTS, &PEOPLE, &TRASH, &DUE, &REMINDED,
+    &RECORDS, &HISTORY, &COMMENTS, &PEOPLE, &TRASH, &DUE, &REMINDED, &FILTERS,
 ];
 
 fn day_key(d: Date) -> (i16, i8, i8) {
@@ -121,6 +124,22 @@ impl<S: Snapshot> Records<'_, S> {
             .map(|e| e.map(|(k, _)| RecordId::from_u128(k.value().1)))
             .collect::<Result<_, _>>()
             .map_err(Into::into)
+    }
+
+    /// The lists `member` saved: (name, query string), by name.
+    pub fn filters(&self, member: UserId) -> Result<Vec<(String, String)>, StoreError> {
+        let m = member.as_u128();
+        let table = self.0.table(FILTERS)?;
+        let mut out = Vec::new();
+        for entry in table.range((m, "")..)? {
+            let (k, v) = entry?;
+            let (owner, name) = k.value();
+            if owner != m {
+                break;
+            }
+            out.push((name.to_string(), v.value().to_string()));
+        }
+        Ok(out)
     }
 
     /// The records `member` is or was on, or changed.
@@ -271,6 +290,23 @@ impl Records<'_, Tx<'_>> {
         Ok(Some(record))
     }
 
+    /// Saves (or replaces) `member`'s list `name`.
+    pub fn save_filter(&self, member: UserId, name: &str, query: &str) -> Result<(), StoreError> {
+        self.0
+            .table(FILTERS)?
+            .insert((member.as_u128(), name), query)?;
+        Ok(())
+    }
+
+    /// Removes `member`'s list `name`; whether there was one.
+    pub fn delete_filter(&self, member: UserId, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .table(FILTERS)?
+            .remove((member.as_u128(), name))?
+            .is_some())
+    }
+
     /// Stores a comment (new or changed); its author counts among the record's people.
     pub fn put_comment(&self, comment: &Comment) -> Result<(), StoreError> {
         COMMENTS.insert(
@@ -292,6 +328,9 @@ impl Records<'_, Tx<'_>> {
     /// Answers the records it changed.
     pub fn erase_member(&self, member: UserId, name: &str) -> Result<Vec<RecordId>, StoreError> {
         let nobody = UserId::from_u128(0);
+        for (name, _) in self.filters(member)? {
+            self.delete_filter(member, &name)?;
+        }
         let records = self.of_member(member)?;
         for &id in &records {
             if let Some(mut record) = self.get(id)? {

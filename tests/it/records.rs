@@ -1778,5 +1778,78 @@ async fn records_work_as_plain_pages() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
+
+    // A list saved under a name comes back as a link.
+    let saved = ann
+        .post(app.url("/records/lists"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Urgent roofs"),
+            ("query", "q=roof&priority=high"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let list = ann
+        .get(app.url("/records"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("href=\"/records?q=roof&#38;priority=high\""),
+        "{list}"
+    );
+    app.stop().await;
+}
+
+/// Saved lists over the API: saved by name (the same name replaces), listed, at most 20,
+/// deleted; names checked.
+#[tokio::test]
+async fn saved_lists_over_the_api() {
+    use reqwest::Method;
+    use serde_json::json;
+    let (app, _owner, members) = crate::matching::community(&["ann"]).await;
+    let ann = &members[0].0;
+    let put = |name: &str, query: &str| {
+        let path = format!("/api/v1/me/record-lists/{name}");
+        let body = json!({"query": query});
+        let app = &app;
+        async move { crate::matching::send(app, ann, Method::PUT, &path, Some(body)).await }
+    };
+    assert_eq!(put("Mine", "view=work").await.status(), 204);
+    assert_eq!(put("Mine", "view=work&sort=priority").await.status(), 204);
+    assert_eq!(put("%20", "x=1").await.status(), 422);
+    let lists = crate::helpers::get_json(ann, &app.url("/api/v1/me/record-lists")).await;
+    assert_eq!(
+        lists["data"],
+        json!([{"name": "Mine", "query": "view=work&sort=priority"}])
+    );
+    for n in 1..20 {
+        assert_eq!(put(&format!("list{n}"), "q=x").await.status(), 204);
+    }
+    assert_eq!(put("one too many", "q=x").await.status(), 422);
+    let gone = crate::matching::send(
+        &app,
+        ann,
+        Method::DELETE,
+        "/api/v1/me/record-lists/Mine",
+        None,
+    )
+    .await;
+    assert_eq!(gone.status(), 204);
+    let again = crate::matching::send(
+        &app,
+        ann,
+        Method::DELETE,
+        "/api/v1/me/record-lists/Mine",
+        None,
+    )
+    .await;
+    assert_eq!(again.status(), 404);
+    assert_eq!(put("one too many", "q=x").await.status(), 204);
     app.stop().await;
 }

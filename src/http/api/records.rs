@@ -569,6 +569,24 @@ fn filter_of(
     })
 }
 
+/// A records list a member saved.
+#[derive(Object, serde::Serialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct SavedListView {
+    pub name: String,
+    /// The list's query string, as the records page takes it (`status=new&sort=due`).
+    pub query: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedListInput {
+    /// The records page's query string (up to 500 characters).
+    #[oai(validator(max_length = 500))]
+    pub query: Text,
+}
+
 fn comment_id(raw: &str) -> Result<CommentId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
@@ -1114,6 +1132,70 @@ impl RecordsApi {
                 record_id(&id.0)?,
                 self::comment_id(&comment_id.0)?,
             )
+            .await?;
+        Ok(Done::Done)
+    }
+
+    /// My saved record lists
+    #[oai(
+        path = "/me/record-lists",
+        method = "get",
+        operation_id = "listSavedRecordLists"
+    )]
+    async fn saved_lists(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+    ) -> Result<Reply<Data<Vec<SavedListView>>>, AppError> {
+        let me = viewer.require()?;
+        let lists = state_of(req)?.records.saved_filters(&me.actor())?;
+        Ok(Reply(Data {
+            data: lists
+                .into_iter()
+                .map(|(name, query)| SavedListView { name, query })
+                .collect(),
+        }))
+    }
+
+    /// Save a record list
+    ///
+    /// Under a name (replacing one of that name); at most 20.
+    #[oai(
+        path = "/me/record-lists/:name",
+        method = "put",
+        operation_id = "saveRecordList"
+    )]
+    async fn save_list(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        #[oai(validator(max_length = 40))] name: Path<String>,
+        body: Json<SavedListInput>,
+    ) -> Result<Done, AppError> {
+        let me = acting(req, &viewer)?;
+        state_of(req)?
+            .records
+            .save_filter(&me.actor(), &name.0, &body.0.query.0)
+            .await?;
+        Ok(Done::Done)
+    }
+
+    /// Delete a saved record list
+    #[oai(
+        path = "/me/record-lists/:name",
+        method = "delete",
+        operation_id = "deleteRecordList"
+    )]
+    async fn delete_list(
+        &self,
+        req: &Request,
+        viewer: Viewer,
+        #[oai(validator(max_length = 40))] name: Path<String>,
+    ) -> Result<Done, AppError> {
+        let me = acting(req, &viewer)?;
+        state_of(req)?
+            .records
+            .delete_filter(&me.actor(), &name.0)
             .await?;
         Ok(Done::Done)
     }

@@ -40,6 +40,8 @@ pub fn routes() -> Routes {
         .post("/records/:id/comments/:comment/delete", delete_comment)
         .post("/records/:id/trash", trash)
         .post("/records/:id/restore", restore)
+        .post("/records/lists", save_list)
+        .post("/records/lists/delete", delete_list)
 }
 
 /// Rows per page of the list.
@@ -167,6 +169,9 @@ struct ListPage {
     prev: Option<String>,
     next: Option<String>,
     export: String,
+    /// The query string of this list (for saving it), and the member's saved lists.
+    current: String,
+    saved: Vec<(String, String)>,
 }
 
 #[handler]
@@ -211,6 +216,7 @@ pub async fn list(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let next = ((page * PAGE) < total as usize).then(|| link(page + 1));
     let export = format!("/api/v1/records/export?{base}");
     let statuses = state.records.statuses();
+    let saved = state.records.saved_filters(&actor)?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -228,9 +234,55 @@ pub async fn list(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
             prev,
             next,
             export,
+            current: base,
+            saved,
         },
         status,
     )
+}
+
+#[derive(Deserialize)]
+pub struct SaveListForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    query: String,
+}
+
+#[handler]
+pub async fn save_list(
+    req: &Request,
+    viewer: Viewer,
+    Form(form): Form<SaveListForm>,
+) -> Result<Response, AppError> {
+    let me = signed_in(&viewer, "/records")?;
+    let state = state_of(req)?;
+    verify_csrf(req, state, &viewer, Some(&form.csrf))?;
+    state
+        .records
+        .save_filter(&me.actor(), &form.name, &form.query)
+        .await?;
+    flash::set(req, "List saved.");
+    Ok(
+        Redirect::see_other(format!("/records?{}", form.query.trim_start_matches('?')))
+            .into_response(),
+    )
+}
+
+#[handler]
+pub async fn delete_list(
+    req: &Request,
+    viewer: Viewer,
+    Form(form): Form<SaveListForm>,
+) -> Result<Response, AppError> {
+    let me = signed_in(&viewer, "/records")?;
+    let state = state_of(req)?;
+    verify_csrf(req, state, &viewer, Some(&form.csrf))?;
+    state.records.delete_filter(&me.actor(), &form.name).await?;
+    flash::set(req, "List deleted.");
+    Ok(Redirect::see_other("/records").into_response())
 }
 
 /// The create and edit form's values as typed.

@@ -4,12 +4,14 @@
 
 mod comments;
 mod edits;
+mod filters;
 mod list;
 mod transfer;
 mod upkeep;
 
 pub use comments::COMMENTS_PER_HOUR;
 pub use edits::{Edit, EditError};
+pub use filters::SAVED_FILTERS_MAX;
 pub use list::Found;
 use list::{Lists, RecordIndex};
 pub use transfer::{Export, IMPORTS_PER_HOUR, ImportReport, as_field_errors};
@@ -587,7 +589,13 @@ impl MemberData for RecordsPart {
                 "my_changes": mine,
             }));
         }
-        Ok(out.into())
+        let lists: Vec<Value> = rx
+            .records()
+            .filters(user.id)?
+            .into_iter()
+            .map(|(name, query)| json!({"name": name, "query": query}))
+            .collect();
+        Ok(json!({"records": out, "saved_lists": lists}))
     }
 
     fn erase(&self, tx: &Tx<'_>, user: &User) -> Result<(), StoreError> {
