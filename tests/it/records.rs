@@ -1356,6 +1356,10 @@ async fn admins_set_formats_and_the_workflow_on_both_faces() {
         .await
         .unwrap();
     assert!(page.contains("new -&#62; done | moderator"), "{page}");
+    // The overview: the two records made this week (the clock's Monday), one open in "New".
+    assert!(page.contains("<title>Jun 1: 2</title>"), "{page}");
+    assert!(page.contains("<title>New: 1</title>"), "{page}");
+    assert!(page.contains("<title>Draft: 0</title>"), "{page}");
     let csrf = TestApp::csrf_from(&owner, &app.url("/admin/records")).await;
     let form = |statuses: &str| {
         vec![

@@ -93,6 +93,83 @@ struct RecordsPage {
     section: &'static str,
     form: RecordsForm,
     errors: Vec<FieldError>,
+    per_week: BarChart,
+    by_status: BarChart,
+}
+
+/// Weeks the "created per week" chart shows.
+const WEEKS: usize = 12;
+
+/// A bar chart drawn as SVG by the template: each bar placed in a 600 × 200 box.
+pub struct BarChart {
+    pub bars: Vec<Bar>,
+    pub max: u64,
+}
+
+pub struct Bar {
+    pub label: String,
+    pub value: u64,
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl BarChart {
+    const WIDTH: u32 = 600;
+    const HEIGHT: u32 = 160;
+
+    fn of(values: Vec<(String, u64)>) -> Self {
+        let max = values.iter().map(|(_, v)| *v).max().unwrap_or(0);
+        let n = values.len().max(1) as u32;
+        let slot = Self::WIDTH / n;
+        let bars = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, (label, value))| {
+                let height = if max == 0 {
+                    0
+                } else {
+                    ((value * u64::from(Self::HEIGHT)) / max) as u32
+                };
+                Bar {
+                    label,
+                    value,
+                    x: i as u32 * slot + slot / 8,
+                    y: Self::HEIGHT - height + 20,
+                    width: slot - slot / 4,
+                    height,
+                }
+            })
+            .collect();
+        Self { bars, max }
+    }
+}
+
+/// The page with the overview's charts above the settings form.
+async fn records_page(
+    req: &Request,
+    state: &crate::http::state::AppState,
+    viewer: &Viewer,
+    me: &crate::service::access::Actor,
+    form: RecordsForm,
+    errors: Vec<FieldError>,
+) -> Result<RecordsPage, AppError> {
+    let overview = state.records.overview(me, WEEKS).await?;
+    Ok(RecordsPage {
+        page: PageContext::new(req, state, viewer),
+        section: "records",
+        form,
+        errors,
+        per_week: BarChart::of(
+            overview
+                .per_week
+                .into_iter()
+                .map(|(week, n)| (week.strftime("%b %-d").to_string(), n))
+                .collect(),
+        ),
+        by_status: BarChart::of(overview.open_by_status),
+    })
 }
 
 #[handler]
@@ -100,13 +177,16 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     let me = require(req, &viewer, Permission::ManageSettings)?;
     let state = state_of(req)?;
     let settings = state.records.settings(&me)?;
-    Ok(render(&RecordsPage {
-        page: PageContext::new(req, state, &viewer),
-        section: "records",
-        form: RecordsForm::from_settings(&settings),
-        errors: Vec::new(),
-    })?
-    .into_response())
+    let page = records_page(
+        req,
+        state,
+        &viewer,
+        &me,
+        RecordsForm::from_settings(&settings),
+        Vec::new(),
+    )
+    .await?;
+    Ok(render(&page)?.into_response())
 }
 
 #[handler]
@@ -128,12 +208,7 @@ pub async fn save(
             Ok(Redirect::see_other("/admin/records").into_response())
         }
         Err(ServiceError::Invalid(errors)) => render_status(
-            &RecordsPage {
-                page: PageContext::new(req, state, &viewer),
-                section: "records",
-                form,
-                errors,
-            },
+            &records_page(req, state, &viewer, &me, form, errors).await?,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => Err(e.into()),

@@ -33,6 +33,7 @@ struct Entry {
     watchers: Box<[UserId]>,
     tags: Box<[Box<str>]>,
     due: Option<Date>,
+    created_ms: i64,
     updated_ms: i64,
     trashed: bool,
     /// Number, title and correspondent, folded for the text filter.
@@ -51,6 +52,7 @@ impl Entry {
             watchers: r.watchers.clone().into(),
             tags: r.tags.iter().map(|t| t.as_str().into()).collect(),
             due: r.due,
+            created_ms: r.created_at.as_millisecond(),
             updated_ms: r.updated_at.as_millisecond(),
             trashed: r.deleted_at.is_some(),
             text: searchable_text(&r.number, &r.title, &r.correspondent).into(),
@@ -129,6 +131,42 @@ pub struct Found {
 impl Lists {
     pub(super) fn len(&self) -> usize {
         self.positions.len()
+    }
+
+    /// Records (not in the trash) created in each of the `weeks` weeks up to the one holding
+    /// `now_ms`, oldest week first; weeks start on Monday (UTC).
+    pub(super) fn created_per_week(&self, now_ms: i64, weeks: usize) -> Vec<(Date, u64)> {
+        let day = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms)
+                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+                .unwrap_or_default()
+        };
+        let monday = |d: Date| {
+            d.checked_sub(jiff::Span::new().days(i64::from(d.weekday().to_monday_zero_offset())))
+                .unwrap_or(d)
+        };
+        let last = monday(day(now_ms));
+        let starts: Vec<Date> = (0..weeks)
+            .rev()
+            .filter_map(|w| last.checked_sub(jiff::Span::new().weeks(w as i64)).ok())
+            .collect();
+        let mut counts = vec![0u64; starts.len()];
+        for pos in &self.alive {
+            if let Some(e) = &self.entries[pos as usize] {
+                let week = monday(day(e.created_ms));
+                if let Ok(i) = starts.binary_search(&week) {
+                    counts[i] += 1;
+                }
+            }
+        }
+        starts.into_iter().zip(counts).collect()
+    }
+
+    /// How many records (not in the trash) are in `status`.
+    pub(super) fn count_in(&self, status: &str) -> u64 {
+        self.status
+            .get(status)
+            .map_or(0, |set| set.intersection_len(&self.alive))
     }
 
     /// Each status records are in (trashed ones too: they come back), with how many.

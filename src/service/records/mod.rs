@@ -79,6 +79,15 @@ pub fn may_see(who: UserId, role: Role, record: &Record) -> bool {
     }
 }
 
+/// Counts for the admin overview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    /// (Monday of the week, records created), oldest first.
+    pub per_week: Vec<(jiff::civil::Date, u64)>,
+    /// (status label, open records in it), in workflow order.
+    pub open_by_status: Vec<(String, u64)>,
+}
+
 /// Whether `actor` may edit `record`: their own, or anyone's from moderator up.
 pub fn may_edit(actor: &Actor, record: &Record) -> bool {
     if record.owner == actor.id {
@@ -213,6 +222,31 @@ impl Records {
     /// The workflow's statuses, for filters.
     pub fn statuses(&self) -> Vec<crate::domain::workflow::Status> {
         self.workflow().statuses
+    }
+
+    /// The admin overview: records created per week over the last `weeks` weeks, and the
+    /// open records by status (counts only).
+    pub async fn overview(&self, actor: &Actor, weeks: usize) -> Result<Overview, ServiceError> {
+        self.access.require(actor, Permission::ManageSettings)?;
+        self.bring_up_to_date().await?;
+        let workflow = self.workflow();
+        let now_ms = self.clock.now().as_millisecond();
+        let lists = self
+            .index
+            .lists
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let empty = Lists::default();
+        let lists = lists.as_ref().unwrap_or(&empty);
+        Ok(Overview {
+            per_week: lists.created_per_week(now_ms, weeks),
+            open_by_status: workflow
+                .statuses
+                .iter()
+                .filter(|s| !s.closed)
+                .map(|s| (s.label.clone(), lists.count_in(&s.key)))
+                .collect(),
+        })
     }
 
     /// The record settings in force (those who manage settings).
