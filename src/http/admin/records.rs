@@ -127,11 +127,9 @@ impl BarChart {
             .into_iter()
             .enumerate()
             .map(|(i, (label, value))| {
-                let height = if max == 0 {
-                    0
-                } else {
-                    ((value * u64::from(Self::HEIGHT)) / max) as u32
-                };
+                let height = (value * u64::from(Self::HEIGHT))
+                    .checked_div(max)
+                    .unwrap_or(0) as u32;
                 Bar {
                     label,
                     value,
