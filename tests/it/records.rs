@@ -534,11 +534,22 @@ async fn records_change_by_version_workflow_and_role() {
         .map(|c| c["field"].as_str().unwrap())
         .collect();
     assert_eq!(changed, ["title", "due"]);
-    // The status is not a field to set; nor is anything unknown.
+    // The status is not a field to set; nor is anything unknown. The document says so.
     for body in [json!({"status": "completed"}), json!({"password": "x"})] {
         let (status, _, answer) =
             call(ann, Method::PATCH, path.clone(), Some(body), Some("\"v2\"")).await;
         assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("unknown field"),
+            "{answer}"
+        );
+    }
+    let doc = crate::helpers::get_json(ann, &app.url("/api/openapi.json")).await;
+    for name in hearth::http::api::records::STRICT_SCHEMAS {
+        assert_eq!(
+            doc["components"]["schemas"][name]["additionalProperties"], false,
+            "{name}"
+        );
     }
     // Members change their own; moderators anyone's (assigning Bob, who then watches).
     let assign = json!({"assigneeIds": [bob_id]});

@@ -571,6 +571,11 @@ pub fn document() -> Value {
     let mut spec: Value = serde_json::from_str(&service().spec()).unwrap_or_else(|_| json!({}));
     spec["paths"]["/api/v1/media/uploads"] = upload_operation();
     spec["components"]["schemas"]["Error"] = error_schema();
+    for name in records::STRICT_SCHEMAS {
+        if let Some(schema) = spec["components"]["schemas"].get_mut(*name) {
+            schema["additionalProperties"] = Value::Bool(false);
+        }
+    }
     let methods = ["get", "post", "put", "patch", "delete"];
     if let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {

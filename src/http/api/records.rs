@@ -26,6 +26,22 @@ use crate::service::records::{Edit, EditError, NewRecord};
 
 pub struct RecordsApi;
 
+/// The request bodies of records that refuse fields they do not know (a `status` sent to
+/// be set directly, a typo): the document says so with `additionalProperties: false`.
+pub const STRICT_SCHEMAS: &[&str] = &[
+    "RecordInput",
+    "RecordPatch",
+    "StatusMove",
+    "Watching",
+    "CommentInput",
+    "CommentEdit",
+    "SavedListInput",
+    "RecordSettingsView",
+    "WorkflowView",
+    "StatusView",
+    "MoveView",
+];
+
 /// Pairs an API enum with its domain enum, both ways.
 macro_rules! api_enum {
     ($(#[$doc:meta])* $api:ident <=> $domain:ident { $($(#[$vdoc:meta])* $v:ident),+ $(,)? }) => {
@@ -75,7 +91,7 @@ api_enum!(
 );
 
 #[derive(Object)]
-#[oai(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordInput {
     /// Up to 200 characters.
     #[oai(validator(max_length = 200))]
@@ -857,10 +873,7 @@ impl RecordsApi {
         viewer: Viewer,
         id: Path<String>,
         /// The record's ETag as last read (`"v3"`).
-        #[oai(
-            name = "If-Match",
-            validator(max_length = 40, pattern = r#"^(W/)?"v[0-9]{1,19}"$"#)
-        )]
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"v[0-9]{1,19}"$"#))]
         if_match: Header<Option<String>>,
         body: Json<RecordPatch>,
     ) -> Result<Shown, AppError> {
@@ -910,10 +923,7 @@ impl RecordsApi {
         viewer: Viewer,
         id: Path<String>,
         /// The record's ETag as last read (`"v3"`).
-        #[oai(
-            name = "If-Match",
-            validator(max_length = 40, pattern = r#"^(W/)?"v[0-9]{1,19}"$"#)
-        )]
+        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"v[0-9]{1,19}"$"#))]
         if_match: Header<Option<String>>,
         body: Json<StatusMove>,
     ) -> Result<Shown, AppError> {
