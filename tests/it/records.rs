@@ -1650,6 +1650,25 @@ async fn records_go_out_and_come_in_as_csv() {
     // The same typed number again: refused.
     let (status, _) = import(&owner, good, false).await;
     assert_eq!(status, 422);
+    // A row typing the number the sequence would give an earlier row: the sequence passes
+    // over it.
+    let next = "title,direction,number\nFirst,internal,\nSecond,internal,INT-2026-0002\n";
+    let (status, body) = import(&owner, next, false).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, _, rows) = export(&owner, "?direction=internal").await;
+    let mut numbers: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[1].as_str(), r[0].as_str()))
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        [
+            ("Board minutes", "INT-2026-0001"),
+            ("First", "INT-2026-0003"),
+            ("Second", "INT-2026-0002")
+        ]
+    );
     app.stop().await;
 }
 

@@ -132,13 +132,16 @@ impl Records {
                         imported: false,
                     });
                 }
+                // Typed numbers first (each checked free above, none typed twice), so the
+                // sequence passes over them as it gives the other rows theirs.
+                for (record, number) in &records {
+                    if let Some(n) = number {
+                        tx.record_numbers().claim(n, record.id.as_u128())?;
+                    }
+                }
                 for (mut record, number) in records {
                     record.number = match number {
-                        Some(n) => {
-                            // Checked free above, and no two rows type it: this holds.
-                            tx.record_numbers().claim(&n, record.id.as_u128())?;
-                            n
-                        }
+                        Some(n) => n,
                         None => {
                             let format = &formats
                                 .iter()
