@@ -72,6 +72,8 @@ pub enum LimitKind {
     RecordComment,
     /// Record imports (and dry runs) per member.
     RecordImport,
+    /// Changes to records (edits and status moves) per member.
+    RecordEdit,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

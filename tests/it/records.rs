@@ -1887,3 +1887,53 @@ async fn saved_lists_over_the_api() {
     assert_eq!(put("one too many", "q=x").await.status(), 204);
     app.stop().await;
 }
+
+/// Every change adds to a record's history, kept as long as the record: a member saves at
+/// most so many changes an hour.
+#[tokio::test]
+async fn changes_are_bounded_per_member() {
+    use hearth::service::records::{CHANGES_PER_HOUR, Edit};
+    let (app, _owner, _members) = crate::matching::community(&["ann"]).await;
+    let ann = actor(&app, "ann").await;
+    let record = app
+        .records
+        .create(&ann, new_record("Letter", Visibility::Members, None))
+        .await
+        .unwrap();
+    let mut version = record.version;
+    for n in 0..CHANGES_PER_HOUR {
+        let edit = Edit {
+            fields: hearth::domain::record::RecordEdit {
+                title: Some(format!("Letter {n}")),
+                ..Default::default()
+            },
+            assignees: None,
+        };
+        version = app
+            .records
+            .edit(&ann, record.id, version, edit)
+            .await
+            .unwrap()
+            .version;
+    }
+    let refused = app
+        .records
+        .move_to(&ann, record.id, None, "in_progress".into())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            hearth::service::records::EditError::Refused(ServiceError::RateLimited(_))
+        ),
+        "{refused:?}"
+    );
+    app.clock.advance(std::time::Duration::from_secs(3600));
+    assert!(
+        app.records
+            .move_to(&ann, record.id, None, "in_progress".into())
+            .await
+            .is_ok()
+    );
+    app.stop().await;
+}

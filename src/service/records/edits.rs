@@ -162,7 +162,22 @@ fn names(tx: &Tx<'_>, members: &[UserId]) -> Result<String, StoreError> {
 /// is saved when none did).
 type Decided = (Record, Vec<FieldChange>);
 
+/// Changes to records (edits and moves) a member may save in an hour: each adds to the
+/// history, which is kept as long as the record.
+pub const CHANGES_PER_HOUR: u32 = 600;
+
 impl Records {
+    /// Takes one change from `actor`'s hourly allowance.
+    fn take_change(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.limiter
+            .take(
+                crate::service::limits::LimitKind::RecordEdit,
+                &actor.id.to_string(),
+                crate::service::limits::Limit::per_window(CHANGES_PER_HOUR, 3600),
+            )
+            .map_err(ServiceError::RateLimited)
+    }
+
     /// Runs `decide` in a write on the record `actor` may see (404 otherwise) and saves what
     /// it decides, one version up, with its history lines.
     async fn change<E>(
@@ -219,6 +234,7 @@ impl Records {
         edit: Edit,
     ) -> Result<Record, EditError> {
         self.access.require(actor, Permission::EditOwn)?;
+        self.take_change(actor)?;
         if let Some(a) = &edit.assignees
             && a.len() > super::ASSIGNEES_MAX
         {
@@ -291,6 +307,7 @@ impl Records {
         to: String,
     ) -> Result<Record, EditError> {
         self.access.require(actor, Permission::EditOwn)?;
+        self.take_change(actor)?;
         let workflow = self.workflow();
         self.change(actor, id, move |tx, actor, record| {
             let works_on = record.owner == actor.id || record.assignees.contains(&actor.id);

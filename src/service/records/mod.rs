@@ -10,7 +10,7 @@ mod transfer;
 mod upkeep;
 
 pub use comments::COMMENTS_PER_HOUR;
-pub use edits::{Edit, EditError};
+pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
 pub use list::Found;
 use list::{Lists, RecordIndex};
