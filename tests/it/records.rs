@@ -497,11 +497,23 @@ async fn records_change_by_version_workflow_and_role() {
 
     // No version, no save; a save over v1 makes v2.
     let edit = json!({"title": "Council letter", "due": "2026-12-24"});
-    let (status, _, body) = call(ann, Method::PATCH, path.clone(), Some(edit.clone()), None).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (428, Some("VERSION_REQUIRED"))
-    );
+    for tag in [None, Some("")] {
+        let (status, _, body) =
+            call(ann, Method::PATCH, path.clone(), Some(edit.clone()), tag).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (428, Some("VERSION_REQUIRED"))
+        );
+    }
+    let (status, _, _) = call(
+        ann,
+        Method::PATCH,
+        path.clone(),
+        Some(edit.clone()),
+        Some("3"),
+    )
+    .await;
+    assert_eq!(status, 400, "not an ETag of ours");
     let (status, etag, body) =
         call(ann, Method::PATCH, path.clone(), Some(edit), Some("\"v1\"")).await;
     assert_eq!(status, 200, "{body}");
@@ -545,6 +557,14 @@ async fn records_change_by_version_workflow_and_role() {
         );
     }
     let doc = crate::helpers::get_json(ann, &app.url("/api/openapi.json")).await;
+    let parameters = doc["paths"]["/api/v1/records/{id}"]["patch"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        parameters
+            .iter()
+            .any(|p| p["name"] == "If-Match" && p["in"] == "header")
+    );
     for name in hearth::http::api::records::STRICT_SCHEMAS {
         assert_eq!(
             doc["components"]["schemas"][name]["additionalProperties"], false,

@@ -603,6 +603,16 @@ pub fn document() -> Value {
                 } else if has_params {
                     statuses.push(400);
                 }
+                if let Some((_, required)) = records::IF_MATCH_OPERATIONS
+                    .iter()
+                    .find(|(id, _)| *id == op_id)
+                {
+                    let parameter = records::if_match_parameter(*required);
+                    match op.get_mut("parameters").and_then(Value::as_array_mut) {
+                        Some(list) => list.push(parameter),
+                        None => op["parameters"] = json!([parameter]),
+                    }
+                }
                 if let Some((_, own)) = OPERATION_ERRORS.iter().find(|(id, _)| *id == op_id) {
                     statuses.extend(own.iter());
                 }

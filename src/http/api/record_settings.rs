@@ -35,7 +35,7 @@ pub struct RecordSettingsView {
     #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
     pub trash_days: u32,
     /// Days before its due day that owner and assignees are reminded (0: only once overdue).
-    #[oai(validator(maximum(value = "30")))]
+    #[oai(validator(minimum(value = "0"), maximum(value = "30")))]
     pub reminder_days: u32,
     pub workflow: WorkflowView,
 }

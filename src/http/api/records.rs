@@ -2,7 +2,7 @@
 
 use poem::Request;
 use poem::http::StatusCode;
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -219,6 +219,31 @@ impl Shown {
 fn etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
+
+/// The `If-Match` header, when it has a value. It is read here rather than declared to
+/// poem-openapi (`api::document` describes it), so an empty one counts as none.
+fn if_match(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(poem::http::header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The `If-Match` parameter as the document states it, for the operations that read it.
+pub fn if_match_parameter(required: bool) -> serde_json::Value {
+    serde_json::json!({
+        "in": "header",
+        "name": "If-Match",
+        "required": required,
+        "deprecated": false,
+        "description": "The record's ETag as last read (`\"v3\"`); a change based on another version is refused with 409.",
+        "schema": {"type": "string", "pattern": "^(W/)?\"v[0-9]{1,19}\"$"}
+    })
+}
+
+/// The operations that read `If-Match`, and whether they need it.
+pub const IF_MATCH_OPERATIONS: &[(&str, bool)] = &[("updateRecord", false), ("moveRecord", false)];
 
 /// The version an `If-Match` names (`"v3"`, also weak `W/"v3"`); `428` when there is none.
 fn based_on(if_match: Option<&str>) -> Result<u64, AppError> {
@@ -872,14 +897,11 @@ impl RecordsApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-        /// The record's ETag as last read (`"v3"`).
-        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"v[0-9]{1,19}"$"#))]
-        if_match: Header<Option<String>>,
         body: Json<RecordPatch>,
     ) -> Result<Shown, AppError> {
         let me = acting(req, &viewer)?;
         let id = record_id(&id.0)?;
-        let version = based_on(if_match.0.as_deref())?;
+        let version = based_on(if_match(req))?;
         let p = body.0;
         let edit = Edit {
             fields: RecordEdit {
@@ -922,14 +944,11 @@ impl RecordsApi {
         req: &Request,
         viewer: Viewer,
         id: Path<String>,
-        /// The record's ETag as last read (`"v3"`).
-        #[oai(name = "If-Match", validator(pattern = r#"^(W/)?"v[0-9]{1,19}"$"#))]
-        if_match: Header<Option<String>>,
         body: Json<StatusMove>,
     ) -> Result<Shown, AppError> {
         let me = acting(req, &viewer)?;
         let id = record_id(&id.0)?;
-        let version = match if_match.0.as_deref() {
+        let version = match if_match(req) {
             Some(tag) => Some(based_on(Some(tag))?),
             None => None,
         };
