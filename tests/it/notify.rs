@@ -301,8 +301,11 @@ async fn quiet_hours_hold_mail_until_their_local_end_across_a_dst_change() {
     assert!(body["data"].get("quietHours").is_none(), "{body}");
     let doc = get_json(&ann, &app.url("/api/openapi.json")).await;
     let props = &doc["components"]["schemas"]["PreferencesPatch"]["properties"];
-    assert_eq!(props["quietHours"]["nullable"], true);
-    assert_eq!(props["webhook"]["nullable"], true);
+    for field in ["quietHours", "webhook", "digest"] {
+        assert_eq!(props[field]["nullable"], true, "{field}");
+    }
+    let (status, body) = patch_preferences(&app, &ann, json!({"digest": null})).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

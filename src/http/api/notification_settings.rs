@@ -168,7 +168,8 @@ pub struct WebhookBody {
     /// Left out or empty: keep the current secret, or make one.
     #[oai(default, validator(max_length = 200))]
     pub secret: Text,
-    /// `json` when left out.
+    /// `json` when left out (or null).
+    #[oai(nullable)]
     pub preset: Option<WebhookShape>,
     /// The chat to post in (the `telegram` preset).
     #[oai(default, validator(max_length = 64))]
@@ -186,6 +187,8 @@ pub struct PreferencesPatch {
     #[oai(nullable)]
     #[serde(skip)]
     pub quiet_hours: MaybeUndefined<QuietHoursInput>,
+    /// Left out (or null), it stays as it is.
+    #[oai(nullable)]
     pub digest: Option<DigestChoice>,
     /// `null` removes the webhook; left out, it stays as it is.
     #[oai(nullable)]

@@ -109,7 +109,7 @@ pub struct RecordInput {
     pub visibility: RecordVisibility,
     /// A number typed by hand (an incoming letter's own); leave it out to get the next one
     /// in the format for the direction (`IN-2026-0001`). `409` when another record has it.
-    #[oai(validator(max_length = 64))]
+    #[oai(nullable, validator(max_length = 64))]
     pub number: Option<Text>,
     /// Member ids.
     #[oai(default, validator(max_items = 20))]
@@ -117,7 +117,7 @@ pub struct RecordInput {
     #[oai(default, validator(max_items = 20))]
     pub tags: Vec<Text>,
     /// `YYYY-MM-DD`.
-    #[oai(validator(max_length = 10))]
+    #[oai(nullable, validator(max_length = 10))]
     pub due: Option<Text>,
 }
 
