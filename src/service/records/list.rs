@@ -128,7 +128,7 @@ fn flag(set: &mut RoaringBitmap, pos: u32, on: bool) {
 }
 
 /// A page of a list: the records' ids in order, and how many match in all.
-pub struct Found {
+pub(super) struct Found {
     pub ids: Vec<RecordId>,
     pub total: u64,
 }

@@ -1,6 +1,9 @@
 //! Records: numbered letters and documents. This part creates them (a number made in the
-//! format for their direction, or typed by hand and refused when taken) and shows them to
-//! whom they are for; `edits` changes them.
+//! format for their direction, or typed by hand and refused when taken), shows them to whom
+//! they are for, lists them from the in-memory index (`list`), and says what a member may do
+//! with one. `edits` changes them (versions, workflow moves, watching, the trash),
+//! `comments` threads comments and mentions, `filters` keeps saved lists, `transfer` exports
+//! and imports CSV, `upkeep` runs the trash purge and the due reminders.
 
 mod comments;
 mod edits;
@@ -12,9 +15,8 @@ mod upkeep;
 pub use comments::COMMENTS_PER_HOUR;
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
-pub use list::Found;
 use list::{Lists, RecordIndex};
-pub use transfer::{Export, IMPORTS_PER_HOUR, ImportReport, as_field_errors};
+pub use transfer::{Export, IMPORTS_PER_HOUR, ImportReport};
 
 use std::sync::{Arc, PoisonError};
 

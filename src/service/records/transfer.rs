@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use super::{Records, assignable, may_see};
-use crate::domain::account::FieldError;
 use crate::domain::ids::{RecordId, UserId, uuid_v7};
 use crate::domain::permission::Permission;
 use crate::domain::record::{Change, NumberFormat, Record, RecordNews};
@@ -355,21 +354,4 @@ impl Export {
         self.names = names;
         Ok(Some(bytes))
     }
-}
-
-/// Problems of an import as field errors, for the pages that show them beside the form.
-pub fn as_field_errors(problems: &[RowProblem]) -> Vec<FieldError> {
-    problems
-        .iter()
-        .map(|p| {
-            FieldError::new(
-                "file",
-                match (p.row, p.column.as_str()) {
-                    (0, _) => p.message.clone(),
-                    (row, "") => format!("Row {row}: {}", p.message),
-                    (row, column) => format!("Row {row}, {column}: {}", p.message),
-                },
-            )
-        })
-        .collect()
 }
