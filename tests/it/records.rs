@@ -439,6 +439,21 @@ async fn records_are_created_and_read_over_the_api() {
     assert_eq!(bad.status(), 422);
     let bad: Value = bad.json().await.unwrap();
     assert_eq!(bad["fields"][0]["field"], "due", "{bad}");
+    // Fields with a default take null for it, as the document says.
+    let nulls = send(
+        ann,
+        json!({"title": "Letter", "direction": "incoming", "tags": null, "correspondent": null,
+               "priority": null, "number": null, "due": null}),
+    )
+    .await;
+    assert_eq!(nulls.status(), 201);
+    let doc = crate::helpers::get_json(ann, &app.url("/api/openapi.json")).await;
+    for field in ["tags", "correspondent", "priority", "number", "due"] {
+        assert_eq!(
+            doc["components"]["schemas"]["RecordInput"]["properties"][field]["nullable"], true,
+            "{field}"
+        );
+    }
     let sideways = send(ann, json!({"title": "Letter", "direction": "sideways"})).await;
     assert!(matches!(sideways.status().as_u16(), 400 | 422));
 }
@@ -632,6 +647,19 @@ async fn records_change_by_version_workflow_and_role() {
     let (status, _, body) = mv(&moderator, "archived").await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["status"], "archived");
+    // An empty If-Match is no version: 428, as on a change.
+    let (status, _, body) = call(
+        &moderator,
+        Method::POST,
+        status_path.clone(),
+        Some(json!({"status": "in_progress"})),
+        Some(""),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (428, Some("VERSION_REQUIRED"))
+    );
     // With a stale If-Match the move is refused too.
     let (status, _, _) = call(
         &moderator,

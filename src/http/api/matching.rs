@@ -194,7 +194,7 @@ pub struct ReportInput {
     pub member_id: Text,
     pub category: ReportCategoryView,
     /// What happened, for the moderators (plain text, up to 2,000 characters).
-    #[oai(default, validator(max_length = 2000))]
+    #[oai(nullable, default, validator(max_length = 2000))]
     pub text: Text,
     /// The photo the report is about, if any.
     #[oai(nullable, skip_serializing_if_is_none, validator(max_length = 36))]
@@ -202,7 +202,7 @@ pub struct ReportInput {
     pub media_id: Option<Text>,
     /// Messages of the caller's conversation with the member that the report is about (at
     /// most 20); the moderators see them as they are now, whatever happens to them later.
-    #[oai(default, validator(max_items = 20, max_length = 36))]
+    #[oai(nullable, default, validator(max_items = 20, max_length = 36))]
     pub message_ids: Vec<Text>,
 }
 
@@ -313,7 +313,7 @@ impl From<ReportVerdict> for ReportDecision {
 #[derive(Object, serde::Serialize)]
 pub struct ReportDecisionInput {
     pub decision: ReportVerdict,
-    #[oai(default, validator(max_length = 2000))]
+    #[oai(nullable, default, validator(max_length = 2000))]
     pub note: Text,
     /// RFC 3339 time the suspension ends.
     #[oai(nullable, skip_serializing_if_is_none, validator(max_length = 40))]

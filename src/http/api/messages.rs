@@ -138,7 +138,7 @@ pub struct StartInput {
 #[serde(rename_all = "camelCase")]
 pub struct MessageInput {
     /// Up to 4,000 characters; may be empty when a photo goes with it.
-    #[oai(default, validator(max_length = 16000))]
+    #[oai(nullable, default, validator(max_length = 16000))]
     pub text: Text,
     /// A ready photo from the sender's library.
     #[oai(nullable, validator(max_length = 36))]

@@ -166,13 +166,13 @@ pub struct WebhookBody {
     #[oai(validator(max_length = 2000))]
     pub url: Text,
     /// Left out or empty: keep the current secret, or make one.
-    #[oai(default, validator(max_length = 200))]
+    #[oai(nullable, default, validator(max_length = 200))]
     pub secret: Text,
     /// `json` when left out (or null).
     #[oai(nullable)]
     pub preset: Option<WebhookShape>,
     /// The chat to post in (the `telegram` preset).
-    #[oai(default, validator(max_length = 64))]
+    #[oai(nullable, default, validator(max_length = 64))]
     pub chat_id: Text,
 }
 
@@ -180,8 +180,8 @@ pub struct WebhookBody {
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct PreferencesPatch {
-    /// Channels to switch on or off; the others stay.
-    #[oai(default, validator(max_items = 100))]
+    /// Channels to switch on or off; the others stay (left out or null: none).
+    #[oai(default, nullable, validator(max_items = 100))]
     pub channels: Vec<ChannelSwitch>,
     /// `null` switches quiet hours off; left out, they stay as they are.
     #[oai(nullable)]
@@ -254,7 +254,7 @@ pub struct NewDevice {
     pub endpoint: Text,
     pub keys: SubscriptionKeys,
     /// A name to tell devices apart; the user agent's, when left out.
-    #[oai(default, validator(max_length = 100))]
+    #[oai(nullable, default, validator(max_length = 100))]
     pub device: Text,
 }
 

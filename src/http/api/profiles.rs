@@ -222,15 +222,15 @@ pub struct ProfileInput {
     #[oai(validator(max_length = 40))]
     pub gender: Text,
     /// Genders they want to meet; empty for anyone.
-    #[oai(default, validator(max_items = 100, max_length = 40))]
+    #[oai(nullable, default, validator(max_items = 100, max_length = 40))]
     pub wants: Vec<Text>,
     #[oai(validator(max_length = 40))]
     pub intent: Text,
     /// Plain text with line breaks, up to 2,000 characters.
-    #[oai(default, validator(max_length = 2000))]
+    #[oai(nullable, default, validator(max_length = 2000))]
     pub bio: Text,
     /// Up to 20, each 2 to 30 letters, digits, spaces or - & ' +.
-    #[oai(default, validator(max_items = 20, max_length = 30))]
+    #[oai(nullable, default, validator(max_items = 20, max_length = 30))]
     pub interests: Vec<Text>,
     /// A town's id from `GET /api/v1/places`.
     #[oai(
@@ -241,7 +241,7 @@ pub struct ProfileInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place_id: Option<u32>,
     /// Up to 6 photos from the member's library, main photo first.
-    #[oai(default, validator(max_items = 6, max_length = 36))]
+    #[oai(nullable, default, validator(max_items = 6, max_length = 36))]
     pub photos: Vec<Text>,
     /// An IANA time zone such as `Europe/Zurich` (default UTC).
     #[oai(nullable, skip_serializing_if_is_none, validator(max_length = 64))]

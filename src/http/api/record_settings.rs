@@ -61,7 +61,7 @@ pub struct StatusView {
     #[oai(validator(min_length = 1, max_length = 40, pattern = r"\S"))]
     pub label: Text,
     /// Work is over here: not open, never overdue.
-    #[oai(default)]
+    #[oai(nullable, default)]
     pub closed: bool,
 }
 

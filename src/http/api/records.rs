@@ -97,24 +97,24 @@ pub struct RecordInput {
     #[oai(validator(max_length = 200))]
     pub title: Text,
     /// The organisation a letter is from or to.
-    #[oai(default, validator(max_length = 200))]
+    #[oai(nullable, default, validator(max_length = 200))]
     pub correspondent: Text,
     /// Plain text with line breaks.
-    #[oai(default, validator(max_length = 20000))]
+    #[oai(nullable, default, validator(max_length = 20000))]
     pub content: Text,
     pub direction: RecordDirection,
-    #[oai(default = "normal_priority")]
+    #[oai(nullable, default = "normal_priority")]
     pub priority: RecordPriority,
-    #[oai(default = "members_visibility")]
+    #[oai(nullable, default = "members_visibility")]
     pub visibility: RecordVisibility,
     /// A number typed by hand (an incoming letter's own); leave it out to get the next one
     /// in the format for the direction (`IN-2026-0001`). `409` when another record has it.
     #[oai(nullable, validator(max_length = 64))]
     pub number: Option<Text>,
     /// Member ids.
-    #[oai(default, validator(max_items = 20))]
+    #[oai(nullable, default, validator(max_items = 20))]
     pub assignee_ids: Vec<Text>,
-    #[oai(default, validator(max_items = 20))]
+    #[oai(nullable, default, validator(max_items = 20))]
     pub tags: Vec<Text>,
     /// `YYYY-MM-DD`.
     #[oai(nullable, validator(max_length = 10))]
@@ -220,14 +220,13 @@ fn etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
 
-/// The `If-Match` header, when it has a value. It is read here rather than declared to
-/// poem-openapi (`api::document` describes it), so an empty one counts as none.
+/// The `If-Match` header as sent: `None` when there is none. It is read here rather than
+/// declared to poem-openapi (`api::document` describes it), so that an empty one is the
+/// same `428` on every operation.
 fn if_match(req: &Request) -> Option<&str> {
     req.headers()
         .get(poem::http::header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+        .map(|v| v.to_str().unwrap_or_default().trim())
 }
 
 /// The `If-Match` parameter as the document states it, for the operations that read it.
@@ -254,7 +253,7 @@ fn based_on(if_match: Option<&str>) -> Result<u64, AppError> {
             "Send If-Match with the ETag of the record you changed (\"v3\"), so your save cannot overwrite someone else's.",
         )
     };
-    let tag = if_match.ok_or_else(required)?.trim();
+    let tag = if_match.filter(|t| !t.is_empty()).ok_or_else(required)?;
     tag.trim_start_matches("W/")
         .strip_prefix("\"v")
         .and_then(|t| t.strip_suffix('"'))

@@ -54,7 +54,7 @@ pub struct StoryInput {
     #[oai(validator(max_length = 36))]
     pub media_id: Text,
     /// One line, up to 200 characters.
-    #[oai(default, validator(max_length = 200))]
+    #[oai(nullable, default, validator(max_length = 200))]
     pub caption: Text,
     pub audience: StoryAudience,
 }
