@@ -80,6 +80,67 @@ impl<S: Snapshot> Records<'_, S> {
         Ok(out)
     }
 
+    /// How many history lines a record has (they are numbered from 0 without gaps).
+    pub fn history_len(&self, id: RecordId) -> Result<u64, StoreError> {
+        let r = id.as_u128();
+        Ok(HISTORY
+            .open(self.0)?
+            .range((r, 0)..=(r, u64::MAX))?
+            .next_back()
+            .transpose()?
+            .map_or(0, |(k, _)| k.value().1 + 1))
+    }
+
+    /// History lines `offset..offset + limit`, oldest first: a range read, whatever the
+    /// history's length.
+    pub fn history_page(
+        &self,
+        id: RecordId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Change>, StoreError> {
+        let r = id.as_u128();
+        let end = offset.saturating_add(limit);
+        let table = HISTORY.open(self.0)?;
+        let mut out = Vec::new();
+        for entry in table.range((r, offset)..(r, end))? {
+            out.push(super::codec::decode(entry?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The changes that made versions after `version`, oldest first, at most the last `max`
+    /// of them (read from the end).
+    pub fn history_since(
+        &self,
+        id: RecordId,
+        version: u64,
+        max: usize,
+    ) -> Result<Vec<Change>, StoreError> {
+        let r = id.as_u128();
+        let table = HISTORY.open(self.0)?;
+        let mut out: Vec<Change> = Vec::new();
+        for entry in table.range((r, 0)..=(r, u64::MAX))?.rev() {
+            let change: Change = super::codec::decode(entry?.1.value())?;
+            if change.version <= version || out.len() == max {
+                break;
+            }
+            out.push(change);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// How many comments a record has, counting up to `max`.
+    pub fn comment_count(&self, record: RecordId, max: usize) -> Result<usize, StoreError> {
+        let r = record.as_u128();
+        Ok(COMMENTS
+            .open(self.0)?
+            .range((r, 0)..=(r, u128::MAX))?
+            .take(max)
+            .count())
+    }
+
     pub fn comment(&self, record: RecordId, id: CommentId) -> Result<Option<Comment>, StoreError> {
         COMMENTS.get(self.0, (record.as_u128(), id.as_u128()))
     }
@@ -396,12 +457,7 @@ impl Records<'_, Tx<'_>> {
 
     fn append(&self, id: RecordId, changes: &[Change]) -> Result<(), StoreError> {
         let r = id.as_u128();
-        let next = HISTORY
-            .open(self.0)?
-            .range((r, 0)..=(r, u64::MAX))?
-            .next_back()
-            .transpose()?
-            .map_or(0, |(k, _)| k.value().1 + 1);
+        let next = self.history_len(id)?;
         for (i, change) in changes.iter().enumerate() {
             HISTORY.insert(self.0, (r, next + i as u64), change)?;
         }

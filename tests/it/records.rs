@@ -714,6 +714,16 @@ async fn records_change_by_version_workflow_and_role() {
         ]
     );
     assert_eq!(history["pagination"]["total"], 7);
+    let second =
+        crate::helpers::get_json(ann, &app.url(&format!("{path}/history?limit=2&page=2"))).await;
+    let fields: Vec<&str> = second["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["due", "assignees"]);
+    assert_eq!(second["pagination"]["hasMore"], true);
 
     // The trash: admins only; meanwhile the number is free, and a restore then conflicts.
     assert_eq!(
@@ -1949,7 +1959,7 @@ async fn changes_are_bounded_per_member() {
         .await
         .unwrap();
     let mut version = record.version;
-    for n in 0..CHANGES_PER_HOUR {
+    for n in 0..CHANGES_PER_HOUR - 1 {
         let edit = Edit {
             fields: hearth::domain::record::RecordEdit {
                 title: Some(format!("Letter {n}")),
@@ -1964,6 +1974,18 @@ async fn changes_are_bounded_per_member() {
             .unwrap()
             .version;
     }
+    // The last change allowed: a save based on the first version, told of the latest 100
+    // changes only.
+    let stale = app
+        .records
+        .edit(&ann, record.id, 1, Edit::default())
+        .await
+        .unwrap_err();
+    let hearth::service::records::EditError::Stale { current, since } = stale else {
+        panic!("{stale:?}")
+    };
+    assert_eq!(since.len(), 100);
+    assert_eq!(since.last().unwrap().version, current.version);
     let refused = app
         .records
         .move_to(&ann, record.id, None, "in_progress".into())
@@ -1982,6 +2004,39 @@ async fn changes_are_bounded_per_member() {
             .move_to(&ann, record.id, None, "in_progress".into())
             .await
             .is_ok()
+    );
+    app.stop().await;
+}
+
+/// A thread has an end: a record takes at most so many comments.
+#[tokio::test]
+async fn a_record_takes_so_many_comments() {
+    use hearth::service::records::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
+    let (app, _owner, _members) = crate::matching::community(&["ann"]).await;
+    let ann = actor(&app, "ann").await;
+    let record = app
+        .records
+        .create(&ann, new_record("Letter", Visibility::Members, None))
+        .await
+        .unwrap();
+    for n in 0..COMMENTS_PER_RECORD {
+        if n > 0 && n % COMMENTS_PER_HOUR as usize == 0 {
+            app.clock.advance(std::time::Duration::from_secs(3600));
+        }
+        app.records
+            .comment(&ann, record.id, None, &format!("note {n}"))
+            .await
+            .unwrap();
+    }
+    let refused = app
+        .records
+        .comment(&ann, record.id, None, "one more")
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ServiceError::Conflict(_)), "{refused:?}");
+    assert_eq!(
+        app.records.comments(&ann, record.id).await.unwrap().len(),
+        COMMENTS_PER_RECORD
     );
     app.stop().await;
 }

@@ -1038,12 +1038,20 @@ impl RecordsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
     ) -> Result<Reply<Listed<ChangeView>>, AppError> {
         let me = viewer.require()?;
-        let lines = state_of(req)?
+        let page = PageRequest::new(page.0, limit.0);
+        let (lines, total) = state_of(req)?
             .records
-            .history(&me.actor(), record_id(&id.0)?)
+            .history(
+                &me.actor(),
+                record_id(&id.0)?,
+                page.offset() as u64,
+                page.limit() as u64,
+            )
             .await?;
-        let views = lines.iter().map(ChangeView::from).collect();
-        Ok(Reply(PageRequest::new(page.0, limit.0).slice(views)))
+        Ok(Reply(page.answer(
+            lines.iter().map(ChangeView::from).collect(),
+            total,
+        )))
     }
 
     /// A record's comments

@@ -46,6 +46,8 @@ pub fn routes() -> Routes {
 
 /// Rows per page of the list.
 const PAGE: usize = 25;
+/// History lines a record's page shows (the latest; the API pages the rest).
+const HISTORY_SHOWN: u64 = 50;
 
 /// The list's query as sent: every value a string, read leniently (a bad one is named).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -511,6 +513,8 @@ struct RecordPage {
     moves: Vec<Status>,
     comments: Vec<CommentRow>,
     history: Vec<HistoryRow>,
+    /// Lines of the history not shown (the oldest).
+    history_hidden: u64,
 }
 
 #[handler]
@@ -523,9 +527,12 @@ pub async fn show(
     let state = state_of(req)?;
     let actor = me.actor();
     let id = record_id(&id)?;
-    let record = state.records.get(&actor, id).await?;
-    let comments = state.records.comments(&actor, id).await?;
-    let history = state.records.history(&actor, id).await?;
+    let crate::service::records::RecordPage {
+        record,
+        comments,
+        history,
+        history_total,
+    } = state.records.page(&actor, id, HISTORY_SHOWN).await?;
     let people = std::iter::once(record.owner)
         .chain(record.assignees.iter().copied())
         .chain(comments.iter().map(|c| c.author))
@@ -574,6 +581,7 @@ pub async fn show(
         moves: state.records.moves_for(&actor, &record),
         comments: comment_rows,
         history: history_rows,
+        history_hidden: history_total.saturating_sub(HISTORY_SHOWN),
         record,
     })?
     .into_response())

@@ -16,6 +16,9 @@ use crate::store::{StoreError, Tx};
 
 /// Comments a member may write in an hour.
 pub const COMMENTS_PER_HOUR: u32 = 300;
+/// Comments a record may have (tombstones count): a thread this long is read whole on its
+/// page, so it has an end.
+pub const COMMENTS_PER_RECORD: usize = 1_000;
 
 /// The record `actor` may see, for commenting: 404 when they may not see it, 409 when it is
 /// in the trash (and they could see it otherwise).
@@ -64,6 +67,14 @@ impl Records {
                     Ok(r) => r,
                     Err(e) => return Ok(Err(e)),
                 };
+                if tx.records().comment_count(record, COMMENTS_PER_RECORD)? >= COMMENTS_PER_RECORD {
+                    return Ok(Err(ServiceError::conflict(
+                        ErrorCode::Conflict,
+                        format!(
+                            "This record has {COMMENTS_PER_RECORD} comments, as many as a record takes: make a new record to go on."
+                        ),
+                    )));
+                }
                 let depth = match parent {
                     None => 1,
                     Some(p) => match tx.records().comment(record, p)? {
@@ -209,12 +220,10 @@ impl Records {
         actor: &Actor,
         record: RecordId,
     ) -> Result<Vec<Comment>, ServiceError> {
-        self.get(actor, record).await?;
-        let all = self
-            .store
-            .read(move |rx| rx.records().comments(record))
-            .await?;
-        Ok(thread_order(all))
+        self.read_visible(actor, record, move |rx, _| {
+            Ok(thread_order(rx.records().comments(record)?))
+        })
+        .await
     }
 }
 

@@ -67,6 +67,9 @@ fn editable_by(actor: &Actor, record: &Record) -> Result<(), ServiceError> {
     }
 }
 
+/// The most changes a refused save is told of (the latest: enough to see what moved on).
+const STALE_CHANGES_MAX: usize = 100;
+
 /// Refuses a save based on another version than the stored one, with what changed since.
 fn current_at(
     tx: &Tx<'_>,
@@ -78,10 +81,7 @@ fn current_at(
     }
     let since = tx
         .records()
-        .history(record.id)?
-        .into_iter()
-        .filter(|c| c.version > based_on)
-        .collect();
+        .history_since(record.id, based_on, STALE_CHANGES_MAX)?;
     Ok(Err(EditError::Stale {
         current: Box::new(record.clone()),
         since,
@@ -431,9 +431,21 @@ impl Records {
             .await?
     }
 
-    /// Everything that happened to a record `actor` may see, oldest first.
-    pub async fn history(&self, actor: &Actor, id: RecordId) -> Result<Vec<Change>, ServiceError> {
-        self.get(actor, id).await?;
-        Ok(self.store.read(move |rx| rx.records().history(id)).await?)
+    /// Lines `offset..offset + limit` of the history of a record `actor` may see, oldest
+    /// first, and how many there are.
+    pub async fn history(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Change>, u64), ServiceError> {
+        self.read_visible(actor, id, move |rx, _| {
+            Ok((
+                rx.records().history_page(id, offset, limit)?,
+                rx.records().history_len(id)?,
+            ))
+        })
+        .await
     }
 }

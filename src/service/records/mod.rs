@@ -12,7 +12,7 @@ mod list;
 mod transfer;
 mod upkeep;
 
-pub use comments::COMMENTS_PER_HOUR;
+pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
 use list::{Lists, RecordIndex};
@@ -79,6 +79,17 @@ pub fn may_see(who: UserId, role: Role, record: &Record) -> bool {
         Visibility::Staff => on_it || role.is_staff(),
         Visibility::People => on_it || role >= Role::Admin,
     }
+}
+
+/// What a record's page shows.
+#[derive(Debug, Clone)]
+pub struct RecordPage {
+    pub record: Record,
+    /// In thread order.
+    pub comments: Vec<crate::domain::record_comment::Comment>,
+    /// The latest lines, oldest first.
+    pub history: Vec<Change>,
+    pub history_total: u64,
 }
 
 /// Counts for the admin overview.
@@ -553,13 +564,52 @@ impl Records {
 
     /// A record, if `actor` may see it (404 otherwise, so ids cannot be probed).
     pub async fn get(&self, actor: &Actor, id: RecordId) -> Result<Record, ServiceError> {
+        self.read_visible(actor, id, |_, r| Ok(r)).await
+    }
+
+    /// A record's page: the record, its comments in thread order and the latest
+    /// `history_lines` of its history (newest last) with their total, in one read.
+    pub async fn page(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        history_lines: u64,
+    ) -> Result<RecordPage, ServiceError> {
+        self.read_visible(actor, id, move |rx, record| {
+            let total = rx.records().history_len(id)?;
+            let from = total.saturating_sub(history_lines);
+            Ok(RecordPage {
+                comments: crate::domain::record_comment::thread_order(rx.records().comments(id)?),
+                history: rx.records().history_page(id, from, history_lines)?,
+                history_total: total,
+                record,
+            })
+        })
+        .await
+    }
+
+    /// Runs `f` in one read on the record `actor` may see, not in the trash (404 otherwise).
+    async fn read_visible<T: Send + 'static>(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        f: impl FnOnce(&Rx, Record) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
         self.access.require(actor, Permission::View)?;
         let (who, role) = (actor.id, actor.role);
         self.store
-            .read(move |rx| rx.records().get(id))
-            .await?
-            .filter(|r| r.deleted_at.is_none() && may_see(who, role, r))
-            .ok_or_else(ServiceError::not_found)
+            .read(move |rx| -> Result<Result<T, ServiceError>, StoreError> {
+                match rx
+                    .records()
+                    .get(id)?
+                    .filter(|r| r.deleted_at.is_none() && may_see(who, role, r))
+                {
+                    Some(r) => Ok(Ok(f(rx, r)?)),
+                    None => Ok(Err(ServiceError::not_found())),
+                }
+            })
+            .await
+            .map_err(ServiceError::Store)?
     }
 }
 
