@@ -2040,3 +2040,42 @@ async fn a_record_takes_so_many_comments() {
     );
     app.stop().await;
 }
+
+/// Exports under way hold their rows' ids until sent: only so many run at once, the next is
+/// told to come back shortly, and a finished one makes room.
+#[tokio::test]
+async fn only_so_many_exports_run_at_once() {
+    use hearth::domain::record_list::{RecordFilter, RecordSort};
+    use hearth::service::records::EXPORTS_AT_ONCE;
+    let (app, _owner, _members) = crate::matching::community(&["ann"]).await;
+    let ann = actor(&app, "ann").await;
+    let mut running = Vec::new();
+    for _ in 0..EXPORTS_AT_ONCE {
+        running.push(
+            app.records
+                .export(&ann, &RecordFilter::default(), RecordSort::Newest)
+                .await
+                .unwrap(),
+        );
+    }
+    let refused = app
+        .records
+        .export(&ann, &RecordFilter::default(), RecordSort::Newest)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(refused, ServiceError::Unavailable(_, 5)),
+        "{refused:?}"
+    );
+    let mut done = running.pop().unwrap();
+    while done.next_chunk().await.unwrap().is_some() {}
+    drop(done);
+    assert!(
+        app.records
+            .export(&ann, &RecordFilter::default(), RecordSort::Newest)
+            .await
+            .is_ok()
+    );
+    app.stop().await;
+}

@@ -371,7 +371,7 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("listSavedRecordLists", &[401]),
     ("saveRecordList", &[401, 422]),
     ("deleteRecordList", &[401, 404]),
-    ("exportRecords", &[401, 422]),
+    ("exportRecords", &[401, 422, 503]),
     ("importRecords", &[401, 403]),
     ("updateRecord", &[401, 403, 404, 409, 422, 428]),
     ("moveRecord", &[401, 403, 404, 409, 422]),

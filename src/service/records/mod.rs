@@ -16,7 +16,7 @@ pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
 use list::{Lists, RecordIndex};
-pub use transfer::{Export, IMPORTS_PER_HOUR, ImportReport};
+pub use transfer::{EXPORTS_AT_ONCE, Export, IMPORTS_PER_HOUR, ImportReport};
 
 use std::sync::{Arc, PoisonError};
 
@@ -61,6 +61,8 @@ pub struct Records {
     limiter: Arc<RateLimiter>,
     settings: Settings,
     index: Arc<RecordIndex>,
+    /// Places for the CSV exports under way.
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 /// Records a member may create in an hour (each is stored for good).
@@ -133,6 +135,7 @@ impl Records {
             limiter,
             settings,
             index,
+            exports: Arc::new(tokio::sync::Semaphore::new(transfer::EXPORTS_AT_ONCE)),
         }
     }
 

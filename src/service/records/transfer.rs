@@ -4,6 +4,7 @@
 //! row (a dry run stops there); only a file without problems is stored, all in one write.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Records, assignable, may_see};
 use crate::domain::ids::{RecordId, UserId, uuid_v7};
@@ -14,7 +15,7 @@ use crate::domain::record_list::{RecordFilter, RecordSort};
 use crate::domain::role::Role;
 use crate::events::Event;
 use crate::service::access::Actor;
-use crate::service::error::ServiceError;
+use crate::service::error::{ErrorCode, Refusal, ServiceError};
 use crate::service::limits::{Limit, LimitKind};
 use crate::store::StoreError;
 
@@ -23,8 +24,14 @@ const CHUNK: usize = 500;
 /// Imports a member may run (or try) in an hour.
 pub const IMPORTS_PER_HOUR: u32 = 20;
 
+/// Exports under way at once: each holds its ids (16 bytes a row) until it is sent, and a
+/// slow reader keeps it longer; past this many, a new one waits for a few seconds' retry.
+pub const EXPORTS_AT_ONCE: usize = 4;
+
 /// An export under way: the records' ids in order, and the usernames met so far.
 pub struct Export {
+    /// Its place among the exports under way, given back when it is dropped.
+    _slot: tokio::sync::OwnedSemaphorePermit,
     records: Records,
     who: UserId,
     role: Role,
@@ -51,8 +58,18 @@ impl Records {
         filter: &RecordFilter,
         sort: RecordSort,
     ) -> Result<Export, ServiceError> {
+        let slot = Arc::clone(&self.exports).try_acquire_owned().map_err(|_| {
+            ServiceError::Unavailable(
+                Refusal::new(
+                    ErrorCode::Busy,
+                    format!("{EXPORTS_AT_ONCE} exports are under way; try again in a few seconds."),
+                ),
+                5,
+            )
+        })?;
         let (ids, _) = self.find_ids(actor, filter, sort, 0, usize::MAX).await?;
         Ok(Export {
+            _slot: slot,
             records: self.clone(),
             who: actor.id,
             role: actor.role,
@@ -284,15 +301,6 @@ fn row_record(
 }
 
 impl Export {
-    /// How many records the export holds (some may go before they are read).
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
     /// The next rows as CSV (the header first); `None` when all are sent.
     pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ServiceError> {
         if !self.header_sent {
