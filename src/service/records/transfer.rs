@@ -127,21 +127,25 @@ impl Records {
         let now = self.clock.now();
         let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
         let by = actor.id;
+        let rows_len = rows.len();
+        if dry_run {
+            // A dry run only reads: it need not wait for, nor hold, the writer.
+            let (_, problems) = self
+                .store
+                .read(move |rx| check_rows(rx, &rows, by, &status, now))
+                .await?;
+            let rows = rows_len;
+            return Ok(ImportReport {
+                rows,
+                problems,
+                imported: false,
+            });
+        }
         let outcome = self
             .store
             .write(move |tx| {
-                let mut problems = Vec::new();
-                let mut typed: HashMap<String, usize> = HashMap::new();
-                let mut records = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    match row_record(tx, row, by, &status, now, &mut typed)? {
-                        Ok(r) => records.push(r),
-                        Err(mut p) => problems.append(&mut p),
-                    }
-                }
-                // Every row was only read so far: with a problem, or on a dry run, nothing is
-                // written.
-                if !problems.is_empty() || dry_run {
+                let (records, problems) = check_rows(tx, &rows, by, &status, now)?;
+                if !problems.is_empty() {
                     return Ok(ImportReport {
                         rows: rows.len(),
                         problems,
@@ -159,10 +163,10 @@ impl Records {
                     record.number = match number {
                         Some(n) => n,
                         None => {
-                            let format = &formats
+                            let format = formats
                                 .iter()
                                 .find(|(d, _)| *d == record.direction)
-                                .map(|(_, f)| f.clone())
+                                .map(|(_, f)| f)
                                 .ok_or_else(|| StoreError::Corrupt("no format".into()))?;
                             tx.record_numbers().next(
                                 record.direction,
@@ -193,7 +197,7 @@ impl Records {
                 }
                 Ok(ImportReport {
                     rows: rows.len(),
-                    problems,
+                    problems: Vec::new(),
                     imported: true,
                 })
             })
@@ -205,10 +209,54 @@ impl Records {
 /// A row's record, and the number typed for it (none: the next in the format).
 type RowRecord = (Record, Option<String>);
 
+/// What checking rows reads, the same in a read (a dry run) as in the import's write.
+trait RowLookups {
+    fn holder(&self, number: &str) -> Result<Option<u128>, StoreError>;
+    fn member(&self, username: &str) -> Result<Option<crate::domain::account::User>, StoreError>;
+}
+
+impl RowLookups for crate::store::Rx {
+    fn holder(&self, number: &str) -> Result<Option<u128>, StoreError> {
+        self.record_numbers().holder(number)
+    }
+    fn member(&self, username: &str) -> Result<Option<crate::domain::account::User>, StoreError> {
+        self.users().by_login(username)
+    }
+}
+
+impl RowLookups for crate::store::Tx<'_> {
+    fn holder(&self, number: &str) -> Result<Option<u128>, StoreError> {
+        self.record_numbers().holder(number)
+    }
+    fn member(&self, username: &str) -> Result<Option<crate::domain::account::User>, StoreError> {
+        self.users().by_login(username)
+    }
+}
+
+/// Every row's record, and every problem with the database (nothing is written).
+fn check_rows(
+    look: &impl RowLookups,
+    rows: &[ImportRow],
+    by: UserId,
+    status: &str,
+    now: jiff::Timestamp,
+) -> Result<(Vec<RowRecord>, Vec<RowProblem>), StoreError> {
+    let mut problems = Vec::new();
+    let mut typed: HashMap<String, usize> = HashMap::new();
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row_record(look, row, by, status, now, &mut typed)? {
+            Ok(r) => records.push(r),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    Ok((records, problems))
+}
+
 /// The record a row makes, with its typed number, or the row's problems with the database:
 /// a number another record has or another row typed, assignees. Nothing is written here.
 fn row_record(
-    tx: &crate::store::Tx<'_>,
+    look: &impl RowLookups,
     row: &ImportRow,
     by: UserId,
     status: &str,
@@ -238,7 +286,7 @@ fn row_record(
                 "number",
                 format!("{n} is also typed on row {first}: each number once."),
             ));
-        } else if tx.record_numbers().holder(n)?.is_some() {
+        } else if look.holder(n)?.is_some() {
             problems.push(note(
                 "number",
                 format!("{n} is the number of another record: type another, or leave it empty."),
@@ -267,7 +315,7 @@ fn row_record(
         deleted_at: None,
     };
     for name in &row.assignees {
-        match tx.users().by_login(name)? {
+        match look.member(name)? {
             Some(user) if !name.contains('@') => {
                 let id = user.id;
                 match assignable(Some(user), id, &record, now) {
