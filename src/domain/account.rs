@@ -88,6 +88,9 @@ pub const PASSWORD_MIN: usize = 12;
 pub const PASSWORD_MAX: usize = 256;
 pub const EMAIL_MAX: usize = 254;
 
+/// How a member whose account is gone is named where their part stays (a record's history).
+pub const FORMER_MEMBER: &str = "a former member";
+
 /// One problem with one field, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {

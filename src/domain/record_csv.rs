@@ -39,7 +39,7 @@ pub fn inert(cell: &str) -> String {
 }
 
 /// A record as an export row; `name` gives a member's username.
-pub fn export_row(r: &Record, name: &mut impl FnMut(super::ids::UserId) -> String) -> Vec<String> {
+pub fn export_row(r: &Record, name: impl Fn(super::ids::UserId) -> String) -> Vec<String> {
     let assignees: Vec<String> = r.assignees.iter().map(|a| name(*a)).collect();
     [
         r.number.clone(),

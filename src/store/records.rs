@@ -414,7 +414,13 @@ impl Records<'_, Tx<'_>> {
             for (line, mut change) in lines {
                 let named = |text: &str| {
                     text.split(", ")
-                        .map(|n| if n == name { "a former member" } else { n })
+                        .map(|n| {
+                            if n == name {
+                                crate::domain::account::FORMER_MEMBER
+                            } else {
+                                n
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 };

@@ -62,6 +62,14 @@ impl<S: Snapshot> Users<'_, S> {
         USERS.get(self.0, id.as_u128())
     }
 
+    /// The username of `id`, or how a member whose account is gone is named.
+    pub fn name_of(&self, id: UserId) -> Result<String, StoreError> {
+        Ok(self.get(id)?.map_or_else(
+            || crate::domain::account::FORMER_MEMBER.to_string(),
+            |u| u.username,
+        ))
+    }
+
     /// Finds a user by username or email (both stored lower-case).
     pub fn by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         let login = login.trim().to_lowercase();

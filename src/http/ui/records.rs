@@ -542,7 +542,7 @@ pub async fn show(
         names
             .get(m)
             .cloned()
-            .unwrap_or_else(|| "a former member".into())
+            .unwrap_or_else(|| crate::domain::account::FORMER_MEMBER.into())
     };
     let moderator = actor.role >= Role::Moderator;
     let comment_rows = comments

@@ -147,15 +147,11 @@ fn news_of(before: &Record, after: &Record, changes: &[FieldChange]) -> Vec<(Use
 
 /// Usernames of `members`, as the history shows them.
 fn names(tx: &Tx<'_>, members: &[UserId]) -> Result<String, StoreError> {
-    let mut out = Vec::with_capacity(members.len());
-    for m in members {
-        out.push(
-            tx.users()
-                .get(*m)?
-                .map_or_else(|| "a former member".to_string(), |u| u.username),
-        );
-    }
-    Ok(out.join(", "))
+    let names: Vec<String> = members
+        .iter()
+        .map(|m| tx.users().name_of(*m))
+        .collect::<Result<_, _>>()?;
+    Ok(names.join(", "))
 }
 
 /// What a change decided: the record as it should be and the fields that changed (nothing

@@ -139,7 +139,7 @@ impl Records {
         }
     }
 
-    /// Usernames of `members` ("a former member" for one who is gone), for pages that show
+    /// Usernames of `members` (`FORMER_MEMBER` for one who is gone), for pages that show
     /// people on records.
     pub fn names(
         &self,
@@ -150,11 +150,7 @@ impl Records {
             let mut out = std::collections::HashMap::new();
             for m in members {
                 if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(m) {
-                    let name = rx
-                        .users()
-                        .get(m)?
-                        .map_or_else(|| "a former member".to_string(), |u| u.username);
-                    slot.insert(name);
+                    slot.insert(rx.users().name_of(m)?);
                 }
             }
             Ok::<_, StoreError>(out)

@@ -378,33 +378,19 @@ impl Export {
                     if r.deleted_at.is_some() || !may_see(who, role, &r) {
                         continue;
                     }
-                    let mut failed = None;
-                    let row = export_row(&r, &mut |m| {
-                        if let Some(n) = names.get(&m) {
-                            return n.clone();
+                    for m in std::iter::once(r.owner).chain(r.assignees.iter().copied()) {
+                        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(m) {
+                            slot.insert(rx.users().name_of(m)?);
                         }
-                        let n = match rx.users().get(m) {
-                            Ok(u) => {
-                                u.map_or_else(|| "a former member".to_string(), |u| u.username)
-                            }
-                            Err(e) => {
-                                failed = Some(e);
-                                String::new()
-                            }
-                        };
-                        names.insert(m, n.clone());
-                        n
-                    });
-                    if let Some(e) = failed {
-                        return Err(e);
                     }
+                    let row = export_row(&r, |m| names.get(&m).cloned().unwrap_or_default());
                     out.write_record(&row)
                         .map_err(|e| StoreError::Database(e.to_string()))?;
                 }
                 let bytes = out
                     .into_inner()
                     .map_err(|e| StoreError::Database(e.to_string()))?;
-                Ok((bytes, names))
+                Ok::<_, StoreError>((bytes, names))
             })
             .await?;
         self.names = names;
