@@ -230,6 +230,28 @@ pub enum Visibility {
     People,
 }
 
+impl std::str::FromStr for Priority {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| "Use low, normal, high or urgent.".to_string())
+    }
+}
+
+impl std::str::FromStr for Visibility {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Visibility::Members, Visibility::Staff, Visibility::People]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| "Use members, staff or people.".to_string())
+    }
+}
+
 impl Visibility {
     pub fn as_str(self) -> &'static str {
         match self {

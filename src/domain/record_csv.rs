@@ -228,22 +228,17 @@ fn read_row(row: usize, cell: &dyn Fn(&str) -> String) -> Result<ImportRow, Vec<
     });
     let priority = match cell("priority").as_str() {
         "" => Some(Priority::Normal),
-        p => {
-            let found = Priority::ALL.into_iter().find(|x| x.as_str() == p);
-            if found.is_none() {
-                problems.push(problem(row, "priority", "Use low, normal, high or urgent."));
-            }
-            found
-        }
+        p => p
+            .parse()
+            .map_err(|why: String| problems.push(problem(row, "priority", why)))
+            .ok(),
     };
     let visibility = match cell("visibility").as_str() {
-        "" | "members" => Some(Visibility::Members),
-        "staff" => Some(Visibility::Staff),
-        "people" => Some(Visibility::People),
-        _ => {
-            problems.push(problem(row, "visibility", "Use members, staff or people."));
-            None
-        }
+        "" => Some(Visibility::Members),
+        v => v
+            .parse()
+            .map_err(|why: String| problems.push(problem(row, "visibility", why)))
+            .ok(),
     };
     let number = match cell("number") {
         n if n.is_empty() => None,

@@ -78,16 +78,13 @@ impl ListQuery {
         let text = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
         let priority = match self.priority.as_str() {
             "" => None,
-            p => Priority::ALL
-                .into_iter()
-                .find(|x| x.as_str() == p)
-                .or_else(|| {
-                    problems.push(FieldError::new(
-                        "priority",
-                        "Choose a priority from the list.",
-                    ));
-                    None
-                }),
+            p => p.parse::<Priority>().ok().or_else(|| {
+                problems.push(FieldError::new(
+                    "priority",
+                    "Choose a priority from the list.",
+                ));
+                None
+            }),
         };
         let direction = match self.direction.as_str() {
             "" => None,
@@ -350,22 +347,15 @@ impl RecordForm {
     }
 
     fn priority(&self) -> Result<Priority, ServiceError> {
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.as_str() == self.priority)
-            .ok_or_else(|| ServiceError::invalid("priority", "Choose a priority."))
+        self.priority
+            .parse()
+            .map_err(|why: String| ServiceError::invalid("priority", why))
     }
 
     fn visibility(&self) -> Result<Visibility, ServiceError> {
-        match self.visibility.as_str() {
-            "members" => Ok(Visibility::Members),
-            "staff" => Ok(Visibility::Staff),
-            "people" => Ok(Visibility::People),
-            _ => Err(ServiceError::invalid(
-                "visibility",
-                "Choose who may see it.",
-            )),
-        }
+        self.visibility
+            .parse()
+            .map_err(|why: String| ServiceError::invalid("visibility", why))
     }
 }
 
