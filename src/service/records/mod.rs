@@ -83,6 +83,17 @@ pub fn may_see(who: UserId, role: Role, record: &Record) -> bool {
     }
 }
 
+/// The settings in force, seen as their workflow.
+struct CurrentWorkflow(Arc<crate::domain::settings::SiteSettings>);
+
+impl std::ops::Deref for CurrentWorkflow {
+    type Target = Workflow;
+
+    fn deref(&self) -> &Workflow {
+        &self.0.records.workflow
+    }
+}
+
 /// What a record's page shows.
 #[derive(Debug, Clone)]
 pub struct RecordPage {
@@ -233,7 +244,7 @@ impl Records {
 
     /// The workflow's statuses, for filters.
     pub fn statuses(&self) -> Vec<crate::domain::workflow::Status> {
-        self.workflow().statuses
+        self.workflow().statuses.clone()
     }
 
     /// The admin overview: records created per week over the last `weeks` weeks, and the
@@ -307,9 +318,10 @@ impl Records {
         Ok(self.settings.update(actor, patch).await?.records.clone())
     }
 
-    /// The workflow as the admins set it now.
-    fn workflow(&self) -> Workflow {
-        self.settings.current().records.workflow.clone()
+    /// The workflow as the admins set it now (shared with the settings, not copied: lists
+    /// and pages ask for it per row).
+    fn workflow(&self) -> CurrentWorkflow {
+        CurrentWorkflow(self.settings.current())
     }
 
     /// A page of the records `actor` may see that `filter` finds, in `sort` order, with how
