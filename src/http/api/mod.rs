@@ -660,4 +660,62 @@ mod tests {
             assert!(props.contains_key(key), "schema lacks {key}");
         }
     }
+
+    /// poem-openapi reads null for every field a request may leave out (an `Option`, a
+    /// `MaybeUndefined`, a field with a default), so the document must say each takes null:
+    /// every property of a request body's objects that is not required is nullable.
+    #[test]
+    fn what_a_request_may_leave_out_takes_null() {
+        fn walk(spec: &Value, schema: &Value, seen: &mut Vec<String>, bad: &mut Vec<String>) {
+            if let Some(name) = schema
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                if seen.iter().any(|s| s == name) {
+                    return;
+                }
+                seen.push(name.to_string());
+                let target = &spec["components"]["schemas"][name];
+                let required: Vec<&str> = target["required"]
+                    .as_array()
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if let Some(props) = target["properties"].as_object() {
+                    for (field, prop) in props {
+                        let nullable = prop["nullable"] == Value::Bool(true);
+                        if !required.contains(&field.as_str()) && !nullable {
+                            bad.push(format!("{name}.{field}"));
+                        }
+                        walk(spec, prop, seen, bad);
+                    }
+                }
+                return;
+            }
+            for key in ["items", "additionalProperties"] {
+                if let Some(inner) = schema.get(key) {
+                    walk(spec, inner, seen, bad);
+                }
+            }
+            for key in ["allOf", "anyOf", "oneOf"] {
+                for inner in schema[key].as_array().into_iter().flatten() {
+                    walk(spec, inner, seen, bad);
+                }
+            }
+        }
+        let spec = document();
+        let (mut seen, mut bad) = (Vec::new(), Vec::new());
+        for item in spec["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for media in op["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|c| c.values())
+                {
+                    walk(&spec, &media["schema"], &mut seen, &mut bad);
+                }
+            }
+        }
+        assert!(bad.is_empty(), "left out but not nullable: {bad:?}");
+    }
 }
