@@ -163,6 +163,17 @@ pub enum RoleName {
     Owner,
 }
 
+impl From<Role> for RoleName {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Member => RoleName::Member,
+            Role::Moderator => RoleName::Moderator,
+            Role::Admin => RoleName::Admin,
+            Role::Owner => RoleName::Owner,
+        }
+    }
+}
+
 impl From<RoleName> for Role {
     fn from(r: RoleName) -> Self {
         match r {

@@ -10,7 +10,6 @@ use super::me::acting;
 use super::reply::Reply;
 use super::text::Text;
 use super::{ApiTags, Data};
-use crate::domain::role::Role;
 use crate::domain::settings::RecordSettings;
 use crate::domain::workflow::{Move, Status, Workflow};
 use crate::http::auth::Viewer;
@@ -77,15 +76,6 @@ pub struct MoveView {
     pub least: RoleName,
 }
 
-fn role_name(r: Role) -> RoleName {
-    match r {
-        Role::Member => RoleName::Member,
-        Role::Moderator => RoleName::Moderator,
-        Role::Admin => RoleName::Admin,
-        Role::Owner => RoleName::Owner,
-    }
-}
-
 impl From<&RecordSettings> for RecordSettingsView {
     fn from(s: &RecordSettings) -> Self {
         Self {
@@ -112,7 +102,7 @@ impl From<&RecordSettings> for RecordSettingsView {
                     .map(|m| MoveView {
                         from: m.from.clone(),
                         to: m.to.clone(),
-                        least: role_name(m.least),
+                        least: m.least.into(),
                     })
                     .collect(),
             },
