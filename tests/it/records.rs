@@ -1648,6 +1648,10 @@ async fn records_go_out_and_come_in_as_csv() {
                 Gas bill,incoming,GAS/1,bob,2026-07-01,bills; gas\n\
                 \"Reply, to the council\",outgoing,,,,\n";
     assert_eq!(import(ann, good, true).await.0, 403);
+    // A file over the limit: refused for who it is before it is read, then for its size.
+    let big = "x".repeat(hearth::domain::record_csv::IMPORT_BYTES_MAX + 1);
+    assert_eq!(import(ann, &big, true).await.0, 403);
+    assert_eq!(import(&owner, &big, true).await.0, 413);
     let bad = "title,direction,number,assignees\n\
                Gas bill,incoming,GAS/1,nobody\n\
                Water bill,incoming,gas/1,\n\

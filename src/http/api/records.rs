@@ -455,8 +455,21 @@ pub enum Commented {
     Created(Reply<Data<CommentView>>),
 }
 
-/// A records CSV file as a request body, read up to the import's limit.
-pub struct CsvFile(pub Vec<u8>);
+/// A records CSV file as a request body, read (up to the import's limit) only once the
+/// handler has leave to import.
+pub struct CsvFile(poem::Body);
+
+impl CsvFile {
+    async fn read(self) -> Result<Vec<u8>, AppError> {
+        self.0
+            .into_bytes_limit(crate::domain::record_csv::IMPORT_BYTES_MAX)
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|_| {
+                AppError::from_poem(&poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE))
+            })
+    }
+}
 
 impl poem_openapi::payload::Payload for CsvFile {
     const CONTENT_TYPE: &'static str = "text/csv";
@@ -479,13 +492,7 @@ impl poem_openapi::payload::ParsePayload for CsvFile {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(_request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
-        let limit = crate::domain::record_csv::IMPORT_BYTES_MAX;
-        let bytes = body
-            .take()?
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|_| poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE))?;
-        Ok(CsvFile(bytes.to_vec()))
+        Ok(CsvFile(body.take()?))
     }
 }
 
@@ -821,9 +828,11 @@ impl RecordsApi {
         body: CsvFile,
     ) -> Result<Imported, AppError> {
         let me = acting(req, &viewer)?;
-        let report = state_of(req)?
-            .records
-            .import(&me.actor(), body.0, dry_run.0.unwrap_or(false))
+        let records = &state_of(req)?.records;
+        let leave = records.may_import(&me.actor())?;
+        let csv = body.read().await?;
+        let report = records
+            .import(leave, csv, dry_run.0.unwrap_or(false))
             .await?;
         let view = ImportView {
             rows: u32::try_from(report.rows).unwrap_or(u32::MAX),

@@ -16,7 +16,7 @@ pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
 use list::{Lists, RecordIndex};
-pub use transfer::{EXPORTS_AT_ONCE, Export, IMPORTS_PER_HOUR, ImportReport};
+pub use transfer::{EXPORTS_AT_ONCE, Export, IMPORTS_PER_HOUR, ImportLeave, ImportReport};
 
 use std::sync::{Arc, PoisonError};
 

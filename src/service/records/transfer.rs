@@ -41,6 +41,11 @@ pub struct Export {
     names: HashMap<UserId, String>,
 }
 
+/// Leave to import, given by [`Records::may_import`] (only there): the importer, checked.
+pub struct ImportLeave {
+    by: UserId,
+}
+
 /// What an import found: the rows it read, and every problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
@@ -80,16 +85,9 @@ impl Records {
         })
     }
 
-    /// Reads a CSV file of records and, unless `dry_run`, stores them (owned by `actor`) if
-    /// no row has a problem. Staff import; a file that reads whole is still checked against
-    /// the database: numbers taken (or typed twice in the file), assignees who are not
-    /// members in good standing able to see the record.
-    pub async fn import(
-        &self,
-        actor: &Actor,
-        csv: Vec<u8>,
-        dry_run: bool,
-    ) -> Result<ImportReport, ServiceError> {
+    /// Leave for `actor` to import a file: staff, with an import left this hour. Asked for
+    /// before the file is read, so nobody else makes the server take in up to 5 MiB.
+    pub fn may_import(&self, actor: &Actor) -> Result<ImportLeave, ServiceError> {
         self.access.require(actor, Permission::EditAll)?;
         self.limiter
             .take(
@@ -98,6 +96,19 @@ impl Records {
                 Limit::per_window(IMPORTS_PER_HOUR, 3600),
             )
             .map_err(ServiceError::RateLimited)?;
+        Ok(ImportLeave { by: actor.id })
+    }
+
+    /// Reads a CSV file of records and, unless `dry_run`, stores them (owned by the one given
+    /// leave) if no row has a problem. Staff import; a file that reads whole is still checked against
+    /// the database: numbers taken (or typed twice in the file), assignees who are not
+    /// members in good standing able to see the record.
+    pub async fn import(
+        &self,
+        leave: ImportLeave,
+        csv: Vec<u8>,
+        dry_run: bool,
+    ) -> Result<ImportReport, ServiceError> {
         let rows = match tokio::task::spawn_blocking(move || read_import(&csv))
             .await
             .map_err(ServiceError::internal)?
@@ -126,7 +137,7 @@ impl Records {
         }
         let now = self.clock.now();
         let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
-        let by = actor.id;
+        let by = leave.by;
         let rows_len = rows.len();
         if dry_run {
             // A dry run only reads: it need not wait for, nor hold, the writer.
