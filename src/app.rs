@@ -217,6 +217,7 @@ impl App {
             limiter.clone(),
             settings.clone(),
             &events,
+            media_processor.clone(),
         );
 
         // Each module registers its own background jobs and schedules.
@@ -245,6 +246,7 @@ impl App {
         );
         delivery.attach(queue.sink(), &events);
         search.attach(queue.sink());
+        records.attach(queue.sink());
         queue.recover().await?;
         let scheduler = Scheduler::new(&schedules, queue.clone(), store.clone(), clock.clone())
             .map_err(|problems| {

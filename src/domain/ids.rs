@@ -84,6 +84,10 @@ id_type!(
     CommentId
 );
 id_type!(
+    /// A file attached to a record (time-ordered: later files sort later).
+    AttachmentId
+);
+id_type!(
     /// A conversation between two members.
     ConversationId
 );

@@ -19,6 +19,7 @@ pub mod permission;
 pub mod places;
 pub mod profile;
 pub mod record;
+pub mod record_attachment;
 pub mod record_comment;
 pub mod record_csv;
 pub mod record_list;

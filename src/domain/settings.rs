@@ -91,6 +91,8 @@ pub struct RecordSettings {
     /// Days before its due day that a record's owner and assignees are reminded (0: only
     /// when it is overdue).
     pub reminder_days: u32,
+    /// The largest file a record takes, in MiB.
+    pub attachment_max_mib: u32,
 }
 
 impl Default for RecordSettings {
@@ -103,11 +105,17 @@ impl Default for RecordSettings {
             workflow: super::workflow::Workflow::default(),
             trash_days: 30,
             reminder_days: 1,
+            attachment_max_mib: 10,
         }
     }
 }
 
 impl RecordSettings {
+    /// The largest file a record takes, in bytes.
+    pub fn attachment_max_bytes(&self) -> u64 {
+        u64::from(self.attachment_max_mib) * MediaSettings::MIB
+    }
+
     /// The number format of `direction` as set.
     pub fn format(&self, direction: super::record::Direction) -> &str {
         use super::record::Direction;
@@ -145,6 +153,12 @@ impl RecordSettings {
             out.push(FieldError::new(
                 "records_reminder_days",
                 "Use a number from 0 to 30.",
+            ));
+        }
+        if !(1..=100).contains(&self.attachment_max_mib) {
+            out.push(FieldError::new(
+                "records_attachment_max_mib",
+                "Use a number of MiB from 1 to 100.",
             ));
         }
         out

@@ -213,6 +213,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(fields) => Self::validation(fields),
             ServiceError::Conflict(r) => Self::refusal(StatusCode::CONFLICT, r),
             ServiceError::Malformed(r) => Self::refusal(StatusCode::BAD_REQUEST, r),
+            ServiceError::TooLarge(r) => Self::refusal(StatusCode::PAYLOAD_TOO_LARGE, r),
             ServiceError::RateLimited(decision) => Self::rate_limited(&decision),
             ServiceError::Unavailable(r, retry_after) => {
                 Self::refusal(StatusCode::SERVICE_UNAVAILABLE, r)

@@ -41,15 +41,7 @@ pub async fn receive(
     while let Some(field) = multipart.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "csrf" {
-            // Read at most a token's length: a part must not fill memory.
-            let mut token = String::new();
-            field
-                .into_async_read()
-                .take(256)
-                .read_to_string(&mut token)
-                .await
-                .map_err(|_| AppError::csrf())?;
-            verify_csrf(req, state, viewer, Some(token.trim()))?;
+            check_csrf_part(req, state, viewer, field).await?;
             csrf_checked = true;
             continue;
         }
@@ -75,20 +67,7 @@ pub async fn receive(
         } else {
             state.media.begin_poster(user).await?
         };
-        let mut reader = field.into_async_read();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = reader.read(&mut buf).await.map_err(|e| {
-                AppError::bad_request(
-                    ErrorCode::UploadInterrupted,
-                    format!("The upload did not arrive whole ({e}); try again."),
-                )
-            })?;
-            if n == 0 {
-                break;
-            }
-            incoming.push(&buf[..n]).await?;
-        }
+        read_part(field, &mut incoming).await?;
         *slot = Some(incoming);
     }
     if !csrf_checked {
@@ -101,6 +80,59 @@ pub async fn receive(
         ));
     };
     Ok(state.media.finish_upload(user, file, poster).await?)
+}
+
+/// Checks a form's `csrf` part, reading at most a token's length (a part must not fill
+/// memory).
+pub async fn check_csrf_part(
+    req: &Request,
+    state: &AppState,
+    viewer: &Viewer,
+    field: poem::web::Field,
+) -> Result<(), AppError> {
+    let mut token = String::new();
+    field
+        .into_async_read()
+        .take(256)
+        .read_to_string(&mut token)
+        .await
+        .map_err(|_| AppError::csrf())?;
+    verify_csrf(req, state, viewer, Some(token.trim()))
+}
+
+/// Something an uploaded file is written into as it arrives.
+pub trait Receiver: Send {
+    fn take(&mut self, chunk: &[u8]) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+impl Receiver for IncomingFile {
+    async fn take(&mut self, chunk: &[u8]) -> Result<(), AppError> {
+        Ok(self.push(chunk).await?)
+    }
+}
+
+impl Receiver for crate::service::records::IncomingAttachment {
+    async fn take(&mut self, chunk: &[u8]) -> Result<(), AppError> {
+        Ok(self.push(chunk).await?)
+    }
+}
+
+/// Streams a form part into `into` a buffer at a time, as it arrives.
+pub async fn read_part(field: poem::web::Field, into: &mut impl Receiver) -> Result<(), AppError> {
+    let mut reader = field.into_async_read();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).await.map_err(|e| {
+            AppError::bad_request(
+                ErrorCode::UploadInterrupted,
+                format!("The upload did not arrive whole ({e}); try again."),
+            )
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        into.take(&buf[..n]).await?;
+    }
 }
 
 fn bad_form(e: poem::error::ParseMultipartError) -> AppError {

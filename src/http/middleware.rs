@@ -213,6 +213,9 @@ fn body_limit(state: &AppState, path: &str) -> u64 {
             * crate::domain::settings::MediaSettings::MIB
     } else if super::RECORD_IMPORT_PATHS.contains(&path) {
         crate::domain::record_csv::IMPORT_BYTES_MAX as u64 + 64 * 1024
+    } else if super::is_record_file_upload(path) {
+        // The file, and a multipart form's parts around it.
+        state.settings.current().records.attachment_max_bytes() + 64 * 1024
     } else {
         state.front.max_body_bytes
     }
@@ -258,10 +261,13 @@ fn security_headers(resp: &mut Response, state: &AppState, request_id: &str) {
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-request-id", v);
     }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A response with its own policy (a file served as a download) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -101,6 +101,72 @@ impl Drop for TempBlob {
     }
 }
 
+/// A temp file filled from async code: bytes are gathered and written (and hashed) on a
+/// blocking thread a chunk at a time, so an upload never stalls the async workers.
+pub struct TempWriter {
+    /// Taken while a chunk is written; `None` only if that write panicked.
+    temp: Option<TempBlob>,
+    pending: Vec<u8>,
+}
+
+/// Bytes gathered before they are written out.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+fn stopped(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("the write stopped: {e}"))
+}
+
+impl TempWriter {
+    pub fn new(temp: TempBlob) -> Self {
+        Self {
+            temp: Some(temp),
+            pending: Vec::new(),
+        }
+    }
+
+    pub async fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= WRITE_CHUNK {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut temp = self
+            .temp
+            .take()
+            .ok_or_else(|| stopped("an earlier write"))?;
+        let bytes = std::mem::take(&mut self.pending);
+        let (temp, bytes, written) = tokio::task::spawn_blocking(move || {
+            let written = temp.write(&bytes);
+            (temp, bytes, written)
+        })
+        .await
+        .map_err(stopped)?;
+        self.temp = Some(temp);
+        // Keep the buffer's memory for the next chunk.
+        self.pending = bytes;
+        self.pending.clear();
+        written
+    }
+
+    /// Writes what is left and flushes the file to disk.
+    pub async fn finish(mut self) -> io::Result<TempBlob> {
+        self.flush().await?;
+        let mut temp = self
+            .temp
+            .take()
+            .ok_or_else(|| stopped("an earlier write"))?;
+        tokio::task::spawn_blocking(move || temp.finish().map(|_| temp))
+            .await
+            .map_err(stopped)?
+    }
+}
+
 /// The SHA-256 of `bytes`, the name they are stored under.
 pub fn hash_of(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()

@@ -3,6 +3,7 @@
 
 pub mod blobs;
 pub mod container;
+pub mod documents;
 pub mod photo;
 
 use crate::domain::media::{DecodeLimits, Format, sniff_image};

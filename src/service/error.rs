@@ -123,6 +123,9 @@ pub enum ServiceError {
     /// 400: the input cannot be read as what it should be.
     #[error("{}", .0.message)]
     Malformed(Refusal),
+    /// 413: a file over its size limit.
+    #[error("{}", .0.message)]
+    TooLarge(Refusal),
     /// 429, with the limit's figures for the headers.
     #[error("too many requests; try again in {} s", .0.retry_after_seconds)]
     RateLimited(Decision),

@@ -31,7 +31,7 @@ use crate::domain::permission::Permission;
 use crate::domain::settings::MediaSettings;
 use crate::events::Event;
 use crate::jobs::{EnqueueOptions, JobError, JobPlan, JobQueue};
-use crate::media::blobs::{BlobStore, TempBlob, hash_of};
+use crate::media::blobs::{BlobStore, TempBlob, TempWriter, hash_of};
 use crate::media::container::{self, ContainerError};
 use crate::media::photo::{self, PhotoError};
 use crate::store::{Rx, Store, Tx, Versioned};
@@ -45,8 +45,6 @@ pub const COLLECT_BLOBS: &str = "media.collect";
 pub const BLOB_GRACE: SignedDuration = SignedDuration::from_hours(1);
 /// Bytes read before deciding what an upload is.
 const SNIFF_BYTES: usize = 64;
-/// Bytes gathered before they are written to the temp file (on a blocking thread).
-const WRITE_CHUNK: usize = 256 * 1024;
 /// Most decodes at once (upload checks and processing jobs together). A 12-megapixel photo
 /// takes about 75 MiB while its variants are made; two at a time keeps a burst of uploads
 /// well under 256 MiB however many arrive (the rest wait), and uses both cores of a small
@@ -103,10 +101,7 @@ fn forbidden(why: &str) -> MediaError {
 /// A file arriving: written to a temp file as it comes, sniffed from its first bytes, and
 /// cut off as soon as it passes its size limit or the member's remaining quota.
 pub struct IncomingFile {
-    /// Taken while a chunk is written on a blocking thread; `None` only if that write panicked.
-    temp: Option<TempBlob>,
-    /// Bytes received and not yet written.
-    pending: Vec<u8>,
+    file: TempWriter,
     received: u64,
     head: Vec<u8>,
     format: Option<Format>,
@@ -149,39 +144,12 @@ impl IncomingFile {
             )));
         }
         self.received = size;
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() >= WRITE_CHUNK {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    /// Writes what is pending to the temp file on a blocking thread.
-    async fn flush(&mut self) -> Result<(), MediaError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let mut temp = self
-            .temp
-            .take()
-            .ok_or_else(|| stopped("an earlier write"))?;
-        let bytes = std::mem::take(&mut self.pending);
-        let (temp, bytes, written) = tokio::task::spawn_blocking(move || {
-            let written = temp.write(&bytes);
-            (temp, bytes, written)
-        })
-        .await
-        .map_err(stopped)?;
-        self.temp = Some(temp);
-        // Keep the buffer's memory for the next chunk.
-        self.pending = bytes;
-        self.pending.clear();
-        written.map_err(storage)
+        self.file.push(chunk).await.map_err(storage)
     }
 
     /// The received file, written out and flushed to disk, with what it is; refuses anything
     /// we do not accept.
-    async fn finish(mut self) -> Result<(TempBlob, Format, String), MediaError> {
+    async fn finish(self) -> Result<(TempBlob, Format, String), MediaError> {
         if self.received == 0 {
             return Err(MediaError::Unsupported(
                 "The file is empty; choose a photo or a video.".into(),
@@ -191,15 +159,7 @@ impl IncomingFile {
             Some(f) => f,
             None => identify(&self.head)?,
         };
-        self.flush().await?;
-        let mut temp = self
-            .temp
-            .take()
-            .ok_or_else(|| stopped("an earlier write"))?;
-        let temp = tokio::task::spawn_blocking(move || temp.finish().map(|_| temp))
-            .await
-            .map_err(stopped)?
-            .map_err(storage)?;
+        let temp = self.file.finish().await.map_err(storage)?;
         Ok((temp, format, self.name))
     }
 }
@@ -307,8 +267,13 @@ impl Processor {
         plan.schedule("collect-media-blobs", COLLECT_BLOBS, "every 1h");
     }
 
+    /// The blob files.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
     /// Runs `work` on a blocking thread once a heavy-work slot is free.
-    async fn heavy<T: Send + 'static>(
+    pub(crate) async fn heavy<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, MediaError> {
@@ -341,7 +306,7 @@ impl Processor {
 
     /// Removes blob files whose reference count is zero (call with their locks held): what a
     /// failed save or a deleted-while-processing record leaves.
-    async fn forget_orphans(&self, shas: Vec<[u8; 32]>) {
+    pub(crate) async fn forget_orphans(&self, shas: Vec<[u8; 32]>) {
         let unused = self
             .store
             .read(move |rx| rx.blobs().unused(shas))
@@ -459,8 +424,7 @@ impl MediaService {
             .map_err(stopped)?
             .map_err(storage)?;
         Ok(IncomingFile {
-            temp: Some(temp),
-            pending: Vec::new(),
+            file: TempWriter::new(temp),
             received: 0,
             head: Vec::new(),
             format: None,

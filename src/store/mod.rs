@@ -35,6 +35,7 @@ pub mod notifications;
 pub mod one_time_tokens;
 pub mod passkeys;
 pub mod profiles;
+pub mod record_attachments;
 pub mod record_numbers;
 pub mod records;
 pub mod reports;

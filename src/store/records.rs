@@ -284,12 +284,14 @@ impl Records<'_, Tx<'_>> {
         Ok(())
     }
 
-    /// Removes a record for good with everything of it: history, comments, its rows in the
-    /// people, due, trash and reminder tables, and its number if it still holds it.
-    pub fn purge(&self, id: RecordId) -> Result<Option<Record>, StoreError> {
+    /// Removes a record for good with everything of it: history, comments, attachments
+    /// (letting their blobs go at `now_ms`), its rows in the people, due, trash and reminder
+    /// tables, and its number if it still holds it.
+    pub fn purge(&self, id: RecordId, now_ms: i64) -> Result<Option<Record>, StoreError> {
         let Some(record) = self.get(id)? else {
             return Ok(None);
         };
+        self.0.record_attachments().remove_all(id, now_ms)?;
         let r = id.as_u128();
         let history = self.history(id)?;
         let comments = self.comments(id)?;

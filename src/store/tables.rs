@@ -12,8 +12,9 @@ use redb::{
 use super::{Rows, Rx, StoreError};
 use super::{
     api_tokens, approvals, audit, blobs, blocks, instance, invites, jobs, matches, media, messages,
-    notifications, one_time_tokens, passkeys, profiles, record_numbers, records, reports,
-    search_outbox, search_queries, second_factors, sessions, stories, swipes, users,
+    notifications, one_time_tokens, passkeys, profiles, record_attachments, record_numbers,
+    records, reports, search_outbox, search_queries, second_factors, sessions, stories, swipes,
+    users,
 };
 
 /// Every aggregate's tables.
@@ -38,6 +39,7 @@ const CATALOG: &[&[&dyn CatalogTable]] = &[
     stories::TABLES,
     record_numbers::TABLES,
     records::TABLES,
+    record_attachments::TABLES,
     messages::TABLES,
     notifications::TABLES,
     blobs::TABLES,

@@ -25,6 +25,7 @@ mod notifications;
 mod notify;
 mod passkeys;
 mod profiles;
+mod record_files;
 mod records;
 mod registration;
 mod search;

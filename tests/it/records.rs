@@ -1438,6 +1438,7 @@ async fn admins_set_formats_and_the_workflow_on_both_faces() {
             ("internal_format", "INT-{seq:3}".to_string()),
             ("trash_days", "14".to_string()),
             ("reminder_days", "2".to_string()),
+            ("attachment_max_mib", "5".to_string()),
             ("statuses", statuses.to_string()),
             (
                 "moves",
@@ -1463,6 +1464,7 @@ async fn admins_set_formats_and_the_workflow_on_both_faces() {
     let saved = crate::helpers::get_json(&owner, &app.url(settings_url)).await;
     assert_eq!(saved["data"]["internalFormat"], "INT-{seq:3}");
     assert_eq!(saved["data"]["trashDays"], 14);
+    assert_eq!(saved["data"]["attachmentMaxMib"], 5);
     assert_eq!(saved["data"]["workflow"]["moves"][1]["least"], "member");
     assert_eq!(
         ann.get(app.url("/admin/records"))

@@ -33,6 +33,8 @@ pub struct RecordsForm {
     trash_days: String,
     #[serde(default)]
     reminder_days: String,
+    #[serde(default)]
+    attachment_max_mib: String,
     /// One status per line: `key | Label`, or `key | Label | closed`.
     #[serde(default)]
     statuses: String,
@@ -50,6 +52,7 @@ impl RecordsForm {
             internal_format: s.internal_format.clone(),
             trash_days: s.trash_days.to_string(),
             reminder_days: s.reminder_days.to_string(),
+            attachment_max_mib: s.attachment_max_mib.to_string(),
             statuses: s.workflow.statuses_text(),
             moves: s.workflow.moves_text(),
         }
@@ -60,6 +63,11 @@ impl RecordsForm {
         let trash_days = super::whole_number(&mut problems, "records_trash_days", &self.trash_days);
         let reminder_days =
             super::whole_number(&mut problems, "records_reminder_days", &self.reminder_days);
+        let attachment_max_mib = super::whole_number(
+            &mut problems,
+            "records_attachment_max_mib",
+            &self.attachment_max_mib,
+        );
         let workflow = match Workflow::from_text(&self.statuses, &self.moves) {
             Ok(w) => w,
             Err(lines) => {
@@ -82,6 +90,7 @@ impl RecordsForm {
             workflow,
             trash_days,
             reminder_days,
+            attachment_max_mib,
         })
     }
 }

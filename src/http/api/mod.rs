@@ -24,6 +24,8 @@ pub mod notifications;
 pub mod passkeys;
 pub mod profile_list;
 pub mod profiles;
+pub mod raw_body;
+pub mod record_attachments;
 pub mod record_settings;
 pub mod records;
 pub mod rendered;
@@ -220,6 +222,7 @@ pub type Apis = (
     (
         stories::StoriesApi,
         records::RecordsApi,
+        record_attachments::RecordAttachmentsApi,
         record_settings::RecordSettingsApi,
     ),
     messages::MessagesApi,
@@ -277,6 +280,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             (
                 stories::StoriesApi,
                 records::RecordsApi,
+                record_attachments::RecordAttachmentsApi,
                 record_settings::RecordSettingsApi,
             ),
             messages::MessagesApi,
@@ -383,6 +387,10 @@ const OPERATION_ERRORS: &[(&str, &[u16])] = &[
     ("createRecordComment", &[401, 404, 409, 422]),
     ("editRecordComment", &[401, 403, 404, 409, 422]),
     ("deleteRecordComment", &[401, 403, 404, 409]),
+    ("listRecordAttachments", &[401, 404]),
+    ("createRecordAttachment", &[401, 403, 404, 409, 413, 422]),
+    ("downloadRecordAttachment", &[401, 404]),
+    ("deleteRecordAttachment", &[401, 403, 404]),
     ("listStoryViewers", &[401, 404]),
     ("deleteStory", &[401, 403, 404]),
     ("listConversations", &[401, 422]),

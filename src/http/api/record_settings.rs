@@ -36,7 +36,18 @@ pub struct RecordSettingsView {
     /// Days before its due day that owner and assignees are reminded (0: only once overdue).
     #[oai(validator(minimum(value = "0"), maximum(value = "30")))]
     pub reminder_days: u32,
+    /// The largest file a record takes, in MiB (default 10).
+    #[oai(
+        nullable,
+        default = "default_attachment_max_mib",
+        validator(minimum(value = "1"), maximum(value = "100"))
+    )]
+    pub attachment_max_mib: u32,
     pub workflow: WorkflowView,
+}
+
+fn default_attachment_max_mib() -> u32 {
+    RecordSettings::default().attachment_max_mib
 }
 
 /// The statuses (the first is where new records start) and the moves between them.
@@ -84,6 +95,7 @@ impl From<&RecordSettings> for RecordSettingsView {
             internal_format: Text(s.internal_format.clone()),
             trash_days: s.trash_days,
             reminder_days: s.reminder_days,
+            attachment_max_mib: s.attachment_max_mib,
             workflow: WorkflowView {
                 statuses: s
                     .workflow
@@ -118,6 +130,7 @@ impl From<RecordSettingsView> for RecordSettings {
             internal_format: v.internal_format.into_string().trim().to_string(),
             trash_days: v.trash_days,
             reminder_days: v.reminder_days,
+            attachment_max_mib: v.attachment_max_mib,
             workflow: Workflow {
                 statuses: v
                     .workflow

@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::me::Done;
 use super::me::acting;
+use super::raw_body::{Csv, RawBody};
 use super::reply::Reply;
 use super::text::Text;
 use super::{ApiTags, Data, Listed, PageRequest};
@@ -457,7 +458,7 @@ pub enum Commented {
 
 /// A records CSV file as a request body, read (up to the import's limit) only once the
 /// handler has leave to import.
-pub struct CsvFile(poem::Body);
+pub type CsvFile = RawBody<Csv>;
 
 impl CsvFile {
     async fn read(self) -> Result<Vec<u8>, AppError> {
@@ -468,73 +469,6 @@ impl CsvFile {
             .map_err(|_| {
                 AppError::from_poem(&poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE))
             })
-    }
-}
-
-impl poem_openapi::payload::Payload for CsvFile {
-    const CONTENT_TYPE: &'static str = "text/csv";
-
-    fn check_content_type(content_type: &str) -> bool {
-        content_type.starts_with("text/csv") || content_type.starts_with("text/plain")
-    }
-
-    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(
-            poem_openapi::registry::MetaSchema {
-                format: Some("binary"),
-                ..poem_openapi::registry::MetaSchema::new("string")
-            },
-        ))
-    }
-}
-
-impl poem_openapi::payload::ParsePayload for CsvFile {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(_request: &Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Ok(CsvFile(body.take()?))
-    }
-}
-
-/// As poem-openapi does for its own payloads: the body, when its content type is one of ours.
-impl<'a> poem_openapi::ApiExtractor<'a> for CsvFile {
-    const TYPES: &'static [poem_openapi::ApiExtractorType] =
-        &[poem_openapi::ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut poem_openapi::registry::Registry) {
-        <Self as poem_openapi::payload::Payload>::register(registry);
-    }
-
-    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
-        use poem_openapi::payload::{ParsePayload, Payload};
-        Some(poem_openapi::registry::MetaRequest {
-            description: None,
-            content: vec![poem_openapi::registry::MetaMediaType {
-                content_type: <Self as Payload>::CONTENT_TYPE,
-                schema: <Self as Payload>::schema_ref(),
-            }],
-            required: <Self as ParsePayload>::IS_REQUIRED,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut poem::RequestBody,
-        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        use poem_openapi::payload::{ParsePayload, Payload};
-        match request.content_type() {
-            Some(t) if <Self as Payload>::check_content_type(t) => {
-                <Self as ParsePayload>::from_request(request, body).await
-            }
-            Some(t) => Err(poem_openapi::error::ContentTypeError::NotSupported {
-                content_type: t.to_string(),
-            }
-            .into()),
-            None => Err(poem_openapi::error::ContentTypeError::ExpectContentType.into()),
-        }
     }
 }
 

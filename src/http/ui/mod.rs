@@ -12,6 +12,7 @@ pub mod media;
 pub mod messages;
 pub mod notifications;
 pub mod profile;
+pub mod record_files;
 pub mod records;
 pub mod search;
 pub mod stories;
@@ -44,6 +45,7 @@ pub fn routes() -> Routes {
         .merge(discover::routes())
         .merge(stories::routes())
         .merge(records::routes())
+        .merge(record_files::routes())
         .merge(messages::routes())
         .merge(notifications::routes())
         .merge(search::routes())

@@ -505,6 +505,29 @@ struct RecordPage {
     history: Vec<HistoryRow>,
     /// Lines of the history not shown (the oldest).
     history_hidden: u64,
+    files: Vec<FileRow>,
+    may_attach: bool,
+}
+
+/// A file on a record's page.
+struct FileRow {
+    url: String,
+    name: String,
+    kind: &'static str,
+    size: String,
+    by: String,
+    at: String,
+    text: String,
+    may_remove: bool,
+}
+
+/// A byte count as people read it (1.4 MB, 312 KB, 80 bytes).
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+    }
 }
 
 #[handler]
@@ -522,12 +545,9 @@ pub async fn show(
         comments,
         history,
         history_total,
+        attachments,
+        names,
     } = state.records.page(&actor, id, HISTORY_SHOWN).await?;
-    let people = std::iter::once(record.owner)
-        .chain(record.assignees.iter().copied())
-        .chain(comments.iter().map(|c| c.author))
-        .chain(history.iter().map(|c| c.by));
-    let names = state.records.names(people)?;
     let name = |m: &UserId| {
         names
             .get(m)
@@ -572,6 +592,20 @@ pub async fn show(
         comments: comment_rows,
         history: history_rows,
         history_hidden: history_total.saturating_sub(HISTORY_SHOWN),
+        files: attachments
+            .iter()
+            .map(|a| FileRow {
+                url: format!("/records/{}/attachments/{}", a.record, a.id),
+                name: a.name.clone(),
+                kind: a.kind.label(),
+                size: human_size(a.size),
+                by: name(&a.by),
+                at: a.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+                text: a.text.describe(),
+                may_remove: crate::service::records::may_remove(&actor, &record, a),
+            })
+            .collect(),
+        may_attach: crate::service::records::may_attach(&actor, &record),
         record,
     })?
     .into_response())

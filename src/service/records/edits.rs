@@ -44,7 +44,7 @@ pub struct Edit {
 }
 
 /// A record `actor` may see and is not in the trash, read in the write (404 otherwise).
-fn visible(
+pub(super) fn visible(
     tx: &Tx<'_>,
     actor: &Actor,
     id: RecordId,
@@ -89,7 +89,7 @@ fn current_at(
 }
 
 /// Writes `next` (one version up) with `changes` as its history lines.
-fn save(
+pub(super) fn save(
     tx: &Tx<'_>,
     by: UserId,
     now: jiff::Timestamp,
@@ -164,7 +164,7 @@ pub const CHANGES_PER_HOUR: u32 = 600;
 
 impl Records {
     /// Takes one change from `actor`'s hourly allowance.
-    fn take_change(&self, actor: &Actor) -> Result<(), ServiceError> {
+    pub(super) fn take_change(&self, actor: &Actor) -> Result<(), ServiceError> {
         self.limiter
             .take(
                 crate::service::limits::LimitKind::RecordEdit,
@@ -176,7 +176,7 @@ impl Records {
 
     /// Runs `decide` in a write on the record `actor` may see (404 otherwise) and saves what
     /// it decides, one version up, with its history lines.
-    async fn change<E>(
+    pub(super) async fn change<E>(
         &self,
         actor: &Actor,
         id: RecordId,

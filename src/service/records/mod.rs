@@ -3,8 +3,10 @@
 //! they are for, lists them from the in-memory index (`list`), and says what a member may do
 //! with one. `edits` changes them (versions, workflow moves, watching, the trash),
 //! `comments` threads comments and mentions, `filters` keeps saved lists, `transfer` exports
-//! and imports CSV, `upkeep` runs the trash purge and the due reminders.
+//! and imports CSV, `upkeep` runs the trash purge and the due reminders, `attachments`
+//! takes, serves and reads the files on records.
 
+mod attachments;
 mod comments;
 mod edits;
 mod filters;
@@ -12,6 +14,7 @@ mod list;
 mod transfer;
 mod upkeep;
 
+pub use attachments::{EXTRACT, IncomingAttachment, may_attach, may_remove};
 pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
@@ -63,6 +66,10 @@ pub struct Records {
     index: Arc<RecordIndex>,
     /// Places for the CSV exports under way.
     exports: Arc<tokio::sync::Semaphore>,
+    /// The blob files and the heavy-work slots attachments are checked and read on.
+    files: super::media::Processor,
+    /// The job queue, once it exists (text jobs are queued in the write that adds a file).
+    jobs: Arc<std::sync::OnceLock<crate::jobs::JobSink>>,
 }
 
 /// Records a member may create in an hour (each is stored for good).
@@ -103,6 +110,11 @@ pub struct RecordPage {
     /// The latest lines, oldest first.
     pub history: Vec<Change>,
     pub history_total: u64,
+    /// Its files, oldest first.
+    pub attachments: Vec<crate::domain::record_attachment::Attachment>,
+    /// Usernames of everyone the page names (owner, assignees, authors of comments, files
+    /// and history lines).
+    pub names: std::collections::HashMap<UserId, String>,
 }
 
 /// Counts for the admin overview.
@@ -131,6 +143,7 @@ impl Records {
         limiter: Arc<RateLimiter>,
         settings: Settings,
         events: &EventBus,
+        files: super::media::Processor,
     ) -> Self {
         let index = Arc::new(RecordIndex::default());
         let follower = Arc::clone(&index);
@@ -147,7 +160,14 @@ impl Records {
             settings,
             index,
             exports: Arc::new(tokio::sync::Semaphore::new(transfer::EXPORTS_AT_ONCE)),
+            files,
+            jobs: Arc::default(),
         }
+    }
+
+    /// Gives records the job queue (made after the services, from their jobs).
+    pub fn attach(&self, jobs: crate::jobs::JobSink) {
+        let _ = self.jobs.set(jobs);
     }
 
     /// Usernames of `members` (`FORMER_MEMBER` for one who is gone), for pages that show
@@ -589,10 +609,26 @@ impl Records {
         self.read_visible(actor, id, move |rx, record| {
             let total = rx.records().history_len(id)?;
             let from = total.saturating_sub(history_lines);
+            let comments = crate::domain::record_comment::thread_order(rx.records().comments(id)?);
+            let history = rx.records().history_page(id, from, history_lines)?;
+            let attachments = rx.record_attachments().of(id)?;
+            let people = std::iter::once(record.owner)
+                .chain(record.assignees.iter().copied())
+                .chain(comments.iter().map(|c| c.author))
+                .chain(attachments.iter().map(|a| a.by))
+                .chain(history.iter().map(|c| c.by));
+            let mut names = std::collections::HashMap::new();
+            for m in people {
+                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(m) {
+                    slot.insert(rx.users().name_of(m)?);
+                }
+            }
             Ok(RecordPage {
-                comments: crate::domain::record_comment::thread_order(rx.records().comments(id)?),
-                history: rx.records().history_page(id, from, history_lines)?,
+                comments,
+                history,
                 history_total: total,
+                attachments,
+                names,
                 record,
             })
         })
@@ -703,7 +739,7 @@ impl MemberData for RecordsPart {
     }
 }
 
-/// Records in search: number, title, correspondent, tags and content, found by those who
+/// Records in search: number, title, correspondent, tags, content and their files' text, found by those who
 /// may see them (every member; staff and the people on it; or only the people on it and
 /// admins), never while in the trash. Typing a record's number exactly finds it first.
 pub struct RecordDocuments;
@@ -729,11 +765,11 @@ impl super::search::SearchKind for RecordDocuments {
         let Ok(id) = id.parse::<RecordId>() else {
             return Ok(None);
         };
-        Ok(rx
-            .records()
-            .get(id)?
-            .filter(|r| r.deleted_at.is_none())
-            .map(|r| record_document(&r)))
+        let Some(record) = rx.records().get(id)?.filter(|r| r.deleted_at.is_none()) else {
+            return Ok(None);
+        };
+        let files = rx.record_attachments().texts(id, FILE_TEXT_INDEXED_MAX)?;
+        Ok(Some(record_document(&record, &files)))
     }
 
     fn all(&self, rx: &Rx) -> Result<Vec<String>, StoreError> {
@@ -762,8 +798,12 @@ impl super::search::SearchKind for RecordDocuments {
     }
 }
 
-/// A record as a search document, with the access terms `may_see` stands for.
-fn record_document(r: &Record) -> crate::domain::search::Document {
+/// Characters of its files' text a record's search document takes, in all.
+const FILE_TEXT_INDEXED_MAX: usize = 1_000_000;
+
+/// A record as a search document, with the text read from its files and the access terms
+/// `may_see` stands for.
+fn record_document(r: &Record, files: &[String]) -> crate::domain::search::Document {
     let mut access: Vec<String> = std::iter::once(r.owner)
         .chain(r.assignees.iter().copied())
         .chain(r.watchers.iter().copied())
@@ -779,6 +819,7 @@ fn record_document(r: &Record) -> crate::domain::search::Document {
         .map(|t| t.to_string()),
     );
     let mut body = vec![r.correspondent.clone(), r.tags.join(" "), r.content.clone()];
+    body.extend(files.iter().cloned());
     body.retain(|part| !part.is_empty());
     crate::domain::search::Document {
         key: format!("record:{}", r.id),

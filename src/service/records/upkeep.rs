@@ -46,6 +46,11 @@ impl Records {
             }
         });
         plan.schedule("records-due", REMIND, "every 1h");
+        let this = self.clone();
+        plan.register(super::EXTRACT, move |job| {
+            let this = this.clone();
+            async move { this.run_extract_job(job).await }
+        });
     }
 
     /// Purges the records that went to the trash more than the setting's days ago; answers
@@ -54,6 +59,7 @@ impl Records {
         let days = i64::from(self.settings.current().records.trash_days);
         let before = self.clock.now() - jiff::SignedDuration::from_hours(24 * days);
         let before = before.as_millisecond();
+        let now_ms = self.clock.now().as_millisecond();
         let mut total = 0;
         loop {
             let purged = self
@@ -61,7 +67,7 @@ impl Records {
                 .write(move |tx| {
                     let mut n = 0;
                     for id in tx.records().trashed_before(before, PURGE_BATCH)? {
-                        if tx.records().purge(id)?.is_some() {
+                        if tx.records().purge(id, now_ms)?.is_some() {
                             tx.emit(Event::RecordChanged { record: id });
                             n += 1;
                         }
