@@ -121,6 +121,23 @@ impl RecordAttachments<'_, Tx<'_>> {
         Ok(removed)
     }
 
+    /// Files `member` added to `record` are kept (the record is the community's) as added by
+    /// `nobody`, when the member's account is erased.
+    pub fn forget_adder(
+        &self,
+        record: RecordId,
+        member: crate::domain::ids::UserId,
+        nobody: crate::domain::ids::UserId,
+    ) -> Result<(), StoreError> {
+        for mut a in self.of(record)? {
+            if a.by == member {
+                a.by = nobody;
+                self.put(&a)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Takes every file off a record (when it is purged).
     pub fn remove_all(&self, record: RecordId, now_ms: i64) -> Result<usize, StoreError> {
         let all = self.of(record)?;

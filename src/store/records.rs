@@ -444,6 +444,9 @@ impl Records<'_, Tx<'_>> {
                     self.put_comment(&comment)?;
                 }
             }
+            self.0
+                .record_attachments()
+                .forget_adder(id, member, nobody)?;
             self.0.table(PEOPLE)?.remove((member.as_u128(), r))?;
         }
         Ok(records)

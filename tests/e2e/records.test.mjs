@@ -1,5 +1,6 @@
 // Browser journey for records at phone size: the owner records an incoming letter with the
-// form (its number made in the community's format), comments on it, moves it along the
+// form (its number made in the community's format), comments on it, attaches a file and
+// downloads it, moves it along the
 // workflow, finds it in the list by a word and in "my work", edits it, and sees every step in
 // its history.
 
@@ -47,6 +48,18 @@ describe('records: create, comment, move, find, edit', { timeout: 120_000 }, () 
     await page.getByText('Comment added.').waitFor();
     await page.getByText('Asked for a second quote.').waitFor();
 
+    // A file: attached from the form, listed, and served as a download, never opened inline.
+    await page.getByLabel('Attach a file').setInputFiles({
+      name: 'quote.txt', mimeType: 'text/plain', buffer: Buffer.from('Second quote: 4,200 for the east side.\n'),
+    });
+    await page.getByRole('button', { name: 'Attach', exact: true }).click();
+    await page.getByText('quote.txt attached.').waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'quote.txt' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'quote.txt');
+
     await page.getByRole('button', { name: 'Move to In progress' }).click();
     await page.getByText('Moved to In progress.').waitFor();
     await page.getByRole('button', { name: 'Move to Completed' }).waitFor();
@@ -66,6 +79,7 @@ describe('records: create, comment, move, find, edit', { timeout: 120_000 }, () 
     const history = page.locator('.timeline');
     await history.getByText('changed title from “Roof repair quote” to “Roof repair quote, east side”').waitFor();
     await history.getByText('changed status from “New” to “In progress”').waitFor();
+    await history.getByText('attached “quote.txt”').waitFor();
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -226,10 +226,15 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
     assert_eq!(assigned.status(), 201);
     let eves: serde_json::Value = assigned.json().await.unwrap();
     let eves = format!("/api/v1/records/{}", eves["data"]["id"].as_str().unwrap());
+    // A file she adds to Eve's record stays with it, added by nobody once she is gone.
+    let record_id = eves.rsplit('/').next().unwrap();
+    let attached =
+        crate::record_files::attach(&app, &dora, record_id, "plan.txt", b"tables".to_vec()).await;
+    assert_eq!(attached.status(), 201);
     let reassigned = eve_client
         .patch(app.url(&eves))
         .header("x-csrf-token", &eve_csrf)
-        .header("if-match", "\"v1\"")
+        .header("if-match", "\"v2\"")
         .json(&serde_json::json!({"assigneeIds": []}))
         .send()
         .await
@@ -273,6 +278,7 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "record_history",
         "record_comments",
         "record_people",
+        "record_attachments",
     ] {
         assert!(
             before.iter().any(|t| t == table),
@@ -319,8 +325,19 @@ async fn deleting_an_account_leaves_its_id_in_no_table() {
         "00000000-0000-0000-0000-000000000000"
     );
     let history = crate::helpers::get_json(&owner, &app.url(&format!("{eves}/history"))).await;
-    assert_eq!(history["data"][1]["field"], "assignees", "{history}");
-    assert_eq!(history["data"][1]["old"], "a former member", "{history}");
+    assert_eq!(history["data"][1]["field"], "attachment", "{history}");
+    assert_eq!(
+        history["data"][1]["byId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert_eq!(history["data"][2]["field"], "assignees", "{history}");
+    assert_eq!(history["data"][2]["old"], "a former member", "{history}");
+    let files = crate::helpers::get_json(&owner, &app.url(&format!("{eves}/attachments"))).await;
+    assert_eq!(files["data"][0]["name"], "plan.txt", "{files}");
+    assert_eq!(
+        files["data"][0]["addedById"],
+        "00000000-0000-0000-0000-000000000000"
+    );
     let comments = crate::helpers::get_json(&owner, &app.url(&format!("{eves}/comments"))).await;
     assert_eq!(comments["data"][0]["deleted"], true, "{comments}");
     app.stop().await;

@@ -54,7 +54,7 @@ fn docx(document_xml: &[u8]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-async fn attach(
+pub(crate) async fn attach(
     app: &TestApp,
     client: &reqwest::Client,
     record: &str,

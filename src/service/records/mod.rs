@@ -713,6 +713,13 @@ impl MemberData for RecordsPart {
                 .filter(|c| c.by == user.id)
                 .map(|c| json!({"at": c.at.to_string(), "field": c.field, "old": c.old, "new": c.new}))
                 .collect();
+            let files: Vec<Value> = rx
+                .record_attachments()
+                .of(id)?
+                .into_iter()
+                .filter(|a| a.by == user.id)
+                .map(|a| json!({"name": a.name, "size": a.size, "added_at": a.at.to_string()}))
+                .collect();
             out.push(json!({
                 "number": r.number,
                 "title": r.title,
@@ -720,6 +727,7 @@ impl MemberData for RecordsPart {
                 "assigned": r.assignees.contains(&user.id),
                 "watching": r.watchers.contains(&user.id),
                 "my_changes": mine,
+                "my_files": files,
             }));
         }
         let lists: Vec<Value> = rx
