@@ -26,11 +26,13 @@ pub struct TextLimits {
     pub max_pages: usize,
     /// Decompressed content of one PDF page.
     pub max_page_bytes: usize,
+    /// Time spent reading a PDF's pages (checked between pages).
+    pub max_pdf_time: std::time::Duration,
 }
 
 impl TextLimits {
     /// 200,000 characters; parts up to 50 MiB inflated; 10,000 archive entries; XML 256
-    /// deep; 2,000 PDF pages of at most 8 MiB content each.
+    /// deep; 2,000 PDF pages of at most 8 MiB content each, read in at most a minute.
     pub const DEFAULT: TextLimits = TextLimits {
         max_chars: 200_000,
         max_inflated: 50 * 1024 * 1024,
@@ -38,6 +40,7 @@ impl TextLimits {
         max_depth: 256,
         max_pages: 2_000,
         max_page_bytes: 8 * 1024 * 1024,
+        max_pdf_time: std::time::Duration::from_secs(60),
     };
 }
 
@@ -321,7 +324,13 @@ fn pdf_text(path: &Path, limits: TextLimits) -> Result<Extracted, String> {
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     let mut gathered = Gathered::new(limits.max_chars);
     let mut skipped = Vec::new();
-    for page in pages.iter().take(limits.max_pages) {
+    let started = std::time::Instant::now();
+    let mut out_of_time = None;
+    for (i, page) in pages.iter().take(limits.max_pages).enumerate() {
+        if started.elapsed() > limits.max_pdf_time {
+            out_of_time = Some(i);
+            break;
+        }
         match doc.extract_text_with_limit(&[*page], limits.max_page_bytes) {
             Ok(text) => {
                 if !gathered.push(&text) {
@@ -337,6 +346,13 @@ fn pdf_text(path: &Path, limits: TextLimits) -> Result<Extracted, String> {
             "the PDF has {} pages and the first {} were read",
             pages.len(),
             limits.max_pages
+        ));
+    }
+    if let Some(read) = out_of_time {
+        why.push(format!(
+            "reading took longer than {} seconds, so {read} of {} pages were read",
+            limits.max_pdf_time.as_secs(),
+            pages.len()
         ));
     }
     if !skipped.is_empty() {
@@ -377,6 +393,7 @@ mod tests {
         max_depth: 16,
         max_pages: 3,
         max_page_bytes: 64 * 1024,
+        max_pdf_time: std::time::Duration::from_secs(10),
     };
 
     #[test]
@@ -432,6 +449,96 @@ mod tests {
             extract(FileKind::Csv, good.path(), SMALL),
             Extracted::Whole("a,b\nç,d".into())
         );
+    }
+
+    /// A PDF of `pages` pages, page n showing "page n", made with lopdf's writer; the last
+    /// page's content is padded with `padding` spaces and compressed.
+    fn pdf_padded(pages: u32, padding: usize) -> tempfile::NamedTempFile {
+        use lopdf::content::{Content, Operation};
+        use lopdf::{Document, Object, Stream, dictionary};
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+        });
+        let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
+        let kids: Vec<Object> = (1..=pages)
+            .map(|n| {
+                let content = Content {
+                    operations: vec![
+                        Operation::new("BT", vec![]),
+                        Operation::new("Tf", vec!["F1".into(), 12.into()]),
+                        Operation::new("Td", vec![72.into(), 720.into()]),
+                        Operation::new("Tj", vec![Object::string_literal(format!("page {n}"))]),
+                        Operation::new("ET", vec![]),
+                    ],
+                };
+                let mut bytes = content.encode().unwrap();
+                let mut stream = Stream::new(dictionary! {}, Vec::new());
+                if n == pages {
+                    bytes.extend(std::iter::repeat_n(b' ', padding));
+                    stream.set_plain_content(bytes);
+                    stream.compress().unwrap();
+                } else {
+                    stream.set_plain_content(bytes);
+                }
+                let stream = doc.add_object(stream);
+                doc.add_object(dictionary! {
+                    "Type" => "Page", "Parent" => pages_id, "Contents" => stream,
+                    "Resources" => resources, "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+                })
+                .into()
+            })
+            .collect();
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => pages }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        doc.save(file.path()).unwrap();
+        file
+    }
+
+    fn pdf(pages: u32) -> tempfile::NamedTempFile {
+        pdf_padded(pages, 0)
+    }
+
+    #[test]
+    fn a_pdf_gives_its_pages_up_to_the_page_limit() {
+        match extract(FileKind::Pdf, pdf(2).path(), SMALL) {
+            Extracted::Whole(text) => {
+                assert!(text.contains("page 1") && text.contains("page 2"), "{text}")
+            }
+            other => panic!("{other:?}"),
+        }
+        match extract(FileKind::Pdf, pdf(5).path(), SMALL) {
+            Extracted::Cut(text, why) => {
+                assert!(
+                    text.contains("page 3") && !text.contains("page 4"),
+                    "{text}"
+                );
+                assert!(
+                    why.contains("has 5 pages and the first 3 were read"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A page whose content inflates past the limit is skipped, and named.
+        let bomb = pdf_padded(2, 4 * 1024 * 1024);
+        assert!(std::fs::metadata(bomb.path()).unwrap().len() < 64 * 1024);
+        match extract(FileKind::Pdf, bomb.path(), SMALL) {
+            Extracted::Cut(text, why) => {
+                assert!(
+                    text.contains("page 1") && !text.contains("page 2"),
+                    "{text}"
+                );
+                assert!(why.contains("page 2 could not be read"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
