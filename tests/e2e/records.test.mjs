@@ -1,8 +1,7 @@
 // Browser journey for records at phone size: the owner records an incoming letter with the
 // form (its number made in the community's format), comments on it, attaches a file and
-// downloads it, moves it along the
-// workflow, finds it in the list by a word and in "my work", edits it, and sees every step in
-// its history.
+// downloads it, moves it along the workflow, finds it in the list by a word and in "my work",
+// edits it, sees every step in its history, and completes it.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,6 +79,12 @@ describe('records: create, comment, move, find, edit', { timeout: 120_000 }, () 
     await history.getByText('changed title from “Roof repair quote” to “Roof repair quote, east side”').waitFor();
     await history.getByText('changed status from “New” to “In progress”').waitFor();
     await history.getByText('attached “quote.txt”').waitFor();
+
+    // On to the end of the workflow.
+    await page.getByRole('button', { name: 'Move to Completed' }).click();
+    await page.getByText('Moved to Completed.').waitFor();
+    assert.equal(await page.locator('.badge.status').innerText(), 'Completed');
+    await history.getByText('changed status from “In progress” to “Completed”').waitFor();
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -615,6 +615,8 @@ pub fn document() -> Value {
                     .iter()
                     .find(|(id, _)| *id == op_id)
                 {
+                    // An empty `If-Match` is no version at all, where it is optional too.
+                    statuses.push(428);
                     let parameter = records::if_match_parameter(*required);
                     match op.get_mut("parameters").and_then(Value::as_array_mut) {
                         Some(list) => list.push(parameter),
@@ -640,6 +642,19 @@ pub fn document() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operations_that_read_if_match_document_428() {
+        let spec = document();
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                if records::IF_MATCH_OPERATIONS.iter().any(|(o, _)| *o == id) {
+                    assert!(op["responses"].get("428").is_some(), "{path} {id}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_operation_documents_its_errors_and_the_error_schema_matches_the_body() {

@@ -124,13 +124,17 @@ fn attachment_id(raw: &str) -> Result<AttachmentId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
 }
 
-/// Opens a file for sending (a blob named by a hash, never by input).
+/// Opens a file for sending (a blob named by a hash, never by input). A file removed between
+/// reading its record and opening it is gone: 404.
 pub async fn open_file(path: &std::path::Path) -> Result<poem::Body, AppError> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| {
-        tracing::error!("an attachment's file is missing: {e}");
-        AppError::internal()
-    })?;
-    Ok(poem::Body::from_async_read(file))
+    match tokio::fs::File::open(path).await {
+        Ok(file) => Ok(poem::Body::from_async_read(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::not_found()),
+        Err(e) => {
+            tracing::error!("an attachment's file cannot be opened: {e}");
+            Err(AppError::internal())
+        }
+    }
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Records")]
