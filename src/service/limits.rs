@@ -74,6 +74,8 @@ pub enum LimitKind {
     RecordImport,
     /// Changes to records (edits and status moves) per member.
     RecordEdit,
+    /// Files added to records per member.
+    RecordFile,
 }
 
 /// Unix milliseconds rounded up to whole seconds.

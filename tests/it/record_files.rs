@@ -476,3 +476,46 @@ async fn files_work_on_the_record_page() {
     assert!(page.contains("removed the file “figures.csv”"), "{page}");
     app.stop().await;
 }
+
+/// What one member can make the server keep is bounded: 100 files a day (with the size
+/// limit, 1,000 MiB at most), 50 a record.
+#[tokio::test]
+async fn a_member_adds_so_many_files_a_day_and_a_record_takes_so_many() {
+    use hearth::service::error::ServiceError;
+    use hearth::service::records::FILES_PER_DAY;
+    let (app, _owner, members) = crate::matching::community(&["ann"]).await;
+    let (ann, _) = &members[0];
+    let actor = crate::records::actor(&app, "ann").await;
+    let add = |record: hearth::domain::ids::RecordId, n: u32| {
+        let (records, actor) = (app.records.clone(), actor.clone());
+        async move {
+            let mut incoming = records
+                .begin_attachment(&actor, record, &format!("note {n}.txt"))
+                .await?;
+            incoming.push(format!("note {n}").as_bytes()).await?;
+            records.finish_attachment(&actor, incoming).await
+        }
+    };
+    let mut ids = Vec::new();
+    for title in ["One", "Two", "Three"] {
+        let id = create(&app, ann, json!({"title": title, "direction": "internal"})).await;
+        ids.push(id.parse().unwrap());
+    }
+    for n in 0..50 {
+        add(ids[0], n).await.unwrap();
+    }
+    let full = add(ids[0], 50).await.unwrap_err();
+    assert!(
+        matches!(&full, ServiceError::Conflict(r) if r.message.contains("50 files")),
+        "{full:?}"
+    );
+    for n in 50..FILES_PER_DAY {
+        add(ids[1 + (n as usize % 2)], n).await.unwrap();
+    }
+    let refused = add(ids[2], 0).await.unwrap_err();
+    assert!(
+        matches!(refused, ServiceError::RateLimited(_)),
+        "{refused:?}"
+    );
+    app.stop().await;
+}

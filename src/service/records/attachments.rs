@@ -27,6 +27,10 @@ use crate::service::access::Actor;
 use crate::service::error::{ErrorCode, Refusal, ServiceError};
 use crate::store::StoreError;
 
+/// Files a member adds to records in a day: with the size limit, what one member can make
+/// the server keep on disk in a day (1,000 MiB at the default 10 MiB).
+pub const FILES_PER_DAY: u32 = 100;
+
 /// The job that reads an attachment's text.
 pub const EXTRACT: &str = "records.extract";
 
@@ -117,6 +121,13 @@ impl Records {
             .await;
         let (record, count) = count?;
         room_for_one(actor, &record, count)?;
+        self.limiter
+            .take(
+                crate::service::limits::LimitKind::RecordFile,
+                &actor.id.to_string(),
+                crate::service::limits::Limit::per_window(FILES_PER_DAY, 86_400),
+            )
+            .map_err(ServiceError::RateLimited)?;
         self.take_change(actor)?;
         let blobs = self.files.blobs().clone();
         let temp = tokio::task::spawn_blocking(move || blobs.temp())

@@ -14,7 +14,7 @@ mod list;
 mod transfer;
 mod upkeep;
 
-pub use attachments::{EXTRACT, IncomingAttachment, may_attach, may_remove};
+pub use attachments::{EXTRACT, FILES_PER_DAY, IncomingAttachment, may_attach, may_remove};
 pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
