@@ -240,14 +240,23 @@ impl DecodeLimits {
 }
 
 /// Keeps a file name for display: the last path segment, printable characters only, at most
-/// 120 characters. Never used to build a path.
+/// 120 characters (a long name loses the end of its stem, not its extension). Never used to
+/// build a path.
 pub fn clean_file_name(raw: &str) -> String {
+    const MAX: usize = 120;
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
+    let mut cleaned: String = last
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '"' | '\'' | '`'))
-        .take(120)
         .collect();
+    if cleaned.chars().count() > MAX {
+        let (stem, ext) = match cleaned.rsplit_once('.') {
+            Some((stem, ext)) if ext.chars().count() <= 10 => (stem, format!(".{ext}")),
+            _ => (cleaned.as_str(), String::new()),
+        };
+        let stem: String = stem.chars().take(MAX - ext.chars().count()).collect();
+        cleaned = stem + &ext;
+    }
     let trimmed = cleaned.trim().trim_start_matches('.');
     if trimmed.is_empty() {
         "upload".into()
@@ -268,6 +277,9 @@ mod tests {
         assert_eq!(clean_file_name("\u{0}\n"), "upload");
         assert_eq!(clean_file_name(".htaccess"), "htaccess");
         assert_eq!(clean_file_name(&"a".repeat(500)).len(), 120);
+        let long = clean_file_name(&format!("{}.pdf", "b".repeat(300)));
+        assert_eq!(long.len(), 120);
+        assert!(long.ends_with("bbb.pdf"), "{long}");
     }
 
     #[test]

@@ -133,12 +133,14 @@ fn sniff(head: &[u8]) -> Sniffed {
         Sniffed::Zip
     } else if let Some(image) = super::media::sniff_image(head) {
         use super::media::Format;
-        Sniffed::Kind(match image {
-            Format::Jpeg => FileKind::Jpeg,
-            Format::Png => FileKind::Png,
-            Format::Gif => FileKind::Gif,
-            _ => FileKind::Webp,
-        })
+        match image {
+            Format::Jpeg => Sniffed::Kind(FileKind::Jpeg),
+            Format::Png => Sniffed::Kind(FileKind::Png),
+            Format::Gif => Sniffed::Kind(FileKind::Gif),
+            Format::Webp => Sniffed::Kind(FileKind::Webp),
+            // Videos are not sniffed from an image head.
+            Format::Mp4 | Format::Webm => Sniffed::Other,
+        }
     } else if looks_like_text(head) {
         Sniffed::Text
     } else {

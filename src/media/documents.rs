@@ -437,6 +437,40 @@ mod tests {
         }
     }
 
+    /// A DOCX whose headers say its document is small while it inflates far past the cap.
+    #[test]
+    fn a_zip_that_lies_about_its_sizes_stops_at_the_cap() {
+        let mut big = b"<w:document><w:body><w:p><w:t>".to_vec();
+        big.extend(std::iter::repeat_n(b'a', 1024 * 1024));
+        big.extend(b"</w:t></w:p></w:body></w:document>");
+        let honest = docx(&big);
+        let mut bytes = std::fs::read(honest.path()).unwrap();
+        let name = b"word/document.xml";
+        let claimed = 100u32.to_le_bytes();
+        let mut patched = 0;
+        // The uncompressed size: at 22 in a local header, at 24 in a central directory one.
+        for (signature, at, name_at) in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)] {
+            let mut i = 0;
+            while let Some(found) = bytes[i..].windows(4).position(|w| w == signature) {
+                let start = i + found;
+                if bytes[start + name_at..].starts_with(name) {
+                    bytes[start + at..start + at + 4].copy_from_slice(&claimed);
+                    patched += 1;
+                }
+                i = start + 4;
+            }
+        }
+        assert_eq!(patched, 2);
+        let mut liar = tempfile::NamedTempFile::new().unwrap();
+        liar.write_all(&bytes).unwrap();
+        match extract(FileKind::Docx, liar.path(), SMALL) {
+            Extracted::Refused(_) => {}
+            Extracted::Whole(text) | Extracted::Cut(text, _) => {
+                assert!(text.len() <= 64 * 1024, "{} bytes read", text.len())
+            }
+        }
+    }
+
     #[test]
     fn text_must_be_utf8_throughout() {
         let mut file = tempfile::NamedTempFile::new().unwrap();

@@ -283,7 +283,7 @@ impl Processor {
 
     /// Deletes the files of blobs whose last reference just went, at once (a photo's original
     /// carries its metadata, so it must not linger). Each is re-checked under its lock.
-    async fn release_freed(&self, freed: Vec<[u8; 32]>) -> Result<(), StoreError> {
+    pub(crate) async fn release_freed(&self, freed: Vec<[u8; 32]>) -> Result<(), StoreError> {
         if freed.is_empty() {
             return Ok(());
         }

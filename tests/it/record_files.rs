@@ -271,6 +271,11 @@ async fn files_are_checked_served_to_whom_may_see_and_read_for_search() {
         "/api/v1/records/{record}/attachments/{}",
         txt["data"]["id"].as_str().unwrap()
     );
+    let sha = hearth::domain::hex::decode_sha256(txt["data"]["sha256"].as_str().unwrap()).unwrap();
+    let txt_bytes = hearth::media::blobs::BlobStore::open(&app.data_dir())
+        .unwrap()
+        .path_of(&sha);
+    assert!(txt_bytes.exists());
     let resp = crate::matching::send(&app, bob, Method::DELETE, &txt_url, None).await;
     assert_eq!(resp.status(), 403);
     let resp = crate::matching::send(&app, cyd, Method::DELETE, &txt_url, None).await;
@@ -284,6 +289,92 @@ async fn files_are_checked_served_to_whom_may_see_and_read_for_search() {
     app.index_search().await;
     let (_, body) = crate::search::search(&app, ann, "q=zeppelin&kind=record").await;
     assert_eq!(body["pagination"]["total"], 0, "{body}");
+    // Its bytes went at once (no other record holds them).
+    assert!(!txt_bytes.exists());
+    // An assignee removes a file they added.
+    let pdf_url = format!(
+        "/api/v1/records/{record}/attachments/{}",
+        pdf_file["data"]["id"].as_str().unwrap()
+    );
+    let resp = crate::matching::send(&app, bob, Method::DELETE, &pdf_url, None).await;
+    assert_eq!(resp.status(), 204);
+
+    // A record every member sees: a member not on it sees its files but adds none.
+    let open = create(
+        &app,
+        ann,
+        json!({"title": "Open letter", "direction": "outgoing"}),
+    )
+    .await;
+    assert_eq!(
+        attach(&app, ann, &open, "letter.txt", b"Dear all".to_vec())
+            .await
+            .status(),
+        201
+    );
+    let resp = attach(&app, cyd, &open, "mine.txt", b"hello".to_vec()).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        files_of(&app, cyd, &open).await["data"][0]["name"],
+        "letter.txt"
+    );
+    // Sent as a form to the API, the envelope is not taken for the file.
+    let csrf = app.api_csrf(ann).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"),
+    );
+    let resp = ann
+        .post(app.url(&format!("/api/v1/records/{open}/attachments?name=x.txt")))
+        .header("x-csrf-token", csrf)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    // A file removed before its text job runs: the job finds nothing to do.
+    let resp = attach(&app, ann, &open, "brief.txt", b"short".to_vec()).await;
+    let brief: Value = resp.json().await.unwrap();
+    let brief_url = format!(
+        "/api/v1/records/{open}/attachments/{}",
+        brief["data"]["id"].as_str().unwrap()
+    );
+    let resp = crate::matching::send(&app, ann, Method::DELETE, &brief_url, None).await;
+    assert_eq!(resp.status(), 204);
+    run_jobs(&app).await;
+    assert_eq!(
+        files_of(&app, ann, &open).await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // In the trash, a record's files are not listed or served.
+    let letter = files_of(&app, ann, &open).await["data"][0]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = crate::matching::send(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/records/{open}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    for client in [ann, &owner] {
+        let list = client
+            .get(app.url(&format!("/api/v1/records/{open}/attachments")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(list.status(), 404);
+        assert_eq!(
+            client.get(app.url(&letter)).send().await.unwrap().status(),
+            404
+        );
+    }
     app.stop().await;
 }
 
@@ -477,12 +568,15 @@ async fn files_work_on_the_record_page() {
     app.stop().await;
 }
 
-/// What one member can make the server keep is bounded: 100 files a day (with the size
-/// limit, 1,000 MiB at most), 50 a record.
+/// What one member can make the server keep is bounded: 100 files a day at the default size
+/// limit (1,000 MiB worth; fewer as the limit grows), 50 a record.
 #[tokio::test]
 async fn a_member_adds_so_many_files_a_day_and_a_record_takes_so_many() {
     use hearth::service::error::ServiceError;
-    use hearth::service::records::FILES_PER_DAY;
+    use hearth::service::records::files_per_day;
+    assert_eq!(files_per_day(10), 100);
+    assert_eq!(files_per_day(100), 10);
+    assert_eq!(files_per_day(1), 100);
     let (app, _owner, members) = crate::matching::community(&["ann"]).await;
     let (ann, _) = &members[0];
     let actor = crate::records::actor(&app, "ann").await;
@@ -509,7 +603,7 @@ async fn a_member_adds_so_many_files_a_day_and_a_record_takes_so_many() {
         matches!(&full, ServiceError::Conflict(r) if r.message.contains("50 files")),
         "{full:?}"
     );
-    for n in 50..FILES_PER_DAY {
+    for n in 50..files_per_day(10) {
         add(ids[1 + (n as usize % 2)], n).await.unwrap();
     }
     let refused = add(ids[2], 0).await.unwrap_err();

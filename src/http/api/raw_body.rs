@@ -30,14 +30,18 @@ impl BodyKind for Csv {
     }
 }
 
-/// A file's bytes, whatever they are (the server reads their kind from them).
+/// A file's bytes, whatever they are (the server reads their kind from them); not a form,
+/// whose envelope would be taken for the file.
 pub struct Bytes;
 
 impl BodyKind for Bytes {
     const CONTENT_TYPE: &'static str = "application/octet-stream";
 
-    fn accepts(_content_type: &str) -> bool {
-        true
+    fn accepts(content_type: &str) -> bool {
+        !content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
     }
 }
 

@@ -58,6 +58,8 @@ pub async fn upload(
                 let mut incoming = state.records.begin_attachment(&actor, id, &name).await?;
                 read_part(field, &mut incoming).await?;
                 stored = Some(state.records.finish_attachment(&actor, incoming).await?);
+                // Stored: whatever follows is not read, so a bad tail cannot refuse a kept file.
+                break;
             }
             _ if !csrf_checked => return Err(AppError::csrf()),
             other => return Err(bad_form(format!("unexpected part {other:?}"))),

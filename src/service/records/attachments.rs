@@ -27,9 +27,16 @@ use crate::service::access::Actor;
 use crate::service::error::{ErrorCode, Refusal, ServiceError};
 use crate::store::StoreError;
 
-/// Files a member adds to records in a day: with the size limit, what one member can make
-/// the server keep on disk in a day (1,000 MiB at the default 10 MiB).
-pub const FILES_PER_DAY: u32 = 100;
+/// What one member can make the server keep in files on records in a day, in MiB, whatever
+/// the size limit.
+pub const FILE_MIB_PER_DAY: u32 = 1_000;
+
+/// Files a member adds to records in a day with files of up to `max_mib`: 100 at the default
+/// 10 MiB, fewer as the limit grows (10 at 100 MiB), so the day's bytes stay within
+/// [`FILE_MIB_PER_DAY`].
+pub fn files_per_day(max_mib: u32) -> u32 {
+    (FILE_MIB_PER_DAY / max_mib.max(1)).clamp(10, 100)
+}
 
 /// The job that reads an attachment's text.
 pub const EXTRACT: &str = "records.extract";
@@ -121,11 +128,12 @@ impl Records {
             .await;
         let (record, count) = count?;
         room_for_one(actor, &record, count)?;
+        let max_mib = self.settings.current().records.attachment_max_mib;
         self.limiter
             .take(
                 crate::service::limits::LimitKind::RecordFile,
                 &actor.id.to_string(),
-                crate::service::limits::Limit::per_window(FILES_PER_DAY, 86_400),
+                crate::service::limits::Limit::per_window(files_per_day(max_mib), 86_400),
             )
             .map_err(ServiceError::RateLimited)?;
         self.take_change(actor)?;
@@ -171,7 +179,9 @@ impl Records {
             self.files
                 .heavy(move || documents::check_whole(kind, &path, TextLimits::DEFAULT))
                 .await
-                .map_err(|e| storage(format!("{e:?}")))?
+                .unwrap_or_else(|_| {
+                    Err(format!("\"{name}\" could not be read as {}.", kind.label()))
+                })
                 .map_err(wrong_kind)?;
         }
         let now = self.clock.now();
@@ -283,31 +293,39 @@ impl Records {
         Ok((found, path))
     }
 
-    /// Takes a file off a record (one version up, with a history line); its bytes go once
-    /// nothing refers to them.
+    /// Takes a file off a record (one version up, with a history line); its bytes are deleted
+    /// at once when nothing else refers to them.
     pub async fn remove_attachment(
         &self,
         actor: &Actor,
         id: RecordId,
         attachment: AttachmentId,
     ) -> Result<Record, ServiceError> {
+        let (file, _) = self.attachment_file(actor, id, attachment).await?;
+        self.take_change(actor)?;
         let now_ms = self.clock.now().as_millisecond();
-        self.change(actor, id, move |tx, actor, record| {
-            let Some(file) = tx.record_attachments().get(id, attachment)? else {
-                return Ok(Err(ServiceError::not_found()));
-            };
-            if !may_remove(actor, &record, &file) {
-                return Ok(Err(ServiceError::forbidden(
-                    "Files are removed by who added them, the record's owner and moderators.",
-                )));
-            }
-            tx.record_attachments().remove(id, attachment, now_ms)?;
-            Ok(Ok((record, vec![("attachment", file.name, String::new())])))
-        })
-        .await
+        let saved = self
+            .change(actor, id, move |tx, actor, record| {
+                let Some(file) = tx.record_attachments().get(id, attachment)? else {
+                    return Ok(Err(ServiceError::not_found()));
+                };
+                if !may_remove(actor, &record, &file) {
+                    return Ok(Err(ServiceError::forbidden(
+                        "Files are removed by who added them, the record's owner and moderators.",
+                    )));
+                }
+                tx.record_attachments().remove(id, attachment, now_ms)?;
+                Ok(Ok((record, vec![("attachment", file.name, String::new())])))
+            })
+            .await?;
+        if let Err(e) = self.files.release_freed(vec![file.sha256]).await {
+            // The collector deletes it on its next run.
+            tracing::warn!("a removed record file's bytes stay until the collector runs: {e}");
+        }
+        Ok(saved)
     }
 
-    /// Runs a text job: reads the file within the limits on a heavy-work slot and saves the
+    /// Runs a text job: reads the file within the limits (one file at a time) and saves the
     /// text (or why there is none) with the attachment; the record is indexed again.
     pub(super) async fn run_extract_job(&self, job: Job) -> Result<(), JobError> {
         let ExtractJob { record, attachment } = serde_json::from_slice(&job.payload)
@@ -322,13 +340,18 @@ impl Records {
         };
         let path = self.files.blobs().path_of(&file.sha256);
         let kind = file.kind;
-        let extracted = self
-            .files
-            .heavy(move || documents::extract(kind, &path, TextLimits::DEFAULT))
+        let _slot = self
+            .reading
+            .acquire()
             .await
-            .unwrap_or_else(|_| {
-                Extracted::Refused("the reader stopped on this file (it is damaged)".into())
-            });
+            .map_err(|e| JobError::retry(e.to_string()))?;
+        let extracted = tokio::task::spawn_blocking(move || {
+            documents::extract(kind, &path, TextLimits::DEFAULT)
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Extracted::Refused("the reader stopped on this file (it is damaged)".into())
+        });
         let (state, text) = match extracted {
             Extracted::Whole(text) => (
                 TextState::Read {

@@ -14,7 +14,9 @@ mod list;
 mod transfer;
 mod upkeep;
 
-pub use attachments::{EXTRACT, FILES_PER_DAY, IncomingAttachment, may_attach, may_remove};
+pub use attachments::{
+    EXTRACT, FILE_MIB_PER_DAY, IncomingAttachment, files_per_day, may_attach, may_remove,
+};
 pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
 pub use filters::SAVED_FILTERS_MAX;
@@ -70,6 +72,9 @@ pub struct Records {
     files: super::media::Processor,
     /// The job queue, once it exists (text jobs are queued in the write that adds a file).
     jobs: Arc<std::sync::OnceLock<crate::jobs::JobSink>>,
+    /// Files have their text read one at a time, apart from the upload checks' slots: a slow
+    /// document delays other documents, never an upload.
+    reading: Arc<tokio::sync::Semaphore>,
 }
 
 /// Records a member may create in an hour (each is stored for good).
@@ -162,6 +167,7 @@ impl Records {
             exports: Arc::new(tokio::sync::Semaphore::new(transfer::EXPORTS_AT_ONCE)),
             files,
             jobs: Arc::default(),
+            reading: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -806,8 +812,9 @@ impl super::search::SearchKind for RecordDocuments {
     }
 }
 
-/// Characters of its files' text a record's search document takes, in all.
-const FILE_TEXT_INDEXED_MAX: usize = 1_000_000;
+/// Characters of its files' text a record's search document takes, in all (every change to
+/// the record writes its document again).
+const FILE_TEXT_INDEXED_MAX: usize = 300_000;
 
 /// A record as a search document, with the text read from its files and the access terms
 /// `may_see` stands for.
