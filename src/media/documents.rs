@@ -437,6 +437,35 @@ mod tests {
         }
     }
 
+    /// Page trees that loop (a node its own kid; a page whose parent chain loops) end.
+    #[test]
+    fn a_pdf_whose_page_tree_loops_is_read_without_end_or_crash() {
+        use lopdf::{Document, Object, dictionary};
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let page_id = doc.new_object_id();
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![pages_id.into(), page_id.into()], "Count" => 2,
+                "Parent" => pages_id,
+            }),
+        );
+        doc.objects.insert(
+            page_id,
+            Object::Dictionary(dictionary! { "Type" => "Page", "Parent" => pages_id }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        doc.save(file.path()).unwrap();
+        let outcome = extract(FileKind::Pdf, file.path(), SMALL);
+        assert!(
+            !matches!(outcome, Extracted::Whole(ref t) if t.len() > 1000),
+            "{outcome:?}"
+        );
+    }
+
     /// A DOCX whose headers say its document is small while it inflates far past the cap.
     #[test]
     fn a_zip_that_lies_about_its_sizes_stops_at_the_cap() {
