@@ -613,6 +613,18 @@ mod tests {
             extract(FileKind::Pdf, junk.path(), SMALL),
             Extracted::Refused(_)
         ));
+        // Objects nested past any parser's stack.
+        let mut nested = tempfile::NamedTempFile::new().unwrap();
+        let deep = "[".repeat(200_000) + &"]".repeat(200_000);
+        write!(
+            nested,
+            "%PDF-1.7\n1 0 obj\n<< /Kids {deep} >>\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF"
+        )
+        .unwrap();
+        match extract(FileKind::Pdf, nested.path(), SMALL) {
+            Extracted::Refused(_) => {}
+            Extracted::Whole(text) | Extracted::Cut(text, _) => assert_eq!(text, ""),
+        }
         let mut zip = tempfile::NamedTempFile::new().unwrap();
         zip.write_all(b"PK\x03\x04 not really").unwrap();
         assert!(check_whole(FileKind::Docx, zip.path(), SMALL).is_err());
