@@ -542,6 +542,26 @@ async fn files_work_on_the_record_page() {
     let resp = ann.get(app.url(&link)).send().await.unwrap();
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a,b\n1,2\n");
 
+    // A file whose bytes are not what its name says: the page says why.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.7\n".to_vec()).file_name("figures.csv"),
+        );
+    let resp = ann
+        .post(app.url(&format!("/records/{record}/attachments")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("is named as a CSV file but its bytes are a PDF"),
+        "{page}"
+    );
+
     // Without the token first, nothing is taken.
     let form = reqwest::multipart::Form::new().part(
         "file",
