@@ -119,6 +119,8 @@ pub struct App {
 impl App {
     /// Opens the store (migrating it if needed), recovers interrupted jobs and validates the
     /// schedules. `registry` adds job kinds (tests use it); the built-in ones are always there.
+    /// `text_reader` is the program run as `hearth read-text` to read record files' text in a
+    /// process of its own: this executable (tests name the built binary).
     /// `bound` is the main listener's address, from which links in mails and the setup link
     /// are made when `server.public_url` is not set.
     pub async fn build(
@@ -126,6 +128,7 @@ impl App {
         clock: SharedClock,
         extra_jobs: Registry,
         bound: SocketAddr,
+        text_reader: &std::path::Path,
     ) -> Result<App, StartError> {
         let public_base: Arc<str> = config.public_base_url(bound).into();
         let data_dir = config.storage.data_dir.clone();
@@ -217,7 +220,10 @@ impl App {
             limiter.clone(),
             settings.clone(),
             &events,
-            media_processor.clone(),
+            service::records::FileTools {
+                processor: media_processor.clone(),
+                reader: text_reader.to_path_buf(),
+            },
         );
 
         // Each module registers its own background jobs and schedules.

@@ -48,6 +48,14 @@ pub enum Command {
         /// A JPEG, PNG, WebP or GIF file.
         file: std::path::PathBuf,
     },
+    /// Read a record file's text under the reader's limits and print the outcome as JSON
+    /// (what the server runs for each file; not for people).
+    #[command(hide = true)]
+    ReadText {
+        /// pdf, docx, odt, txt or csv.
+        kind: String,
+        file: std::path::PathBuf,
+    },
     /// Rebuild the search index from the database, with a progress line. Run it with the
     /// server stopped (a running server rebuilds from the admin panel's System page).
     Reindex,

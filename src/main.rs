@@ -72,6 +72,18 @@ fn main() -> ExitCode {
                 records: *records,
             },
         )),
+        Command::ReadText { kind, file } => {
+            match hearth::media::documents::read_text_command(kind, file) {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::BenchMedia { file } => match hearth::bench::media(file) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -116,9 +128,17 @@ fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> Exit
 async fn serve(config: Config) -> Result<(), String> {
     let listeners = Listeners::bind(&config).await.map_err(|e| e.to_string())?;
     let bound = listeners.main.local_addr().map_err(|e| e.to_string())?;
-    let app = App::build(config, Arc::new(SystemClock), Registry::new(), bound)
-        .await
-        .map_err(|e| e.to_string())?;
+    let this_program = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program's own path (to read files' text): {e}"))?;
+    let app = App::build(
+        config,
+        Arc::new(SystemClock),
+        Registry::new(),
+        bound,
+        &this_program,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let base = app.public_base.clone();
     tracing::info!(address = %bound, data_dir = %app.config.storage.data_dir.display(), "Hearth is listening");
     println!("Hearth is listening on {base}");

@@ -86,6 +86,24 @@ impl FileKind {
         }
     }
 
+    /// The kind [`FileKind::as_str`] names.
+    pub fn parse(name: &str) -> Option<FileKind> {
+        [
+            Self::Pdf,
+            Self::Doc,
+            Self::Docx,
+            Self::Odt,
+            Self::Text,
+            Self::Csv,
+            Self::Jpeg,
+            Self::Png,
+            Self::Gif,
+            Self::Webp,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
     /// The kind a file name's extension claims.
     pub fn by_name(name: &str) -> Option<FileKind> {
         let (_, ext) = name.rsplit_once('.')?;

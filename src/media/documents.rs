@@ -2,6 +2,10 @@
 //! (a DOCX or ODT archive, UTF-8 text), and reading its text for search under limits, so a
 //! hostile file (a zip bomb, XML nested without end, a PDF of huge pages) costs a bounded
 //! amount of memory and time and is refused or cut with the reason. No HTTP, no database.
+//!
+//! The server reads text in a process of its own (`hearth read-text KIND FILE`, see
+//! [`read_text_command`]) under kernel limits on memory and CPU time, so a file that made a
+//! parser spin or grow is killed with its reader and never stalls or crashes the server.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -44,14 +48,37 @@ impl TextLimits {
     };
 }
 
-/// What reading a file's text came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What reading a file's text came to (what a reader process prints, as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Extracted {
     Whole(String),
     /// The first part, and why the rest was left.
     Cut(String, String),
     /// Nothing, and why.
     Refused(String),
+}
+
+/// The address space a reader process may take (the kernel refuses it more).
+pub const READER_MEMORY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The CPU time a reader process may use before the kernel stops it.
+pub const READER_CPU_SECONDS: u64 = 90;
+
+/// `hearth read-text KIND FILE`: puts this process under the reader's limits, reads the
+/// file's text within [`TextLimits::DEFAULT`] and answers what came of it as one JSON line.
+pub fn read_text_command(kind: &str, path: &Path) -> Result<String, String> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    let kind = FileKind::parse(kind).ok_or_else(|| format!("{kind} is not a kind of file"))?;
+    for (resource, limit) in [
+        (Resource::As, READER_MEMORY_BYTES),
+        (Resource::Cpu, READER_CPU_SECONDS),
+    ] {
+        let limit = Rlimit {
+            current: Some(limit),
+            maximum: Some(limit),
+        };
+        setrlimit(resource, limit).map_err(|e| format!("cannot limit the reader: {e}"))?;
+    }
+    serde_json::to_string(&extract(kind, path, TextLimits::DEFAULT)).map_err(|e| e.to_string())
 }
 
 /// The ODF type of a text document, stored first in its archive.

@@ -50,7 +50,10 @@ impl TestApp {
         let listeners = Listeners::bind(&config).await.unwrap();
         let addr = listeners.main.local_addr().unwrap();
         let redirect_addr = listeners.redirect.as_ref().map(|l| l.local_addr().unwrap());
-        let app = App::build(config, clock.clone(), jobs, addr).await.unwrap();
+        let reader = std::path::Path::new(env!("CARGO_BIN_EXE_hearth"));
+        let app = App::build(config, clock.clone(), jobs, addr, reader)
+            .await
+            .unwrap();
         let mut setup_link = app.setup_link().await.unwrap();
         // The address the app gives out in links (`localhost` for a loopback listener), so
         // cookies set through a link and through `url()` belong to the same host; a test that

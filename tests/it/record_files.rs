@@ -633,3 +633,32 @@ async fn a_member_adds_so_many_files_a_day_and_a_record_takes_so_many() {
     );
     app.stop().await;
 }
+
+/// The reader the server runs for each file: the file's text as one JSON line, under its own
+/// limits; a kind it does not read is refused on the command line.
+#[test]
+fn the_reader_process_prints_what_it_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("letter.pdf");
+    std::fs::write(&file, pdf_with_script("Minutes of the tuba society")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["read-text", "pdf"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        answer["Whole"]
+            .as_str()
+            .is_some_and(|t| t.contains("Minutes of the tuba society")),
+        "{answer}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["read-text", "exe"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exe is not a kind of file"));
+}

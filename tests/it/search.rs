@@ -522,6 +522,7 @@ async fn build_app(data: &std::path::Path) -> hearth::app::App {
         clock,
         hearth::jobs::Registry::new(),
         "127.0.0.1:0".parse().unwrap(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_hearth")),
     )
     .await
     .unwrap()

@@ -38,6 +38,16 @@ pub fn files_per_day(max_mib: u32) -> u32 {
     (FILE_MIB_PER_DAY / max_mib.max(1)).clamp(10, 100)
 }
 
+/// What records need for files: the blob store with its heavy-work slots (upload checks),
+/// and the program run as `hearth read-text` to read a file's text in a process of its own.
+pub struct FileTools {
+    pub processor: crate::service::media::Processor,
+    pub reader: std::path::PathBuf,
+}
+
+/// How long a reader process may run before it is killed.
+const READER_WALL_TIME: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The job that reads an attachment's text.
 pub const EXTRACT: &str = "records.extract";
 
@@ -325,6 +335,52 @@ impl Records {
         Ok(saved)
     }
 
+    /// Reads a file's text in a reader process (one at a time) under the kernel's limits on its
+    /// memory and CPU time, and a wall-clock limit after which it is killed. A reader that is
+    /// killed or fails says the file could not be read; one that cannot be started is retried.
+    async fn read_text(
+        &self,
+        kind: FileKind,
+        path: &std::path::Path,
+    ) -> Result<Extracted, JobError> {
+        let _slot = self
+            .reading
+            .acquire()
+            .await
+            .map_err(|e| JobError::retry(e.to_string()))?;
+        let mut reader = tokio::process::Command::new(&*self.reader);
+        reader
+            .arg("read-text")
+            .arg(kind.as_str())
+            .arg(path)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let limits = format!(
+            "{} seconds of work and {} GiB of memory",
+            documents::READER_CPU_SECONDS,
+            documents::READER_MEMORY_BYTES >> 30
+        );
+        match tokio::time::timeout(READER_WALL_TIME, reader.output()).await {
+            Ok(Ok(out)) if out.status.success() => Ok(serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| {
+                    Extracted::Refused(format!("the reader's answer was unreadable ({e})"))
+                })),
+            Ok(Ok(out)) => Ok(Extracted::Refused(format!(
+                "the reader stopped on this file ({}): it is damaged, or needs more than {limits}",
+                out.status
+            ))),
+            Ok(Err(e)) => Err(JobError::retry(format!(
+                "cannot start the text reader {}: {e}",
+                self.reader.display()
+            ))),
+            Err(_) => Ok(Extracted::Refused(format!(
+                "reading took longer than {} seconds",
+                READER_WALL_TIME.as_secs()
+            ))),
+        }
+    }
+
     /// Runs a text job: reads the file within the limits (one file at a time) and saves the
     /// text (or why there is none) with the attachment; the record is indexed again.
     pub(super) async fn run_extract_job(&self, job: Job) -> Result<(), JobError> {
@@ -339,19 +395,7 @@ impl Records {
             return Ok(());
         };
         let path = self.files.blobs().path_of(&file.sha256);
-        let kind = file.kind;
-        let _slot = self
-            .reading
-            .acquire()
-            .await
-            .map_err(|e| JobError::retry(e.to_string()))?;
-        let extracted = tokio::task::spawn_blocking(move || {
-            documents::extract(kind, &path, TextLimits::DEFAULT)
-        })
-        .await
-        .unwrap_or_else(|_| {
-            Extracted::Refused("the reader stopped on this file (it is damaged)".into())
-        });
+        let extracted = self.read_text(file.kind, &path).await?;
         let (state, text) = match extracted {
             Extracted::Whole(text) => (
                 TextState::Read {

@@ -15,7 +15,7 @@ mod transfer;
 mod upkeep;
 
 pub use attachments::{
-    EXTRACT, FILE_MIB_PER_DAY, IncomingAttachment, files_per_day, may_attach, may_remove,
+    EXTRACT, FILE_MIB_PER_DAY, FileTools, IncomingAttachment, files_per_day, may_attach, may_remove,
 };
 pub use comments::{COMMENTS_PER_HOUR, COMMENTS_PER_RECORD};
 pub use edits::{CHANGES_PER_HOUR, Edit, EditError};
@@ -75,6 +75,9 @@ pub struct Records {
     /// Files have their text read one at a time, apart from the upload checks' slots: a slow
     /// document delays other documents, never an upload.
     reading: Arc<tokio::sync::Semaphore>,
+    /// The program that reads a file's text in a process of its own (this one, run as
+    /// `hearth read-text`).
+    reader: Arc<std::path::Path>,
 }
 
 /// Records a member may create in an hour (each is stored for good).
@@ -148,7 +151,7 @@ impl Records {
         limiter: Arc<RateLimiter>,
         settings: Settings,
         events: &EventBus,
-        files: super::media::Processor,
+        files: FileTools,
     ) -> Self {
         let index = Arc::new(RecordIndex::default());
         let follower = Arc::clone(&index);
@@ -165,9 +168,10 @@ impl Records {
             settings,
             index,
             exports: Arc::new(tokio::sync::Semaphore::new(transfer::EXPORTS_AT_ONCE)),
-            files,
+            files: files.processor,
             jobs: Arc::default(),
             reading: Arc::new(tokio::sync::Semaphore::new(1)),
+            reader: files.reader.into(),
         }
     }
 
