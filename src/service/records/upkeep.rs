@@ -62,19 +62,22 @@ impl Records {
         let now_ms = self.clock.now().as_millisecond();
         let mut total = 0;
         loop {
-            let purged = self
+            let (purged, files) = self
                 .store
                 .write(move |tx| {
-                    let mut n = 0;
+                    let (mut n, mut files) = (0, Vec::new());
                     for id in tx.records().trashed_before(before, PURGE_BATCH)? {
+                        files.extend(tx.record_attachments().of(id)?.iter().map(|a| a.sha256));
                         if tx.records().purge(id, now_ms)?.is_some() {
                             tx.emit(Event::RecordChanged { record: id });
                             n += 1;
                         }
                     }
-                    Ok(n)
+                    Ok((n, files))
                 })
                 .await?;
+            // The files' bytes go at once, unless another record holds the same file.
+            self.files.release_freed(files).await?;
             total += purged;
             if purged < PURGE_BATCH {
                 return Ok(total);
