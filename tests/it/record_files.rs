@@ -540,6 +540,13 @@ async fn files_work_on_the_record_page() {
     let link = re.captures(&page).expect("a download link")[1].to_string();
     let resp = ann.get(app.url(&link)).send().await.unwrap();
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a,b\n1,2\n");
+    // The member's data export lists the files they added.
+    let export = crate::helpers::get_json(ann, &app.url("/account/export")).await;
+    assert_eq!(
+        export["records"]["records"][0]["my_files"][0]["name"], "figures.csv",
+        "{}",
+        export["records"]
+    );
 
     // A file whose bytes are not what its name says: the page says why.
     let form = reqwest::multipart::Form::new()
