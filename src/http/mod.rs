@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod downloads;
 pub mod error;
 pub mod health;
 pub mod media;

@@ -14,6 +14,7 @@ use super::{ApiTags, Data};
 use crate::domain::ids::{AttachmentId, RecordId};
 use crate::domain::record_attachment::Attachment;
 use crate::http::auth::Viewer;
+use crate::http::downloads::{DOWNLOAD_CSP, content_disposition, open_file};
 use crate::http::error::AppError;
 use crate::http::ui::state_of;
 
@@ -68,36 +69,6 @@ pub enum Attached {
     Created(Reply<Data<AttachmentView>>),
 }
 
-/// The policy a downloaded file is served under: nothing in it may run or load anything,
-/// should a browser ever show it.
-pub const DOWNLOAD_CSP: &str = "default-src 'none'; sandbox";
-
-/// `attachment` with the file's name: an ASCII stand-in for old clients and the exact name
-/// percent-encoded (RFC 6266, RFC 8187).
-pub fn content_disposition(name: &str) -> String {
-    let plain: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}")
-}
-
 #[derive(ApiResponse)]
 pub enum Download {
     /// The file's bytes, as a download.
@@ -122,19 +93,6 @@ fn record_id(raw: &str) -> Result<RecordId, AppError> {
 
 fn attachment_id(raw: &str) -> Result<AttachmentId, AppError> {
     raw.parse().map_err(|_| AppError::not_found())
-}
-
-/// Opens a file for sending (a blob named by a hash, never by input). A file removed between
-/// reading its record and opening it is gone: 404.
-pub async fn open_file(path: &std::path::Path) -> Result<poem::Body, AppError> {
-    match tokio::fs::File::open(path).await {
-        Ok(file) => Ok(poem::Body::from_async_read(file)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::not_found()),
-        Err(e) => {
-            tracing::error!("an attachment's file cannot be opened: {e}");
-            Err(AppError::internal())
-        }
-    }
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Records")]

@@ -7,8 +7,8 @@ use poem::{IntoResponse, Request, Response, handler};
 
 use super::{flash, signed_in, state_of};
 use crate::domain::ids::{AttachmentId, RecordId};
-use crate::http::api::record_attachments::{DOWNLOAD_CSP, content_disposition, open_file};
 use crate::http::auth::{CsrfForm, Viewer, verify_csrf};
+use crate::http::downloads::{DOWNLOAD_CSP, content_disposition, open_file};
 use crate::http::error::AppError;
 use crate::http::media::{check_csrf_part, read_part};
 use crate::http::routing::Routes;
