@@ -70,6 +70,21 @@ impl<S: Snapshot> Users<'_, S> {
         ))
     }
 
+    /// Adds to `names` the username (or `FORMER_MEMBER`) of each of `members` it lacks: one
+    /// read a member however often they are named.
+    pub fn name_into(
+        &self,
+        names: &mut std::collections::HashMap<UserId, String>,
+        members: impl IntoIterator<Item = UserId>,
+    ) -> Result<(), StoreError> {
+        for m in members {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(m) {
+                slot.insert(self.name_of(m)?);
+            }
+        }
+        Ok(())
+    }
+
     /// Finds a user by username or email (both stored lower-case).
     pub fn by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
         let login = login.trim().to_lowercase();

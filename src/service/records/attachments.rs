@@ -311,24 +311,34 @@ impl Records {
         id: RecordId,
         attachment: AttachmentId,
     ) -> Result<Record, ServiceError> {
-        let (file, _) = self.attachment_file(actor, id, attachment).await?;
         self.take_change(actor)?;
-        let now_ms = self.clock.now().as_millisecond();
-        let saved = self
-            .change(actor, id, move |tx, actor, record| {
+        let now = self.clock.now();
+        let actor = actor.clone();
+        let (saved, sha) = self
+            .store
+            .write(move |tx| {
+                let record = match visible(tx, &actor, id)? {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e)),
+                };
                 let Some(file) = tx.record_attachments().get(id, attachment)? else {
                     return Ok(Err(ServiceError::not_found()));
                 };
-                if !may_remove(actor, &record, &file) {
+                if !may_remove(&actor, &record, &file) {
                     return Ok(Err(ServiceError::forbidden(
                         "Files are removed by who added them, the record's owner and moderators.",
                     )));
                 }
-                tx.record_attachments().remove(id, attachment, now_ms)?;
-                Ok(Ok((record, vec![("attachment", file.name, String::new())])))
+                tx.record_attachments()
+                    .remove(id, attachment, now.as_millisecond())?;
+                let line = ("attachment", file.name, String::new());
+                Ok(Ok((
+                    save(tx, actor.id, now, record, vec![line])?,
+                    file.sha256,
+                )))
             })
-            .await?;
-        if let Err(e) = self.files.release_freed(vec![file.sha256]).await {
+            .await??;
+        if let Err(e) = self.files.release_freed(vec![sha]).await {
             // The collector deletes it on its next run.
             tracing::warn!("a removed record file's bytes stay until the collector runs: {e}");
         }

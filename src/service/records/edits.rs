@@ -176,7 +176,7 @@ impl Records {
 
     /// Runs `decide` in a write on the record `actor` may see (404 otherwise) and saves what
     /// it decides, one version up, with its history lines.
-    pub(super) async fn change<E>(
+    async fn change<E>(
         &self,
         actor: &Actor,
         id: RecordId,

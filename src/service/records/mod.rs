@@ -189,11 +189,7 @@ impl Records {
         let members: Vec<UserId> = members.into_iter().collect();
         Ok(self.store.lookup(move |rx| {
             let mut out = std::collections::HashMap::new();
-            for m in members {
-                if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(m) {
-                    slot.insert(rx.users().name_of(m)?);
-                }
-            }
+            rx.users().name_into(&mut out, members)?;
             Ok::<_, StoreError>(out)
         })?)
     }
@@ -628,11 +624,7 @@ impl Records {
                 .chain(attachments.iter().map(|a| a.by))
                 .chain(history.iter().map(|c| c.by));
             let mut names = std::collections::HashMap::new();
-            for m in people {
-                if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(m) {
-                    slot.insert(rx.users().name_of(m)?);
-                }
-            }
+            rx.users().name_into(&mut names, people)?;
             Ok(RecordPage {
                 comments,
                 history,

@@ -389,11 +389,10 @@ impl Export {
                     if r.deleted_at.is_some() || !may_see(who, role, &r) {
                         continue;
                     }
-                    for m in std::iter::once(r.owner).chain(r.assignees.iter().copied()) {
-                        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(m) {
-                            slot.insert(rx.users().name_of(m)?);
-                        }
-                    }
+                    rx.users().name_into(
+                        &mut names,
+                        std::iter::once(r.owner).chain(r.assignees.iter().copied()),
+                    )?;
                     let row = export_row(&r, |m| names.get(&m).cloned().unwrap_or_default());
                     out.write_record(&row)
                         .map_err(|e| StoreError::Database(e.to_string()))?;
