@@ -17,7 +17,9 @@ use crate::events::Event;
 use crate::service::access::Actor;
 use crate::service::error::{ErrorCode, Refusal, ServiceError};
 use crate::service::limits::{Limit, LimitKind};
-use crate::store::StoreError;
+use crate::store::record_numbers::RecordNumbers;
+use crate::store::users::Users;
+use crate::store::{Snapshot, StoreError};
 
 /// Records read from the store per chunk of an export.
 const CHUNK: usize = 500;
@@ -143,7 +145,13 @@ impl Records {
             // A dry run only reads: it need not wait for, nor hold, the writer.
             let (_, problems) = self
                 .store
-                .read(move |rx| check_rows(rx, &rows, by, &status, now))
+                .read(move |rx| {
+                    let look = Lookups {
+                        numbers: rx.record_numbers(),
+                        users: rx.users(),
+                    };
+                    check_rows(&look, &rows, by, &status, now)
+                })
                 .await?;
             let rows = rows_len;
             return Ok(ImportReport {
@@ -155,7 +163,11 @@ impl Records {
         let outcome = self
             .store
             .write(move |tx| {
-                let (records, problems) = check_rows(tx, &rows, by, &status, now)?;
+                let look = Lookups {
+                    numbers: tx.record_numbers(),
+                    users: tx.users(),
+                };
+                let (records, problems) = check_rows(&look, &rows, by, &status, now)?;
                 if !problems.is_empty() {
                     return Ok(ImportReport {
                         rows: rows.len(),
@@ -220,33 +232,16 @@ impl Records {
 /// A row's record, and the number typed for it (none: the next in the format).
 type RowRecord = (Record, Option<String>);
 
-/// What checking rows reads, the same in a read (a dry run) as in the import's write.
-trait RowLookups {
-    fn holder(&self, number: &str) -> Result<Option<u128>, StoreError>;
-    fn member(&self, username: &str) -> Result<Option<crate::domain::account::User>, StoreError>;
-}
-
-impl RowLookups for crate::store::Rx {
-    fn holder(&self, number: &str) -> Result<Option<u128>, StoreError> {
-        self.record_numbers().holder(number)
-    }
-    fn member(&self, username: &str) -> Result<Option<crate::domain::account::User>, StoreError> {
-        self.users().by_login(username)
-    }
-}
-
-impl RowLookups for crate::store::Tx<'_> {
-    fn holder(&self, number: &str) -> Result<Option<u128>, StoreError> {
-        self.record_numbers().holder(number)
-    }
-    fn member(&self, username: &str) -> Result<Option<crate::domain::account::User>, StoreError> {
-        self.users().by_login(username)
-    }
+/// What checking rows reads: numbers held and members, through the store's views, which are
+/// the same in a read (a dry run) as in the import's write.
+struct Lookups<'s, S> {
+    numbers: RecordNumbers<'s, S>,
+    users: Users<'s, S>,
 }
 
 /// Every row's record, and every problem with the database (nothing is written).
-fn check_rows(
-    look: &impl RowLookups,
+fn check_rows<S: Snapshot>(
+    look: &Lookups<'_, S>,
     rows: &[ImportRow],
     by: UserId,
     status: &str,
@@ -266,8 +261,8 @@ fn check_rows(
 
 /// The record a row makes, with its typed number, or the row's problems with the database:
 /// a number another record has or another row typed, assignees. Nothing is written here.
-fn row_record(
-    look: &impl RowLookups,
+fn row_record<S: Snapshot>(
+    look: &Lookups<'_, S>,
     row: &ImportRow,
     by: UserId,
     status: &str,
@@ -297,7 +292,7 @@ fn row_record(
                 "number",
                 format!("{n} is also typed on row {first}: each number once."),
             ));
-        } else if look.holder(n)?.is_some() {
+        } else if look.numbers.holder(n)?.is_some() {
             problems.push(note(
                 "number",
                 format!("{n} is the number of another record: type another, or leave it empty."),
@@ -326,7 +321,7 @@ fn row_record(
         deleted_at: None,
     };
     for name in &row.assignees {
-        match look.member(name)? {
+        match look.users.by_login(name)? {
             Some(user) if !name.contains('@') => {
                 let id = user.id;
                 match assignable(Some(user), id, &record, now) {
