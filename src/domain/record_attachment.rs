@@ -86,22 +86,22 @@ impl FileKind {
         }
     }
 
+    pub const ALL: [FileKind; 10] = [
+        Self::Pdf,
+        Self::Doc,
+        Self::Docx,
+        Self::Odt,
+        Self::Text,
+        Self::Csv,
+        Self::Jpeg,
+        Self::Png,
+        Self::Gif,
+        Self::Webp,
+    ];
+
     /// The kind [`FileKind::as_str`] names.
     pub fn parse(name: &str) -> Option<FileKind> {
-        [
-            Self::Pdf,
-            Self::Doc,
-            Self::Docx,
-            Self::Odt,
-            Self::Text,
-            Self::Csv,
-            Self::Jpeg,
-            Self::Png,
-            Self::Gif,
-            Self::Webp,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == name)
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     /// The kind a file name's extension claims.

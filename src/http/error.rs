@@ -55,6 +55,11 @@ impl AppError {
         self
     }
 
+    /// An id from a path: one that does not parse is as absent as one that is not there.
+    pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, AppError> {
+        raw.parse().map_err(|_| Self::not_found())
+    }
+
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

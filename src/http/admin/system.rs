@@ -7,7 +7,7 @@ use super::require;
 use crate::domain::permission::Permission;
 use crate::http::auth::Viewer;
 use crate::http::error::AppError;
-use crate::http::ui::{PageContext, render, state_of};
+use crate::http::ui::{PageContext, human_bytes, render, state_of};
 use crate::service::search::{IndexStatus, PopularQueries};
 use crate::service::system::SystemStatus;
 
@@ -60,21 +60,6 @@ pub async fn page(req: &Request, viewer: Viewer) -> Result<Response, AppError> {
     Ok(render(&page)?.into_response())
 }
 
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 pub fn human_duration(seconds: u64) -> String {
     let (d, h, m, s) = (
         seconds / 86_400,
@@ -96,8 +81,6 @@ mod tests {
 
     #[test]
     fn humanises() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_duration(42), "42 s");
         assert_eq!(human_duration(3 * 3600 + 120), "3 h 2 min");
         assert_eq!(human_duration(2 * 86_400 + 3600), "2 d 1 h");

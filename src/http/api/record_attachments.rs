@@ -9,9 +9,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::me::{Done, acting};
 use super::raw_body::{Bytes, RawBody};
+use super::records::record_id;
 use super::reply::Reply;
 use super::{ApiTags, Data};
-use crate::domain::ids::{AttachmentId, RecordId};
+use crate::domain::ids::AttachmentId;
 use crate::domain::record_attachment::Attachment;
 use crate::http::auth::Viewer;
 use crate::http::downloads::{DOWNLOAD_CSP, content_disposition, open_file};
@@ -87,12 +88,8 @@ pub enum Download {
     ),
 }
 
-fn record_id(raw: &str) -> Result<RecordId, AppError> {
-    raw.parse().map_err(|_| AppError::not_found())
-}
-
 fn attachment_id(raw: &str) -> Result<AttachmentId, AppError> {
-    raw.parse().map_err(|_| AppError::not_found())
+    AppError::path_id(raw)
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Records")]

@@ -569,11 +569,11 @@ pub struct SavedListInput {
 }
 
 fn comment_id(raw: &str) -> Result<CommentId, AppError> {
-    raw.parse().map_err(|_| AppError::not_found())
+    AppError::path_id(raw)
 }
 
-fn record_id(raw: &str) -> Result<RecordId, AppError> {
-    raw.parse().map_err(|_| AppError::not_found())
+pub(super) fn record_id(raw: &str) -> Result<RecordId, AppError> {
+    AppError::path_id(raw)
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Records")]

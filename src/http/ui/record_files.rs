@@ -22,9 +22,7 @@ pub fn routes() -> Routes {
 }
 
 fn ids(id: &str, attachment: &str) -> Result<(RecordId, AttachmentId), AppError> {
-    let id = id.parse().map_err(|_| AppError::not_found())?;
-    let attachment = attachment.parse().map_err(|_| AppError::not_found())?;
-    Ok((id, attachment))
+    Ok((AppError::path_id(id)?, AppError::path_id(attachment)?))
 }
 
 fn bad_form(why: impl std::fmt::Display) -> AppError {
@@ -43,7 +41,7 @@ pub async fn upload(
 ) -> Result<Response, AppError> {
     let me = signed_in(&viewer, req.uri().path())?;
     let state = state_of(req)?;
-    let id: RecordId = id.parse().map_err(|_| AppError::not_found())?;
+    let id: RecordId = AppError::path_id(&id)?;
     let actor = me.actor();
     let mut csrf_checked = false;
     let mut stored = None;

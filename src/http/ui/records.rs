@@ -464,7 +464,7 @@ fn form_again(
 }
 
 fn record_id(raw: &str) -> Result<RecordId, AppError> {
-    raw.parse().map_err(|_| AppError::not_found())
+    AppError::path_id(raw)
 }
 
 /// A comment as the thread shows it.
@@ -519,15 +519,6 @@ struct FileRow {
     at: String,
     text: String,
     may_remove: bool,
-}
-
-/// A byte count as people read it (1.4 MB, 312 KB, 80 bytes).
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} bytes"),
-        1_000..1_000_000 => format!("{} KB", bytes / 1_000),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
-    }
 }
 
 #[handler]
@@ -587,7 +578,9 @@ pub async fn show(
         assignees: record.assignees.iter().map(name).collect(),
         watching: record.watchers.contains(&actor.id),
         may_edit: crate::service::records::may_edit(&actor, &record),
-        may_trash: actor.role >= Role::Admin,
+        may_trash: actor
+            .role
+            .may(crate::domain::permission::Permission::Discard),
         moves: state.records.moves_for(&actor, &record),
         comments: comment_rows,
         history: history_rows,
@@ -598,7 +591,7 @@ pub async fn show(
                 url: format!("/records/{}/attachments/{}", a.record, a.id),
                 name: a.name.clone(),
                 kind: a.kind.label(),
-                size: human_size(a.size),
+                size: super::human_bytes(a.size),
                 by: name(&a.by),
                 at: a.at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
                 text: a.text.describe(),
@@ -815,7 +808,7 @@ pub async fn delete_comment(
     let state = state_of(req)?;
     verify_csrf(req, state, &viewer, Some(&form.csrf))?;
     let id = record_id(&id)?;
-    let comment_id = comment_id.parse().map_err(|_| AppError::not_found())?;
+    let comment_id = AppError::path_id(&comment_id)?;
     state
         .records
         .delete_comment(&me.actor(), id, comment_id)
