@@ -122,9 +122,9 @@ pub fn check_whole(kind: FileKind, path: &Path, limits: TextLimits) -> Result<()
             Ok(())
         }
         FileKind::Text | FileKind::Csv => {
-            let bytes = std::fs::read(path)
+            let text = is_utf8_text(path)
                 .map_err(|e| format!("The file could not be read back ({e})."))?;
-            if bytes.contains(&0) || std::str::from_utf8(&bytes).is_err() {
+            if !text {
                 return Err(format!(
                     "The file is named as {} but is not UTF-8 text throughout: save it as UTF-8, or attach it as what it is.",
                     kind.label()
@@ -133,6 +133,33 @@ pub fn check_whole(kind: FileKind, path: &Path, limits: TextLimits) -> Result<()
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether the file at `path` is UTF-8 without NUL bytes, read a buffer at a time (a
+/// character split between two reads is carried over), so checking costs the same memory
+/// whatever the file's size.
+fn is_utf8_text(path: &Path) -> std::io::Result<bool> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carried = 0;
+    loop {
+        let n = file.read(&mut buf[carried..])?;
+        if n == 0 {
+            // A character cut off by the end of the file is not text.
+            return Ok(carried == 0);
+        }
+        let filled = carried + n;
+        if buf[carried..filled].contains(&0) {
+            return Ok(false);
+        }
+        carried = match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) => 0,
+            // Only the start of a character at the end: keep it for the next read.
+            Err(e) if e.error_len().is_none() => filled - e.valid_up_to(),
+            Err(_) => return Ok(false),
+        };
+        buf.copy_within(filled - carried..filled, 0);
     }
 }
 
@@ -529,6 +556,15 @@ mod tests {
 
     #[test]
     fn text_must_be_utf8_throughout() {
+        // A character split between two reads of the check is still text.
+        let mut split = tempfile::NamedTempFile::new().unwrap();
+        let mut text = "a".repeat(64 * 1024 - 1).into_bytes();
+        text.extend("é and more\n".as_bytes());
+        split.write_all(&text).unwrap();
+        check_whole(FileKind::Text, split.path(), SMALL).unwrap();
+        let mut cut = tempfile::NamedTempFile::new().unwrap();
+        cut.write_all(&"é".as_bytes()[..1]).unwrap();
+        assert!(check_whole(FileKind::Text, cut.path(), SMALL).is_err());
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(b"fine start\n\xff\xfe broken").unwrap();
         assert!(check_whole(FileKind::Text, file.path(), SMALL).is_err());
