@@ -775,7 +775,7 @@ impl super::search::SearchKind for RecordDocuments {
         let Ok(id) = id.parse::<RecordId>() else {
             return Ok(None);
         };
-        let Some(record) = rx.records().get(id)?.filter(|r| r.deleted_at.is_none()) else {
+        let Some(record) = searchable(rx, id)? else {
             return Ok(None);
         };
         let files = rx.record_attachments().texts(id, FILE_TEXT_INDEXED_MAX)?;
@@ -796,16 +796,23 @@ impl super::search::SearchKind for RecordDocuments {
         &self,
         rx: &Rx,
         q: &str,
-        now: jiff::Timestamp,
+        _now: jiff::Timestamp,
     ) -> Result<Option<crate::domain::search::Document>, StoreError> {
         let Ok(number) = typed_number(q) else {
             return Ok(None);
         };
-        match rx.record_numbers().holder(&number)? {
-            Some(id) => self.document(rx, &RecordId::from_u128(id).to_string(), now),
-            None => Ok(None),
-        }
+        // The number is what was found: the hit needs no text of the record's files, which
+        // would be read on every query that names a number.
+        let Some(id) = rx.record_numbers().holder(&number)? else {
+            return Ok(None);
+        };
+        Ok(searchable(rx, RecordId::from_u128(id))?.map(|r| record_document(&r, &[])))
     }
+}
+
+/// A record as search knows it: none while it is in the trash.
+fn searchable(rx: &Rx, id: RecordId) -> Result<Option<Record>, StoreError> {
+    Ok(rx.records().get(id)?.filter(|r| r.deleted_at.is_none()))
 }
 
 /// Characters of its files' text a record's search document takes, in all (every change to
