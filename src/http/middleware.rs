@@ -119,7 +119,9 @@ impl<E: Endpoint> Endpoint for Front<E> {
 
         async move {
             let rate = is_api(&path).then(|| api_rate(state, ip));
-            let outcome = if body_too_large(&req, body_limit(state, &path)) {
+            // The route's template, found once: body limits and metrics go by it.
+            let route = self.routes.template_for(&path);
+            let outcome = if body_too_large(&req, body_limit(state, route)) {
                 Err(AppError::from_poem(&poem::Error::from_status(
                     StatusCode::PAYLOAD_TOO_LARGE,
                 )))
@@ -185,10 +187,12 @@ impl<E: Endpoint> Endpoint for Front<E> {
 
             let status = resp.status().as_u16();
             let elapsed = started.elapsed();
-            let route = self.routes.template_for(&path).unwrap_or("unmatched");
-            state
-                .metrics
-                .observe(&method, route, status, elapsed.as_secs_f64());
+            state.metrics.observe(
+                &method,
+                route.unwrap_or("unmatched"),
+                status,
+                elapsed.as_secs_f64(),
+            );
             tracing::info!(status, micros = elapsed.as_micros() as u64, "request");
             Ok(resp)
         }
@@ -201,19 +205,21 @@ fn error_for_status(status: StatusCode) -> AppError {
     AppError::from_poem(&poem::Error::from_status(status))
 }
 
-/// Upload routes take files up to the media limits (a video and its poster), record imports
-/// their CSV file; everything else is held to `server.max_body_kib`. The upload code enforces the exact limits as the
-/// bytes arrive, so a missing or false `Content-Length` gains nothing.
-fn body_limit(state: &AppState, path: &str) -> u64 {
-    if super::MEDIA_UPLOAD_PATHS.contains(&path) {
+/// By the route's template: upload routes take files up to the media limits (a video and its
+/// poster), record imports their CSV file, a record's file routes the admins' file size;
+/// everything else is held to `server.max_body_kib`. The upload code enforces the exact limits
+/// as the bytes arrive, so a missing or false `Content-Length` gains nothing.
+fn body_limit(state: &AppState, route: Option<&str>) -> u64 {
+    let is = |templates: &[&str]| route.is_some_and(|r| templates.contains(&r));
+    if is(super::MEDIA_UPLOAD_PATHS) {
         let media = &state.settings.current().media;
         (u64::from(media.max_video_mib.max(media.max_photo_mib))
             + u64::from(media.max_photo_mib)
             + 1)
             * crate::domain::settings::MediaSettings::MIB
-    } else if super::RECORD_IMPORT_PATHS.contains(&path) {
+    } else if is(super::RECORD_IMPORT_PATHS) {
         crate::domain::record_csv::IMPORT_BYTES_MAX as u64 + 64 * 1024
-    } else if super::is_record_file_upload(path) {
+    } else if is(super::RECORD_FILE_PATHS) {
         // The file, and a multipart form's parts around it.
         state.settings.current().records.attachment_max_bytes() + 64 * 1024
     } else {

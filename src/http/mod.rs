@@ -34,15 +34,11 @@ pub const MEDIA_UPLOAD_PATHS: &[&str] = &["/media", "/api/v1/media/uploads"];
 /// Routes that take a records CSV file (up to `record_csv::IMPORT_BYTES_MAX`).
 pub const RECORD_IMPORT_PATHS: &[&str] = &["/records/import", "/api/v1/records/import"];
 
-/// Whether `path` takes a file for a record (`/records/{id}/attachments`, on the pages or
-/// the API), up to the attachment size the admins set.
-pub fn is_record_file_upload(path: &str) -> bool {
-    let rest = path
-        .strip_prefix("/api/v1/records/")
-        .or_else(|| path.strip_prefix("/records/"));
-    rest.and_then(|r| r.strip_suffix("/attachments"))
-        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-}
+/// Route templates that take a file for a record (up to the attachment size the admins set).
+pub const RECORD_FILE_PATHS: &[&str] = &[
+    "/records/:id/attachments",
+    "/api/v1/records/{id}/attachments",
+];
 
 /// Every route this build serves: each web module contributes its own.
 pub fn routes() -> Routes {

@@ -548,6 +548,22 @@ async fn files_work_on_the_record_page() {
         export["records"]
     );
 
+    // A file over the 1 MiB other forms may send goes through the page's form too.
+    let big = "a,b\n".repeat(600 * 1024).into_bytes();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(big).file_name("big.csv"),
+        );
+    let resp = ann
+        .post(app.url(&format!("/records/{record}/attachments")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
     // A file whose bytes are not what its name says: the page says why.
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf.clone())
